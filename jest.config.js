@@ -1,0 +1,18 @@
+// Three tiers, each a jest project: `npm test` runs them all, `--selectProjects` one.
+const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
+
+module.exports = {
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
+  // Integration tests start real servers; a hung one still fails, after 5 minutes.
+  testTimeout: 300_000,
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    { ...common, displayName: 'workflow', testMatch: ['<rootDir>/test/workflow/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
+    },
+  ],
+};

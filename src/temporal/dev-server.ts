@@ -1,0 +1,111 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { ciuSearchAttributes } from '../domain/search-attributes';
+import { temporalCliPath } from './binaries';
+import { freePort } from './free-port';
+
+/** How to run `temporal server start-dev`. */
+export interface DevServerOptions {
+  /** SQLite file that keeps history across restarts. Default: a temp file removed on stop. */
+  dbFile?: string;
+  /** Frontend gRPC port. Default: a free port (7233 for `npm start`, which passes it). */
+  port?: number;
+  /** Web UI port. Default: a free port; `false` runs headless. */
+  uiPort?: number | false;
+  /** Address the frontend and UI bind to. Default 127.0.0.1: nothing is exposed beyond loopback. */
+  ip?: string;
+  /** Server log level. Default 'error' (the dev server is chatty). */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** How long to wait for the frontend to answer. Default 60 s. */
+  startTimeoutMs?: number;
+  /** Where the server's own output goes. Default: discarded (kept in memory for the start error). */
+  onOutput?: (chunk: string) => void;
+}
+
+/** A running dev server. */
+export interface DevServer {
+  /** host:port of the frontend, for Connection.connect / --address. */
+  readonly address: string;
+  /** Web UI URL, or undefined when headless. */
+  readonly uiUrl: string | undefined;
+  readonly dbFile: string;
+  readonly process: ChildProcess;
+  /** Stops the server (SIGTERM, then SIGKILL after 10 s) and removes a temp DB. */
+  stop(): Promise<void>;
+}
+
+/** Starts `temporal server start-dev` with ciu's search attributes registered and waits until it answers. */
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const cli = temporalCliPath();
+  const ip = options.ip ?? '127.0.0.1';
+  const port = options.port ?? (await freePort(ip));
+  const uiPort = options.uiPort === false ? undefined : (options.uiPort ?? (await freePort(ip)));
+  const tempDir = options.dbFile ? undefined : mkdtempSync(join(tmpdir(), 'ciu-temporal-'));
+  const dbFile = options.dbFile ?? join(tempDir as string, 'temporal.db');
+
+  const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--db-filename', dbFile];
+  args.push('--log-level', options.logLevel ?? 'error');
+  args.push(...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]));
+  for (const [name, type] of Object.entries(ciuSearchAttributes))
+    args.push('--search-attribute', `${name}=${type}`);
+
+  const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    const text = chunk.toString();
+    output = (output + text).slice(-8192);
+    options.onOutput?.(text);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+
+  const cleanup = () => {
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+  };
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    cleanup();
+  };
+
+  const address = `${ip}:${port}`;
+  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+  for (;;) {
+    if (child.exitCode !== null) {
+      cleanup();
+      throw new Error(`temporal server start-dev exited with code ${child.exitCode}:\n${output}`);
+    }
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace: 'default' });
+        break;
+      } finally {
+        await connection.close();
+      }
+    } catch (err) {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(
+          `temporal dev server on ${address} did not answer in time (${String(err)}):\n${output}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  return {
+    address,
+    uiUrl: uiPort === undefined ? undefined : `http://${ip}:${uiPort}`,
+    dbFile,
+    process: child,
+    stop,
+  };
+}
