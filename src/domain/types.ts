@@ -3,11 +3,16 @@ import type { ControllerModel } from './models';
 /** Image-server protocols. `http` is served read-only; `ftps` is explicit FTP over TLS. */
 export type Protocol = 'ftp' | 'ftps' | 'scp' | 'sftp' | 'tftp' | 'http';
 
-/** An SSH endpoint with its pinned host key ('SHA256:<base64>', as `ssh-keygen -lf` prints). */
+/**
+ * An SSH endpoint. Its host key is always checked: against `hostKey` when given ('SHA256:<base64>',
+ * as `ssh-keygen -lf` prints), otherwise against the worker's known_hosts file (CIU_KNOWN_HOSTS).
+ * An endpoint with neither is refused, never trusted on first use.
+ */
 export interface SshEndpoint {
   host: string;
+  /** Default 22. */
   port: number;
-  hostKey: string;
+  hostKey?: string;
 }
 
 /** An associated (local or standby) controller, as the master's inventory lists it. */
@@ -27,7 +32,7 @@ export interface ImageServer {
   host: string;
   /** Default: the protocol's well-known port. */
   port?: number;
-  /** Pinned host key for scp/sftp ('SHA256:<base64>'); required for those protocols. */
+  /** Pinned host key for scp/sftp ('SHA256:<base64>'); without it, the worker's known_hosts decides. */
   hostKey?: string;
 }
 
