@@ -1,0 +1,41 @@
+import { Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
+import type { Logger } from '../src/logging';
+
+/** Options for the process-wide Temporal runtime. */
+export interface RuntimeSetup {
+  /** Receives SDK, workflow (`log` from @temporalio/workflow) and activity log lines. */
+  logger: Logger;
+  /** host:port for the SDK's Prometheus /metrics endpoint; unset = no SDK metrics. */
+  metricsBindAddress?: string;
+}
+
+const pinoLevels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
+
+/**
+ * Installs the Temporal runtime once per process, routing every SDK log — including workflow
+ * `log.*` calls, which are the master's structured log — into pino with their metadata as fields.
+ */
+export function installRuntime({ logger, metricsBindAddress }: RuntimeSetup): void {
+  const write = (level: LogLevel, message: string, meta?: LogMetadata) =>
+    logger[pinoLevels[level]]({ ...meta }, message);
+  Runtime.install({
+    logger: {
+      log: write,
+      trace: (m, meta) => write('TRACE', m, meta),
+      debug: (m, meta) => write('DEBUG', m, meta),
+      info: (m, meta) => write('INFO', m, meta),
+      warn: (m, meta) => write('WARN', m, meta),
+      error: (m, meta) => write('ERROR', m, meta),
+    },
+    telemetryOptions: {
+      logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+      ...(metricsBindAddress ? { metrics: { prometheus: { bindAddress: metricsBindAddress } } } : {}),
+    },
+  });
+}
