@@ -1,0 +1,32 @@
+import { Client, Connection } from '@temporalio/client';
+import { CliError } from './exit-codes';
+
+/** Where the CLI finds Temporal: `--address` / TEMPORAL_ADDRESS (default 127.0.0.1:7233), `--namespace` / TEMPORAL_NAMESPACE (default 'default'). */
+export interface TemporalTarget {
+  address: string;
+  namespace: string;
+}
+
+export function defaultTemporalTarget(env: NodeJS.ProcessEnv = process.env): TemporalTarget {
+  return {
+    address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+  };
+}
+
+/** Runs `fn` with a connected client and always closes the connection. */
+export async function withClient<T>(target: TemporalTarget, fn: (client: Client) => Promise<T>): Promise<T> {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: target.address, connectTimeout: 5_000 });
+  } catch (err) {
+    throw new CliError(
+      `cannot reach Temporal at ${target.address}: ${(err as Error).message} (start it with \`npm start\` or \`temporal server start-dev\`, or pass --address)`,
+    );
+  }
+  try {
+    return await fn(new Client({ connection, namespace: target.namespace }));
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,172 @@
+import type { Command } from 'commander';
+import { stringify as stringifyYaml } from 'yaml';
+import { validateCampaignConfig } from '../../domain/config';
+import type { CampaignStatus } from '../../domain/status';
+import { parseSelector } from '../../domain/targets';
+import { purgeTargetsSignal, upgradeStatusQuery } from '../../../workflows/definitions';
+import { withClient } from '../client';
+import { commitCampaign } from '../commit';
+import { loadCommitted, loadStaged, saveCommitted, type StagedConfig } from '../config-file';
+import { globalOptions, withExamples, type CliContext } from '../context';
+import { CliError, exitCodes, UsageError } from '../exit-codes';
+import { allFinal, renderStatusTable, stateCounts } from '../status-table';
+
+/** The staged config as the masterUpgrade input, or a UsageError listing every bad field. */
+export function validateStaged(staged: StagedConfig) {
+  const { campaign: _campaign, ...input } = staged;
+  const result = validateCampaignConfig(input);
+  if (!result.ok)
+    throw new UsageError(
+      `write memory refused: the staged config has ${result.issues.length} problem(s)`,
+      result.issues,
+    );
+  return result.config;
+}
+
+/** Human text for one status snapshot: campaign line, verification problems, unmatched targets, table, counts. */
+export function renderCampaignStatus(status: CampaignStatus, now = new Date()): string {
+  const lines = [
+    `Campaign ${status.campaign} — ${status.phase}, config revision ${status.revision}, downloads ${status.downloadSlots.inUse}/${status.downloadSlots.max} (${status.downloadSlots.waiting} waiting)`,
+  ];
+  for (const v of status.verifications.filter((v) => !v.ok))
+    lines.push(`Image ${v.imageFile} for ${v.model} failed verification: ${v.error ?? 'unknown error'}`);
+  if (status.unmatchedSelectors.length)
+    lines.push(`Targets matching no associated controller: ${status.unmatchedSelectors.join(', ')}`);
+  lines.push(renderStatusTable(status.controllers, { now }), stateCounts(status.controllers));
+  return `${lines.join('\n')}\n`;
+}
+
+/** Whether the campaign has nothing left to do. */
+export function campaignSettled(status: CampaignStatus): boolean {
+  return (
+    status.phase === 'completed' ||
+    status.phase === 'verification-failed' ||
+    (status.phase === 'running' && allFinal(status.controllers))
+  );
+}
+
+function campaignName(command: Command, ctx: CliContext): string {
+  const explicit = command.opts<{ campaign?: string }>().campaign;
+  return explicit ?? loadStaged(globalOptions(command, ctx).configDir).campaign;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `ciu write memory`, `ciu upgrade target purge`, `ciu show upgrade status|config`. */
+export function registerCampaignCommands(program: Command, target: Command, ctx: CliContext): void {
+  const write = withExamples(
+    program.command('write').description('commit the staged configuration'),
+    'ciu write memory',
+  );
+  withExamples(
+    write
+      .command('memory')
+      .description(
+        'validate the staged config fully and commit it: start the campaign, or push the config into the running one',
+      )
+      .action(async function (this: Command) {
+        const { configDir, temporal } = globalOptions(this, ctx);
+        const staged = loadStaged(configDir);
+        const config = validateStaged(staged);
+        const outcome = await withClient(temporal, (client) =>
+          commitCampaign(client, staged.campaign, config),
+        );
+        saveCommitted(configDir, {
+          campaign: staged.campaign,
+          committedAt: new Date().toISOString(),
+          configHash: outcome.configHash,
+          runId: outcome.runId,
+          config,
+        });
+        const r = outcome.result;
+        const detail = r
+          ? ` revision ${r.revision}${r.changed ? '' : ' (unchanged)'}${r.added.length ? `; added ${r.added.join(', ')}` : ''}${r.removed.length ? `; cleared ${r.removed.join(', ')}` : ''}`
+          : '';
+        const said = {
+          started: `Campaign ${staged.campaign} started (run ${outcome.runId}):`,
+          pushed: `Campaign ${staged.campaign} is running; config pushed:`,
+          unchanged: `Campaign ${staged.campaign} already ran this exact config (run ${outcome.runId}); nothing started.`,
+        }[outcome.action];
+        ctx.io.out(`${said}${detail}\n`);
+      }),
+    'ciu write memory',
+  );
+
+  withExamples(
+    target
+      .command('purge <selectors...>')
+      .description(
+        'stop and purge targets of the running campaign now (IP, subnet or all), mid-download and mid-wait included',
+      )
+      .option('--campaign <name>', 'campaign (default: the staged one)')
+      .action(async function (this: Command, selectors: string[]) {
+        for (const s of selectors)
+          if (!parseSelector(s))
+            throw new UsageError(`target "${s}" must be an IPv4 address, a CIDR subnet or all`);
+        const campaign = campaignName(this, ctx);
+        await withClient(globalOptions(this, ctx).temporal, async (client) => {
+          await client.workflow
+            .getHandle(campaign)
+            .signal(purgeTargetsSignal, selectors.length === 1 ? (selectors[0] as string) : selectors);
+        });
+        ctx.io.out(`purgeTargets ${selectors.join(' ')} sent to campaign ${campaign}\n`);
+      }),
+    'ciu upgrade target purge 10.1.4.0/24',
+  );
+
+  const show = withExamples(program.command('show').description('show state'), 'ciu show upgrade status');
+  const showUpgrade = withExamples(
+    show.command('upgrade').description('show the upgrade campaign'),
+    'ciu show upgrade status --watch',
+  );
+  withExamples(
+    showUpgrade
+      .command('status')
+      .description(
+        'per controller: IP, model, role, running/target version, state, attempts, next retry, last error',
+      )
+      .option('--campaign <name>', 'campaign (default: the staged one)')
+      .option('--json', 'print the upgradeStatus query answer as JSON')
+      .option('--watch', 'refresh until every controller has its end state')
+      .option('--interval <seconds>', 'refresh period for --watch', '2')
+      .option('--exit-status', 'exit 3 when a controller failed')
+      .action(async function (this: Command) {
+        const opts = this.opts<{ json?: boolean; watch?: boolean; interval: string; exitStatus?: boolean }>();
+        const campaign = campaignName(this, ctx);
+        const status = await withClient(globalOptions(this, ctx).temporal, async (client) => {
+          const handle = client.workflow.getHandle(campaign);
+          for (;;) {
+            const snapshot = await handle.query(upgradeStatusQuery);
+            if (opts.json) ctx.io.out(`${JSON.stringify(snapshot, null, 2)}\n`);
+            else
+              ctx.io.out(
+                `${opts.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${renderCampaignStatus(snapshot)}`,
+              );
+            if (!opts.watch || campaignSettled(snapshot)) return snapshot;
+            await sleep(Number(opts.interval) * 1000);
+          }
+        });
+        if (opts.exitStatus && status.controllers.some((c) => c.state === 'failed'))
+          throw new CliError(`campaign ${campaign} has failed controllers`, exitCodes.failedControllers);
+      }),
+    'ciu show upgrade status',
+    'ciu show upgrade status --watch',
+    'ciu show upgrade status --json --exit-status',
+  );
+  withExamples(
+    showUpgrade
+      .command('config')
+      .description('print the staged config (or the committed one) as YAML')
+      .option('--committed', 'the config `write memory` last committed')
+      .option('--json', 'as JSON')
+      .action(function (this: Command) {
+        const opts = this.opts<{ committed?: boolean; json?: boolean }>();
+        const { configDir } = globalOptions(this, ctx);
+        const doc = opts.committed ? loadCommitted(configDir) : loadStaged(configDir);
+        if (!doc) throw new CliError('nothing committed yet: run `ciu write memory`', exitCodes.notFound);
+        ctx.io.out(opts.json ? `${JSON.stringify(doc, null, 2)}\n` : stringifyYaml(doc));
+      }),
+    'ciu show upgrade config',
+    'ciu show upgrade config --committed',
+  );
+}

@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { globalOptions, withExamples, type CliContext } from '../context';
+
+/** `ciu worker`: the process pieces ciu runs. */
+export function registerRuntimeCommands(program: Command, ctx: CliContext): void {
+  withExamples(
+    program
+      .command('worker')
+      .description('run a ciu worker (workflows + activities on task queue "ciu") until Ctrl-C')
+      .option('--credentials-file <file>', 'credential store (default: $CIU_CREDENTIALS_FILE)')
+      .option(
+        '--known-hosts <file>',
+        'known_hosts for SSH endpoints without a pinned key (default: $CIU_KNOWN_HOSTS)',
+      )
+      .option(
+        '--sdk-metrics <host:port>',
+        'Temporal runtime Prometheus endpoint (default: $CIU_SDK_METRICS, off)',
+      )
+      .action(async function (this: Command) {
+        const opts = this.opts<{ credentialsFile?: string; knownHosts?: string; sdkMetrics?: string }>();
+        const { temporal } = globalOptions(this, ctx);
+        // Loaded on use: the worker pulls in every activity and the workflow bundler.
+        const { runWorker } = await import('../../../workers/main');
+        await runWorker({
+          address: temporal.address,
+          namespace: temporal.namespace,
+          ...(opts.credentialsFile ? { credentialsFile: opts.credentialsFile } : {}),
+          ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
+          ...(opts.sdkMetrics ? { sdkMetricsAddress: opts.sdkMetrics } : {}),
+        });
+      }),
+    'ciu worker --address 127.0.0.1:7233 --credentials-file creds.yaml --sdk-metrics 127.0.0.1:9464',
+  );
+}

@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { canonicalJson } from '../domain/canonical-json';
+import type { CampaignConfig } from '../domain/types';
+import { commitConfigUpdate, taskQueue, type CommitResult } from '../../workflows/definitions';
+
+/** Memo key on the master workflow: the hash of the config it was started with. */
+export const configHashMemo = 'ciuConfigHash';
+
+/** What "write memory" did. */
+export interface CommitOutcome {
+  campaign: string;
+  configHash: string;
+  /** 'started' a new run, 'pushed' into the running one, or 'unchanged' (an earlier run already finished this exact config). */
+  action: 'started' | 'pushed' | 'unchanged';
+  runId: string;
+  /** The commitConfig answer (absent for 'unchanged'). */
+  result?: CommitResult;
+}
+
+/** SHA-256 of a validated config, independent of key order. */
+export function configHash(config: CampaignConfig): string {
+  return createHash('sha256').update(canonicalJson(config)).digest('hex');
+}
+
+/**
+ * Commits a validated config: starts the masterUpgrade workflow (ID = campaign) or pushes the config
+ * into the running one, atomically, with update-with-start (conflict policy USE_EXISTING) — so
+ * committing the same config twice never starts a second run, even when two operators race. A
+ * campaign that already finished with this exact config is left alone.
+ */
+export async function commitCampaign(
+  client: Client,
+  campaign: string,
+  config: CampaignConfig,
+): Promise<CommitOutcome> {
+  const hash = configHash(config);
+  let wasRunning = false;
+  try {
+    const description = await client.workflow.getHandle(campaign).describe();
+    wasRunning = description.status.name === 'RUNNING';
+    if (!wasRunning && description.memo?.[configHashMemo] === hash)
+      return { campaign, configHash: hash, action: 'unchanged', runId: description.runId };
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  const startWorkflowOperation = new WithStartWorkflowOperation('masterUpgrade', {
+    workflowId: campaign,
+    taskQueue,
+    args: [config],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    memo: { [configHashMemo]: hash },
+    staticSummary: `ciu campaign ${campaign}: ${config.targets.join(', ')}`,
+  });
+  const result = await client.workflow.executeUpdateWithStart(commitConfigUpdate, {
+    args: [config],
+    startWorkflowOperation,
+  });
+  const { runId } = await (await startWorkflowOperation.workflowHandle()).describe();
+  return { campaign, configHash: hash, action: wasRunning ? 'pushed' : 'started', runId, result };
+}

@@ -1,0 +1,85 @@
+import Table from 'cli-table3';
+import { controllerStates, finalStates, stateLabels, type ControllerStatus } from '../domain/status';
+
+/** Options for rendering `show upgrade status`. */
+export interface StatusTableOptions {
+  /** Clock for "in 12m" next-retry hints. Default: now. */
+  now?: Date;
+  /** Longest last-error text shown; the rest is cut with '…'. Default 60 (--json has it all). */
+  errorWidth?: number;
+}
+
+function version(v: string | undefined, build: number | undefined): string {
+  if (!v) return '-';
+  return build === undefined ? v : `${v} (${build})`;
+}
+
+function percent(bytes: number | undefined, total: number | undefined): string {
+  if (bytes === undefined) return '';
+  if (!total) return ` ${bytes} B`;
+  return ` ${Math.floor((bytes / total) * 100)}%`;
+}
+
+function relative(iso: string, now: Date): string {
+  const ms = Date.parse(iso) - now.getTime();
+  if (Number.isNaN(ms)) return iso;
+  const time = new Date(iso).toISOString().slice(11, 19);
+  if (ms <= 0) return `${time} (due)`;
+  const s = Math.round(ms / 1000);
+  const span = s < 90 ? `${s}s` : s < 5400 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
+  return `${time} (in ${span})`;
+}
+
+function cut(text: string, width: number): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > width ? `${oneLine.slice(0, width - 1)}…` : oneLine;
+}
+
+/** The ArubaOS-style state text, with the try and progress while downloading. */
+export function stateText(status: ControllerStatus): string {
+  const label = stateLabels[status.state] ?? status.state;
+  if (status.state !== 'downloading') return label;
+  const attempt = status.attempt !== undefined ? ` attempt ${status.attempt}` : '';
+  return `${label}${attempt}${percent(status.bytes, status.totalBytes)}`;
+}
+
+/** One row per controller: IP, model, role, running and target version, state, attempts, next retry, last error. */
+export function renderStatusTable(
+  controllers: readonly ControllerStatus[],
+  options: StatusTableOptions = {},
+): string {
+  const now = options.now ?? new Date();
+  const errorWidth = options.errorWidth ?? 60;
+  const table = new Table({
+    head: ['IP', 'Model', 'Role', 'Running', 'Target', 'State', 'Attempts', 'Next retry', 'Last error'],
+    style: { head: [], border: [] },
+  });
+  for (const c of controllers) {
+    table.push([
+      c.ip,
+      c.model,
+      c.role,
+      version(c.runningVersion, c.runningBuild),
+      version(c.targetVersion, c.targetBuild),
+      stateText(c),
+      String(c.attempts),
+      c.state === 'waiting-retry' && c.nextRetryAt ? relative(c.nextRetryAt, now) : '-',
+      c.lastError ? cut(c.lastError, errorWidth) : '-',
+    ]);
+  }
+  return table.toString();
+}
+
+/** Controllers per state, in lifecycle order, e.g. "2 Upgraded, 1 Waiting for retry". */
+export function stateCounts(controllers: readonly ControllerStatus[]): string {
+  const counts = controllerStates
+    .map((state) => ({ state, n: controllers.filter((c) => c.state === state).length }))
+    .filter(({ n }) => n > 0)
+    .map(({ state, n }) => `${n} ${stateLabels[state]}`);
+  return counts.length ? counts.join(', ') : 'no controllers';
+}
+
+/** Whether every controller has reached a state it ends in (not-targeted ones never change). */
+export function allFinal(controllers: readonly ControllerStatus[]): boolean {
+  return controllers.every((c) => finalStates.includes(c.state) || c.state === 'not-targeted');
+}
