@@ -1,0 +1,29 @@
+/** The facts an image header carries, whatever codec wrote it. */
+export interface ImageHeader {
+  /** Version of the header layout (the codec's own numbering). */
+  formatVersion: number;
+  /** Controller platform family the image boots on, e.g. '72xx' (see src/domain/models.ts). */
+  imageType: string;
+  /** Software version, e.g. '6.4.0.0'. */
+  version: string;
+  /** Build number, a positive integer. */
+  build: number;
+  /** Payload bytes following the header. */
+  payloadLength: number;
+  /** Lower-case hex SHA-256 of the payload. */
+  payloadSha256: string;
+}
+
+/** An image header codec. Codecs are told apart by their magic; a vendor format is one more codec. */
+export interface ImageCodec {
+  /** Short name, e.g. 'ciu'. */
+  readonly name: string;
+  /** Bytes every header of this codec starts with. */
+  readonly magic: Buffer;
+  /** Header size in bytes: the payload starts right after it. */
+  readonly headerSize: number;
+  /** Parses a header; throws ImageFormatError naming what is wrong. */
+  parse(buf: Buffer): ImageHeader;
+  /** Serialises a header; throws ImageFormatError for a field that does not fit. */
+  encode(header: Omit<ImageHeader, 'formatVersion'>): Buffer;
+}

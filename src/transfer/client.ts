@@ -1,0 +1,61 @@
+import type { Protocol } from '../domain/types';
+import type { DownloadOptions, HeaderRead, ProtocolClient, TransferEndpoint } from './endpoint';
+import { TransferError } from './errors';
+import { ftpClient } from './ftp';
+import { httpClient } from './http';
+import { scpClient } from './scp';
+import { sftpClient } from './sftp';
+import { tftpClient } from './tftp';
+
+const clients: Record<Protocol, ProtocolClient> = {
+  ftp: ftpClient,
+  ftps: ftpClient,
+  scp: scpClient,
+  sftp: sftpClient,
+  tftp: tftpClient,
+  http: httpClient,
+};
+
+/** Belt and braces: no server reply or library message may carry the password out. */
+function redacted(err: unknown, endpoint: TransferEndpoint): unknown {
+  const secret = endpoint.credentials?.password;
+  if (!(err instanceof TransferError) || !secret || !err.message.includes(secret)) return err;
+  return new TransferError(err.code, err.message.split(secret).join('***'));
+}
+
+function clientFor(endpoint: TransferEndpoint): ProtocolClient {
+  const client = clients[endpoint.protocol];
+  if (!client)
+    throw new TransferError('protocol', `unsupported image-server protocol "${String(endpoint.protocol)}"`);
+  return client;
+}
+
+/** Reads only the first `maxBytes` of `path` (fewer if the file is shorter). */
+export async function readHeader(
+  endpoint: TransferEndpoint,
+  path: string,
+  maxBytes: number,
+  opts: { signal?: AbortSignal } = {},
+): Promise<HeaderRead> {
+  if (!Number.isInteger(maxBytes) || maxBytes < 1)
+    throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
+  try {
+    return await clientFor(endpoint).readHeader(endpoint, path, maxBytes, opts.signal);
+  } catch (err) {
+    throw redacted(err, endpoint);
+  }
+}
+
+/** Streams `path` into `destFile`; rejects with TransferError (code 'aborted' when the signal fires). */
+export async function download(
+  endpoint: TransferEndpoint,
+  path: string,
+  destFile: string,
+  opts: DownloadOptions = {},
+): Promise<{ bytes: number }> {
+  try {
+    return await clientFor(endpoint).download(endpoint, path, destFile, opts);
+  } catch (err) {
+    throw redacted(err, endpoint);
+  }
+}
