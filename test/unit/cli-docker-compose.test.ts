@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ciuSearchAttributes } from '../../src/domain/search-attributes';
+
+// docker-compose.yml cannot run here (no Docker); these checks keep it in step with the code.
+interface Service {
+  image?: string;
+  build?: string;
+  entrypoint?: string | string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+}
+const compose = parseYaml(readFileSync(join(__dirname, '../../docker-compose.yml'), 'utf8')) as {
+  services: Record<string, Service>;
+};
+
+describe('docker-compose.yml', () => {
+  it('runs Temporal on PostgreSQL, the Web UI and a ciu worker built from the Dockerfile', () => {
+    const { services } = compose;
+    expect(services.postgresql?.image).toMatch(/^postgres:/);
+    expect(services.temporal?.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
+    expect(services['temporal-ui']?.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    expect(services['ciu-worker']).toMatchObject({
+      build: '.',
+      environment: { TEMPORAL_ADDRESS: 'temporal:7233' },
+    });
+  });
+
+  it('registers exactly the search attributes the workflows write', () => {
+    const script = [compose.services['temporal-search-attributes']?.entrypoint ?? []].flat().join(' ');
+    const registered = [...script.matchAll(/--name (\w+) --type (\w+)/g)].map(([, name, type]) => [
+      name,
+      type,
+    ]);
+    expect(Object.fromEntries(registered)).toEqual(ciuSearchAttributes);
+  });
+
+  it('publishes ports on loopback only', () => {
+    const published = Object.values(compose.services).flatMap((s) => s.ports ?? []);
+    expect(published.length).toBeGreaterThan(0);
+    for (const port of published) expect(port).toMatch(/^127\.0\.0\.1:/);
+  });
+});

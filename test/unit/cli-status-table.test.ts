@@ -1,0 +1,148 @@
+import { campaignSettled, renderCampaignStatus } from '../../src/cli/commands/campaign';
+import { allFinal, renderStatusTable, stateCounts, stateText } from '../../src/cli/status-table';
+import type { CampaignStatus, ControllerStatus } from '../../src/domain/status';
+
+const now = new Date('2026-11-27T08:00:00Z');
+
+const controllers: ControllerStatus[] = [
+  {
+    ip: '127.20.1.10',
+    model: 'A7210',
+    role: 'local',
+    state: 'upgraded',
+    attempts: 1,
+    runningVersion: '6.5.1.0',
+    runningBuild: 100,
+    targetVersion: '6.5.1.0',
+    targetBuild: 100,
+  },
+  {
+    ip: '127.20.1.11',
+    model: 'A7210',
+    role: 'standby',
+    state: 'downloading',
+    attempt: 2,
+    attempts: 2,
+    bytes: 512,
+    totalBytes: 2048,
+    runningVersion: '6.4.0.0',
+    runningBuild: 90,
+    targetVersion: '6.5.1.0',
+    targetBuild: 100,
+  },
+  {
+    ip: '127.20.2.10',
+    model: 'A7005',
+    role: 'local',
+    state: 'waiting-retry',
+    attempts: 3,
+    nextRetryAt: '2026-11-27T08:12:00Z',
+    lastError: 'DownloadFailed: 550 Failed to open file.\n(refused by fault switch)',
+    runningVersion: '6.4.0.0',
+    runningBuild: 90,
+  },
+  {
+    ip: '127.20.2.11',
+    model: 'A7005',
+    role: 'local',
+    state: 'not-targeted',
+    attempts: 0,
+    runningVersion: '6.3.0.0',
+  },
+];
+
+function rowOf(table: string, ip: string): string {
+  const row = table.split('\n').find((line) => line.includes(ip));
+  if (!row) throw new Error(`no row for ${ip}`);
+  return row;
+}
+
+describe('show upgrade status table', () => {
+  const table = renderStatusTable(controllers, { now });
+
+  it('has the columns operators expect', () => {
+    for (const column of [
+      'IP',
+      'Model',
+      'Role',
+      'Running',
+      'Target',
+      'State',
+      'Attempts',
+      'Next retry',
+      'Last error',
+    ])
+      expect(table).toContain(column);
+  });
+
+  it('shows ArubaOS labels, progress, retry times and one-line errors per controller', () => {
+    expect(rowOf(table, '127.20.1.10')).toMatch(
+      /A7210.*local.*6\.5\.1\.0 \(100\).*6\.5\.1\.0 \(100\).*Upgraded.*1/,
+    );
+    expect(rowOf(table, '127.20.1.11')).toMatch(/standby.*6\.4\.0\.0 \(90\).*Downloading attempt 2 25%/);
+    expect(rowOf(table, '127.20.2.10')).toMatch(
+      /Waiting for retry.*3.*08:12:00 \(in 12m\).*DownloadFailed: 550 Failed to open file\. \(refused/,
+    );
+    expect(rowOf(table, '127.20.2.11')).toMatch(/Not part of target/);
+  });
+
+  it('cuts long errors to the width asked for', () => {
+    const cut = renderStatusTable([{ ...controllers[2]!, lastError: 'x'.repeat(200) }], {
+      now,
+      errorWidth: 20,
+    });
+    expect(cut).toContain(`${'x'.repeat(19)}…`);
+    expect(cut).not.toContain('x'.repeat(21));
+  });
+
+  it('labels the reboot-required and verification states the ArubaOS way', () => {
+    expect(stateText({ ...controllers[0]!, state: 'downloaded-reboot-required' })).toBe(
+      'Upgraded, reboot required',
+    );
+    expect(stateText({ ...controllers[0]!, state: 'waiting-verification' })).toBe(
+      'Waiting, image not verified',
+    );
+  });
+
+  it('counts states and knows when every controller is done', () => {
+    expect(stateCounts(controllers)).toBe(
+      '1 Downloading, 1 Waiting for retry, 1 Upgraded, 1 Not part of target',
+    );
+    expect(allFinal(controllers)).toBe(false);
+    expect(allFinal([controllers[0]!, controllers[3]!, { ...controllers[2]!, state: 'purged' }])).toBe(true);
+  });
+});
+
+describe('campaign status text', () => {
+  const status: CampaignStatus = {
+    campaign: 'demo',
+    phase: 'verification-failed',
+    revision: 2,
+    verifications: [
+      {
+        model: 'A7005',
+        imageFile: 'ArubaOS_70xx_bad',
+        ok: false,
+        error: 'bad header checksum',
+        errorType: 'ImageVerificationFailed',
+      },
+      { model: 'A7210', imageFile: 'ArubaOS_72xx', ok: true, version: '6.5.1.0', build: 100 },
+    ],
+    unmatchedSelectors: ['10.9.9.9'],
+    controllers: [],
+    counts: {},
+    downloadSlots: { inUse: 0, max: 2, waiting: 0 },
+  };
+
+  it('reports failed verifications per model and unmatched targets', () => {
+    const text = renderCampaignStatus(status, now);
+    expect(text).toContain(
+      'Campaign demo — verification-failed, config revision 2, downloads 0/2 (0 waiting)',
+    );
+    expect(text).toContain('Image ArubaOS_70xx_bad for A7005 failed verification: bad header checksum');
+    expect(text).not.toContain('ArubaOS_72xx for A7210 failed');
+    expect(text).toContain('Targets matching no associated controller: 10.9.9.9');
+    expect(campaignSettled(status)).toBe(true);
+    expect(campaignSettled({ ...status, phase: 'verifying' })).toBe(false);
+  });
+});
