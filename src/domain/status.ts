@@ -65,3 +65,64 @@ export interface ControllerStatus {
   /** ISO time of the last change. */
   updatedAt?: string;
 }
+
+/** Where a campaign (one masterUpgrade run chain) is. */
+export type CampaignPhase = 'verifying' | 'verification-failed' | 'running' | 'completed';
+
+/** Header verification of the image one model needs. */
+export interface ModelVerification {
+  model: string;
+  imageFile: string;
+  ok: boolean;
+  version?: string;
+  build?: number;
+  /** What was wrong, when ok is false. */
+  error?: string;
+  /** Failure type from src/domain/errors.ts, when ok is false. */
+  errorType?: string;
+}
+
+/** The answer to the upgradeStatus query: the whole campaign at one moment. */
+export interface CampaignStatus {
+  /** Campaign ID = master workflow ID. */
+  campaign: string;
+  phase: CampaignPhase;
+  /** Committed config revision: 1 at start, +1 for each commitConfig that changed something. */
+  revision: number;
+  verifications: ModelVerification[];
+  /** Target selectors that matched no associated controller. */
+  unmatchedSelectors: string[];
+  /** Every inventory controller; the untargeted ones as 'not-targeted'. */
+  controllers: ControllerStatus[];
+  /** Controllers per state (states with none are omitted). */
+  counts: Partial<Record<ControllerState, number>>;
+  /** Download slots in use / max-downloads. */
+  downloadSlots: { inUse: number; max: number; waiting: number };
+}
+
+/** What masterUpgrade returns. */
+export interface CampaignSummary {
+  campaign: string;
+  outcome: 'completed' | 'verification-failed';
+  revision: number;
+  verifications: ModelVerification[];
+  unmatchedSelectors: string[];
+  counts: Partial<Record<ControllerState, number>>;
+  /** Final state per targeted controller. */
+  controllers: Array<{
+    ip: string;
+    model: string;
+    state: ControllerState;
+    attempts: number;
+    lastError?: string;
+  }>;
+}
+
+/** Counts per state. */
+export function countStates(
+  controllers: readonly { state: ControllerState }[],
+): Partial<Record<ControllerState, number>> {
+  const counts: Partial<Record<ControllerState, number>> = {};
+  for (const { state } of controllers) counts[state] = (counts[state] ?? 0) + 1;
+  return counts;
+}

@@ -62,6 +62,8 @@ export interface UpgradeProfile {
   quickTries: number;
   /** Partition to write: 'non-boot' (default) or 0 / 1. */
   partition: 'non-boot' | 0 | 1;
+  /** Pause between the quick tries of one cycle, as a duration. Default '5s'. */
+  quickTryBackoff?: string;
 }
 
 /** A target: one IPv4 host, a CIDR subnet, or 'all' associated controllers. */

@@ -1,0 +1,12 @@
+/** A duration as operators write it: a whole number and a unit, e.g. '15m', '30s', '500ms', '2h', '1d'. */
+const durationPattern = /^(\d+)\s*(ms|s|m|h|d)$/;
+
+const unitMs = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Milliseconds for a duration string, or undefined when it is not one. */
+export function parseDuration(text: string): number | undefined {
+  const match = durationPattern.exec(text.trim());
+  if (!match) return undefined;
+  const [, amount, unit] = match;
+  return Number(amount) * unitMs[unit as keyof typeof unitMs];
+}

@@ -1,0 +1,77 @@
+import type { Controller, TargetSelector } from './types';
+
+const octet = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const ipv4Pattern = new RegExp(`^${octet}\\.${octet}\\.${octet}\\.${octet}$`);
+
+/** A parsed target selector. */
+export type Selector =
+  | { kind: 'all' }
+  | { kind: 'host'; ip: string }
+  | { kind: 'subnet'; network: number; prefix: number; text: string };
+
+export function isIPv4(text: string): boolean {
+  return ipv4Pattern.test(text);
+}
+
+function ipToNumber(ip: string): number {
+  return ip.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
+}
+
+function maskFor(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+/** Parses 'all', an IPv4 address or a CIDR subnet; undefined for anything else. */
+export function parseSelector(text: string): Selector | undefined {
+  const trimmed = text.trim();
+  if (trimmed === 'all') return { kind: 'all' };
+  if (isIPv4(trimmed)) return { kind: 'host', ip: trimmed };
+  const slash = trimmed.indexOf('/');
+  if (slash < 0) return undefined;
+  const address = trimmed.slice(0, slash);
+  const prefixText = trimmed.slice(slash + 1);
+  if (!isIPv4(address) || !/^(3[0-2]|[12]?\d)$/.test(prefixText)) return undefined;
+  const prefix = Number(prefixText);
+  return { kind: 'subnet', network: (ipToNumber(address) & maskFor(prefix)) >>> 0, prefix, text: trimmed };
+}
+
+/** Whether a parsed selector covers an IPv4 address. */
+export function selectorMatches(selector: Selector, ip: string): boolean {
+  switch (selector.kind) {
+    case 'all':
+      return true;
+    case 'host':
+      return selector.ip === ip;
+    case 'subnet':
+      return (ipToNumber(ip) & maskFor(selector.prefix)) >>> 0 === selector.network;
+  }
+}
+
+/** Targets resolved against the inventory. */
+export interface ResolvedTargets {
+  /** Targeted controllers, in inventory order, each once. */
+  controllers: Controller[];
+  /** Selectors that matched no associated controller (reported to the operator, never ignored). */
+  unmatched: string[];
+}
+
+/** Resolves selectors against the inventory. Selectors must already be valid (see parseSelector). */
+export function resolveTargets(
+  inventory: readonly Controller[],
+  selectors: readonly TargetSelector[],
+): ResolvedTargets {
+  const parsed = selectors.map((text) => ({ text, selector: parseSelector(text) }));
+  const unmatched = parsed
+    .filter(({ selector }) => !selector || !inventory.some((c) => selectorMatches(selector, c.ip)))
+    .map(({ text }) => text);
+  const controllers = inventory.filter((c) =>
+    parsed.some(({ selector }) => selector !== undefined && selectorMatches(selector, c.ip)),
+  );
+  return { controllers, unmatched };
+}
+
+/** IPs among `ips` that any of the selectors covers. Invalid selectors match nothing. */
+export function matchingIps(ips: Iterable<string>, selectors: readonly string[]): string[] {
+  const parsed = selectors.map(parseSelector).filter((s): s is Selector => s !== undefined);
+  return [...ips].filter((ip) => parsed.some((s) => selectorMatches(s, ip)));
+}

@@ -1,0 +1,132 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ControllerFacts, UpgradeActivities, VerifiedImage } from '../../activities/types';
+import { failureTypes } from '../../src/domain/errors';
+import type { CampaignConfig, Controller } from '../../src/domain/types';
+
+/** One activity call, with the server's clock at scheduling (time-skipped clock under the test server). */
+export interface CallRecord {
+  name: keyof UpgradeActivities;
+  ip?: string;
+  at: number;
+}
+
+export const targetImage: VerifiedImage = {
+  imageType: '72xx',
+  version: '6.4.0.0',
+  build: 81234,
+  payloadLength: 4096,
+  payloadSha256: 'ab'.repeat(32),
+  bytesRead: 64,
+};
+
+export function controller(ip: string, model: Controller['model'] = 'A7210'): Controller {
+  return { ip, model, role: 'local', ssh: { host: '127.0.0.1', port: 2222 }, credentialsRef: 'ctl-admin' };
+}
+
+export function factsFor(version = '6.3.1.0', build = 70000): ControllerFacts {
+  return {
+    model: 'A7210',
+    runningVersion: version,
+    runningBuild: build,
+    bootPartition: 0,
+    partitions: [{ partition: 0 }, { partition: 1 }],
+  };
+}
+
+export function downloadFailure(message = 'connection refused by image server'): ApplicationFailure {
+  return ApplicationFailure.retryable(message, failureTypes.downloadFailed);
+}
+
+function scheduledAt(): number {
+  try {
+    return Context.current().info.currentAttemptScheduledTimestampMs;
+  } catch {
+    return Date.now();
+  }
+}
+
+type Fake<K extends keyof UpgradeActivities> = jest.Mock<
+  ReturnType<UpgradeActivities[K]>,
+  Parameters<UpgradeActivities[K]>
+>;
+
+/** The controller an activity call is about, for the call log. */
+function ipOf(arg: unknown): string | undefined {
+  if (!arg || typeof arg !== 'object') return undefined;
+  if ('ip' in arg && typeof arg.ip === 'string') return arg.ip;
+  if ('controller' in arg) return ipOf(arg.controller);
+  return undefined;
+}
+
+/**
+ * Typed jest.fn fakes of every activity, recording each call in `calls`. Defaults: the controller runs
+ * an old image, downloads succeed, and after a reboot it runs the target image. `overrides` replace a
+ * default; they are recorded the same way.
+ */
+export function fakeActivities(overrides: Partial<UpgradeActivities> = {}) {
+  const calls: CallRecord[] = [];
+  const rebooted = new Set<string>();
+  const defaults: UpgradeActivities = {
+    verifyImage: async () => targetImage,
+    inspectController: async (c) =>
+      rebooted.has(c.ip) ? factsFor(targetImage.version, targetImage.build) : factsFor(),
+    downloadImage: async () => ({ bytes: targetImage.payloadLength }),
+    verifyImageOnController: async () => undefined,
+    logOnController: async () => undefined,
+    rebootController: async (input) => {
+      rebooted.add(input.controller.ip);
+    },
+  };
+  function fake<K extends keyof UpgradeActivities>(name: K): Fake<K> {
+    const impl = (overrides[name] ?? defaults[name]) as (
+      ...args: Parameters<UpgradeActivities[K]>
+    ) => ReturnType<UpgradeActivities[K]>;
+    return jest.fn((...args: Parameters<UpgradeActivities[K]>) => {
+      calls.push({ name, ip: ipOf(args[0]), at: scheduledAt() });
+      return impl(...args);
+    });
+  }
+  const activities = {
+    verifyImage: fake('verifyImage'),
+    inspectController: fake('inspectController'),
+    downloadImage: fake('downloadImage'),
+    verifyImageOnController: fake('verifyImageOnController'),
+    logOnController: fake('logOnController'),
+    rebootController: fake('rebootController'),
+  } satisfies UpgradeActivities;
+  return { activities, calls };
+}
+
+/** A valid campaign config over the given controllers, targeting 'all' unless told. */
+export function campaignConfig(
+  controllers: Controller[],
+  overrides: Partial<CampaignConfig['profile']> = {},
+  targets = ['all'],
+): CampaignConfig {
+  return {
+    inventory: controllers,
+    profile: {
+      models: {
+        A7210: {
+          imageFile: 'ArubaOS_72xx_6.4.0.0_81234',
+          server: { host: '127.0.0.1', port: 2121 },
+          protocol: 'ftp',
+          credentialsRef: 'ftp-images',
+        },
+      },
+      autoboot: false,
+      maxDownloads: 10,
+      retryInterval: '15m',
+      quickTries: 3,
+      partition: 'non-boot',
+      ...overrides,
+    },
+    targets,
+  };
+}
+
+export function quietLogger() {
+  const noop = () => undefined;
+  return { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };
+}

@@ -1,0 +1,58 @@
+import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import type { UpgradeActivities } from '../activities/types';
+import { failureTypes, permanentControllerFailures } from '../src/domain/errors';
+
+const permanent = [...permanentControllerFailures, failureTypes.invalidInput];
+
+/** Short CLI commands (inspect, log): a few seconds each; retried briefly because SSH hiccups are common. */
+export const shortCommand = proxyActivities<Pick<UpgradeActivities, 'inspectController' | 'logOnController'>>(
+  {
+    startToCloseTimeout: '2 minutes',
+    retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes: permanent },
+  },
+);
+
+/**
+ * Image download: one try per call (the workflow counts quick tries); hours for slow links, but a
+ * silent transfer is noticed within a minute via heartbeats; waits for the activity to acknowledge a
+ * purge so the controller's copy is really stopped.
+ */
+export const transfer = proxyActivities<Pick<UpgradeActivities, 'downloadImage' | 'verifyImageOnController'>>(
+  {
+    startToCloseTimeout: '6 hours',
+    heartbeatTimeout: '45 seconds',
+    retry: { maximumAttempts: 1 },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  },
+);
+
+/** Reboot: reload plus up to ~10 minutes until SSH answers again; heartbeats while waiting. Not repeated blindly. */
+export const reboot = proxyActivities<Pick<UpgradeActivities, 'rebootController'>>({
+  startToCloseTimeout: '20 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: {
+    maximumAttempts: 2,
+    initialInterval: '30s',
+    nonRetryableErrorTypes: [...permanent, failureTypes.rebootTimeout],
+  },
+});
+
+/**
+ * Image-header check: a losing image server must not end the campaign, so transient failures retry
+ * with backoff up to 5 minutes apart, without limit; a bad header or refused login is final.
+ */
+export const headerCheck = proxyActivities<Pick<UpgradeActivities, 'verifyImage'>>({
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '5s',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    nonRetryableErrorTypes: [
+      failureTypes.imageVerificationFailed,
+      failureTypes.authenticationFailed,
+      failureTypes.hostKeyMismatch,
+      failureTypes.unknownCredentials,
+      failureTypes.invalidInput,
+    ],
+  },
+});

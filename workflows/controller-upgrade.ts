@@ -1,0 +1,402 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  isCancellation,
+  log,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ControllerFacts, ImageSource, VerifiedImage } from '../activities/types';
+import { isSafeFileName, secretFieldIssues } from '../src/domain/config';
+import { parseDuration } from '../src/domain/duration';
+import { failureTypes, permanentControllerFailures, type FailureType } from '../src/domain/errors';
+import { stateLabels, type ControllerState, type ControllerStatus } from '../src/domain/status';
+import { isIPv4 } from '../src/domain/targets';
+import type { Controller } from '../src/domain/types';
+import { reboot, shortCommand, transfer } from './activity-options';
+import {
+  controllerStatusQuery,
+  controllerUpdateSignal,
+  downloadSlotGrantSignal,
+  downloadSlotReleaseSignal,
+  downloadSlotRequestSignal,
+  purgeSignal,
+  type ControllerReport,
+} from './definitions';
+import { describeFailure, failureText } from './failures';
+import { attemptsKey, stateKey } from './search-attributes';
+
+/** Counters a controller's upgrade carries across continue-as-new. */
+export interface ControllerCarried {
+  attempts: number;
+  cycles: number;
+  lastError?: string;
+  facts?: ControllerFacts;
+  /** Runs so far (1 = the first). */
+  run: number;
+}
+
+/** Input of controllerUpgrade: one controller, one verified image. */
+export interface ControllerUpgradeInput {
+  /** Campaign ID (the master's workflow ID); also in logs and on the controller's log. */
+  campaign: string;
+  controller: Controller;
+  source: ImageSource;
+  /** Header facts the master verified; the controller must end up with exactly this image. */
+  image: VerifiedImage;
+  autoboot: boolean;
+  /** Wait between quick-try cycles ('15m'). */
+  retryInterval: string;
+  /** Download tries per cycle. */
+  quickTries: number;
+  /** Pause between quick tries. Default '5s'. */
+  quickTryBackoff?: string;
+  partition: 'non-boot' | 0 | 1;
+  /** Master to report to and take download slots from. Absent: the child runs alone, unthrottled. */
+  master?: { workflowId: string };
+  /** Upsert CiuState/CiuAttempts. Default true; false where the server has no ciu attributes (time-skipping tests). */
+  searchAttributes?: boolean;
+  /** Retry cycles per run before continue-as-new. Default 20 (about 1,500 events). */
+  cyclesPerRun?: number;
+  carried?: ControllerCarried;
+}
+
+/** What controllerUpgrade returns: its final state. */
+export interface ControllerUpgradeResult {
+  ip: string;
+  state: ControllerState;
+  attempts: number;
+  cycles: number;
+  lastError?: string;
+  runningVersion?: string;
+  runningBuild?: number;
+}
+
+/** A quick-try cycle used up its tries. */
+class CycleFailed extends Error {
+  override readonly name = 'CycleFailed';
+}
+
+class Purged extends Error {
+  override readonly name = 'Purged';
+}
+
+function invalid(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, failureTypes.invalidInput);
+}
+
+function validateInput(input: ControllerUpgradeInput): void {
+  const secrets = secretFieldIssues(input);
+  if (secrets.length > 0) throw invalid(secrets.join('; '));
+  if (!input || typeof input !== 'object') throw invalid('input must be an object');
+  if (typeof input.campaign !== 'string' || input.campaign === '') throw invalid('campaign is required');
+  if (!isIPv4(input.controller?.ip ?? '')) throw invalid('controller.ip must be an IPv4 address');
+  if (!isSafeFileName(input.source?.imageFile ?? '')) throw invalid('source.imageFile must be a file name');
+  if (!Number.isInteger(input.quickTries) || input.quickTries < 1) throw invalid('quickTries must be >= 1');
+  if ((parseDuration(input.retryInterval ?? '') ?? 0) < 1_000)
+    throw invalid("retryInterval must be a duration of at least 1s ('15m', '30s', '2h')");
+  if (input.quickTryBackoff !== undefined && parseDuration(input.quickTryBackoff) === undefined)
+    throw invalid("quickTryBackoff must be a duration ('5s')");
+  if (typeof input.image?.version !== 'string' || !Number.isInteger(input.image?.build))
+    throw invalid('image must carry the verified version and build');
+}
+
+/**
+ * Upgrades one controller: inspect → (up-to-date | download in cycles of quick tries separated by
+ * the retry interval, forever) → integrity check → reboot and confirm when autoboot. A purge (signal
+ * or cancellation) ends it as 'purged' from wherever it is.
+ */
+export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<ControllerUpgradeResult> {
+  validateInput(input);
+  const { controller, campaign, image } = input;
+  const carried: ControllerCarried = input.carried ?? { attempts: 0, cycles: 0, run: 1 };
+  const retryMs = parseDuration(input.retryInterval) as number;
+  const backoffMs = parseDuration(input.quickTryBackoff ?? '5s') as number;
+  const cyclesPerRun = input.cyclesPerRun ?? 20;
+  const ctx = { campaign, controller: controller.ip, model: controller.model };
+
+  const status: ControllerStatus = {
+    ip: controller.ip,
+    model: controller.model,
+    role: controller.role,
+    state: 'pending',
+    attempts: carried.attempts,
+    image: input.source.imageFile,
+    targetVersion: image.version,
+    targetBuild: image.build,
+    lastError: carried.lastError,
+    runningVersion: carried.facts?.runningVersion,
+    runningBuild: carried.facts?.runningBuild,
+  };
+  let facts = carried.facts;
+  let cycles = carried.cycles;
+  let slotGranted = false;
+  let purgeRequested = false;
+  const work = new CancellationScope();
+
+  setHandler(controllerStatusQuery, () => status);
+  setHandler(downloadSlotGrantSignal, () => {
+    slotGranted = true;
+  });
+  setHandler(purgeSignal, () => {
+    purgeRequested = true;
+    work.cancel();
+  });
+
+  async function report(update: Partial<ControllerStatus>, final = false): Promise<void> {
+    Object.assign(status, update, { updatedAt: new Date().toISOString() });
+    if (status.state !== 'waiting-retry') delete status.nextRetryAt;
+    if (status.state !== 'downloading') delete status.attempt;
+    if (input.searchAttributes !== false) {
+      const changes = [];
+      if (update.state !== undefined) changes.push({ key: stateKey, value: status.state });
+      if (update.attempts !== undefined) changes.push({ key: attemptsKey, value: status.attempts });
+      if (changes.length > 0) upsertSearchAttributes(changes);
+    }
+    setCurrentDetails(details());
+    if (!input.master) return;
+    const message: ControllerReport = { ...status, final };
+    try {
+      await getExternalWorkflowHandle(input.master.workflowId).signal(controllerUpdateSignal, message);
+    } catch (err) {
+      log.warn('could not report to the master', { ...ctx, error: describeFailure(err).message });
+    }
+  }
+
+  function details(): string {
+    const lines = [`**${stateLabels[status.state]}**`];
+    if (status.state === 'downloading')
+      lines.push(`attempt ${status.attempt}/${input.quickTries}, ${status.attempts} in all`);
+    if (status.nextRetryAt) lines.push(`next cycle at ${status.nextRetryAt}`);
+    if (status.lastError) lines.push(`last error: ${status.lastError}`);
+    return lines.join('\n\n');
+  }
+
+  async function logBothSides(
+    level: 'error' | 'warning' | 'info',
+    message: string,
+    fields: Record<string, unknown>,
+  ) {
+    if (level === 'error') log.error(message, { ...ctx, ...fields });
+    else if (level === 'warning') log.warn(message, { ...ctx, ...fields });
+    else log.info(message, { ...ctx, ...fields });
+    try {
+      await shortCommand.logOnController({ controller, level, message: `ciu ${campaign}: ${message}` });
+    } catch (err) {
+      // The controller may be the thing that is unreachable; the master side still has the line.
+      log.warn('could not write to the controller log', { ...ctx, error: describeFailure(err).message });
+    }
+  }
+
+  async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
+    if (!input.master) return fn();
+    slotGranted = false;
+    await getExternalWorkflowHandle(input.master.workflowId).signal(downloadSlotRequestSignal, {
+      ip: controller.ip,
+    });
+    await condition(() => slotGranted);
+    try {
+      return await fn();
+    } finally {
+      if (!purgeRequested)
+        await CancellationScope.nonCancellable(() =>
+          getExternalWorkflowHandle(input.master!.workflowId)
+            .signal(downloadSlotReleaseSignal, { ip: controller.ip })
+            .catch(() => undefined),
+        );
+    }
+  }
+
+  function permanentFailure(err: unknown): ApplicationFailure | undefined {
+    const failure = describeFailure(err);
+    if (failure.type && permanentControllerFailures.includes(failure.type as FailureType))
+      return ApplicationFailure.nonRetryable(failure.message, failure.type);
+    return undefined;
+  }
+
+  function targetPartition(current: ControllerFacts): 0 | 1 {
+    if (input.partition === 'non-boot') return current.bootPartition === 0 ? 1 : 0;
+    return input.partition;
+  }
+
+  function isTarget(version?: string, build?: number): boolean {
+    return version === image.version && build === image.build;
+  }
+
+  /**
+   * Runs `tryOnce` up to quickTries times; after a failed cycle logs it on both sides, waits the retry
+   * interval (a durable timer), and goes again — continuing as new every cyclesPerRun cycles.
+   */
+  async function retryForever<T>(
+    what: string,
+    cycle: (tryOnce: () => Promise<T>) => Promise<T>,
+    tryOnce: (n: number) => Promise<T>,
+  ): Promise<T> {
+    let cyclesThisRun = 0;
+    for (;;) {
+      let lastFailure = '';
+      const outcome = await cycle(async () => {
+        for (let n = 1; ; n++) {
+          try {
+            return await tryOnce(n);
+          } catch (err) {
+            if (isCancellation(err)) throw err;
+            const permanent = permanentFailure(err);
+            if (permanent) throw permanent;
+            lastFailure = failureText(describeFailure(err));
+            await report({ lastError: lastFailure });
+            log.warn(`${what} try failed`, { ...ctx, try: n, attempts: status.attempts, error: lastFailure });
+            if (n >= input.quickTries) throw new CycleFailed();
+            await sleep(backoffMs, { summary: `quick retry ${n + 1}/${input.quickTries}` });
+          }
+        }
+      }).catch((err: unknown) => {
+        if (err instanceof CycleFailed) return err;
+        throw err;
+      });
+      if (!(outcome instanceof CycleFailed)) return outcome;
+      cycles++;
+      cyclesThisRun++;
+      await logBothSides(
+        'error',
+        `${what} failed ${input.quickTries} times (cycle ${cycles}); next try in ${input.retryInterval}: ${lastFailure}`,
+        {
+          attempts: status.attempts,
+          cycle: cycles,
+          error: lastFailure,
+        },
+      );
+      const nextRetryAt = new Date(Date.now() + retryMs).toISOString();
+      await report({ state: 'waiting-retry', nextRetryAt });
+      await sleep(retryMs, { summary: `retry window ${input.retryInterval}` });
+      if (cyclesThisRun >= cyclesPerRun || workflowInfo().continueAsNewSuggested) {
+        await condition(allHandlersFinished);
+        await continueAsNew<typeof controllerUpgrade>({
+          ...input,
+          carried: {
+            attempts: status.attempts,
+            cycles,
+            lastError: status.lastError,
+            facts,
+            run: carried.run + 1,
+          },
+        });
+      }
+    }
+  }
+
+  async function upgrade(): Promise<ControllerUpgradeResult> {
+    const current =
+      facts ??
+      (await retryForever(
+        'inspect',
+        (body) => body(),
+        async () => {
+          await report({ state: 'pending' });
+          return shortCommand.inspectController(controller);
+        },
+      ));
+    facts = current;
+    await report({ runningVersion: current.runningVersion, runningBuild: current.runningBuild });
+    if (isTarget(current.runningVersion, current.runningBuild)) {
+      log.info('controller already runs the target image', {
+        ...ctx,
+        version: image.version,
+        build: image.build,
+      });
+      return finish('up-to-date');
+    }
+    const partition = targetPartition(current);
+
+    await retryForever('download', withSlot, async (n) => {
+      await report({ state: 'downloading', attempt: n, attempts: status.attempts + 1 });
+      const result = await transfer.downloadImage({
+        controller,
+        source: input.source,
+        partition,
+        campaign,
+        attempt: status.attempts,
+      });
+      await report({ bytes: result.bytes, totalBytes: image.payloadLength });
+      await transfer.verifyImageOnController({ controller, partition, expected: image });
+    });
+    log.info('image downloaded and verified on the controller', {
+      ...ctx,
+      partition,
+      attempts: status.attempts,
+    });
+
+    if (!input.autoboot) {
+      await logBothSides(
+        'info',
+        `image ${image.version} build ${image.build} is on partition ${partition}; reboot required`,
+        { partition },
+      );
+      return finish('downloaded-reboot-required');
+    }
+    await report({ state: 'rebooting' });
+    await reboot.rebootController({ controller, partition });
+    const after = await shortCommand.inspectController(controller);
+    await report({ runningVersion: after.runningVersion, runningBuild: after.runningBuild });
+    if (!isTarget(after.runningVersion, after.runningBuild)) {
+      const message = `after reboot the controller runs ${after.runningVersion} build ${after.runningBuild}, expected ${image.version} build ${image.build}`;
+      throw ApplicationFailure.nonRetryable(message, failureTypes.versionMismatchAfterReboot);
+    }
+    await logBothSides('info', `upgraded to ${image.version} build ${image.build}`, {});
+    return finish('upgraded');
+  }
+
+  function finish(state: ControllerState): ControllerUpgradeResult {
+    status.state = state;
+    return result();
+  }
+
+  function result(): ControllerUpgradeResult {
+    return {
+      ip: controller.ip,
+      state: status.state,
+      attempts: status.attempts,
+      cycles,
+      lastError: status.lastError,
+      runningVersion: status.runningVersion,
+      runningBuild: status.runningBuild,
+    };
+  }
+
+  let outcome: ControllerUpgradeResult;
+  try {
+    if (purgeRequested) throw new Purged();
+    outcome = await work.run(upgrade);
+  } catch (err) {
+    if (isCancellation(err) || err instanceof Purged) {
+      status.state = 'purged';
+      log.info('purged', { ...ctx, attempts: status.attempts });
+    } else if (
+      err instanceof ApplicationFailure &&
+      err.nonRetryable &&
+      err.type !== failureTypes.invalidInput
+    ) {
+      status.state = 'failed';
+      status.lastError = failureText({ type: err.type ?? undefined, message: err.message });
+      await CancellationScope.nonCancellable(() =>
+        logBothSides('error', `upgrade failed: ${status.lastError}`, { error: status.lastError }),
+      );
+    } else {
+      throw err;
+    }
+    outcome = result();
+  }
+  // After a cancellation the root scope is cancelled too: the last report and the wait must not be.
+  await CancellationScope.nonCancellable(async () => {
+    await report({ state: status.state }, true);
+    await condition(allHandlersFinished);
+  });
+  return outcome;
+}

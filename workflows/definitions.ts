@@ -1,0 +1,58 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CampaignConfigInput } from '../src/domain/config';
+import type { CampaignStatus, ControllerStatus } from '../src/domain/status';
+
+/** Task queue the worker polls. */
+export const taskQueue = 'ciu';
+
+/** Child workflow ID of one controller in a campaign: deterministic, so a restart never duplicates it. */
+export function controllerWorkflowId(campaign: string, ip: string): string {
+  return `${campaign}/${ip}`;
+}
+
+// --- master (masterUpgrade): operator-facing ---
+
+/** Removes targets: 'all', an IPv4 address or a CIDR subnet, or a list of them. Matching children end as purged. */
+export const purgeTargetsSignal = defineSignal<[selectors: string | string[]]>('purgeTargets');
+
+/** What commitConfig returns. */
+export interface CommitResult {
+  /** Revision now in force (unchanged when `changed` is false). */
+  revision: number;
+  /** False when the committed config equals the running one: nothing restarts. */
+  changed: boolean;
+  /** Controller IPs newly targeted (their children start). */
+  added: string[];
+  /** Controller IPs no longer targeted (cleared = purged). */
+  removed: string[];
+}
+
+/** "write memory": pushes a new config into the running campaign. The validator rejects bad config, naming the field. */
+export const commitConfigUpdate = defineUpdate<CommitResult, [config: CampaignConfigInput]>('commitConfig');
+
+/** The whole campaign's status ("show upgrade status"). */
+export const upgradeStatusQuery = defineQuery<CampaignStatus>('upgradeStatus');
+
+// --- master: child-facing ---
+
+/** A child's state change; the master merges it into its status. */
+export type ControllerReport = Pick<ControllerStatus, 'ip' | 'state' | 'attempts'> &
+  Partial<Omit<ControllerStatus, 'ip' | 'state' | 'attempts'>> & {
+    /** True in a child's last report: its workflow is ending. */
+    final?: boolean;
+  };
+
+export const controllerUpdateSignal = defineSignal<[report: ControllerReport]>('controllerUpdate');
+/** A child asks for one of the max-downloads slots; the master answers with downloadSlotGrantSignal. */
+export const downloadSlotRequestSignal = defineSignal<[request: { ip: string }]>('downloadSlotRequest');
+/** A child gives its slot back (end of a quick-try cycle). */
+export const downloadSlotReleaseSignal = defineSignal<[release: { ip: string }]>('downloadSlotRelease');
+
+// --- child (controllerUpgrade) ---
+
+/** Sent by the master: the child may download now. */
+export const downloadSlotGrantSignal = defineSignal('downloadSlotGrant');
+/** Stops the child wherever it is (mid-download, mid-wait); it ends as purged. Cancelling the child does the same. */
+export const purgeSignal = defineSignal('purge');
+/** One controller's status. */
+export const controllerStatusQuery = defineQuery<ControllerStatus>('controllerStatus');
