@@ -1,0 +1,137 @@
+import { failureTypes } from '../domain/errors';
+import * as commands from './commands';
+import { DeviceError } from './errors';
+import {
+  commandError,
+  parseCopyReply,
+  parseImageChecksum,
+  parseProgressLine,
+  parseShowImageVersion,
+  parseShowLog,
+  parseShowVersion,
+  type LogLine,
+  type PartitionReply,
+  type VersionReply,
+} from './parsers';
+import { DeviceSession, type SessionOptions } from './session';
+
+/** Timeouts for one controller, each with its default. */
+export interface DriverTimeouts {
+  /** Ordinary show/config commands. Default 30 s. */
+  commandMs?: number;
+  /** A whole image copy. Default 2 h: large images over slow WAN links. */
+  copyMs?: number;
+  /** No output at all during a copy (stalled transfer). Default 60 s; the device prints progress every second. */
+  copyIdleMs?: number;
+}
+
+/** What a controller says about itself. */
+export interface DeviceFacts extends VersionReply {
+  partitions: PartitionReply[];
+}
+
+/** Progress of a copy, from the controller's "Received … bytes" lines. */
+export type CopyProgress = (progress: { bytes: number; totalBytes?: number }) => void;
+
+const passwordPrompt = /Password:\s*$/;
+const reloadConfirm = /\(y\/n\):\s*$/;
+
+/** The controller CLI, one typed method per command. Close it when done. */
+export class ControllerDriver {
+  private constructor(
+    private readonly session: DeviceSession,
+    private readonly host: string,
+    private readonly timeouts: DriverTimeouts,
+  ) {}
+
+  /** Opens an SSH session to the controller's CLI (host key checked by `acceptHostKey`). */
+  static async open(options: SessionOptions, timeouts: DriverTimeouts = {}): Promise<ControllerDriver> {
+    return new ControllerDriver(await DeviceSession.open(options), options.host, timeouts);
+  }
+
+  /** `show version` + `show image version`. */
+  async facts(): Promise<DeviceFacts> {
+    const version = parseShowVersion(await this.command(commands.showVersion()));
+    const partitions = parseShowImageVersion(await this.command(commands.showImageVersion()));
+    return { ...version, partitions };
+  }
+
+  async partitions(): Promise<PartitionReply[]> {
+    return parseShowImageVersion(await this.command(commands.showImageVersion()));
+  }
+
+  /** SHA-256 (hex) of the image payload in a partition; undefined when it is empty. */
+  async checksum(partition: 0 | 1): Promise<string | undefined> {
+    return parseImageChecksum(await this.command(commands.showImageChecksum(partition)));
+  }
+
+  /**
+   * Copies an image from its server into a partition; the password (if any) answers the device's
+   * prompt and never appears on the command line. Throws DeviceError with the controller's own
+   * error text; aborting `signal` sends Ctrl-C, so the device abandons the transfer.
+   */
+  async copy(
+    request: commands.CopyRequest,
+    password: string | undefined,
+    options: { onProgress?: CopyProgress; signal?: AbortSignal } = {},
+  ): Promise<{ bytes: number; totalBytes?: number }> {
+    const line = commands.copyImage(request);
+    const output = await this.session.run(line, {
+      timeoutMs: this.timeouts.copyMs ?? 2 * 60 * 60_000,
+      idleTimeoutMs: this.timeouts.copyIdleMs ?? 60_000,
+      timeoutFailure: failureTypes.downloadFailed,
+      answers: [{ prompt: passwordPrompt, answer: password ?? '' }],
+      signal: options.signal,
+      onLine: (text) => {
+        const progress = parseProgressLine(text);
+        if (progress) options.onProgress?.(progress);
+      },
+    });
+    const reply = parseCopyReply(output);
+    if (!reply.ok) throw new DeviceError(reply.failureType, this.host, reply.error);
+    return reply.totalBytes === undefined
+      ? { bytes: reply.bytes }
+      : { bytes: reply.bytes, totalBytes: reply.totalBytes };
+  }
+
+  /** Writes one line into the controller's own log. */
+  async log(level: commands.LogLevel, message: string): Promise<void> {
+    await this.command(commands.logMessage(level, message));
+  }
+
+  /** The last `lines` lines of the controller's log. */
+  async showLog(lines = 100): Promise<LogLine[]> {
+    return parseShowLog(await this.command(commands.showLog(lines)));
+  }
+
+  async setBootPartition(partition: 0 | 1): Promise<void> {
+    await this.command(commands.bootSystemPartition(partition));
+  }
+
+  /** `reload`, confirmed; resolves once the controller has dropped the session. */
+  async reload(): Promise<void> {
+    await this.session.run(commands.reload(), {
+      timeoutMs: this.timeouts.commandMs ?? 30_000,
+      answers: [{ prompt: reloadConfirm, answer: 'y' }],
+      expectClose: true,
+    });
+    this.session.close();
+  }
+
+  close(): void {
+    this.session.close();
+  }
+
+  /** Runs a non-copy command; a CLI error reply becomes a DeviceError. */
+  private async command(line: string): Promise<string> {
+    const output = await this.session.run(line, { timeoutMs: this.timeouts.commandMs ?? 30_000 });
+    const error = commandError(output);
+    if (error)
+      throw new DeviceError(
+        failureTypes.controllerUnreachable,
+        this.host,
+        `controller rejected "${line}": ${error}`,
+      );
+    return output;
+  }
+}

@@ -1,0 +1,152 @@
+import { failureTypes, type FailureType } from '../domain/errors';
+
+/**
+ * Parsers for the controller CLI's replies. Replies are data: each parser returns a typed result or
+ * throws ReplyFormatError naming what it could not find. Line endings may be \r\n or \n.
+ */
+
+/** A reply that does not have the shape the parser expects. */
+export class ReplyFormatError extends Error {
+  override readonly name = 'ReplyFormatError';
+  constructor(
+    readonly command: string,
+    readonly missing: string,
+  ) {
+    super(`unexpected reply to "${command}": ${missing}`);
+  }
+}
+
+function lines(text: string): string[] {
+  return text.split(/\r?\n|\r/);
+}
+
+/** `show version`. */
+export interface VersionReply {
+  /** ciu model name, e.g. A7210 (from "MODEL: Aruba7210-US"). */
+  model: string;
+  version: string;
+  build: number;
+}
+
+export function parseShowVersion(text: string): VersionReply {
+  const model = /MODEL: Aruba([A-Za-z0-9]+?)(?:-[A-Z]+)?\)/.exec(text)?.[1];
+  if (!model) throw new ReplyFormatError('show version', 'no "MODEL: Aruba…" line');
+  const version = /\), Version (\S+)/.exec(text)?.[1];
+  if (!version) throw new ReplyFormatError('show version', 'no "Version" in the ArubaOS line');
+  const build = /\(build (\d+)\)/.exec(text)?.[1];
+  if (!build) throw new ReplyFormatError('show version', 'no "(build N)"');
+  return { model: /^\d/.test(model) ? `A${model}` : model, version, build: Number(build) };
+}
+
+/** One partition in `show image version`. */
+export interface PartitionReply {
+  partition: 0 | 1;
+  /** Marked **Default boot**: boots on the next reload. */
+  defaultBoot: boolean;
+  /** Marked **Running**: the partition the controller booted from. */
+  running: boolean;
+  /** Absent when the partition holds no image. */
+  version?: string;
+  build?: number;
+  imageType?: string;
+}
+
+export function parseShowImageVersion(text: string): PartitionReply[] {
+  const result: PartitionReply[] = [];
+  let current: PartitionReply | undefined;
+  for (const line of lines(text)) {
+    const head = /^Partition\s*:\s*\d+:(\d)\s+\(([^)]+)\)(.*)$/.exec(line);
+    if (head) {
+      const n = Number(head[1]);
+      if (n !== 0 && n !== 1) throw new ReplyFormatError('show image version', `partition ${n} out of range`);
+      current = {
+        partition: n,
+        defaultBoot: head[3]?.includes('**Default boot**') ?? false,
+        running: head[3]?.includes('**Running**') ?? false,
+      };
+      result.push(current);
+      continue;
+    }
+    if (!current) continue;
+    const field = /^([A-Za-z ]+?)\s*:\s*(.*)$/.exec(line);
+    if (!field) continue;
+    const [, key, value = ''] = field;
+    if (key === 'Software Version') current.version = /ArubaOS (\S+)/.exec(value)?.[1] ?? value.trim();
+    else if (key === 'Build number') current.build = Number(value.trim());
+    else if (key === 'Image type') current.imageType = value.trim();
+  }
+  if (result.length === 0) throw new ReplyFormatError('show image version', 'no "Partition :" entries');
+  return result;
+}
+
+/** `show image checksum partition <n>`: the payload SHA-256 (hex), or undefined for an empty partition. */
+export function parseImageChecksum(text: string): string | undefined {
+  const found = /SHA-256\s*:\s*([0-9a-f]{64})/i.exec(text)?.[1];
+  if (found) return found.toLowerCase();
+  if (/: None\b/.test(text)) return undefined;
+  throw new ReplyFormatError('show image checksum', 'no "SHA-256 :" line');
+}
+
+/** A progress line of `copy`: "Received 65536 of 1048576 bytes (6%)". */
+export function parseProgressLine(line: string): { bytes: number; totalBytes?: number } | undefined {
+  const m = /^Received (\d+)(?: of (\d+))? bytes/.exec(line.trim());
+  if (!m) return undefined;
+  return m[2] === undefined ? { bytes: Number(m[1]) } : { bytes: Number(m[1]), totalBytes: Number(m[2]) };
+}
+
+/** Outcome of a `copy` command. */
+export type CopyReply =
+  { ok: true; bytes: number; totalBytes?: number } | { ok: false; failureType: FailureType; error: string };
+
+const copyErrorKinds: Array<[RegExp, FailureType]> = [
+  [/not supported on this platform/i, failureTypes.imageTypeMismatch],
+  [/not enough space on flash/i, failureTypes.flashFull],
+  [/login refused by image server/i, failureTypes.authenticationFailed],
+  [/host key (verification failed|mismatch|unknown)/i, failureTypes.hostKeyMismatch],
+];
+
+/** The result of `copy`: the first "Error: …" line wins; success needs "Image upgraded successfully". */
+export function parseCopyReply(text: string): CopyReply {
+  let progress: { bytes: number; totalBytes?: number } = { bytes: 0 };
+  for (const line of lines(text)) {
+    const error = /^\s*Error:\s*(.+?)\s*$/.exec(line)?.[1];
+    if (error) {
+      const kind = copyErrorKinds.find(([pattern]) => pattern.test(error));
+      return { ok: false, failureType: kind?.[1] ?? failureTypes.downloadFailed, error };
+    }
+    progress = parseProgressLine(line) ?? progress;
+  }
+  if (/^Image upgraded successfully\s*$/m.test(text)) return { ok: true, ...progress };
+  return {
+    ok: false,
+    failureType: failureTypes.downloadFailed,
+    error: 'copy ended without "Image upgraded successfully"',
+  };
+}
+
+/** One line of `show log system <n>`. */
+export interface LogLine {
+  time: string;
+  /** ArubaOS severity tag: ERRS, WARN, NOTI, INFO. */
+  severity: string;
+  process: string;
+  message: string;
+}
+
+export function parseShowLog(text: string): LogLine[] {
+  const result: LogLine[] = [];
+  for (const line of lines(text)) {
+    const m = /^(\S+)\s+:\d+:\s+<([A-Z]+)>\s+\|([^|]+)\|\s+(.*)$/.exec(line);
+    if (m) result.push({ time: m[1] ?? '', severity: m[2] ?? '', process: m[3] ?? '', message: m[4] ?? '' });
+  }
+  return result;
+}
+
+/** A command the CLI rejected: "% Invalid input detected …" or "Error: …" on a non-copy command. */
+export function commandError(text: string): string | undefined {
+  for (const line of lines(text)) {
+    const m = /^\s*(% .+|Error:\s*.+?)\s*$/.exec(line)?.[1];
+    if (m) return m;
+  }
+  return undefined;
+}

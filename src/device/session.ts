@@ -1,0 +1,261 @@
+import { Client, type ClientChannel } from 'ssh2';
+import { failureTypes, type FailureType } from '../domain/errors';
+import { hostKeyVerifier } from '../transfer/host-key';
+import { DeviceError } from './errors';
+
+/** How to reach and log in to one controller's CLI. */
+export interface SessionOptions {
+  host: string;
+  port: number;
+  username: string;
+  password?: string;
+  privateKey?: string;
+  /** Pinned host key 'SHA256:<base64>'; without it, `knownHostsFile` decides. Unknown keys are refused. */
+  hostKey?: string;
+  /** known_hosts file. Default: env CIU_KNOWN_HOSTS. */
+  knownHostsFile?: string;
+  /** Deadline for TCP connect + SSH handshake + login. Default 15 s. */
+  connectTimeoutMs?: number;
+}
+
+/** An interactive question during a command and its answer (e.g. "Password:", "(y/n):"). */
+export interface PromptAnswer {
+  prompt: RegExp;
+  answer: string;
+}
+
+/** How one command runs. */
+export interface RunOptions {
+  /** Overall deadline. Default 30 s. */
+  timeoutMs?: number;
+  /** Fail when the controller prints nothing for this long (stalled transfer). Default: off. */
+  idleTimeoutMs?: number;
+  /** Failure type for a timeout. Default controllerUnreachable. */
+  timeoutFailure?: FailureType;
+  /** Questions to answer, each at most once, as they appear. */
+  answers?: PromptAnswer[];
+  /** Called with each complete output line. */
+  onLine?: (line: string) => void;
+  /** Aborting sends Ctrl-C to the controller and rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** The command ends the session (reload): resolve when the controller closes it. */
+  expectClose?: boolean;
+}
+
+const cliPrompt = /(?<=^|\n)\([^()\r\n]*\) ?#\s*$/;
+const interrupt = '\x03';
+
+/**
+ * One SSH shell on a controller's CLI, driven one command at a time: write the line, answer the
+ * prompts it asks, collect output until the CLI prompt returns.
+ */
+export class DeviceSession {
+  private buffer = '';
+  private onData: (() => void) | undefined;
+  private onClose: (() => void) | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly client: Client,
+    private readonly channel: ClientChannel,
+    /** host:port, for messages. */
+    readonly target: string,
+  ) {
+    channel.on('data', (chunk: Buffer) => {
+      this.buffer += chunk.toString('utf8');
+      this.onData?.();
+    });
+    channel.stderr.on('data', (chunk: Buffer) => {
+      this.buffer += chunk.toString('utf8');
+      this.onData?.();
+    });
+    const closed = (): void => {
+      if (this.closed) return;
+      this.closed = true;
+      this.onClose?.();
+    };
+    channel.on('close', closed);
+    client.on('close', closed);
+    client.on('error', closed);
+  }
+
+  /** Connects, checks the host key, logs in, opens the shell and waits for the first prompt. */
+  static async open(options: SessionOptions): Promise<DeviceSession> {
+    const target = `${options.host}:${options.port}`;
+    const client = new Client();
+    const hostKey = hostKeyVerifier({
+      host: options.host,
+      port: options.port,
+      hostKey: options.hostKey,
+      knownHostsFile: options.knownHostsFile,
+    });
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', () => resolve());
+      client.once('error', (err: Error & { level?: string }) => {
+        const rejection = hostKey.rejection();
+        if (rejection)
+          reject(new DeviceError(failureTypes.hostKeyMismatch, options.host, `controller ${rejection}`));
+        else if (err.level === 'client-authentication')
+          reject(
+            new DeviceError(
+              failureTypes.authenticationFailed,
+              options.host,
+              `controller ${target} refused the login of user ${options.username}`,
+            ),
+          );
+        else
+          reject(
+            new DeviceError(
+              failureTypes.controllerUnreachable,
+              options.host,
+              `controller ${target} unreachable: ${err.message}`,
+            ),
+          );
+      });
+      client.connect({
+        host: options.host,
+        port: options.port,
+        username: options.username,
+        password: options.password,
+        privateKey: options.privateKey,
+        readyTimeout: options.connectTimeoutMs ?? 15_000,
+        tryKeyboard: false,
+        hostVerifier: hostKey.hostVerifier,
+      });
+    });
+    try {
+      const channel = await new Promise<ClientChannel>((resolve, reject) =>
+        client.shell(false, (err, ch) => (err ? reject(err) : resolve(ch))),
+      );
+      const session = new DeviceSession(client, channel, target);
+      await session.run('', { timeoutMs: options.connectTimeoutMs ?? 15_000 });
+      return session;
+    } catch (err) {
+      client.end();
+      if (err instanceof DeviceError) throw err;
+      throw new DeviceError(
+        failureTypes.controllerUnreachable,
+        options.host,
+        `controller ${target} opened no CLI shell: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  /**
+   * Runs one command line (empty: just wait for the prompt) and returns its output, without the
+   * trailing prompt.
+   */
+  run(command: string, options: RunOptions = {}): Promise<string> {
+    if (this.closed)
+      return Promise.reject(
+        this.failure(failureTypes.controllerUnreachable, `connection to ${this.target} is closed`),
+      );
+    const host = this.target;
+    return new Promise<string>((resolve, reject) => {
+      const answers = [...(options.answers ?? [])];
+      let answeredUpTo = 0;
+      let lineStart = 0;
+      let finished = false;
+      let idleTimer: NodeJS.Timeout | undefined;
+      const timeoutMs = options.timeoutMs ?? 30_000;
+      const timeoutFailure = options.timeoutFailure ?? failureTypes.controllerUnreachable;
+
+      const finish = (outcome: () => void): void => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(overall);
+        clearTimeout(idleTimer);
+        options.signal?.removeEventListener('abort', onAbort);
+        this.onData = undefined;
+        this.onClose = undefined;
+        this.buffer = '';
+        outcome();
+      };
+      const fail = (type: FailureType, message: string): void => {
+        if (!this.closed) this.channel.write(interrupt);
+        finish(() => reject(this.failure(type, message)));
+      };
+      const armIdle = (): void => {
+        if (!options.idleTimeoutMs) return;
+        clearTimeout(idleTimer);
+        const ms = options.idleTimeoutMs;
+        idleTimer = setTimeout(
+          () =>
+            fail(
+              timeoutFailure,
+              `controller ${host} printed nothing for ${ms / 1000} s during "${verb(command)}"`,
+            ),
+          ms,
+        );
+      };
+      const overall = setTimeout(
+        () =>
+          fail(
+            timeoutFailure,
+            `controller ${host} did not finish "${verb(command)}" within ${timeoutMs / 1000} s`,
+          ),
+        timeoutMs,
+      );
+      const onAbort = (): void => {
+        if (!this.closed) this.channel.write(interrupt);
+        finish(() => reject(options.signal?.reason ?? new Error('aborted')));
+      };
+
+      this.onData = () => {
+        armIdle();
+        let newline = this.buffer.indexOf('\n', lineStart);
+        while (newline !== -1) {
+          options.onLine?.(this.buffer.slice(lineStart, newline).replace(/\r$/, ''));
+          lineStart = newline + 1;
+          newline = this.buffer.indexOf('\n', lineStart);
+        }
+        const fresh = this.buffer.slice(answeredUpTo);
+        const next = answers[0];
+        if (next && next.prompt.test(fresh)) {
+          answers.shift();
+          answeredUpTo = this.buffer.length;
+          this.channel.write(`${next.answer}\n`);
+          return;
+        }
+        if (cliPrompt.test(this.buffer)) {
+          const output = this.buffer.replace(cliPrompt, '');
+          finish(() => resolve(output));
+        }
+      };
+      this.onClose = () => {
+        const output = this.buffer;
+        if (options.expectClose) finish(() => resolve(output));
+        else
+          finish(() =>
+            reject(
+              this.failure(failureTypes.controllerUnreachable, `controller ${host} closed the connection`),
+            ),
+          );
+      };
+
+      if (options.signal?.aborted) {
+        finish(() => reject(options.signal?.reason ?? new Error('aborted')));
+        return;
+      }
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      armIdle();
+      if (command) this.channel.write(`${command}\n`);
+      else this.onData();
+    });
+  }
+
+  /** Ends the session; safe to call twice. */
+  close(): void {
+    if (!this.closed) this.channel.end();
+    this.client.end();
+  }
+
+  private failure(type: FailureType, message: string): DeviceError {
+    return new DeviceError(type, this.target.replace(/:\d+$/, ''), message);
+  }
+}
+
+/** The command word(s) without arguments, so messages never echo values such as user names. */
+function verb(command: string): string {
+  return command.split(' ').slice(0, 2).join(' ') || 'login';
+}

@@ -1,0 +1,261 @@
+import { timingSafeEqual } from 'node:crypto';
+import { join } from 'node:path';
+import { Server, utils, type Connection } from 'ssh2';
+import { download } from '../transfer';
+import { imageTypeFor, type ControllerModel } from '../domain/models';
+import type { Controller } from '../domain/types';
+import { hostKeyFingerprint } from '../transfer/host-key';
+import type { CliContext } from './cli';
+import { ControllerLog } from './controller-log';
+import type { ImageFetcher } from './copy';
+import type { ControllerFaults } from './faults';
+import { Flash } from './flash';
+import { serveShell } from './shell';
+
+/** One simulated controller: who it is, where it listens, and how it misbehaves. */
+export interface SimulatedControllerOptions {
+  /** Loopback IPv4 address it listens on, e.g. 127.20.0.5. */
+  ip: string;
+  /** SSH port. Default 22. */
+  port?: number;
+  model: ControllerModel;
+  /** Default 'local'. */
+  role?: 'local' | 'standby';
+  /** Version and build of the image in partition 0 on first start. */
+  version: string;
+  build: number;
+  /** Directory for its flash (partitions, boot state) and log; reused across restarts. */
+  stateDir: string;
+  /** The CLI login it accepts. */
+  login: { username: string; password: string };
+  /** OpenSSH/PEM private host key. Default: a fresh ed25519 key. */
+  hostKey?: string;
+  faults?: ControllerFaults;
+  /** How long `reload` keeps it off the network. Default 3000 ms. */
+  rebootDelayMs?: number;
+  /** known_hosts for scp/sftp image servers without a pinned key. */
+  imageServerKnownHosts?: string;
+  /** How images are fetched. Default: src/transfer download. */
+  fetch?: ImageFetcher;
+  /** Milliseconds between progress lines during copy. Default 200. */
+  progressIntervalMs?: number;
+}
+
+/** What the simulated controller is right now (for tests and the demo). */
+export interface ControllerSnapshot {
+  up: boolean;
+  runningVersion: string;
+  runningBuild: number;
+  runningPartition: 0 | 1;
+  bootPartition: 0 | 1;
+  partitions: Array<{ partition: 0 | 1; version?: string; build?: number; imageType?: string }>;
+}
+
+/**
+ * An ArubaOS-like controller behind a real SSH server (ssh2) on its own loopback IP. Its CLI
+ * really downloads images, keeps two partitions on disk, logs, and reloads.
+ */
+export class SimulatedController {
+  /** Live fault switches; change them with setFaults. */
+  readonly faults: ControllerFaults;
+  /** 'SHA256:<base64>' of its host key. */
+  readonly hostKeyFingerprint: string;
+  /** Its known_hosts line. */
+  readonly knownHostsLine: string;
+  readonly log: ControllerLog;
+  private server: Server | undefined;
+  private readonly connections = new Set<Connection>();
+  private rebootTimer: NodeJS.Timeout | undefined;
+  private bootedAt = new Date();
+  private stopped = false;
+
+  private constructor(
+    private readonly options: SimulatedControllerOptions,
+    private readonly flash: Flash,
+    private readonly hostKey: string,
+    publicKey: string,
+  ) {
+    this.faults = { ...options.faults };
+    this.log = new ControllerLog(join(options.stateDir, 'controller.log'));
+    const parsed = utils.parseKey(publicKey);
+    if (parsed instanceof Error) throw parsed;
+    this.hostKeyFingerprint = hostKeyFingerprint(parsed.getPublicSSH());
+    const hostField = this.port === 22 ? options.ip : `[${options.ip}]:${this.port}`;
+    this.knownHostsLine = `${hostField} ${parsed.type} ${parsed.getPublicSSH().toString('base64')}`;
+  }
+
+  /** Creates its flash (or reopens it from stateDir) and starts listening unless `unreachable`. */
+  static async start(options: SimulatedControllerOptions): Promise<SimulatedController> {
+    const imageType = imageTypeFor(options.model);
+    if (!imageType) throw new Error(`model ${options.model} is not a known controller model`);
+    const flash = await Flash.open(options.stateDir, {
+      imageType,
+      version: options.version,
+      build: options.build,
+    });
+    let privateKey = options.hostKey;
+    let publicKey: string;
+    if (privateKey) {
+      const parsed = utils.parseKey(privateKey);
+      if (parsed instanceof Error) throw parsed;
+      publicKey = `${parsed.type} ${parsed.getPublicSSH().toString('base64')}`;
+    } else {
+      const pair = utils.generateKeyPairSync('ed25519');
+      privateKey = pair.private;
+      publicKey = pair.public;
+    }
+    const controller = new SimulatedController(options, flash, privateKey, publicKey);
+    await controller.log.write(
+      'info',
+      'sysmgr',
+      `System up, running ${flash.running.version} build ${flash.running.build}`,
+    );
+    if (!controller.faults.unreachable) await controller.listen();
+    return controller;
+  }
+
+  get ip(): string {
+    return this.options.ip;
+  }
+
+  get port(): number {
+    return this.options.port ?? 22;
+  }
+
+  get model(): ControllerModel {
+    return this.options.model;
+  }
+
+  /** Its inventory entry, with its host key pinned. */
+  inventoryEntry(credentialsRef: string): Controller {
+    return {
+      ip: this.ip,
+      model: this.model,
+      role: this.options.role ?? 'local',
+      ssh: { host: this.ip, port: this.port, hostKey: this.hostKeyFingerprint },
+      credentialsRef,
+    };
+  }
+
+  snapshot(): ControllerSnapshot {
+    const running = this.flash.running;
+    return {
+      up: this.server !== undefined,
+      runningVersion: running.version,
+      runningBuild: running.build,
+      runningPartition: this.flash.runningPartition,
+      bootPartition: this.flash.bootPartition,
+      partitions: ([0, 1] as const).map((partition) => {
+        const image = this.flash.partition(partition);
+        return image
+          ? { partition, version: image.version, build: image.build, imageType: image.imageType }
+          : { partition };
+      }),
+    };
+  }
+
+  /** Changes fault switches; `unreachable` takes effect at once. */
+  async setFaults(changes: Partial<ControllerFaults>): Promise<void> {
+    Object.assign(this.faults, changes);
+    if (changes.unreachable === true) await this.goDown();
+    else if (changes.unreachable === false && !this.rebootTimer && !this.stopped) await this.listen();
+  }
+
+  /** Stops listening and drops every session, for good. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.rebootTimer);
+    this.rebootTimer = undefined;
+    await this.goDown();
+  }
+
+  /** Drops all sessions, stays down rebootDelayMs, then boots (per boot settings and faults). */
+  reload(): void {
+    if (this.rebootTimer || this.stopped) return;
+    this.rebootTimer = setTimeout(() => {
+      void this.goDown().then(() => {
+        this.rebootTimer = setTimeout(() => void this.comeBack(), this.options.rebootDelayMs ?? 3000);
+      });
+    }, 50);
+  }
+
+  private async comeBack(): Promise<void> {
+    this.rebootTimer = undefined;
+    if (this.faults.neverComeBack || this.stopped) return;
+    const partition = this.faults.bootOldVersion ? this.flash.runningPartition : this.flash.bootPartition;
+    await this.flash.boot(partition);
+    this.bootedAt = new Date();
+    const running = this.flash.running;
+    await this.log.write(
+      'info',
+      'sysmgr',
+      `System booted from partition ${partition}, running ${running.version} build ${running.build}`,
+    );
+    if (!this.faults.unreachable) await this.listen();
+  }
+
+  private cliContext(): CliContext {
+    return {
+      hostname: `${this.model}-${this.ip}`,
+      model: this.faults.wrongModel ?? this.model,
+      flash: this.flash,
+      log: this.log,
+      faults: this.faults,
+      fetch: this.options.fetch ?? download,
+      knownHostsFile: this.options.imageServerKnownHosts,
+      progressIntervalMs: this.options.progressIntervalMs,
+      bootedAt: this.bootedAt,
+      reload: () => this.reload(),
+    };
+  }
+
+  private listen(): Promise<void> {
+    if (this.server) return Promise.resolve();
+    const server = new Server({ hostKeys: [this.hostKey] }, (client) => this.accept(client));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, this.ip, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  private goDown(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const client of this.connections) client.end();
+    this.connections.clear();
+    return server ? new Promise((resolve) => server.close(() => resolve())) : Promise.resolve();
+  }
+
+  private accept(client: Connection): void {
+    this.connections.add(client);
+    const { username, password } = this.options.login;
+    client.on('error', () => this.connections.delete(client));
+    client.on('close', () => this.connections.delete(client));
+    client.on('authentication', (ctx) => {
+      if (ctx.method === 'password' && ctx.username === username && sameSecret(ctx.password, password))
+        ctx.accept();
+      else ctx.reject(['password']);
+    });
+    client.on('ready', () => {
+      client.on('session', (accept) => {
+        const session = accept();
+        let pty = false;
+        session.on('pty', (acceptPty) => {
+          pty = true;
+          acceptPty();
+        });
+        session.on('shell', (acceptShell) => serveShell(acceptShell(), this.cliContext(), { echo: pty }));
+      });
+    });
+  }
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,231 @@
+import { open } from 'node:fs/promises';
+import type { Credentials } from '../credentials/store';
+import { imageTypeFor } from '../domain/models';
+import type { Protocol } from '../domain/types';
+import { loginProtocols } from '../device/commands';
+import {
+  CommandValueError,
+  checkFile,
+  checkFingerprint,
+  checkHost,
+  checkPartition,
+  checkPort,
+  checkUser,
+} from '../device/validate';
+import { HEADER_SIZE, verifyImageFile } from '../image';
+import type { TransferEndpoint } from '../transfer/endpoint';
+import type { ControllerLog } from './controller-log';
+import type { ControllerFaults } from './faults';
+import type { Flash } from './flash';
+import type { Terminal } from './terminal';
+
+/** Downloads one file from an image server (src/transfer's download, in production). */
+export type ImageFetcher = (
+  endpoint: TransferEndpoint,
+  path: string,
+  destFile: string,
+  opts: { signal?: AbortSignal; onProgress?: (bytes: number, total?: number) => void },
+) => Promise<{ bytes: number }>;
+
+/** What `copy` needs from its controller. */
+export interface CopyContext {
+  /** The model the controller really is (its platform decides which images it accepts). */
+  model: string;
+  flash: Flash;
+  log: ControllerLog;
+  faults: ControllerFaults;
+  fetch: ImageFetcher;
+  /** known_hosts for scp/sftp image servers without a pinned key. */
+  knownHostsFile?: string;
+  /** Milliseconds between progress lines. Default 200. */
+  progressIntervalMs?: number;
+}
+
+interface CopyArgs {
+  protocol: Protocol;
+  host: string;
+  user?: string;
+  file: string;
+  partition: 0 | 1;
+  port?: number;
+  hostKey?: string;
+}
+
+const protocols: readonly Protocol[] = ['ftp', 'ftps', 'scp', 'sftp', 'tftp', 'http'];
+
+/** A reply line the device prints for a copy that failed, and the reason it logs. */
+class CopyFailure extends Error {
+  override readonly name = 'CopyFailure';
+}
+
+/** Parses `copy <proto>: <host> [<user>] <file> system: partition <n> [port <p>] [host-key <fp>]`. */
+export function parseCopyArgs(words: string[]): CopyArgs {
+  const protocol = words[1]?.replace(/:$/, '') as Protocol;
+  if (!protocols.includes(protocol) || !words[1]?.endsWith(':'))
+    throw new CommandValueError('source', `must be one of ${protocols.map((p) => `${p}:`).join(' ')}`);
+  const systemAt = words.indexOf('system:');
+  const sourceWords = words.slice(2, systemAt === -1 ? undefined : systemAt);
+  if (systemAt === -1 || words[systemAt + 1] !== 'partition' || words[systemAt + 2] === undefined)
+    throw new CommandValueError('destination', 'must be "system: partition <0|1>"');
+  if (sourceWords.length < 2 || sourceWords.length > 3)
+    throw new CommandValueError('source', 'must be "<host> [<user>] <file>"');
+  const [host = '', second = '', third] = sourceWords;
+  const args: CopyArgs = {
+    protocol,
+    host: checkHost('host', host),
+    file: checkFile('file', third ?? second),
+    partition: checkPartition('partition', Number(words[systemAt + 2])),
+  };
+  if (third !== undefined) args.user = checkUser('user', second);
+  else if (loginProtocols.includes(protocol))
+    throw new CommandValueError('user', `is required for ${protocol}:`);
+  const rest = words.slice(systemAt + 3);
+  for (let i = 0; i < rest.length; i += 2) {
+    const value = rest[i + 1];
+    if (rest[i] === 'port' && value !== undefined) args.port = checkPort('port', Number(value));
+    else if (rest[i] === 'host-key' && value !== undefined)
+      args.hostKey = checkFingerprint('host-key', value);
+    else
+      throw new CommandValueError(
+        rest[i] ?? 'option',
+        'is not a copy option (port <n>, host-key <fingerprint>)',
+      );
+  }
+  return args;
+}
+
+/**
+ * `copy`: really downloads the image from its server, checks header and SHA-256, checks the image
+ * type against the controller's platform, writes the partition, and logs the outcome — success or
+ * the exact failure — in the controller's own log.
+ */
+export async function runCopy(words: string[], terminal: Terminal, ctx: CopyContext): Promise<void> {
+  const args = parseCopyArgs(words);
+  const credentials: Credentials | undefined =
+    args.user === undefined ? undefined : { username: args.user, password: await terminal.ask('Password:') };
+  const source = `${args.protocol}://${args.host}${args.port ? `:${args.port}` : ''}/${args.file}`;
+  try {
+    await download(args, credentials, terminal, ctx);
+    const image = ctx.flash.partition(args.partition);
+    await ctx.log.write(
+      'info',
+      'fpapps',
+      `Image download succeeded: ${source} version ${image?.version} build ${image?.build} written to partition ${args.partition}`,
+    );
+    terminal.write(`Upgrading partition ${args.partition}\nImage upgraded successfully\n`);
+  } catch (err) {
+    const reason = err instanceof CopyFailure ? err.message : `internal error: ${(err as Error).message}`;
+    await ctx.log.write('error', 'fpapps', `Image download failed: ${source}: ${reason}`);
+    terminal.write(`Error: ${reason}\n`);
+  }
+}
+
+async function download(
+  args: CopyArgs,
+  credentials: Credentials | undefined,
+  terminal: Terminal,
+  ctx: CopyContext,
+): Promise<void> {
+  const { faults } = ctx;
+  if (faults.flashFull) throw new CopyFailure('not enough space on flash to store the image');
+  if (faults.refuseDownloads) {
+    faults.refuseDownloads -= 1;
+    throw new CopyFailure(
+      `transfer refused: image server ${args.host} closed the data connection (simulated fault)`,
+    );
+  }
+  terminal.write(`Downloading ${args.file} from ${args.host} (${args.protocol})\n`);
+
+  const stall = Boolean(faults.stallDownloads);
+  if (stall) faults.stallDownloads = (faults.stallDownloads ?? 1) - 1;
+  const transfer = new AbortController();
+  const onUserAbort = (): void => transfer.abort();
+  terminal.signal.addEventListener('abort', onUserAbort, { once: true });
+  let stalled = false;
+  let lastPrint = 0;
+  const interval = ctx.progressIntervalMs ?? 200;
+  const printProgress = (bytes: number, total?: number): void => {
+    terminal.write(
+      total
+        ? `Received ${bytes} of ${total} bytes (${Math.floor((bytes * 100) / total)}%)\n`
+        : `Received ${bytes} bytes\n`,
+    );
+  };
+  const endpoint: TransferEndpoint = { protocol: args.protocol, host: args.host };
+  if (args.port !== undefined) endpoint.port = args.port;
+  if (args.hostKey !== undefined) endpoint.hostKey = args.hostKey;
+  if (credentials) endpoint.credentials = credentials;
+  if (ctx.knownHostsFile) endpoint.knownHostsFile = ctx.knownHostsFile;
+  try {
+    const { bytes } = await ctx.fetch(endpoint, args.file, ctx.flash.scratchFile, {
+      signal: transfer.signal,
+      onProgress: (received, total) => {
+        if (stalled) return;
+        if (stall && received >= (total ?? 2 * received) / 2) {
+          stalled = true;
+          transfer.abort();
+          return;
+        }
+        const now = Date.now();
+        if (now - lastPrint < interval) return;
+        lastPrint = now;
+        printProgress(received, total);
+      },
+    });
+    printProgress(bytes, bytes);
+  } catch (err) {
+    if (stalled) await untilAborted(terminal.signal);
+    if (terminal.signal.aborted) throw new CopyFailure('transfer aborted by user');
+    throw new CopyFailure(transferMessage(err));
+  } finally {
+    terminal.signal.removeEventListener('abort', onUserAbort);
+  }
+
+  if (faults.corruptDownloads) {
+    faults.corruptDownloads -= 1;
+    await flipByte(ctx.flash.scratchFile);
+  }
+  let header;
+  try {
+    header = await verifyImageFile(ctx.flash.scratchFile);
+  } catch (err) {
+    throw new CopyFailure(
+      `image integrity check failed: ${(err as Error).message.replace(ctx.flash.scratchFile, args.file)}`,
+    );
+  }
+  const family = imageTypeFor(ctx.model);
+  if (header.imageType !== family)
+    throw new CopyFailure(
+      `image type ${header.imageType} is not supported on this platform (${ctx.model}, image type ${family ?? 'unknown'})`,
+    );
+  await ctx.flash.install(args.partition, ctx.flash.scratchFile, header);
+}
+
+function transferMessage(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  const message = (err as Error).message;
+  if (code === 'auth') return `login refused by image server: ${message}`;
+  if (code === 'host-key') return `host key verification failed: ${message}`;
+  if (code === 'not-found') return `file not found: ${message}`;
+  return `transfer failed: ${message}`;
+}
+
+function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) =>
+    signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
+}
+
+async function flipByte(file: string): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    const { size } = await handle.stat();
+    const at = HEADER_SIZE + Math.floor((size - HEADER_SIZE) / 2);
+    const byte = Buffer.alloc(1);
+    await handle.read(byte, 0, 1, at);
+    byte[0] = (byte[0] ?? 0) ^ 0xff;
+    await handle.write(byte, 0, 1, at);
+  } finally {
+    await handle.close();
+  }
+}
