@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Server, utils, type Connection } from 'ssh2';
 import { download } from '../transfer';
@@ -28,7 +29,7 @@ export interface SimulatedControllerOptions {
   stateDir: string;
   /** The CLI login it accepts. */
   login: { username: string; password: string };
-  /** OpenSSH/PEM private host key. Default: a fresh ed25519 key. */
+  /** OpenSSH/PEM private host key. Default: an ed25519 key generated once and kept in stateDir. */
   hostKey?: string;
   faults?: ControllerFaults;
   /** How long `reload` keeps it off the network. Default 3000 ms. */
@@ -93,17 +94,11 @@ export class SimulatedController {
       version: options.version,
       build: options.build,
     });
-    let privateKey = options.hostKey;
-    let publicKey: string;
-    if (privateKey) {
-      const parsed = utils.parseKey(privateKey);
-      if (parsed instanceof Error) throw parsed;
-      publicKey = `${parsed.type} ${parsed.getPublicSSH().toString('base64')}`;
-    } else {
-      const pair = utils.generateKeyPairSync('ed25519');
-      privateKey = pair.private;
-      publicKey = pair.public;
-    }
+    const privateKey =
+      options.hostKey ?? (await persistentHostKey(join(options.stateDir, 'ssh_host_ed25519_key')));
+    const parsed = utils.parseKey(privateKey);
+    if (parsed instanceof Error) throw parsed;
+    const publicKey = `${parsed.type} ${parsed.getPublicSSH().toString('base64')}`;
     const controller = new SimulatedController(options, flash, privateKey, publicKey);
     await controller.log.write(
       'info',
@@ -252,6 +247,18 @@ export class SimulatedController {
       });
     });
   }
+}
+
+/** The controller's host key, generated on first start and kept in its state dir (like /etc/ssh). */
+async function persistentHostKey(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const pair = utils.generateKeyPairSync('ed25519');
+  await writeFile(file, pair.private, { mode: 0o600 });
+  return pair.private;
 }
 
 function sameSecret(given: string, expected: string): boolean {
