@@ -22,6 +22,7 @@ import {
   downloadFailure,
   factsFor,
   fakeActivities,
+  installQuietRuntime,
   quietLogger,
   targetImage,
   type CallRecord,
@@ -34,7 +35,7 @@ let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  installQuietRuntime();
   env = await createTimeSkippingEnv();
   bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),

@@ -1,3 +1,4 @@
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ControllerFacts, UpgradeActivities, VerifiedImage } from '../../activities/types';
@@ -129,4 +130,17 @@ export function campaignConfig(
 export function quietLogger() {
   const noop = () => undefined;
   return { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };
+}
+
+/**
+ * Installs the SDK runtime with a logger that keeps worker errors but drops workflow log lines
+ * (the loops under test log every failed try on purpose). Call once per test file, before any worker.
+ */
+export function installQuietRuntime(): void {
+  Runtime.install({
+    logger: new DefaultLogger('ERROR', (entry) => {
+      if (entry.meta?.sdkComponent === 'workflow') return;
+      process.stderr.write(`[${entry.level}] ${entry.message}\n`);
+    }),
+  });
 }

@@ -1,0 +1,390 @@
+import { Context } from '@temporalio/activity';
+import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  NativeConnection,
+  Worker,
+  bundleWorkflowCode,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import { failureTypes } from '../../src/domain/errors';
+import type { DevServer } from '../../src/temporal/dev-server';
+import {
+  commitConfigUpdate,
+  controllerUpgrade,
+  controllerWorkflowId,
+  masterUpgrade,
+  purgeTargetsSignal,
+  upgradeStatusQuery,
+} from '../../workflows';
+import { startTestDevServer } from '../fixtures/temporal';
+import {
+  campaignConfig,
+  controller,
+  downloadFailure,
+  fakeActivities,
+  installQuietRuntime,
+  quietLogger,
+} from '../workflow/fake-activities';
+import type { CampaignConfig } from '../../src/domain/types';
+import type { UpgradeActivities } from '../../activities/types';
+
+// masterUpgrade with its real children on the real dev server (the time-skipping server is not
+// used for parent/child flows). Activities are typed fakes registered on a real Worker; retry
+// intervals are short ('2s') or long ('1h') so each test controls what the children do.
+let server: DevServer;
+let connection: Connection;
+let nativeConnection: NativeConnection;
+let client: Client;
+let bundle: WorkflowBundleWithSourceMap;
+
+beforeAll(async () => {
+  installQuietRuntime();
+  server = await startTestDevServer();
+  connection = await Connection.connect({ address: server.address });
+  nativeConnection = await NativeConnection.connect({ address: server.address });
+  client = new Client({ connection });
+  bundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: quietLogger(),
+  });
+});
+
+afterAll(async () => {
+  await nativeConnection?.close();
+  await connection?.close();
+  await server?.stop();
+});
+
+let counter = 0;
+async function withWorker<T>(
+  activities: UpgradeActivities,
+  fn: (taskQueue: string, campaign: string) => Promise<T>,
+): Promise<T> {
+  const taskQueue = `master-${Date.now()}-${counter++}`;
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities,
+    maxHeartbeatThrottleInterval: '1s',
+  });
+  return worker.runUntil(fn(taskQueue, `campaign-${taskQueue}`));
+}
+
+async function waitFor(predicate: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const fleet = (...ips: string[]) => ips.map((ip) => controller(ip));
+
+test('verifies once per image, upgrades every target, reports untargeted controllers and unmatched selectors', async () => {
+  const { activities } = fakeActivities();
+  const inventory = [...fleet('10.1.4.1', '10.1.4.2', '10.1.5.1'), controller('10.1.6.1', 'A7005')];
+  const config = campaignConfig(inventory, { autoboot: true }, ['10.1.4.0/24', '10.1.5.1', '10.9.9.9']);
+  const summary = await withWorker(activities, async (taskQueue, campaign) => {
+    const handle = await client.workflow.start(masterUpgrade, {
+      taskQueue,
+      workflowId: campaign,
+      args: [config],
+    });
+    const summary = await handle.result();
+    const status = await handle.query(upgradeStatusQuery);
+    expect(status.controllers.find((c) => c.ip === '10.1.6.1')?.state).toBe('not-targeted');
+    expect(status.phase).toBe('completed');
+    // The child: deterministic ID, search attributes, readable summary.
+    const child = await client.workflow.getHandle(controllerWorkflowId(campaign, '10.1.4.2')).describe();
+    expect(child.type).toBe('controllerUpgrade');
+    expect(child.searchAttributes).toMatchObject({
+      CiuCampaign: [campaign],
+      CiuController: ['10.1.4.2'],
+      CiuModel: ['A7210'],
+      CiuState: ['upgraded'],
+      CiuAttempts: [1],
+    });
+    expect(await child.staticSummary()).toBe('10.1.4.2 A7210 → 6.4.0.0 build 81234');
+    return summary;
+  });
+  expect(summary.outcome).toBe('completed');
+  expect(summary.counts).toEqual({ upgraded: 3 });
+  expect(summary.unmatchedSelectors).toEqual(['10.9.9.9']);
+  expect(activities.verifyImage).toHaveBeenCalledTimes(1);
+  expect(activities.verifyImage.mock.calls[0]![0]).toMatchObject({
+    models: ['A7210'],
+    source: { credentialsRef: 'ftp-images' },
+  });
+  expect(activities.rebootController).toHaveBeenCalledTimes(3);
+});
+
+test('a failed verification dispatches no child and ends with a per-model report', async () => {
+  const { activities } = fakeActivities({
+    verifyImage: async (input) => {
+      if (input.models.includes('A7005'))
+        throw ApplicationFailure.nonRetryable(
+          'image type 72xx does not fit model A7005',
+          failureTypes.imageVerificationFailed,
+        );
+      return await fakeActivities().activities.verifyImage(input);
+    },
+  });
+  const inventory = [...fleet('10.1.4.1'), controller('10.1.6.1', 'A7005')];
+  const config = campaignConfig(inventory);
+  config.profile.models.A7005 = {
+    imageFile: 'ArubaOS_72xx_6.4.0.0_81234',
+    server: { host: '127.0.0.1' },
+    protocol: 'tftp',
+  };
+  const { summary, children } = await withWorker(activities, async (taskQueue, campaign) => {
+    const summary = await client.workflow.execute(masterUpgrade, {
+      taskQueue,
+      workflowId: campaign,
+      args: [config],
+    });
+    const children = [];
+    for await (const wf of client.workflow.list({
+      query: `WorkflowType = 'controllerUpgrade' AND CiuCampaign = '${campaign}'`,
+    }))
+      children.push(wf.workflowId);
+    return { summary, children };
+  });
+  expect(summary.outcome).toBe('verification-failed');
+  expect(summary.verifications).toEqual([
+    expect.objectContaining({
+      model: 'A7005',
+      ok: false,
+      errorType: 'ImageVerificationFailed',
+      error: 'image type 72xx does not fit model A7005',
+    }),
+    expect.objectContaining({ model: 'A7210', ok: true, version: '6.4.0.0', build: 81234 }),
+  ]);
+  expect(summary.counts).toEqual({ 'waiting-verification': 2 });
+  expect(children).toEqual([]);
+  expect(activities.downloadImage).not.toHaveBeenCalled();
+  expect(activities.inspectController).not.toHaveBeenCalled();
+});
+
+test('max-downloads=2 with 6 targets never has more than 2 downloads in flight', async () => {
+  let inFlight = 0;
+  let peak = 0;
+  const { activities } = fakeActivities({
+    downloadImage: async () => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setTimeout(r, 300));
+      inFlight--;
+      return { bytes: 4096 };
+    },
+  });
+  const config = campaignConfig(
+    fleet('10.1.4.1', '10.1.4.2', '10.1.4.3', '10.1.4.4', '10.1.4.5', '10.1.4.6'),
+    { maxDownloads: 2 },
+  );
+  const summary = await withWorker(activities, (taskQueue, campaign) =>
+    client.workflow.execute(masterUpgrade, { taskQueue, workflowId: campaign, args: [config] }),
+  );
+  expect(summary.counts).toEqual({ 'downloaded-reboot-required': 6 });
+  expect(activities.downloadImage).toHaveBeenCalledTimes(6);
+  expect(peak).toBe(2);
+});
+
+test('a child waiting for its retry window holds no download slot', async () => {
+  const { activities } = fakeActivities({
+    downloadImage: async (input) => {
+      if (input.controller.ip === '10.1.4.1') throw downloadFailure();
+      return { bytes: 4096 };
+    },
+  });
+  const config = campaignConfig(fleet('10.1.4.1', '10.1.4.2', '10.1.4.3'), {
+    maxDownloads: 1,
+    retryInterval: '1h',
+    quickTryBackoff: '100ms',
+  });
+  await withWorker(activities, async (taskQueue, campaign) => {
+    const handle = await client.workflow.start(masterUpgrade, {
+      taskQueue,
+      workflowId: campaign,
+      args: [config],
+    });
+    await waitFor(async () => {
+      const { counts } = await handle.query(upgradeStatusQuery);
+      return counts['waiting-retry'] === 1 && counts['downloaded-reboot-required'] === 2;
+    });
+    const status = await handle.query(upgradeStatusQuery);
+    expect(status.downloadSlots).toEqual({ inUse: 0, max: 1, waiting: 0 });
+    const waiting = status.controllers.find((c) => c.ip === '10.1.4.1')!;
+    expect(waiting).toMatchObject({ state: 'waiting-retry', attempts: 3 });
+    expect(waiting.lastError).toMatch(/DownloadFailed/);
+    expect(Date.parse(waiting.nextRetryAt!)).toBeGreaterThan(Date.now() + 50 * 60_000);
+    await handle.signal(purgeTargetsSignal, 'all');
+    const summary = await handle.result();
+    expect(summary.counts).toEqual({ purged: 1, 'downloaded-reboot-required': 2 });
+  });
+});
+
+test('purge by subnet stops only matching children, mid-wait and mid-download; purge all ends the campaign', async () => {
+  let cancelledDownloads = 0;
+  const { activities } = fakeActivities({
+    downloadImage: async (input) => {
+      if (input.controller.ip !== '10.1.4.2') throw downloadFailure();
+      const ctx = Context.current();
+      try {
+        for (let bytes = 0; ; bytes += 1024) {
+          ctx.heartbeat({ bytes, totalBytes: 1 << 30 });
+          await ctx.sleep(100);
+        }
+      } catch (err) {
+        if (ctx.cancellationSignal.aborted) cancelledDownloads++;
+        throw err;
+      }
+    },
+  });
+  const config = campaignConfig(fleet('10.1.4.1', '10.1.4.2', '10.1.5.1', '10.1.5.2'), {
+    retryInterval: '1h',
+    quickTryBackoff: '100ms',
+  });
+  await withWorker(activities, async (taskQueue, campaign) => {
+    const handle = await client.workflow.start(masterUpgrade, {
+      taskQueue,
+      workflowId: campaign,
+      args: [config],
+    });
+    await waitFor(async () => {
+      const { controllers } = await handle.query(upgradeStatusQuery);
+      const state = (ip: string) => controllers.find((c) => c.ip === ip)?.state;
+      return (
+        ['10.1.4.1', '10.1.5.1', '10.1.5.2'].every((ip) => state(ip) === 'waiting-retry') &&
+        state('10.1.4.2') === 'downloading'
+      );
+    });
+    await handle.signal(purgeTargetsSignal, ['10.1.4.0/24']);
+    const purgedChildren = await Promise.all(
+      ['10.1.4.1', '10.1.4.2'].map((ip) =>
+        client.workflow.getHandle<typeof controllerUpgrade>(controllerWorkflowId(campaign, ip)).result(),
+      ),
+    );
+    expect(purgedChildren.map((r) => r.state)).toEqual(['purged', 'purged']);
+    expect(cancelledDownloads).toBe(1);
+    const status = await handle.query(upgradeStatusQuery);
+    expect(status.counts).toEqual({ purged: 2, 'waiting-retry': 2 });
+    for (const ip of ['10.1.5.1', '10.1.5.2'])
+      expect(
+        (await client.workflow.getHandle(controllerWorkflowId(campaign, ip)).describe()).status.name,
+      ).toBe('RUNNING');
+    await handle.signal(purgeTargetsSignal, 'all');
+    const summary = await handle.result();
+    expect(summary.counts).toEqual({ purged: 4 });
+  });
+});
+
+test('commitConfig: the same config twice changes nothing; added targets start, removed ones are cleared; bad config is rejected', async () => {
+  const { activities } = fakeActivities({
+    downloadImage: async () => {
+      throw downloadFailure();
+    },
+  });
+  const config = campaignConfig(
+    fleet('10.1.4.1', '10.1.4.2', '10.1.4.3'),
+    { retryInterval: '1h', quickTryBackoff: '100ms' },
+    ['10.1.4.1', '10.1.4.2'],
+  );
+  await withWorker(activities, async (taskQueue, campaign) => {
+    const handle = await client.workflow.start(masterUpgrade, {
+      taskQueue,
+      workflowId: campaign,
+      args: [config],
+    });
+    // Defaults omitted or spelled out: the same config.
+    const { autoboot: _a, maxDownloads: _m, quickTries: _q, partition: _p, ...shortProfile } = config.profile;
+    expect(
+      await handle.executeUpdate(commitConfigUpdate, { args: [{ ...config, profile: shortProfile }] }),
+    ).toEqual({
+      revision: 1,
+      changed: false,
+      added: [],
+      removed: [],
+    });
+    const next: CampaignConfig = { ...config, targets: ['10.1.4.2', '10.1.4.3'] };
+    expect(await handle.executeUpdate(commitConfigUpdate, { args: [next] })).toEqual({
+      revision: 2,
+      changed: true,
+      added: ['10.1.4.3'],
+      removed: ['10.1.4.1'],
+    });
+    const bad = { ...next, profile: { ...next.profile, maxDownloads: 0 } };
+    const err = await handle.executeUpdate(commitConfigUpdate, { args: [bad] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(((err as WorkflowUpdateFailedError).cause as Error).message).toBe(
+      'profile.maxDownloads must be >= 1',
+    );
+    await waitFor(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 2);
+    const status = await handle.query(upgradeStatusQuery);
+    expect(status.revision).toBe(2);
+    expect(status.controllers.map((c) => [c.ip, c.state])).toEqual([
+      ['10.1.4.1', 'purged'],
+      ['10.1.4.2', 'waiting-retry'],
+      ['10.1.4.3', 'waiting-retry'],
+    ]);
+    await handle.signal(purgeTargetsSignal, 'all');
+    await handle.result();
+  });
+});
+
+test('bad input is refused by the workflow itself, naming the field', async () => {
+  const { activities } = fakeActivities();
+  const config = campaignConfig(fleet('10.1.4.1'), {}, ['10.1.4.0/24', '10.1.4.300']) as unknown as Record<
+    string,
+    unknown
+  >;
+  (config.profile as Record<string, unknown>).maxDownloads = 0;
+  const err = await withWorker(activities, (taskQueue, campaign) =>
+    client.workflow
+      .execute('masterUpgrade', { taskQueue, workflowId: campaign, args: [config] })
+      .catch((e: unknown) => e),
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(cause.type).toBe('InvalidInput');
+  expect(cause.message).toBe(
+    'profile.maxDownloads must be >= 1; targets[1] "10.1.4.300" is not an IPv4 address or CIDR subnet',
+  );
+});
+
+test('a secret in the input is refused before it can spread', async () => {
+  const { activities } = fakeActivities();
+  const config = campaignConfig(fleet('10.1.4.1')) as unknown as {
+    profile: { models: { A7210: Record<string, unknown> } };
+  };
+  config.profile.models.A7210.password = 'hunter2';
+  const err = await withWorker(activities, (taskQueue, campaign) =>
+    client.workflow
+      .execute('masterUpgrade', { taskQueue, workflowId: campaign, args: [config] })
+      .catch((e: unknown) => e),
+  );
+  const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(cause.type).toBe('InvalidInput');
+  expect(cause.message).toMatch(/^profile\.models\.A7210\.password is not accepted: .*use credentialsRef/);
+  expect(cause.message).not.toContain('hunter2');
+});
+
+test('the master continues as new with its state when its history grows, and still finishes every target', async () => {
+  const { activities } = fakeActivities();
+  const ips = Array.from({ length: 20 }, (_, i) => `10.1.7.${i + 1}`);
+  const config = campaignConfig(fleet(...ips), { maxDownloads: 5 });
+  const { summary, runs } = await withWorker(activities, async (taskQueue, campaign) => {
+    const handle = await client.workflow.start(masterUpgrade, {
+      taskQueue,
+      workflowId: campaign,
+      args: [config, undefined, { historyLimit: 150 }],
+    });
+    const summary = await handle.result();
+    let runs = 0;
+    for await (const _ of client.workflow.list({ query: `WorkflowId = '${campaign}'` })) runs++;
+    return { summary, runs };
+  });
+  expect(summary.counts).toEqual({ 'downloaded-reboot-required': 20 });
+  expect(runs).toBeGreaterThan(1);
+});
