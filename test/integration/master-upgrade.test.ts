@@ -9,9 +9,9 @@ import {
 } from '@temporalio/worker';
 import { failureTypes } from '../../src/domain/errors';
 import type { DevServer } from '../../src/temporal/dev-server';
+import type { controllerUpgrade } from '../../workflows';
 import {
   commitConfigUpdate,
-  controllerUpgrade,
   controllerWorkflowId,
   masterUpgrade,
   purgeTargetsSignal,
