@@ -1,0 +1,21 @@
+import type { CredentialStore } from '../src/credentials/store';
+import type { Logger } from '../src/logging';
+import { createControllerActivities } from './controller';
+import type { UpgradeActivities } from './types';
+import { createImageActivities } from './verify-image';
+
+/** What the activities need from the worker process; injected once (samples: activities-dependency-injection). */
+export interface ActivityDeps {
+  /** Resolves credentials references to secrets, inside the worker only. */
+  credentials: CredentialStore;
+  logger: Logger;
+  /** known_hosts file for SSH endpoints without a pinned host key. Default: env CIU_KNOWN_HOSTS. */
+  knownHostsFile?: string;
+}
+
+/** Every activity the ciu workflows call, bound to the worker's dependencies. */
+export function createActivities(deps: ActivityDeps): UpgradeActivities {
+  return { ...createImageActivities(deps), ...createControllerActivities(deps) };
+}
+
+export type { UpgradeActivities } from './types';

@@ -1,0 +1,38 @@
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities';
+
+/** The task queue every ciu workflow and activity runs on. */
+export const taskQueue = 'ciu';
+
+/** Options for one ciu worker. */
+export interface CiuWorkerOptions extends ActivityDeps {
+  connection: NativeConnection;
+  /** Default 'default'. */
+  namespace?: string;
+  /** Default 'ciu'. */
+  taskQueue?: string;
+  /** A prebuilt workflow bundle (tests bundle once per file); default: bundle workflows/ now. */
+  workflowBundle?: WorkflowBundleOption;
+  /**
+   * Activities running at once on this worker. Default 200: most of them are SSH sessions waiting on
+   * a controller's download, so they are cheap; max-downloads is enforced by the master, not here.
+   */
+  maxConcurrentActivityTaskExecutions?: number;
+}
+
+/** A worker for both ciu workflows and all activities. Call `installRuntime` first in a process entry. */
+export function createCiuWorker(options: CiuWorkerOptions): Promise<Worker> {
+  const { connection, namespace, workflowBundle, maxConcurrentActivityTaskExecutions, ...deps } = options;
+  return Worker.create({
+    connection,
+    namespace: namespace ?? 'default',
+    taskQueue: options.taskQueue ?? taskQueue,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    activities: createActivities(deps),
+    maxConcurrentActivityTaskExecutions: maxConcurrentActivityTaskExecutions ?? 200,
+    // downloadImage's heartbeat timeout is 45 s; unthrottled to 5 s so a purge reaches a running download fast.
+    maxHeartbeatThrottleInterval: '5s',
+  });
+}
+
+export { NativeConnection };
