@@ -24,7 +24,7 @@ const hostKeyPattern = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 /** A file name (or relative path) safe to put on a controller's command line. */
 export function isSafeFileName(name: string): boolean {
   return (
-    /^[A-Za-z0-9_+-][A-Za-z0-9._+/-]*$/.test(name) &&
+    /^[A-Za-z0-9_][A-Za-z0-9._+/-]*$/.test(name) &&
     !name.includes('..') &&
     !name.includes('//') &&
     name.length <= 255
@@ -155,10 +155,18 @@ export function secretFieldIssues(value: unknown, path: PropertyKey[] = []): str
   );
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string[] {
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>(
+    (value, key) =>
+      value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined,
+    input,
+  );
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string[] {
   if (issue.code === 'unrecognized_keys')
     return issue.keys.map((key) => `${formatPath([...issue.path, key])} is not a known field`);
-  if (issue.code === 'invalid_type' && issue.input === undefined)
+  if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined)
     return [`${formatPath(issue.path)} is required`];
   return [`${formatPath(issue.path)} ${issue.message}`];
 }
@@ -171,7 +179,8 @@ export function validateCampaignConfig(input: unknown): ConfigValidation {
   const secrets = secretFieldIssues(input);
   if (secrets.length > 0) return { ok: false, issues: secrets };
   const result = campaignSchema.safeParse(input);
-  if (!result.success) return { ok: false, issues: result.error.issues.flatMap(describeIssue) };
+  if (!result.success)
+    return { ok: false, issues: result.error.issues.flatMap((issue) => describeIssue(issue, input)) };
   return { ok: true, config: result.data as CampaignConfig };
 }
 
