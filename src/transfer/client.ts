@@ -16,10 +16,14 @@ const clients: Record<Protocol, ProtocolClient> = {
   http: httpClient,
 };
 
-/** Belt and braces: no server reply or library message may carry the password out. */
+/**
+ * Belt and braces: no server reply or library message may carry the password out. Passwords of one
+ * or two characters are left alone: they would match ordinary text, and hiding them reveals nothing.
+ */
 function redacted(err: unknown, endpoint: TransferEndpoint): unknown {
   const secret = endpoint.credentials?.password;
-  if (!(err instanceof TransferError) || !secret || !err.message.includes(secret)) return err;
+  if (!(err instanceof TransferError) || !secret || secret.length < 3 || !err.message.includes(secret))
+    return err;
   return new TransferError(err.code, err.message.split(secret).join('***'));
 }
 

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Client, FTPError } from 'basic-ftp';
 import {
   DEFAULT_TIMEOUT_MS,
@@ -9,11 +10,21 @@ import {
   type TransferEndpoint,
 } from './endpoint';
 import { abortedError, socketError, TransferError } from './errors';
+import { progressCounter } from './progress';
 
 const TLS_TRUST_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|UNABLE_TO_GET_ISSUER/;
 
 function ftpError(err: unknown, where: string, username: string): TransferError {
   if (err instanceof TransferError) return err;
+  // Socket errors come first: basic-ftp wraps them in FTPError (keeping the string code) when they
+  // cross a realm boundary, as under jest's vm sandbox.
+  const socketProblem = socketError(err, where);
+  if (socketProblem) return socketProblem;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && TLS_TRUST_ERRORS.test(code))
+    return new TransferError('host-key', `TLS certificate of ${where} is not trusted (${code})`, {
+      cause: err,
+    });
   if (err instanceof FTPError) {
     if (err.code === 530)
       return new TransferError('auth', `login as "${username}" refused by ${where}: ${err.message}`, {
@@ -22,15 +33,10 @@ function ftpError(err: unknown, where: string, username: string): TransferError 
     if (err.code === 550) return new TransferError('not-found', `${where}: ${err.message}`, { cause: err });
     return new TransferError('protocol', `${where} answered ${err.message}`, { cause: err });
   }
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && TLS_TRUST_ERRORS.test(code))
-    return new TransferError('host-key', `TLS certificate of ${where} is not trusted (${code})`, {
-      cause: err,
-    });
   const message = (err as Error).message ?? String(err);
   if (/^Timeout/.test(message) || /because Timeout/.test(message))
     return new TransferError('timeout', `${where} timed out (${message})`, { cause: err });
-  return socketError(err, where) ?? new TransferError('protocol', `${where}: ${message}`, { cause: err });
+  return new TransferError('protocol', `${where}: ${message}`, { cause: err });
 }
 
 function tlsOptions(endpoint: TransferEndpoint) {
@@ -104,21 +110,21 @@ export const ftpClient: ProtocolClient = {
     const where = describeLocation(endpoint, path);
     const client = await connectFtp(endpoint, where);
     const release = closeOnAbort(opts.signal, client);
+    let total: number | undefined;
+    const counter = progressCounter(opts.onProgress, () => total);
+    const written = pipeline(counter, createWriteStream(destFile));
     try {
-      const total = await client.size(path);
-      let bytes = 0;
-      client.trackProgress((info) => {
-        bytes = info.bytes;
-        opts.onProgress?.(info.bytes, total);
-      });
-      await client.downloadTo(destFile, path);
-      return { bytes };
+      total = await client.size(path);
+      await client.downloadTo(counter, path);
+      await written;
+      return { bytes: counter.bytes() };
     } catch (err) {
+      counter.destroy();
+      await written.catch(() => undefined);
       if (opts.signal?.aborted) throw abortedError(where);
       throw ftpError(err, where, endpoint.credentials?.username ?? 'anonymous');
     } finally {
       release();
-      client.trackProgress();
       client.close();
     }
   },

@@ -34,7 +34,10 @@ export const tftpClient: ProtocolClient = {
   },
 
   async download(endpoint, path, destFile, opts) {
+    const where = `tftp://${endpoint.host}:${portOf(endpoint)}/${path}`;
     const out = createWriteStream(destFile);
+    let writeError: Error | undefined;
+    out.on('error', (err) => (writeError = err));
     let written = 0;
     try {
       const { bytes } = await tftpRead(
@@ -42,6 +45,7 @@ export const tftpClient: ProtocolClient = {
         portOf(endpoint),
         path,
         async (data, tsize) => {
+          if (writeError) throw writeError;
           written += data.length;
           opts.onProgress?.(written, tsize);
           if (!out.write(data)) await once(out, 'drain');
@@ -53,7 +57,7 @@ export const tftpClient: ProtocolClient = {
       return { bytes };
     } catch (err) {
       out.destroy();
-      if (opts.signal?.aborted) throw abortedError(`tftp://${endpoint.host}:${portOf(endpoint)}/${path}`);
+      if (opts.signal?.aborted) throw abortedError(where);
       throw err;
     }
   },
