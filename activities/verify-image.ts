@@ -1,0 +1,226 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { z } from 'zod';
+import { UnknownCredentialsError, type CredentialStore, type Credentials } from '../src/credentials/store';
+import { isSafeFileName } from '../src/domain/config';
+import { failureTypes } from '../src/domain/errors';
+import { imageTypeFor } from '../src/domain/models';
+import { HEADER_SIZE, ImageFormatError, parseImageHeader, type ImageHeader } from '../src/image';
+import type { Logger } from '../src/logging';
+import { portOf, readHeader, TransferError, type TransferEndpoint } from '../src/transfer';
+import type { UpgradeActivities, VerifiedImage, VerifyImageInput } from './types';
+
+/** What verifyImage needs from the worker. */
+export interface ImageActivityDeps {
+  credentials: CredentialStore;
+  logger: Logger;
+  /** known_hosts for scp/sftp servers without a pinned host key. Default: env CIU_KNOWN_HOSTS. */
+  knownHostsFile?: string;
+  /** CA bundle trusted for ftps servers. Default: env CIU_TLS_CA_FILE, else the system CAs. */
+  caFile?: string;
+  /** Connect/idle timeout for one header read, in ms. Default 15000. */
+  timeoutMs?: number;
+}
+
+const inputSchema = z.object({
+  source: z.object({
+    imageFile: z.string('must be a string').refine(isSafeFileName, 'must be a file name'),
+    server: z.object({
+      host: z.string('must be a string').min(1, 'must not be empty'),
+      port: z.number('must be a number').int('must be a whole number').min(1).max(65535).optional(),
+      hostKey: z
+        .string()
+        .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, "must be a host-key fingerprint 'SHA256:<base64>'")
+        .optional(),
+    }),
+    protocol: z.enum(
+      ['ftp', 'ftps', 'scp', 'sftp', 'tftp', 'http'],
+      'must be one of ftp, ftps, scp, sftp, tftp, http',
+    ),
+    credentialsRef: z.string().min(1, 'must not be empty').optional(),
+  }),
+  models: z
+    .array(z.string('must be a string'), 'must be a list of models')
+    .min(1, 'must name at least one model'),
+  expectedVersion: z.string('must be a string').min(1, 'must not be empty').optional(),
+  expectedBuild: z.number('must be a number').int('must be a whole number').min(0, 'must be >= 0').optional(),
+});
+
+function parseInput(input: unknown): VerifyImageInput {
+  const result = inputSchema.safeParse(input);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => `verifyImage.${i.path.join('.') || 'input'} ${i.message}`);
+  throw ApplicationFailure.nonRetryable(issues.join('; '), failureTypes.invalidInput);
+}
+
+/** The activity's cancellation signal, when running as an activity (tests and the CLI may call it directly). */
+function cancellationSignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Header problems against what the campaign needs; empty when the image fits. */
+function headerProblems(header: ImageHeader, input: VerifyImageInput): string[] {
+  const problems: string[] = [];
+  const unfit = input.models
+    .map((model) => ({ model, family: imageTypeFor(model) }))
+    .filter(({ family }) => family !== header.imageType);
+  if (unfit.length > 0)
+    problems.push(
+      `is type ${header.imageType}, not for ${unfit
+        .map(({ model, family }) => `model ${model} (${family ?? 'unknown model'})`)
+        .join(' or ')}`,
+    );
+  if (input.expectedVersion !== undefined && header.version !== input.expectedVersion)
+    problems.push(`is version ${header.version}, the profile expects ${input.expectedVersion}`);
+  if (input.expectedBuild !== undefined && header.build !== input.expectedBuild)
+    problems.push(`is build ${header.build}, the profile expects ${input.expectedBuild}`);
+  return problems;
+}
+
+/** Turns a transfer failure into the ApplicationFailure the workflow branches on. */
+function transferFailure(
+  err: TransferError,
+  image: string,
+  server: string,
+  ref: string | undefined,
+): ApplicationFailure {
+  switch (err.code) {
+    case 'not-found':
+      return ApplicationFailure.nonRetryable(
+        `image ${image} not found on ${server}: ${err.message}`,
+        failureTypes.imageVerificationFailed,
+      );
+    case 'unreachable':
+    case 'timeout':
+      return ApplicationFailure.retryable(
+        `image server ${server} unreachable: ${err.message}`,
+        failureTypes.imageServerUnreachable,
+      );
+    case 'auth':
+      return ApplicationFailure.nonRetryable(
+        `image server ${server} refused the login of credentials "${ref ?? '(none)'}": ${err.message}`,
+        failureTypes.authenticationFailed,
+      );
+    case 'host-key':
+      return ApplicationFailure.nonRetryable(
+        `image server ${server}: ${err.message}`,
+        failureTypes.hostKeyMismatch,
+      );
+    default:
+      return ApplicationFailure.nonRetryable(
+        `image ${image} on ${server} could not be read: ${err.message}`,
+        failureTypes.imageVerificationFailed,
+      );
+  }
+}
+
+/** The master's image check: reads only the header from the image server and checks it against the models. */
+export function createImageActivities(deps: ImageActivityDeps): Pick<UpgradeActivities, 'verifyImage'> {
+  return {
+    async verifyImage(rawInput): Promise<VerifiedImage> {
+      const input = parseInput(rawInput);
+      const { source } = input;
+      const image = source.imageFile;
+      const partial: TransferEndpoint = {
+        protocol: source.protocol,
+        host: source.server.host,
+        port: source.server.port,
+      };
+      const server = `${source.server.host}:${portOf(partial)}`;
+      const log = deps.logger.child({
+        activity: 'verifyImage',
+        image,
+        server,
+        protocol: source.protocol,
+        models: input.models,
+      });
+
+      let credentials: Credentials | undefined;
+      if (source.credentialsRef) {
+        try {
+          credentials = deps.credentials.resolve(source.credentialsRef);
+        } catch (err) {
+          if (!(err instanceof UnknownCredentialsError)) throw err;
+          log.error({ credentialsRef: source.credentialsRef }, 'unknown credentials reference');
+          throw ApplicationFailure.nonRetryable(
+            `image ${image} on ${server}: ${err.message}`,
+            failureTypes.unknownCredentials,
+          );
+        }
+      }
+      const endpoint: TransferEndpoint = {
+        ...partial,
+        ...(source.server.hostKey ? { hostKey: source.server.hostKey } : {}),
+        ...(credentials ? { credentials } : {}),
+        ...(deps.knownHostsFile ? { knownHostsFile: deps.knownHostsFile } : {}),
+        ...(deps.caFile ? { caFile: deps.caFile } : {}),
+        ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}),
+      };
+
+      let read;
+      try {
+        read = await readHeader(endpoint, image, HEADER_SIZE, { signal: cancellationSignal() });
+      } catch (err) {
+        if (!(err instanceof TransferError) || err.code === 'aborted') throw err;
+        const failure = transferFailure(err, image, server, source.credentialsRef);
+        log.warn(
+          { failureType: failure.type, code: err.code, reason: err.message },
+          'image header read failed',
+        );
+        throw failure;
+      }
+
+      let header: ImageHeader;
+      try {
+        header = parseImageHeader(read.bytes);
+      } catch (err) {
+        if (!(err instanceof ImageFormatError)) throw err;
+        log.warn(
+          { failureType: failureTypes.imageVerificationFailed, code: err.code, reason: err.message },
+          'image header invalid',
+        );
+        throw ApplicationFailure.nonRetryable(
+          `image ${image} on ${server}: ${err.message}`,
+          failureTypes.imageVerificationFailed,
+        );
+      }
+
+      const problems = headerProblems(header, input);
+      if (problems.length > 0) {
+        const message = `image ${image} on ${server} ${problems.join('; ')}`;
+        log.warn(
+          {
+            failureType: failureTypes.imageVerificationFailed,
+            imageType: header.imageType,
+            version: header.version,
+            build: header.build,
+          },
+          message,
+        );
+        throw ApplicationFailure.nonRetryable(message, failureTypes.imageVerificationFailed);
+      }
+
+      const verified: VerifiedImage = {
+        imageType: header.imageType,
+        version: header.version,
+        build: header.build,
+        payloadLength: header.payloadLength,
+        payloadSha256: header.payloadSha256,
+        bytesRead: read.bytesTransferred,
+      };
+      log.info(
+        {
+          imageType: header.imageType,
+          version: header.version,
+          build: header.build,
+          bytesRead: read.bytesTransferred,
+        },
+        'image verified',
+      );
+      return verified;
+    },
+  };
+}

@@ -1,0 +1,306 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import pino from 'pino';
+import { createImageActivities } from '../../activities/verify-image';
+import type { VerifiedImage, VerifyImageInput } from '../../activities/types';
+import { staticCredentialStore } from '../../src/credentials/store';
+import { failureTypes } from '../../src/domain/errors';
+import type { Protocol } from '../../src/domain/types';
+import { encodeImageHeader, HEADER_SIZE } from '../../src/image';
+import { freePort } from '../../src/temporal/free-port';
+import {
+  createTestImage,
+  startFtpServer,
+  startHttpServer,
+  startSshServer,
+  startTftpServer,
+  type TestImageServer,
+} from '../fixtures/servers';
+
+// verifyImage as the worker runs it, against real servers: header only, and one clear failure per problem.
+const good = createTestImage({ imageType: '72xx', version: '6.4.0.0', build: 81234, payloadSize: 200_000 });
+const other = createTestImage({ imageType: '70xx', version: '6.4.0.0', build: 81234 });
+const corrupt = Buffer.from(good.bytes);
+corrupt[40] = 0x39; // inside the version field: the header checksum no longer matches
+const truncated = good.bytes.subarray(0, 100);
+const badMagic = Buffer.concat([Buffer.from('PK\x03\x04not an image'), Buffer.alloc(300)]);
+const files = {
+  [good.name]: good.bytes,
+  [other.name]: other.bytes,
+  ArubaOS_72xx_corrupt: corrupt,
+  ArubaOS_72xx_truncated: truncated,
+  ArubaOS_72xx_zip: badMagic,
+};
+
+let ftp: TestImageServer;
+let ftps: TestImageServer;
+let ssh: TestImageServer;
+let tftp: TestImageServer;
+let http: TestImageServer;
+let logLines: string[];
+let work: string;
+
+const logger = () =>
+  pino(
+    { level: 'debug' },
+    new Writable({
+      write(chunk: Buffer, _e, done) {
+        logLines.push(chunk.toString());
+        done();
+      },
+    }),
+  );
+
+beforeAll(async () => {
+  [ftp, ftps, ssh, tftp, http] = await Promise.all([
+    startFtpServer({ files }),
+    startFtpServer({ tls: true, files }),
+    startSshServer({ files }),
+    startTftpServer({ files }),
+    startHttpServer({ files }),
+  ]);
+  work = await mkdtemp(join(tmpdir(), 'ciu-verify-test-'));
+});
+
+afterAll(async () => {
+  await Promise.all([ftp, ftps, ssh, tftp, http].filter(Boolean).map((s) => s.stop()));
+  await rm(work, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  logLines = [];
+});
+
+function activity(extra: { caFile?: string; knownHostsFile?: string; timeoutMs?: number } = {}) {
+  const credentials = staticCredentialStore({
+    'image-ftp': ftp.credentials!,
+    'image-ftps': ftps.credentials!,
+    'image-ssh': ssh.credentials!,
+    'image-wrong': { username: ftp.username!, password: 'Wrong-Password-1' },
+    'image-ssh-wrong': { username: ssh.username!, password: 'Wrong-Password-1' },
+  });
+  return createImageActivities({ credentials, logger: logger(), caFile: ftps.caFile, ...extra });
+}
+
+function verify(input: VerifyImageInput, extra?: Parameters<typeof activity>[0]): Promise<VerifiedImage> {
+  return new MockActivityEnvironment().run(activity(extra).verifyImage, input);
+}
+
+async function failure(work: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof ApplicationFailure))
+    throw new Error(`expected an ApplicationFailure, got ${String(err)}`);
+  return err;
+}
+
+function input(
+  server: TestImageServer,
+  protocol: Protocol,
+  imageFile: string,
+  more: Partial<VerifyImageInput> = {},
+  credentialsRef?: string,
+): VerifyImageInput {
+  const ref =
+    credentialsRef ??
+    { ftp: 'image-ftp', ftps: 'image-ftps', sftp: 'image-ssh', scp: 'image-ssh' }[protocol as string];
+  return {
+    source: {
+      imageFile,
+      protocol,
+      server: {
+        host: server.host,
+        port: server.port,
+        ...(server.hostKey ? { hostKey: server.hostKey } : {}),
+      },
+      ...(ref ? { credentialsRef: ref } : {}),
+    },
+    models: ['A7210', 'A7240'],
+    ...more,
+  };
+}
+
+const protocols: Array<[Protocol, () => TestImageServer]> = [
+  ['ftp', () => ftp],
+  ['ftps', () => ftps],
+  ['sftp', () => ssh],
+  ['scp', () => ssh],
+  ['tftp', () => tftp],
+  ['http', () => http],
+];
+
+test.each(protocols)('%s: a good image is verified from its header alone', async (protocol, server) => {
+  const verified = await verify(
+    input(server(), protocol, good.name, { expectedVersion: '6.4.0.0', expectedBuild: 81234 }),
+  );
+  expect(verified).toEqual({ ...good.header, bytesRead: expect.any(Number) });
+  expect(verified.bytesRead).toBeGreaterThanOrEqual(HEADER_SIZE);
+  expect(verified.bytesRead).toBeLessThan(good.bytes.length);
+  const line = logLines
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.msg === 'image verified');
+  expect(line).toMatchObject({
+    image: good.name,
+    server: `127.0.0.1:${server().port}`,
+    protocol,
+    version: '6.4.0.0',
+  });
+});
+
+test.each(protocols)(
+  '%s: an image for another platform is refused, naming model and type',
+  async (protocol, server) => {
+    const err = await failure(verify(input(server(), protocol, other.name)));
+    expect(err.type).toBe(failureTypes.imageVerificationFailed);
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toBe(
+      `image ${other.name} on 127.0.0.1:${server().port} is type 70xx, not for model A7210 (72xx) or model A7240 (72xx)`,
+    );
+  },
+);
+
+test('a corrupt header fails its checksum', async () => {
+  const err = await failure(verify(input(ftp, 'ftp', 'ArubaOS_72xx_corrupt')));
+  expect(err.type).toBe(failureTypes.imageVerificationFailed);
+  expect(err.nonRetryable).toBe(true);
+  expect(err.message).toBe(
+    `image ArubaOS_72xx_corrupt on 127.0.0.1:${ftp.port}: image header checksum does not match: the header is corrupt`,
+  );
+});
+
+test('a file shorter than a header is reported truncated', async () => {
+  const err = await failure(verify(input(ssh, 'sftp', 'ArubaOS_72xx_truncated')));
+  expect(err.type).toBe(failureTypes.imageVerificationFailed);
+  expect(err.message).toBe(
+    `image ArubaOS_72xx_truncated on 127.0.0.1:${ssh.port}: image header truncated: got 100 bytes, need 256`,
+  );
+});
+
+test('a file that is not an image has a bad magic', async () => {
+  const err = await failure(verify(input(http, 'http', 'ArubaOS_72xx_zip')));
+  expect(err.type).toBe(failureTypes.imageVerificationFailed);
+  expect(err.message).toMatch(
+    new RegExp(`^image ArubaOS_72xx_zip on 127.0.0.1:${http.port}: not an image: bad magic 504b0304`),
+  );
+});
+
+test.each(protocols)(
+  '%s: a missing file is a verification failure naming file and server',
+  async (protocol, server) => {
+    const err = await failure(verify(input(server(), protocol, 'ArubaOS_72xx_6.9.9.9_1')));
+    expect(err.type).toBe(failureTypes.imageVerificationFailed);
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toMatch(
+      new RegExp(`^image ArubaOS_72xx_6\\.9\\.9\\.9_1 not found on 127\\.0\\.0\\.1:${server().port}: `),
+    );
+  },
+);
+
+test('the profile’s expected version and build are enforced', async () => {
+  const err = await failure(
+    verify(input(ftp, 'ftp', good.name, { expectedVersion: '6.4.1.0', expectedBuild: 9 })),
+  );
+  expect(err.type).toBe(failureTypes.imageVerificationFailed);
+  expect(err.message).toBe(
+    `image ${good.name} on 127.0.0.1:${ftp.port} is version 6.4.0.0, the profile expects 6.4.1.0; is build 81234, the profile expects 9`,
+  );
+});
+
+test.each([
+  ['ftp', 'image-wrong', () => ftp],
+  ['sftp', 'image-ssh-wrong', () => ssh],
+] as const)(
+  '%s: a refused login is an authentication failure, without the password anywhere',
+  async (protocol, ref, server) => {
+    const err = await failure(verify(input(server(), protocol, good.name, {}, ref)));
+    expect(err.type).toBe(failureTypes.authenticationFailed);
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toContain(
+      `image server 127.0.0.1:${server().port} refused the login of credentials "${ref}"`,
+    );
+    expect(err.message).not.toContain('Wrong-Password-1');
+    expect(logLines.join('')).not.toContain('Wrong-Password-1');
+    expect(logLines.join('')).not.toContain(server().password!);
+  },
+);
+
+test('an SSH server whose key is not the pinned one is a host-key mismatch', async () => {
+  const pinned = `SHA256:${'B'.repeat(43)}`;
+  const base = input(ssh, 'scp', good.name);
+  const err = await failure(
+    verify({ ...base, source: { ...base.source, server: { ...base.source.server, hostKey: pinned } } }),
+  );
+  expect(err.type).toBe(failureTypes.hostKeyMismatch);
+  expect(err.nonRetryable).toBe(true);
+  expect(err.message).toBe(
+    `image server 127.0.0.1:${ssh.port}: host key of 127.0.0.1:${ssh.port} is ${ssh.hostKey}, but ${pinned} is pinned`,
+  );
+});
+
+test('without a pinned key the worker’s known_hosts decides; an unknown host is refused', async () => {
+  const base = input(ssh, 'sftp', good.name);
+  const unpinned = { ...base, source: { ...base.source, server: { host: ssh.host, port: ssh.port } } };
+  await expect(verify(unpinned, { knownHostsFile: ssh.knownHostsFile })).resolves.toMatchObject({
+    build: 81234,
+  });
+  const empty = join(work, 'known_hosts');
+  await writeFile(empty, '');
+  const err = await failure(verify(unpinned, { knownHostsFile: empty }));
+  expect(err.type).toBe(failureTypes.hostKeyMismatch);
+  expect(err.message).toContain('is not in known_hosts file');
+});
+
+test.each(['ftp', 'sftp', 'http'] as const)(
+  '%s: a server that is down is retryable, with the cause',
+  async (protocol) => {
+    const port = await freePort();
+    const base = input(ssh, protocol, good.name);
+    const err = await failure(
+      verify({ ...base, source: { ...base.source, server: { ...base.source.server, port } } }),
+    );
+    expect(err.type).toBe(failureTypes.imageServerUnreachable);
+    expect(err.nonRetryable).toBe(false);
+    expect(err.message).toMatch(
+      new RegExp(
+        `^image server 127\\.0\\.0\\.1:${port} unreachable: ${protocol}://127\\.0\\.0\\.1:${port}\\S* is unreachable \\(ECONNREFUSED\\)$`,
+      ),
+    );
+  },
+);
+
+test('an unknown credentials reference is its own failure', async () => {
+  const base = input(ftp, 'ftp', good.name);
+  const err = await failure(verify({ ...base, source: { ...base.source, credentialsRef: 'nobody-knows' } }));
+  expect(err.type).toBe(failureTypes.unknownCredentials);
+  expect(err.nonRetryable).toBe(true);
+  expect(err.message).toContain('credentials reference "nobody-knows"');
+});
+
+test('bad input names the field', async () => {
+  const base = input(ftp, 'ftp', good.name);
+  const err = await failure(
+    verify({ ...base, source: { ...base.source, imageFile: '../etc/passwd' }, models: [] }),
+  );
+  expect(err.type).toBe(failureTypes.invalidInput);
+  expect(err.message).toBe(
+    'verifyImage.source.imageFile must be a file name; verifyImage.models must name at least one model',
+  );
+});
+
+test('a header announcing a huge payload is refused as oversize', async () => {
+  const header = encodeImageHeader({ ...good.header, payloadLength: 1 });
+  header.writeBigUInt64BE(2n ** 50n, 64);
+  // Recompute the checksum so only the length is wrong.
+  createHash('sha256').update(header.subarray(0, 224)).digest().copy(header, 224);
+  await http.addFile('ArubaOS_72xx_huge', header);
+  const err = await failure(verify(input(http, 'http', 'ArubaOS_72xx_huge')));
+  expect(err.type).toBe(failureTypes.imageVerificationFailed);
+  expect(err.message).toContain('announces a 1125899906842624-byte payload, more than the');
+});
