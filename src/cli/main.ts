@@ -1,15 +1,13 @@
 import { runCli } from './program';
 
-// `ciu` entry: bin/ciu.js and `npm start` land here. Long-running commands (start, worker, simulate)
-// keep the process alive themselves; the rest end with the exit code their outcome means.
+// `ciu` entry: bin/ciu.js and `npm start` land here. Every command has stopped what it started when
+// it returns; the explicit exit ends what the Temporal runtime or a log transport still holds open.
 runCli(process.argv.slice(2), {
   io: { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) },
   env: process.env,
 })
-  .then((code) => {
-    process.exitCode = code;
-  })
   .catch((err: unknown) => {
     process.stderr.write(`ciu: ${String(err)}\n`);
-    process.exitCode = 1;
-  });
+    return 1;
+  })
+  .then((code) => process.exit(code));

@@ -6,6 +6,7 @@ import {
   registerProfileCommands,
   registerTargetCommands,
 } from './commands/staged';
+import { registerImageCommands } from './commands/image';
 import { registerRuntimeCommands } from './commands/runtime';
 import { registerStartCommand } from './commands/start';
 import { withExamples, type CliContext } from './context';
@@ -49,6 +50,7 @@ Example:
   registerInventoryCommands(program, ctx);
   registerCampaignCommands(program, target, ctx);
   registerRuntimeCommands(program, ctx);
+  registerImageCommands(program, ctx);
   registerStartCommand(program, ctx);
   return program;
 }

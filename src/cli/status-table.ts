@@ -53,6 +53,8 @@ export function renderStatusTable(
   const table = new Table({
     head: ['IP', 'Model', 'Role', 'Running', 'Target', 'State', 'Attempts', 'Next retry', 'Last error'],
     style: { head: [], border: [] },
+    // One line per controller, no rules between rows: a fleet fits on a screen.
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
   });
   for (const c of controllers) {
     table.push([

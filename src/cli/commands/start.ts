@@ -1,4 +1,57 @@
 import type { Command } from 'commander';
-import type { CliContext } from '../context';
+import { globalOptions, withExamples, type CliContext } from '../context';
+import { UsageError } from '../exit-codes';
 
-export function registerStartCommand(_program: Command, _ctx: CliContext): void {}
+function port(text: string, field: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new UsageError(`${field} must be a port 1..65535, got "${text}"`);
+  return n;
+}
+
+/** `ciu start` (= `npm start`): the whole system on this machine, as a live demo. */
+export function registerStartCommand(program: Command, ctx: CliContext): void {
+  withExamples(
+    program
+      .command('start')
+      .description(
+        'demo: embedded Temporal (SQLite in the config dir), a worker, a real FTP server, a simulated fleet; commits a campaign and shows it live, then stays up for the Web UI until Ctrl-C',
+      )
+      .option('--port <port>', 'Temporal frontend port', '7233')
+      .option('--ui-port <port>', 'Temporal Web UI port', '8233')
+      .option('--metrics <host:port>', "ciu's Prometheus endpoint", '127.0.0.1:9465')
+      .option('--sdk-metrics <host:port>', "the Temporal runtime's Prometheus endpoint", '127.0.0.1:9464')
+      .option(
+        '--ssh-port <port>',
+        'SSH port of the simulated controllers (each has its own 127.20.x.y address)',
+        '22',
+      )
+      .option('--retry-interval <duration>', 'profile retry-interval for the demo', '20s')
+      .action(async function (this: Command) {
+        const o = this.opts<{
+          port: string;
+          uiPort: string;
+          metrics: string;
+          sdkMetrics: string;
+          sshPort: string;
+          retryInterval: string;
+        }>();
+        const { configDir } = globalOptions(this, ctx);
+        const { runDemo } = await import('../demo/run');
+        await runDemo(
+          {
+            configDir,
+            port: port(o.port, '--port'),
+            uiPort: port(o.uiPort, '--ui-port'),
+            metricsAddress: o.metrics,
+            sdkMetricsAddress: o.sdkMetrics,
+            demo: { sshPort: port(o.sshPort, '--ssh-port'), retryInterval: o.retryInterval },
+            prettyLogs: ctx.env.CIU_LOG_PRETTY !== '0',
+          },
+          ctx.io,
+        );
+      }),
+    'npm start',
+    'ciu --config-dir /tmp/ciu-demo start --port 7300 --ui-port 8300 --ssh-port 2222',
+  );
+}

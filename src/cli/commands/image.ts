@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import type { Command } from 'commander';
+import { credentialStore } from '../../credentials/store';
+import { imageTypeFor } from '../../domain/models';
+import { buildImage, describeImageHeader } from '../../image';
+import { inspectImage } from '../../transfer';
+import { withExamples, type CliContext } from '../context';
+import { UsageError } from '../exit-codes';
+
+function payloadSize(text: string): number {
+  const match = /^(\d+)(|K|M|KiB|MiB)$/.exec(text);
+  if (!match) throw new UsageError(`--payload-size must be bytes, KiB or MiB (e.g. 4MiB), got "${text}"`);
+  const unit = match[2]?.startsWith('K') ? 1024 : match[2]?.startsWith('M') ? 1024 * 1024 : 1;
+  return Number(match[1]) * unit;
+}
+
+/** `ciu image build|inspect`: make an image in the ciu format, or read an image's header. */
+export function registerImageCommands(program: Command, ctx: CliContext): void {
+  const image = withExamples(
+    program.command('image').description('build an image or print its header'),
+    'ciu image inspect ftp://127.0.0.1:2121/ArubaOS_72xx_6.5.1.0_12345 --credentials image-ftp',
+  );
+  withExamples(
+    image
+      .command('build')
+      .description('write an image: header (type, version, build, SHA-256) + payload')
+      .requiredOption('--out <file>', 'image file to write')
+      .requiredOption('--version <version>', 'version string, e.g. 6.5.1.0')
+      .requiredOption('--build <n>', 'build number')
+      .option('--model <model>', 'controller model the image is for (sets --type)')
+      .option('--type <family>', 'platform family, e.g. 72xx')
+      .option('--payload <file>', 'payload file (streamed)')
+      .option('--payload-size <size>', 'random payload of this size instead of a file, e.g. 4MiB')
+      .action(async function (this: Command) {
+        const o = this.opts<{
+          out: string;
+          version: string;
+          build: string;
+          model?: string;
+          type?: string;
+          payload?: string;
+          payloadSize?: string;
+        }>();
+        const imageType = o.type ?? (o.model ? imageTypeFor(o.model) : undefined);
+        if (!imageType)
+          throw new UsageError(
+            `image build: give --type <family> or a known --model (got "${o.model ?? ''}")`,
+          );
+        if (!/^\d+$/.test(o.build))
+          throw new UsageError(`image build: --build must be a whole number, got "${o.build}"`);
+        if (!o.payload === !o.payloadSize)
+          throw new UsageError('image build: give exactly one of --payload <file> or --payload-size <size>');
+        const payload = o.payload ?? randomBytes(payloadSize(o.payloadSize as string));
+        const header = await buildImage({
+          payload,
+          imageType,
+          version: o.version,
+          build: Number(o.build),
+          out: o.out,
+        });
+        ctx.io.out(`${describeImageHeader(header, o.out)}\n`);
+      }),
+    'ciu image build --model A7210 --version 6.5.1.0 --build 12345 --payload-size 4MiB --out ArubaOS_72xx_6.5.1.0_12345',
+  );
+  withExamples(
+    image
+      .command('inspect <source>')
+      .description(
+        'print the header of an image file or URL (ftp, ftps, scp, sftp, tftp, http) — reads the header only',
+      )
+      .option(
+        '--credentials <ref>',
+        'login from the credential store ($CIU_CREDENTIALS_FILE or CIU_CRED_<REF>_*)',
+      )
+      .option('--host-key <fingerprint>', "pinned SSH host key 'SHA256:…' for scp/sftp")
+      .option('--known-hosts <file>', 'known_hosts for scp/sftp (default: $CIU_KNOWN_HOSTS)')
+      .action(async function (this: Command, source: string) {
+        const o = this.opts<{ credentials?: string; hostKey?: string; knownHosts?: string }>();
+        const inspected = await inspectImage(source, {
+          ...(o.credentials ? { credentials: credentialStore({ env: ctx.env }).resolve(o.credentials) } : {}),
+          ...(o.hostKey ? { hostKey: o.hostKey } : {}),
+          ...(o.knownHosts ? { knownHostsFile: o.knownHosts } : {}),
+        });
+        ctx.io.out(`${inspected.text}\nbytes read: ${inspected.bytesRead}\n`);
+      }),
+    'ciu image inspect ArubaOS_72xx_6.5.1.0_12345',
+    'ciu image inspect sftp://images@127.0.0.1:2222/ArubaOS_72xx_6.5.1.0_12345 --credentials image-sftp',
+  );
+}

@@ -1,0 +1,197 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { validateCampaignConfig } from '../../domain/config';
+import type { CampaignStatus } from '../../domain/status';
+import { createLogger, type Logger } from '../../logging';
+import { createCiuMetrics, startMetricsServer, type MetricsServer } from '../../metrics';
+import { startDevServer, type DevServer } from '../../temporal/dev-server';
+import { upgradeStatusQuery } from '../../../workflows/definitions';
+import { campaignSettled, renderCampaignStatus } from '../commands/campaign';
+import { commitCampaign } from '../commit';
+import { saveCommitted, saveStaged } from '../config-file';
+import type { CliIo } from '../context';
+import { startDemoEnvironment, type DemoEnvironment, type DemoOptions } from './environment';
+
+/** How `ciu start` runs. Defaults are the documented ports of `npm start`. */
+export interface DemoRunOptions {
+  /** The master's config directory; the dev server's SQLite file and the demo's scratch live here. */
+  configDir: string;
+  /** Temporal frontend port. Default 7233. */
+  port?: number;
+  /** Web UI port. Default 8233. */
+  uiPort?: number;
+  /** ciu's own metrics. Default 127.0.0.1:9465. */
+  metricsAddress?: string;
+  /** The Temporal runtime's metrics. Default 127.0.0.1:9464. */
+  sdkMetricsAddress?: string;
+  /** Demo fleet and profile settings (stateDir is derived from configDir). */
+  demo?: Omit<DemoOptions, 'stateDir'>;
+  /** Status refresh period. Default 1000 ms. */
+  refreshMs?: number;
+  /** Human logs (pino-pretty). Default true. */
+  prettyLogs?: boolean;
+  /** Resolves when the demo should shut down. Default: SIGINT or SIGTERM. */
+  untilStopped?: Promise<void>;
+}
+
+/** Resolves on the first SIGINT/SIGTERM and keeps catching later ones until `release`, so a second Ctrl-C cannot cut the cleanup short. */
+function signalled(): { stopped: Promise<void>; release(): void } {
+  let resolveStopped: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  const handler = () => resolveStopped();
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    stopped,
+    release() {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+function campaignName(now: Date): string {
+  return `demo-${now.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
+}
+
+/** A fingerprint of what the operator would notice changing in the table. */
+function visible(status: CampaignStatus): string {
+  return JSON.stringify([status.phase, status.controllers.map((c) => [c.state, c.attempts, c.lastError])]);
+}
+
+/**
+ * `npm start`: the embedded dev server (persistent SQLite), a worker, a real FTP server with built
+ * images, a simulated fleet; commits the campaign, shows live progress until every controller has
+ * its end state, then stays up for the Web UI until Ctrl-C, and stops everything it started.
+ */
+export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void> {
+  const logger: Logger = createLogger('ciu', { pretty: options.prettyLogs ?? true });
+  const signals = options.untilStopped ? undefined : signalled();
+  const untilStopped = options.untilStopped ?? (signals as { stopped: Promise<void> }).stopped;
+  let stopping = false;
+  void untilStopped.then(() => {
+    stopping = true;
+  });
+  const cleanups: Array<[string, () => Promise<void>]> = [];
+  const say = (text: string) => io.out(`${text}\n`);
+  try {
+    mkdirSync(options.configDir, { recursive: true });
+    const dbFile = join(options.configDir, 'temporal.db');
+    const dev: DevServer = await startDevServer({
+      dbFile,
+      port: options.port ?? 7233,
+      uiPort: options.uiPort ?? 8233,
+      logLevel: 'error',
+    });
+    cleanups.push(['Temporal dev server', () => dev.stop()]);
+    const uiUrl = dev.uiUrl as string;
+    say(`Temporal dev server on ${dev.address}, history in ${dbFile}; Web UI ${uiUrl}`);
+
+    const connection = await Connection.connect({ address: dev.address });
+    cleanups.push(['client connection', () => connection.close()]);
+    const client = new Client({ connection });
+    const earlier = await client.workflow.count(`WorkflowType = 'masterUpgrade'`);
+    if (earlier.count > 0)
+      say(
+        `Found ${earlier.count} earlier campaign run(s) in ${dbFile}: ${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent("WorkflowType='masterUpgrade'")}`,
+      );
+
+    const env: DemoEnvironment = await startDemoEnvironment({
+      ...options.demo,
+      stateDir: join(options.configDir, 'demo'),
+    });
+    cleanups.push(['image server and simulated controllers', () => env.stop()]);
+    say(
+      `FTP image server (vsftpd) on ${env.ftp.host}:${env.ftp.port} serving ${Object.values(env.images).join(', ')}`,
+    );
+    say(
+      `${env.config.inventory.length} simulated controllers: ${env.config.inventory.map((c) => `${c.ip} ${c.model}`).join(', ')}`,
+    );
+
+    // Loaded here: the worker pulls in the activities and the workflow bundler.
+    const { installRuntime } = await import('../../../workers/runtime');
+    const { createCiuWorker, NativeConnection } = await import('../../../workers/worker');
+    installRuntime({ logger, metricsBindAddress: options.sdkMetricsAddress ?? '127.0.0.1:9464' });
+    const workerConnection = await NativeConnection.connect({ address: dev.address });
+    cleanups.push(['worker connection', () => workerConnection.close()]);
+    const worker = await createCiuWorker({
+      connection: workerConnection,
+      logger,
+      credentials: env.credentials,
+      knownHostsFile: env.knownHostsFile,
+    });
+    const running = worker.run();
+    cleanups.push([
+      'worker',
+      async () => {
+        worker.shutdown();
+        await running;
+      },
+    ]);
+
+    const metrics = createCiuMetrics({ client });
+    const metricsServer: MetricsServer = await startMetricsServer(metrics.registry, options.metricsAddress);
+    cleanups.push(['metrics endpoint', () => metricsServer.close()]);
+
+    const campaign = campaignName(new Date());
+    saveStaged(options.configDir, { campaign, ...env.config } as Parameters<typeof saveStaged>[1]);
+    const validation = validateCampaignConfig(env.config);
+    if (!validation.ok) throw new Error(`demo config invalid: ${validation.issues.join('; ')}`);
+    const inputFile = join(options.configDir, 'demo', 'upgrade.json');
+    writeFileSync(inputFile, `${JSON.stringify(env.config, null, 2)}\n`);
+    const outcome = await commitCampaign(client, campaign, validation.config);
+    saveCommitted(options.configDir, {
+      campaign,
+      committedAt: new Date().toISOString(),
+      configHash: outcome.configHash,
+      runId: outcome.runId,
+      config: validation.config,
+    });
+    say(`write memory: campaign ${campaign} ${outcome.action} (run ${outcome.runId})\n`);
+
+    const handle = client.workflow.getHandle(campaign);
+    let last = '';
+    let status: CampaignStatus | undefined;
+    while (!stopping) {
+      status = await handle.query(upgradeStatusQuery);
+      if (visible(status) !== last) {
+        last = visible(status);
+        say(`[${new Date().toISOString().slice(11, 19)}] ${renderCampaignStatus(status)}`);
+      }
+      if (campaignSettled(status)) break;
+      await Promise.race([new Promise((r) => setTimeout(r, options.refreshMs ?? 1000)), untilStopped]);
+    }
+    if (!stopping) {
+      const ui = `${uiUrl}/namespaces/default/workflows`;
+      const byCampaign = `${ui}?query=${encodeURIComponent(`CiuCampaign="${campaign}"`)}`;
+      const address = dev.address === '127.0.0.1:7233' ? '' : ` --address ${dev.address}`;
+      say(
+        [
+          `Every controller has its end state. The demo stays up; Ctrl-C stops everything.`,
+          ``,
+          `Web UI:       ${ui}/${encodeURIComponent(campaign)}`,
+          `  this campaign's controllers: ${byCampaign}`,
+          `  filter e.g. CiuState="failed", CiuState="waiting-retry", CiuModel="A7005"`,
+          `Metrics:      http://${metricsServer.address}/metrics (ciu), http://${options.sdkMetricsAddress ?? '127.0.0.1:9464'}/metrics (Temporal runtime)`,
+          ``,
+          `Try next (another terminal):`,
+          `  npx ciu${address} show upgrade status --campaign ${campaign}`,
+          `  npx ciu${address} upgrade target purge 127.20.1.0/24 --campaign ${campaign}`,
+          `  temporal workflow query${address} --workflow-id ${campaign} --type upgradeStatus`,
+          `  temporal workflow signal${address} --workflow-id ${campaign} --name purgeTargets --input '"127.20.1.0/24"'`,
+          `  temporal workflow start${address} --type masterUpgrade --task-queue ciu --workflow-id again-1 --input-file ${inputFile}`,
+          `  temporal workflow list${address} --query 'CiuState="up-to-date"'`,
+        ].join('\n'),
+      );
+      await untilStopped;
+    }
+    say('Stopping…');
+  } finally {
+    for (const [name, cleanup] of cleanups.reverse()) {
+      await cleanup().catch((err: unknown) => logger.warn({ err, component: name }, 'shutdown step failed'));
+    }
+    logger.flush?.();
+    signals?.release();
+  }
+}
