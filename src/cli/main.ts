@@ -2,7 +2,7 @@ import { runCli } from './program';
 
 // `ciu` entry: bin/ciu.js and `npm start` land here. Every command has stopped what it started when
 // it returns; the explicit exit ends what the Temporal runtime or a log transport still holds open.
-runCli(process.argv.slice(2), {
+void runCli(process.argv.slice(2), {
   io: { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) },
   env: process.env,
 })

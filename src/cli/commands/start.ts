@@ -51,7 +51,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
           ctx.io,
         );
       }),
-    'npm start',
+    'ciu start',
     'ciu --config-dir /tmp/ciu-demo start --port 7300 --ui-port 8300 --ssh-port 2222',
   );
 }
