@@ -1,0 +1,105 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import pino from 'pino';
+import { createImageActivities } from '../../activities/verify-image';
+import { staticCredentialStore } from '../../src/credentials/store';
+import type { Protocol } from '../../src/domain/types';
+import { HEADER_SIZE, parseImageHeader } from '../../src/image';
+import { readHeader } from '../../src/transfer';
+import {
+  startFtpServer,
+  startHttpServer,
+  startSshServer,
+  startTftpServer,
+  writeSparseImage,
+  type TestHttpServer,
+  type TestImageServer,
+} from '../fixtures/servers';
+
+// The master reads headers only: a 256 MiB image is verified while at most 64 KiB cross the wire,
+// counted by our clients and, for HTTP, by the server itself. (SFTP asks for exactly 256 bytes; FTP
+// and SCP cannot ask for a range, so the client hangs up after its first chunk — the kernel may have
+// buffered more on the server's side, which vsftpd's log shows as a few MiB "FAIL DOWNLOAD".)
+const MiB = 1024 * 1024;
+const LIMIT = 64 * 1024;
+const name = 'ArubaOS_72xx_6.4.0.0_81300';
+
+let work: string;
+let ftp: TestImageServer;
+let ftps: TestImageServer;
+let ssh: TestImageServer;
+let tftp: TestImageServer;
+let http: TestHttpServer;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'ciu-large-image-'));
+  const file = join(work, name);
+  await writeSparseImage(file, {
+    imageType: '72xx',
+    version: '6.4.0.0',
+    build: 81300,
+    payloadLength: 256 * MiB,
+  });
+  [ftp, ftps, ssh, tftp, http] = await Promise.all([
+    startFtpServer({ files: { [name]: file } }),
+    startFtpServer({ tls: true, files: { [name]: file } }),
+    startSshServer({ files: { [name]: file } }),
+    startTftpServer({ files: { [name]: file } }),
+    startHttpServer({ files: { [name]: file } }),
+  ]);
+});
+
+afterAll(async () => {
+  await Promise.all([ftp, ftps, ssh, tftp, http].filter(Boolean).map((s) => s.stop()));
+  await rm(work, { recursive: true, force: true });
+});
+
+test('the served image really is 256 MiB', async () => {
+  expect((await stat(join(ssh.root, name))).size).toBe(HEADER_SIZE + 256 * MiB);
+});
+
+test.each<[Protocol, () => TestImageServer]>([
+  ['ftp', () => ftp],
+  ['ftps', () => ftps],
+  ['sftp', () => ssh],
+  ['scp', () => ssh],
+  ['tftp', () => tftp],
+  ['http', () => http],
+])('%s: the header of a 256 MiB image arrives with at most 64 KiB transferred', async (protocol, server) => {
+  const read = await readHeader(server().endpoint(protocol), name, HEADER_SIZE);
+  expect(parseImageHeader(read.bytes)).toMatchObject({ payloadLength: 256 * MiB, build: 81300 });
+  expect(read.bytesTransferred).toBeLessThanOrEqual(LIMIT);
+});
+
+test('http: the server itself counts only the header bytes sent', async () => {
+  const before = http.bytesServed();
+  await readHeader(http.endpoint(), name, HEADER_SIZE);
+  expect(http.bytesServed() - before).toBe(HEADER_SIZE);
+  expect(http.requests.at(-1)).toMatchObject({
+    path: name,
+    range: `bytes=0-${HEADER_SIZE - 1}`,
+    status: 206,
+  });
+});
+
+test('verifyImage on the 256 MiB image reports how few bytes it read', async () => {
+  const { verifyImage } = createImageActivities({
+    credentials: staticCredentialStore({ images: ftp.credentials! }),
+    logger: pino({ level: 'silent' }, new Writable({ write: (_c, _e, done) => done() })),
+  });
+  const verified = await new MockActivityEnvironment().run(verifyImage, {
+    source: {
+      imageFile: name,
+      protocol: 'ftp',
+      server: { host: ftp.host, port: ftp.port },
+      credentialsRef: 'images',
+    },
+    models: ['A7240'],
+    expectedVersion: '6.4.0.0',
+  });
+  expect(verified.payloadLength).toBe(256 * MiB);
+  expect(verified.bytesRead).toBeLessThanOrEqual(LIMIT);
+});
