@@ -17,12 +17,16 @@ export function connectSsh(endpoint: TransferEndpoint): Promise<Client> {
   });
   const conn = new Client();
   return new Promise((resolve, reject) => {
+    let settled = false;
     conn.once('ready', () => {
-      conn.removeAllListeners('error');
-      conn.on('error', () => undefined);
+      settled = true;
       resolve(conn);
     });
-    conn.once('error', (err: Error & { level?: string }) => {
+    // 'on', not 'once': ssh2 may emit a second error (e.g. "Connection lost") after the first, and an
+    // unheard one would crash the process. Errors after 'ready' belong to the caller's operation.
+    conn.on('error', (err: Error & { level?: string }) => {
+      if (settled) return;
+      settled = true;
       conn.end();
       const refused = verifier.rejection();
       if (refused) return reject(new TransferError('host-key', refused, { cause: err }));

@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Protocol } from '../../src/domain/types';
@@ -247,4 +248,39 @@ describe('server down', () => {
     expect(err.code).toBe('unreachable');
     expect(err.message).toBe(`no answer from tftp server 127.0.0.1:${port} after 6 tries`);
   });
+});
+
+describe('server hangs', () => {
+  test.each(['ftp', 'sftp', 'http'] as const)(
+    '%s: a server that accepts but never answers times out',
+    async (protocol) => {
+      const sockets: Socket[] = [];
+      const silent = createServer((socket) => sockets.push(socket));
+      const port = await freePort();
+      await new Promise<void>((resolve) => silent.listen(port, '127.0.0.1', resolve));
+      try {
+        const started = Date.now();
+        const err = await failure(
+          readHeader(
+            {
+              protocol,
+              host: '127.0.0.1',
+              port,
+              timeoutMs: 500,
+              credentials: { username: 'images', password: 'not-the-password' },
+              hostKey: ssh.hostKey,
+            },
+            image.name,
+            HEADER_SIZE,
+          ),
+        );
+        expect(err.code).toBe('timeout');
+        expect(err.message).toContain(`127.0.0.1:${port}`);
+        expect(Date.now() - started).toBeLessThan(5000);
+      } finally {
+        sockets.forEach((s) => s.destroy());
+        await new Promise((resolve) => silent.close(resolve));
+      }
+    },
+  );
 });
