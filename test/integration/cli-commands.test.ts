@@ -1,0 +1,173 @@
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify as stringifyYaml } from 'yaml';
+import type { CampaignStatus } from '../../src/domain/status';
+import { createCiuMetrics, startMetricsServer } from '../../src/metrics';
+import { eventually, startCiuStack, type CiuStack } from './cli-harness';
+
+// The ciu CLI as an operator runs it (bin/ciu.js in its own process), against a real dev server,
+// worker, vsftpd and simulated controllers: stage, write memory, show status, purge.
+const bin = join(__dirname, '../../bin/ciu.js');
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe('ciu commands end to end', () => {
+  let stack: CiuStack;
+  let configDir: string;
+  const ciu = (...args: string[]): Promise<Result> =>
+    new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [bin, '--address', stack.dev.address, '--config-dir', configDir, ...args],
+        { env: { ...process.env, CIU_LOG_LEVEL: 'silent' } },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  const status = async (): Promise<CampaignStatus> => {
+    const result = await ciu('show', 'upgrade', 'status', '--json');
+    if (result.code !== 0) throw new Error(result.stderr);
+    return JSON.parse(result.stdout) as CampaignStatus;
+  };
+  const stateOf = (s: CampaignStatus, ip: string) => s.controllers.find((c) => c.ip === ip)?.state;
+
+  beforeAll(async () => {
+    stack = await startCiuStack({
+      groups: [
+        // .2 refuses every download and loops until purged.
+        {
+          subnet: '127.22.1.0/24',
+          target: '127.22.1.0/24',
+          count: 2,
+          models: ['A7210'],
+          runs: 'old',
+          faults: { 1: { refuseDownloads: 1000 } },
+        },
+        {
+          subnet: '127.22.2.0/24',
+          target: '127.22.2.0/24',
+          count: 1,
+          models: ['A7005'],
+          runs: 'old',
+          faults: { 0: { flashFull: true } },
+        },
+      ],
+    });
+    configDir = join(stack.dir, 'master');
+  });
+  afterAll(() => stack?.stop());
+
+  it('stages, refuses an incomplete config by field, commits once, shows status, purges, and exits 3 for failed controllers', async () => {
+    const fleetFile = join(stack.dir, 'fleet.yaml');
+    writeFileSync(fleetFile, stringifyYaml(stack.env.config.inventory));
+    expect(await ciu('inventory', 'import', fleetFile)).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('3 controllers imported'),
+    });
+    expect((await ciu('upgrade', 'campaign', 'cli-it')).code).toBe(0);
+    const { host, port } = stack.env.ftp;
+    const model = (name: string) =>
+      ciu(
+        'upgrade-profile',
+        'model',
+        name,
+        'image-file',
+        stack.env.images[name] as string,
+        'server',
+        `${host}:${port}`,
+        'protocol',
+        'ftp',
+        'credentials',
+        'demo-images',
+        'version',
+        '6.5.1.0',
+        'build',
+        '66000',
+      );
+    expect((await model('A7210')).code).toBe(0);
+    for (const args of [
+      ['autoboot'],
+      ['max-downloads', '2'],
+      ['retry-interval', '10m'],
+      ['quick-try-backoff', '200ms'],
+    ])
+      expect((await ciu('upgrade-profile', ...args)).code).toBe(0);
+    expect((await ciu('upgrade', 'target', 'add', '127.22.1.0/24')).code).toBe(0);
+    expect((await ciu('upgrade', 'target', 'add', '127.22.2.0/24')).code).toBe(0);
+
+    const refused = await ciu('write', 'memory');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      'profile.models.A7005 is missing: targets include A7005 controllers (127.22.2.1)',
+    );
+    expect((await ciu('show', 'upgrade', 'status')).code).toBe(4);
+
+    expect((await model('A7005')).code).toBe(0);
+    const committed = await ciu('write', 'memory');
+    expect(committed).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^Campaign cli-it started \(run [0-9a-f-]+\): revision 1 \(unchanged\)/),
+    });
+    const again = await ciu('write', 'memory');
+    expect(again).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^Campaign cli-it is running; config pushed: revision 1 \(unchanged\)/),
+    });
+    const runs = [];
+    for await (const run of stack.client.workflow.list({ query: `WorkflowId = 'cli-it'` }))
+      runs.push(run.runId);
+    expect(runs).toHaveLength(1);
+
+    const settled = await eventually(async () => {
+      const s = await status();
+      const ok =
+        stateOf(s, '127.22.1.1') === 'upgraded' &&
+        stateOf(s, '127.22.1.2') === 'waiting-retry' &&
+        stateOf(s, '127.22.2.1') === 'failed';
+      return ok ? s : undefined;
+    }, 'one upgraded, one waiting for retry, one failed');
+    expect(settled.controllers.find((c) => c.ip === '127.22.2.1')?.lastError).toMatch(/FlashFull/);
+
+    const table = await ciu('show', 'upgrade', 'status');
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(
+      /127\.22\.1\.1 .*A7210 .*local .*6\.5\.1\.0 \(66000\) .*6\.5\.1\.0 \(66000\) .*Upgraded/,
+    );
+    expect(table.stdout).toMatch(/127\.22\.1\.2 .*Waiting for retry .*3 .*\(in 10m\) .*DownloadFailed/);
+    expect(table.stdout).toMatch(/127\.22\.2\.1 .*Failed .*FlashFull/);
+
+    // Metrics: controllers per state come from the same search attributes the Web UI filters on.
+    const metrics = createCiuMetrics({ client: stack.client, defaultMetrics: false });
+    const server = await startMetricsServer(metrics.registry, '127.0.0.1:0');
+    try {
+      const text = await (await fetch(`http://${server.address}/metrics`)).text();
+      expect(text).toMatch(/^ciu_controllers\{state="upgraded"\} 1$/m);
+      expect(text).toMatch(/^ciu_controllers\{state="waiting-retry"\} 1$/m);
+      expect(text).toMatch(/^ciu_controllers\{state="failed"\} 1$/m);
+    } finally {
+      await server.close();
+    }
+
+    const purge = await ciu('upgrade', 'target', 'purge', '127.22.1.2');
+    expect(purge).toMatchObject({ code: 0, stdout: 'purgeTargets 127.22.1.2 sent to campaign cli-it\n' });
+    const watched = await ciu('show', 'upgrade', 'status', '--watch', '--interval', '0.5', '--exit-status');
+    expect(watched.code).toBe(3);
+    expect(watched.stderr).toContain('campaign cli-it has failed controllers');
+    const last = watched.stdout.slice(watched.stdout.lastIndexOf('Campaign cli-it'));
+    expect(last).toMatch(/^Campaign cli-it — completed/);
+    expect(last).toMatch(/127\.22\.1\.2 .*Purged/);
+    expect(last).toContain('1 Upgraded, 1 Failed, 1 Purged');
+
+    const config = await ciu('show', 'upgrade', 'config', '--committed', '--json');
+    expect(JSON.parse(config.stdout)).toMatchObject({
+      campaign: 'cli-it',
+      config: { targets: ['127.22.1.0/24', '127.22.2.0/24'] },
+    });
+    expect(config.stdout).not.toContain('password');
+  });
+});
