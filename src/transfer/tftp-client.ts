@@ -106,7 +106,9 @@ export async function tftpRead(
   const inbox = new Inbox(socket);
   const onAbort = () => inbox.wake();
   signal?.addEventListener('abort', onAbort, { once: true });
-  const send = (buf: Buffer, to: { port: number; address: string }) => socket.send(buf, to.port, to.address);
+  // Resolves once the datagram left: the last ACK or an ERROR must go out before the socket closes.
+  const send = (buf: Buffer, to: { port: number; address: string }) =>
+    new Promise<void>((resolve) => socket.send(buf, to.port, to.address, () => resolve()));
 
   let peer: { port: number; address: string } | undefined;
   let lastSent = encodeRrq(file, { blksize: String(requested), tsize: '0' });
@@ -117,11 +119,11 @@ export async function tftpRead(
   let tries = 0;
 
   try {
-    send(lastSent, { port, address: host });
+    void send(lastSent, { port, address: host });
     for (;;) {
       const got = await inbox.next(retransmitMs);
       if (signal?.aborted) {
-        if (peer) send(encodeError(TftpErrorCode.notDefined, 'transfer aborted by client'), peer);
+        if (peer) await send(encodeError(TftpErrorCode.notDefined, 'transfer aborted by client'), peer);
         throw new TransferError('aborted', `transfer from ${where} aborted`);
       }
       if (!got) {
@@ -137,11 +139,11 @@ export async function tftpRead(
                 `no answer from tftp server ${host}:${port} after ${retries + 1} tries`,
               );
         }
-        send(lastSent, peer ?? { port, address: host });
+        void send(lastSent, peer ?? { port, address: host });
         continue;
       }
       if (peer && (got.rinfo.port !== peer.port || got.rinfo.address !== peer.address)) {
-        send(encodeError(TftpErrorCode.unknownTid, 'unknown transfer ID'), got.rinfo);
+        void send(encodeError(TftpErrorCode.unknownTid, 'unknown transfer ID'), got.rinfo);
         continue;
       }
       let packet;
@@ -156,7 +158,7 @@ export async function tftpRead(
       if (packet.op === 'oack' && expected === 1 && bytes === 0) {
         const offered = Number(packet.options.blksize ?? 512);
         if (!Number.isInteger(offered) || offered < 8 || offered > requested) {
-          send(
+          await send(
             encodeError(TftpErrorCode.optionRefused, `blksize ${packet.options.blksize} not acceptable`),
             peer,
           );
@@ -169,7 +171,7 @@ export async function tftpRead(
         if (packet.options.tsize !== undefined) tsize = Number(packet.options.tsize);
         lastSent = encodeAck(0);
         tries = 0;
-        send(lastSent, peer);
+        void send(lastSent, peer);
         continue;
       }
       if (packet.op !== 'data' || packet.block !== (expected & 0xffff)) continue;
@@ -177,13 +179,16 @@ export async function tftpRead(
       tries = 0;
       bytes += packet.data.length;
       if ((await sink(packet.data, tsize)) === 'stop') {
-        send(encodeError(TftpErrorCode.notDefined, 'client has read enough'), peer);
+        await send(encodeError(TftpErrorCode.notDefined, 'client has read enough'), peer);
         return { bytes, stoppedEarly: true };
       }
       lastSent = encodeAck(packet.block);
-      send(lastSent, peer);
       expected += 1;
-      if (packet.data.length < blksize) return { bytes, stoppedEarly: false };
+      if (packet.data.length < blksize) {
+        await send(lastSent, peer);
+        return { bytes, stoppedEarly: false };
+      }
+      void send(lastSent, peer);
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
