@@ -36,6 +36,8 @@ export interface SimulatedControllerOptions {
   rebootDelayMs?: number;
   /** known_hosts for scp/sftp image servers without a pinned key. */
   imageServerKnownHosts?: string;
+  /** CA bundle trusted for ftps image servers. Default: env CIU_TLS_CA_FILE, else the system CAs. */
+  imageServerCaFile?: string;
   /** How images are fetched. Default: src/transfer download. */
   fetch?: ImageFetcher;
   /** Milliseconds between progress lines during copy. Default 200. */
@@ -198,6 +200,7 @@ export class SimulatedController {
       faults: this.faults,
       fetch: this.options.fetch ?? download,
       knownHostsFile: this.options.imageServerKnownHosts,
+      caFile: this.options.imageServerCaFile,
       progressIntervalMs: this.options.progressIntervalMs,
       bootedAt: this.bootedAt,
       reload: () => this.reload(),

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import type { Credentials } from '../credentials/store';
 import { imageTypeFor } from '../domain/models';
 import type { Protocol } from '../domain/types';
@@ -37,6 +37,8 @@ export interface CopyContext {
   fetch: ImageFetcher;
   /** known_hosts for scp/sftp image servers without a pinned key. */
   knownHostsFile?: string;
+  /** CA bundle trusted for ftps image servers. Default: env CIU_TLS_CA_FILE, else the system CAs. */
+  caFile?: string;
   /** Milliseconds between progress lines. Default 200. */
   progressIntervalMs?: number;
 }
@@ -115,6 +117,7 @@ export async function runCopy(words: string[], terminal: Terminal, ctx: CopyCont
     terminal.write(`Upgrading partition ${args.partition}\nImage upgraded successfully\n`);
   } catch (err) {
     const reason = err instanceof CopyFailure ? err.message : `internal error: ${(err as Error).message}`;
+    await rm(ctx.flash.scratchFile, { force: true });
     await ctx.log.write('error', 'fpapps', `Image download failed: ${source}: ${reason}`);
     terminal.write(`Error: ${reason}\n`);
   }
@@ -156,8 +159,11 @@ async function download(
   if (args.hostKey !== undefined) endpoint.hostKey = args.hostKey;
   if (credentials) endpoint.credentials = credentials;
   if (ctx.knownHostsFile) endpoint.knownHostsFile = ctx.knownHostsFile;
-  try {
-    const { bytes } = await ctx.fetch(endpoint, args.file, ctx.flash.scratchFile, {
+  if (ctx.caFile) endpoint.caFile = ctx.caFile;
+  let fetched: { bytes: number } | undefined;
+  let fetchError: unknown;
+  const fetching = ctx
+    .fetch(endpoint, args.file, ctx.flash.scratchFile, {
       signal: transfer.signal,
       onProgress: (received, total) => {
         if (stalled) return;
@@ -171,15 +177,19 @@ async function download(
         lastPrint = now;
         printProgress(received, total);
       },
-    });
-    printProgress(bytes, bytes);
-  } catch (err) {
-    if (stalled) await untilAborted(terminal.signal);
-    if (terminal.signal.aborted) throw new CopyFailure('transfer aborted by user');
-    throw new CopyFailure(transferMessage(err));
-  } finally {
-    terminal.signal.removeEventListener('abort', onUserAbort);
-  }
+    })
+    .then(
+      (result) => (fetched = result),
+      (err: unknown) => (fetchError = err),
+    );
+  // Ctrl-C or a dropped session ends the copy at once, whether or not the client has wound down yet;
+  // a stalled transfer goes silent until then.
+  const aborted = untilAborted(terminal.signal);
+  await Promise.race([fetching.then(() => (stalled ? aborted : undefined)), aborted]);
+  terminal.signal.removeEventListener('abort', onUserAbort);
+  if (terminal.signal.aborted) throw new CopyFailure('transfer aborted by user');
+  if (!fetched) throw new CopyFailure(transferMessage(fetchError));
+  printProgress(fetched.bytes, fetched.bytes);
 
   if (faults.corruptDownloads) {
     faults.corruptDownloads -= 1;

@@ -28,7 +28,7 @@ export interface FleetOptions {
   /** Options passed to every controller (reboot delay, progress interval, image-server known_hosts, fetch). */
   controller?: Pick<
     SimulatedControllerOptions,
-    'rebootDelayMs' | 'progressIntervalMs' | 'imageServerKnownHosts' | 'fetch'
+    'rebootDelayMs' | 'progressIntervalMs' | 'imageServerKnownHosts' | 'imageServerCaFile' | 'fetch'
   >;
 }
 

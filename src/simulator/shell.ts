@@ -81,6 +81,8 @@ export function serveShell(channel: ServerChannel, ctx: CliContext, options: { e
           secret = /password/i.test(question);
           const answer = await nextLine();
           secret = false;
+          // The answer was not echoed, but the line still ends for whoever reads the output.
+          if (!options.echo) write('\n');
           return answer ?? '';
         },
       };
