@@ -6,7 +6,8 @@ type History = proto.temporal.api.history.v1.History;
 
 // historyFromJSON from @temporalio/common fails here ("type must be a Type"): npm installed two
 // copies of protobufjs (one under @temporalio/common, one under @temporalio/proto). Parsing with the
-// copy that built the proto types avoids the mismatch.
+// copy that built the proto types avoids the mismatch; its path is only known at run time.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const protojson = require(
   require.resolve('protobufjs/ext/protojson', { paths: [dirname(require.resolve('@temporalio/proto'))] }),
 ) as { fromJson(type: unknown, json: unknown, options?: { ignoreUnknownFields?: boolean }): History | null };
