@@ -24,7 +24,10 @@ const fingerprint = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 /** An IPv4 address or DNS host name. */
 export function checkHost(field: string, value: string): string {
   if (ipv4.test(value)) return value;
-  if (value.length <= 253 && value.split('.').every((label) => hostnameLabel.test(label))) return value;
+  // An all-numeric name that is not a valid IPv4 address (10.1.4.256) is a typo, not a host name.
+  const numeric = /^[\d.]+$/.test(value);
+  if (!numeric && value.length <= 253 && value.split('.').every((label) => hostnameLabel.test(label)))
+    return value;
   throw new CommandValueError(field, 'must be an IPv4 address or a host name');
 }
 

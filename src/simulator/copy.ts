@@ -147,7 +147,10 @@ async function download(
   let stalled = false;
   let lastPrint = 0;
   const interval = ctx.progressIntervalMs ?? 200;
+  let lastPrinted = -1;
   const printProgress = (bytes: number, total?: number): void => {
+    if (bytes === lastPrinted) return;
+    lastPrinted = bytes;
     terminal.write(
       total
         ? `Received ${bytes} of ${total} bytes (${Math.floor((bytes * 100) / total)}%)\n`

@@ -1,0 +1,95 @@
+/** Command builders: exact lines, and every value validated so nothing can be injected into the CLI. */
+import * as commands from '../../src/device/commands';
+import { CommandValueError, quoteLogText } from '../../src/device/validate';
+import { parseCopyArgs } from '../../src/simulator/copy';
+import { tokenize } from '../../src/simulator/terminal';
+
+const base: commands.CopyRequest = {
+  protocol: 'ftp',
+  host: '10.1.4.2',
+  user: 'images',
+  file: 'ArubaOS_72xx_6.4.0.0_81234',
+  partition: 1,
+};
+
+describe('copyImage', () => {
+  test('ArubaOS word order; the password is never part of the line', () => {
+    expect(commands.copyImage(base)).toBe(
+      'copy ftp: 10.1.4.2 images ArubaOS_72xx_6.4.0.0_81234 system: partition 1',
+    );
+    expect(commands.copyImage({ ...base, protocol: 'tftp', user: undefined, partition: 0 })).toBe(
+      'copy tftp: 10.1.4.2 ArubaOS_72xx_6.4.0.0_81234 system: partition 0',
+    );
+  });
+
+  test('port and pinned image-server host key are appended', () => {
+    const hostKey = `SHA256:${'A'.repeat(43)}`;
+    expect(commands.copyImage({ ...base, protocol: 'scp', port: 2222, hostKey, file: 'images/a.img' })).toBe(
+      `copy scp: 10.1.4.2 images images/a.img system: partition 1 port 2222 host-key ${hostKey}`,
+    );
+  });
+
+  test.each<[Partial<commands.CopyRequest>, string]>([
+    [{ file: 'a.img system: partition 0' }, 'imageFile must be a file name'],
+    [{ file: 'a.img;reload' }, 'imageFile must be a file name'],
+    [{ file: 'a.img\nreload' }, 'imageFile must be a file name'],
+    [{ file: '../etc/passwd' }, 'imageFile must be a file name'],
+    [{ file: '-rf' }, 'imageFile must be a file name'],
+    [{ file: '' }, 'imageFile must be a file name'],
+    [{ host: '10.1.4.2 admin' }, 'server.host must be an IPv4 address or a host name'],
+    [{ host: '10.1.4.256' }, 'server.host must be an IPv4 address or a host name'],
+    [{ host: '-oProxyCommand=x' }, 'server.host must be an IPv4 address or a host name'],
+    [{ user: '-admin' }, 'user must be a user name'],
+    [{ user: 'admin;reload' }, 'user must be a user name'],
+    [{ user: 'a b' }, 'user must be a user name'],
+    [{ protocol: 'scp', user: undefined }, 'user is required for scp'],
+    [{ partition: 2 as 0 }, 'partition must be partition 0 or 1'],
+    [{ port: 0 }, 'server.port must be an integer port'],
+    [{ port: 70000 }, 'server.port must be an integer port'],
+    [{ hostKey: 'SHA256:abc reload' }, "server.hostKey must be a host-key fingerprint 'SHA256:<base64>'"],
+    [{ protocol: 'gopher' as 'ftp' }, 'protocol must be one of ftp, ftps, scp, sftp, tftp, http'],
+  ])('refuses %j, naming the field', (change, message) => {
+    const build = () => commands.copyImage({ ...base, ...change });
+    expect(build).toThrow(CommandValueError);
+    expect(build).toThrow(message);
+  });
+
+  test('the simulator parses exactly what the driver builds', () => {
+    const hostKey = `SHA256:${'b'.repeat(43)}`;
+    const line = commands.copyImage({ ...base, protocol: 'sftp', port: 2222, hostKey });
+    expect(parseCopyArgs(tokenize(line))).toEqual({
+      protocol: 'sftp',
+      host: '10.1.4.2',
+      user: 'images',
+      file: 'ArubaOS_72xx_6.4.0.0_81234',
+      partition: 1,
+      port: 2222,
+      hostKey,
+    });
+    expect(() => parseCopyArgs(tokenize('copy scp: 10.1.4.2 a.img system: partition 1'))).toThrow(
+      'user is required for scp:',
+    );
+  });
+});
+
+describe('other commands', () => {
+  test('fixed and numbered commands', () => {
+    expect(commands.showVersion()).toBe('show version');
+    expect(commands.showImageVersion()).toBe('show image version');
+    expect(commands.showImageChecksum(1)).toBe('show image checksum partition 1');
+    expect(commands.bootSystemPartition(0)).toBe('boot system partition 0');
+    expect(commands.reload()).toBe('reload');
+    expect(commands.showLog(50)).toBe('show log system 50');
+    expect(() => commands.showLog(0)).toThrow('lines must be an integer between 1 and 10000');
+    expect(() => commands.bootSystemPartition(3)).toThrow('partition must be partition 0 or 1');
+  });
+
+  test('log text is one quoted word: no newline, no quote, no backslash can escape it', () => {
+    const line = commands.logMessage('error', 'download failed: "550"\nreload\\');
+    expect(line).toBe(`logging message error "download failed: '550' reload"`);
+    expect(tokenize(line)).toEqual(['logging', 'message', 'error', "download failed: '550' reload"]);
+    expect(() => commands.logMessage('debug' as 'info', 'x')).toThrow('level must be error, warning or info');
+    expect(() => quoteLogText(' \n ')).toThrow('message must not be empty');
+    expect(quoteLogText('x'.repeat(1000))).toHaveLength(402);
+  });
+});

@@ -1,0 +1,173 @@
+/** Reply parsers on transcripts captured from the simulated controller (test/fixtures/device). */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { failureTypes } from '../../src/domain/errors';
+import {
+  ReplyFormatError,
+  commandError,
+  parseCopyReply,
+  parseImageChecksum,
+  parseProgressLine,
+  parseShowImageVersion,
+  parseShowLog,
+  parseShowVersion,
+} from '../../src/device/parsers';
+
+const transcript = (name: string): string =>
+  readFileSync(join(__dirname, '../fixtures/device', name), 'utf8');
+
+describe('parseShowVersion', () => {
+  test('reads model, version and build from the simulator', () => {
+    expect(parseShowVersion(transcript('show-version.txt'))).toEqual({
+      model: 'A7210',
+      version: '6.3.1.0',
+      build: 40000,
+    });
+  });
+
+  test('reads a real ArubaOS reply with a country suffix and a letter model', () => {
+    const real = [
+      'Aruba Operating System Software.',
+      'ArubaOS (MODEL: Aruba7210-US), Version 6.3.1.0',
+      'Compiled on 2013-10-08 at 00:29:34 PDT (build 40360) by p4build',
+    ].join('\r\n');
+    expect(parseShowVersion(real)).toEqual({ model: 'A7210', version: '6.3.1.0', build: 40360 });
+    expect(parseShowVersion(real.replace('Aruba7210-US', 'ArubaM3')).model).toBe('M3');
+  });
+
+  test('a reply without the MODEL line names what is missing', () => {
+    expect(() => parseShowVersion('% Invalid input')).toThrow(
+      new ReplyFormatError('show version', 'no "MODEL: Aruba…" line'),
+    );
+  });
+});
+
+describe('parseShowImageVersion', () => {
+  test('one image: partition 0 running and default boot, partition 1 empty', () => {
+    expect(parseShowImageVersion(transcript('show-image-version-one-image.txt'))).toEqual([
+      { partition: 0, defaultBoot: true, running: true, version: '6.3.1.0', build: 40000, imageType: '72xx' },
+      { partition: 1, defaultBoot: false, running: false },
+    ]);
+  });
+
+  test('two images after `boot system partition 1`: running 0, boots 1 next', () => {
+    expect(parseShowImageVersion(transcript('show-image-version-two-images.txt'))).toEqual([
+      {
+        partition: 0,
+        defaultBoot: false,
+        running: true,
+        version: '6.3.1.0',
+        build: 40000,
+        imageType: '72xx',
+      },
+      {
+        partition: 1,
+        defaultBoot: true,
+        running: false,
+        version: '6.4.0.0',
+        build: 81234,
+        imageType: '72xx',
+      },
+    ]);
+  });
+
+  test('no partitions at all is a format error', () => {
+    expect(() => parseShowImageVersion('')).toThrow(ReplyFormatError);
+  });
+});
+
+describe('parseImageChecksum', () => {
+  test('a written partition gives its payload SHA-256; an empty one undefined', () => {
+    expect(parseImageChecksum(transcript('show-image-checksum.txt'))).toMatch(/^[0-9a-f]{64}$/);
+    expect(parseImageChecksum(transcript('show-image-checksum-empty.txt'))).toBeUndefined();
+  });
+
+  test('anything else is a format error', () => {
+    expect(() => parseImageChecksum('% Invalid input detected')).toThrow(ReplyFormatError);
+  });
+});
+
+describe('parseProgressLine', () => {
+  test('reads bytes and total; ignores other lines', () => {
+    expect(parseProgressLine('Received 65536 of 3145984 bytes (2%)\r')).toEqual({
+      bytes: 65536,
+      totalBytes: 3145984,
+    });
+    expect(parseProgressLine('Received 512 bytes')).toEqual({ bytes: 512 });
+    expect(parseProgressLine('Downloading x from y (ftp)')).toBeUndefined();
+  });
+});
+
+describe('parseCopyReply', () => {
+  test('success: the last progress line gives the bytes', () => {
+    expect(parseCopyReply(transcript('copy-ftp-success.txt'))).toEqual({
+      ok: true,
+      bytes: 3145984,
+      totalBytes: 3145984,
+    });
+  });
+
+  test.each([
+    [
+      'copy-ftp-refused.txt',
+      failureTypes.downloadFailed,
+      'transfer refused: image server 127.0.0.1 closed the data connection (simulated fault)',
+    ],
+    ['copy-ftp-flash-full.txt', failureTypes.flashFull, 'not enough space on flash to store the image'],
+    [
+      'copy-ftp-wrong-image-type.txt',
+      failureTypes.imageTypeMismatch,
+      'image type 72xx is not supported on this platform (A7010, image type 70xx)',
+    ],
+  ])('%s → %s with the controller’s exact words', (file, failureType, error) => {
+    expect(parseCopyReply(transcript(file))).toEqual({ ok: false, failureType, error });
+  });
+
+  test('a corrupt transfer is a failed download naming the checksum mismatch', () => {
+    const reply = parseCopyReply(transcript('copy-ftp-corrupt.txt'));
+    expect(reply).toMatchObject({ ok: false, failureType: failureTypes.downloadFailed });
+    expect(!reply.ok && reply.error).toMatch(
+      /^image integrity check failed: .* payload SHA-256 is [0-9a-f]{64}, the header says/,
+    );
+  });
+
+  test('a refused image-server login is an authentication failure', () => {
+    const reply = parseCopyReply(transcript('copy-ftp-wrong-password.txt'));
+    expect(reply).toMatchObject({ ok: false, failureType: failureTypes.authenticationFailed });
+    expect(!reply.ok && reply.error).toMatch(/^login refused by image server: .*530 Login incorrect\.$/);
+  });
+
+  test('output that neither succeeds nor names an error is still a failure, never a success', () => {
+    expect(
+      parseCopyReply('Password:\r\nDownloading x from 127.0.0.1 (ftp)\r\nReceived 10 of 100 bytes (10%)\r\n'),
+    ).toEqual({
+      ok: false,
+      failureType: failureTypes.downloadFailed,
+      error: 'copy ended without "Image upgraded successfully"',
+    });
+  });
+});
+
+describe('parseShowLog', () => {
+  test('splits time, severity, process and message', () => {
+    const lines = parseShowLog(transcript('show-log-system.txt'));
+    expect(lines.map((l) => [l.severity, l.process])).toEqual([
+      ['INFO', 'sysmgr'],
+      ['INFO', 'fpapps'],
+      ['INFO', 'cli'],
+      ['ERRS', 'ciu'],
+    ]);
+    expect(lines[3]?.message).toBe("ciu c1: download failed '550 no such file'");
+    expect(lines[0]?.time).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+});
+
+describe('commandError', () => {
+  test('finds the CLI’s rejection, and nothing in a normal reply', () => {
+    expect(commandError(transcript('invalid-command.txt'))).toBe("% Invalid input detected at '^' marker.");
+    expect(commandError(transcript('boot-system-partition-empty.txt'))).toBe(
+      'Error: partition 1 does not contain a valid image',
+    );
+    expect(commandError(transcript('show-version.txt'))).toBeUndefined();
+  });
+});
