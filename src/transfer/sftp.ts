@@ -77,7 +77,7 @@ async function readStart(sftp: SFTPWrapper, path: string, maxBytes: number, wher
   }
 }
 
-/** SFTP: the header is one ranged read; a download uses parallel reads (ssh2 fastGet). */
+/** SFTP: the header is one ranged read; a download uses parallel ranged reads (ssh2 fastGet). */
 export const sftpClient: ProtocolClient = {
   async readHeader(endpoint: TransferEndpoint, path, maxBytes, signal) {
     const where = describeLocation(endpoint, path);
@@ -107,8 +107,10 @@ export const sftpClient: ProtocolClient = {
               path,
               destFile,
               {
-                concurrency: 64,
-                chunkSize: 32 * 1024,
+                // 32 reads of 128 KiB in flight: measured faster than ssh2's 64 × 32 KiB on
+                // loopback (bench/transfer.ts), and at most 4 MiB buffered.
+                concurrency: 32,
+                chunkSize: 128 * 1024,
                 step: (transferred, _chunk, total) => {
                   bytes = transferred;
                   opts.onProgress?.(transferred, total);
