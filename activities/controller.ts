@@ -37,6 +37,9 @@ type ControllerActivities = Pick<
   'inspectController' | 'downloadImage' | 'verifyImageOnController' | 'logOnController' | 'rebootController'
 >;
 
+/** Heartbeat period while a copy runs; the worker throttles what reaches the server. */
+const heartbeatEveryMs = 2000;
+
 /** Failure types a retry of the same activity call cannot fix. */
 const permanent: readonly FailureType[] = [
   ...permanentControllerFailures,
@@ -134,7 +137,11 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
       { protocol: source.protocol, server: source.server.host, partition },
       'controller download starting',
     );
-    context.heartbeat({ bytes: 0 });
+    let progress: { bytes: number; totalBytes?: number } = { bytes: 0 };
+    context.heartbeat(progress);
+    // Heartbeat even while the controller prints nothing (login delays, a stalled transfer): a
+    // cancellation (purge) only reaches an activity through its heartbeats.
+    const keepAlive = setInterval(() => context.heartbeat(progress), heartbeatEveryMs);
     try {
       const result = await withDriver(controller, (driver) =>
         driver.copy(
@@ -150,7 +157,10 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
           server?.password,
           {
             signal: context.cancellationSignal,
-            onProgress: ({ bytes, totalBytes }) => context.heartbeat({ bytes, totalBytes }),
+            onProgress: ({ bytes, totalBytes }) => {
+              progress = { bytes, totalBytes };
+              context.heartbeat(progress);
+            },
           },
         ),
       );
@@ -164,6 +174,8 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
       const failure = err as Error & { type?: string };
       log.warn({ failureType: failure.type, error: failure.message }, 'controller download failed');
       throw err;
+    } finally {
+      clearInterval(keepAlive);
     }
   }
 
