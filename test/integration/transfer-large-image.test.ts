@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pino from 'pino';
-import type { VerifyImageInput } from '../../activities/types';
+import type { VerifiedImage, VerifyImageInput } from '../../activities/types';
 import { createImageActivities } from '../../activities/verify-image';
 import { staticCredentialStore } from '../../src/credentials/store';
 import type { Protocol } from '../../src/domain/types';
@@ -101,7 +101,7 @@ test('verifyImage on the 256 MiB image reports how few bytes it read', async () 
     models: ['A7240'],
     expectedVersion: '6.4.0.0',
   };
-  const verified = await new MockActivityEnvironment().run(verifyImage, input);
+  const verified = (await new MockActivityEnvironment().run(verifyImage, input)) as VerifiedImage;
   expect(verified.payloadLength).toBe(256 * MiB);
   expect(verified.bytesRead).toBeLessThanOrEqual(LIMIT);
 });
