@@ -114,7 +114,11 @@ export const ftpClient: ProtocolClient = {
     const counter = progressCounter(opts.onProgress, () => total);
     const written = pipeline(counter, createWriteStream(destFile));
     try {
-      total = await client.size(path);
+      // SIZE is optional (RFC 3659): a server without it still serves the file, only progress has no total.
+      total = await client.size(path).catch((err: unknown) => {
+        if (err instanceof FTPError && err.code >= 500 && err.code <= 504) return undefined;
+        throw err;
+      });
       await client.downloadTo(counter, path);
       await written;
       return { bytes: counter.bytes() };
