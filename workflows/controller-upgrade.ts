@@ -25,7 +25,6 @@ import {
   controllerStatusQuery,
   controllerUpdateSignal,
   downloadSlotGrantSignal,
-  downloadSlotReleaseSignal,
   downloadSlotRequestSignal,
   purgeSignal,
   type ControllerReport,
@@ -138,6 +137,7 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
   let facts = carried.facts;
   let cycles = carried.cycles;
   let slotGranted = false;
+  let slotToRelease = false;
   let purgeRequested = false;
   const work = new CancellationScope();
 
@@ -150,19 +150,26 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
     work.cancel();
   });
 
-  async function report(update: Partial<ControllerStatus>, final = false): Promise<void> {
-    Object.assign(status, update, { updatedAt: new Date().toISOString() });
+  /** Updates the local status (query, search attributes, current details) without telling the master. */
+  function update(fields: Partial<ControllerStatus>): void {
+    Object.assign(status, fields, { updatedAt: new Date().toISOString() });
     if (status.state !== 'waiting-retry') delete status.nextRetryAt;
     if (status.state !== 'downloading') delete status.attempt;
     if (input.searchAttributes !== false) {
       const changes = [];
-      if (update.state !== undefined) changes.push({ key: stateKey, value: status.state });
-      if (update.attempts !== undefined) changes.push({ key: attemptsKey, value: status.attempts });
+      if (fields.state !== undefined) changes.push({ key: stateKey, value: status.state });
+      if (fields.attempts !== undefined) changes.push({ key: attemptsKey, value: status.attempts });
       if (changes.length > 0) upsertSearchAttributes(changes);
     }
     setCurrentDetails(details());
+  }
+
+  /** A state change: updates the status and tells the master (with a download slot given back, if one is due). */
+  async function report(fields: Partial<ControllerStatus>, final = false): Promise<void> {
+    update(fields);
     if (!input.master) return;
-    const message: ControllerReport = { ...status, final };
+    const message: ControllerReport = { ...status, final, releasesSlot: slotToRelease || undefined };
+    slotToRelease = false;
     try {
       await getExternalWorkflowHandle(input.master.workflowId).signal(controllerUpdateSignal, message);
     } catch (err) {
@@ -179,14 +186,9 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
     return lines.join('\n\n');
   }
 
-  async function logBothSides(
-    level: 'error' | 'warning' | 'info',
-    message: string,
-    fields: Record<string, unknown>,
-  ) {
+  async function logBothSides(level: 'error' | 'warning', message: string, fields: Record<string, unknown>) {
     if (level === 'error') log.error(message, { ...ctx, ...fields });
-    else if (level === 'warning') log.warn(message, { ...ctx, ...fields });
-    else log.info(message, { ...ctx, ...fields });
+    else log.warn(message, { ...ctx, ...fields });
     try {
       await shortCommand.logOnController({ controller, level, message: `ciu ${campaign}: ${message}` });
     } catch (err) {
@@ -195,6 +197,7 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
     }
   }
 
+  /** Runs one quick-try cycle holding a download slot; the slot goes back with the next report. */
   async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
     if (!input.master) return fn();
     slotGranted = false;
@@ -205,12 +208,7 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
     try {
       return await fn();
     } finally {
-      if (!purgeRequested)
-        await CancellationScope.nonCancellable(() =>
-          getExternalWorkflowHandle(input.master!.workflowId)
-            .signal(downloadSlotReleaseSignal, { ip: controller.ip })
-            .catch(() => undefined),
-        );
+      slotToRelease = true;
     }
   }
 
@@ -251,7 +249,7 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
             const permanent = permanentFailure(err);
             if (permanent) throw permanent;
             lastFailure = failureText(describeFailure(err));
-            await report({ lastError: lastFailure });
+            update({ lastError: lastFailure });
             log.warn(`${what} try failed`, { ...ctx, try: n, attempts: status.attempts, error: lastFailure });
             if (n >= input.quickTries) throw new CycleFailed();
             await sleep(backoffMs, { summary: `quick retry ${n + 1}/${input.quickTries}` });
@@ -264,17 +262,12 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
       if (!(outcome instanceof CycleFailed)) return outcome;
       cycles++;
       cyclesThisRun++;
+      await report({ state: 'waiting-retry', nextRetryAt: new Date(Date.now() + retryMs).toISOString() });
       await logBothSides(
         'error',
         `${what} failed ${input.quickTries} times (cycle ${cycles}); next try in ${input.retryInterval}: ${lastFailure}`,
-        {
-          attempts: status.attempts,
-          cycle: cycles,
-          error: lastFailure,
-        },
+        { attempts: status.attempts, cycle: cycles, error: lastFailure },
       );
-      const nextRetryAt = new Date(Date.now() + retryMs).toISOString();
-      await report({ state: 'waiting-retry', nextRetryAt });
       await sleep(retryMs, { summary: `retry window ${input.retryInterval}` });
       if (cyclesThisRun >= cyclesPerRun || workflowInfo().continueAsNewSuggested) {
         await condition(allHandlersFinished);
@@ -299,12 +292,12 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
         'inspect',
         (body) => body(),
         async () => {
-          await report({ state: 'pending' });
+          update({ state: 'pending' });
           return shortCommand.inspectController(controller);
         },
       ));
     facts = current;
-    await report({ runningVersion: current.runningVersion, runningBuild: current.runningBuild });
+    update({ runningVersion: current.runningVersion, runningBuild: current.runningBuild });
     if (isTarget(current.runningVersion, current.runningBuild)) {
       log.info('controller already runs the target image', {
         ...ctx,
@@ -324,7 +317,7 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
         campaign,
         attempt: status.attempts,
       });
-      await report({ bytes: result.bytes, totalBytes: image.payloadLength });
+      update({ bytes: result.bytes, totalBytes: image.payloadLength });
       await transfer.verifyImageOnController({ controller, partition, expected: image });
     });
     log.info('image downloaded and verified on the controller', {
@@ -334,22 +327,17 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
     });
 
     if (!input.autoboot) {
-      await logBothSides(
-        'info',
-        `image ${image.version} build ${image.build} is on partition ${partition}; reboot required`,
-        { partition },
-      );
       return finish('downloaded-reboot-required');
     }
     await report({ state: 'rebooting' });
     await reboot.rebootController({ controller, partition });
     const after = await shortCommand.inspectController(controller);
-    await report({ runningVersion: after.runningVersion, runningBuild: after.runningBuild });
+    update({ runningVersion: after.runningVersion, runningBuild: after.runningBuild });
     if (!isTarget(after.runningVersion, after.runningBuild)) {
       const message = `after reboot the controller runs ${after.runningVersion} build ${after.runningBuild}, expected ${image.version} build ${image.build}`;
       throw ApplicationFailure.nonRetryable(message, failureTypes.versionMismatchAfterReboot);
     }
-    await logBothSides('info', `upgraded to ${image.version} build ${image.build}`, {});
+    log.info('upgraded and confirmed after reboot', { ...ctx, version: image.version, build: image.build });
     return finish('upgraded');
   }
 

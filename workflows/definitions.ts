@@ -38,15 +38,15 @@ export const upgradeStatusQuery = defineQuery<CampaignStatus>('upgradeStatus');
 /** A child's state change; the master merges it into its status. */
 export type ControllerReport = Pick<ControllerStatus, 'ip' | 'state' | 'attempts'> &
   Partial<Omit<ControllerStatus, 'ip' | 'state' | 'attempts'>> & {
-    /** True in a child's last report: its workflow is ending. */
+    /** True in a child's last report: its workflow is ending (and holds no download slot). */
     final?: boolean;
+    /** The child's quick-try cycle is over: its download slot is free again. */
+    releasesSlot?: boolean;
   };
 
 export const controllerUpdateSignal = defineSignal<[report: ControllerReport]>('controllerUpdate');
 /** A child asks for one of the max-downloads slots; the master answers with downloadSlotGrantSignal. */
 export const downloadSlotRequestSignal = defineSignal<[request: { ip: string }]>('downloadSlotRequest');
-/** A child gives its slot back (end of a quick-try cycle). */
-export const downloadSlotReleaseSignal = defineSignal<[release: { ip: string }]>('downloadSlotRelease');
 
 // --- child (controllerUpgrade) ---
 

@@ -35,7 +35,6 @@ import {
   controllerUpdateSignal,
   controllerWorkflowId,
   downloadSlotGrantSignal,
-  downloadSlotReleaseSignal,
   downloadSlotRequestSignal,
   purgeSignal,
   purgeTargetsSignal,
@@ -162,15 +161,14 @@ export async function masterUpgrade(
   function applyReport(report: ControllerReport, closed: boolean): void {
     const entry = targets[report.ip];
     if (!entry) return;
-    if (closed) {
-      entry.child = 'closed';
-      releaseSlot(report.ip);
-    }
+    if (closed) entry.child = 'closed';
+    if (closed || report.releasesSlot) releaseSlot(report.ip);
     if (entry.status.state === 'purged') {
       // A purge decided here wins over a child's last word about an older state.
-      entry.status = { ...entry.status, ...report, state: 'purged' };
+      const { final: _final, releasesSlot: _releases, ...status } = report;
+      entry.status = { ...entry.status, ...status, state: 'purged' };
     } else {
-      const { final: _final, ...status } = report;
+      const { final: _final, releasesSlot: _releases, ...status } = report;
       entry.status = { ...entry.status, ...status };
     }
     if (report.state === 'failed' || report.state === 'waiting-retry')
@@ -277,7 +275,6 @@ export async function masterUpgrade(
     else if (slots.holders.includes(ip)) grants.push(ip);
     dirty = true;
   });
-  setHandler(downloadSlotReleaseSignal, ({ ip }) => releaseSlot(ip));
   setHandler(
     commitConfigUpdate,
     (next): CommitResult => {
