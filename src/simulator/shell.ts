@@ -93,6 +93,8 @@ export function serveShell(channel: ServerChannel, ctx: CliContext, options: { e
     }
     if (!ended) {
       ended = true;
+      // An exit status first: OpenSSH clients wait for it before they close the session.
+      channel.exit(0);
       channel.end();
     }
   };

@@ -1,0 +1,35 @@
+/** Pure pieces of the controller simulator: subnet addressing and the CLI's word splitting. */
+import { loopbackHosts } from '../../src/simulator/fleet';
+import { tokenize } from '../../src/simulator/terminal';
+
+describe('loopbackHosts', () => {
+  test('host addresses of a /24 from .1 upwards; a /30 from its first host', () => {
+    expect(loopbackHosts('127.20.0.0/24', 3)).toEqual(['127.20.0.1', '127.20.0.2', '127.20.0.3']);
+    expect(loopbackHosts('127.20.1.77/30', 2)).toEqual(['127.20.1.77', '127.20.1.78']);
+    expect(loopbackHosts('127.21.0.0/16', 300).at(-1)).toBe('127.21.1.44');
+  });
+
+  test('only loopback subnets, and no more controllers than host addresses', () => {
+    expect(() => loopbackHosts('10.0.0.0/24', 1)).toThrow(
+      'subnet must be a loopback CIDR inside 127.0.0.0/8',
+    );
+    expect(() => loopbackHosts('127.0.0.0/7', 1)).toThrow('subnet must be a loopback CIDR');
+    expect(() => loopbackHosts('127.20.0.0/24', 255)).toThrow(
+      'count must be between 1 and 254 for subnet 127.20.0.0/24',
+    );
+    expect(() => loopbackHosts('127.20.0.0/30', 0)).toThrow('count must be between 1 and 2');
+  });
+});
+
+describe('tokenize', () => {
+  test('words, and double-quoted text as one word', () => {
+    expect(tokenize('  logging message error "a  b" c ')).toEqual([
+      'logging',
+      'message',
+      'error',
+      'a  b',
+      'c',
+    ]);
+    expect(tokenize('')).toEqual([]);
+  });
+});
