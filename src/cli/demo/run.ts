@@ -85,6 +85,7 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
       logLevel: 'error',
     });
     cleanups.push(['Temporal dev server', () => dev.stop()]);
+    if (stopping) return;
     const uiUrl = dev.uiUrl as string;
     say(`Temporal dev server on ${dev.address}, history in ${dbFile}; Web UI ${uiUrl}`);
 
@@ -102,6 +103,7 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
       stateDir: join(options.configDir, 'demo'),
     });
     cleanups.push(['image server and simulated controllers', () => env.stop()]);
+    if (stopping) return;
     say(
       `FTP image server (vsftpd) on ${env.ftp.host}:${env.ftp.port} serving ${Object.values(env.images).join(', ')}`,
     );
@@ -133,6 +135,7 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
     const metrics = createCiuMetrics({ client });
     const metricsServer: MetricsServer = await startMetricsServer(metrics.registry, options.metricsAddress);
     cleanups.push(['metrics endpoint', () => metricsServer.close()]);
+    if (stopping) return;
 
     const campaign = campaignName(new Date());
     saveStaged(options.configDir, { campaign, ...env.config } as Parameters<typeof saveStaged>[1]);
