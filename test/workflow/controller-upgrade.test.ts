@@ -11,6 +11,7 @@ import {
   type ControllerUpgradeInput,
 } from '../../workflows';
 import { createTimeSkippingEnv } from '../fixtures/temporal';
+import { registerSearchAttributes } from './register-search-attributes';
 import {
   controller,
   downloadFailure,
@@ -31,6 +32,7 @@ let bundle: WorkflowBundleWithSourceMap;
 beforeAll(async () => {
   installQuietRuntime();
   env = await createTimeSkippingEnv();
+  await registerSearchAttributes(env);
   bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
     logger: quietLogger(),
@@ -59,8 +61,6 @@ function input(overrides: Partial<ControllerUpgradeInput> = {}): ControllerUpgra
     quickTries: 3,
     quickTryBackoff: '5s',
     partition: 'non-boot',
-    // The time-skipping server has no ciu search attributes registered (it rejects unknown ones).
-    searchAttributes: false,
     ...overrides,
   };
 }
@@ -144,17 +144,20 @@ test('success on attempt 2 stops retrying', async () => {
   expect(activities.downloadImage.mock.calls.map(([d]) => d.partition)).toEqual([1, 1]);
 });
 
-test('autoboot on: reboots once into the new partition and confirms the version', async () => {
+test('autoboot on: reboots once into the new partition, confirms the version, and says so in search attributes', async () => {
   const { activities } = fakeActivities();
+  const workflowId = `autoboot-${Date.now()}`;
   const result = await withWorker(activities, (taskQueue) =>
     env.client.workflow.execute(controllerUpgrade, {
       taskQueue,
-      workflowId: `autoboot-${counter}`,
+      workflowId,
       args: [input({ autoboot: true })],
     }),
   );
   expect(result).toMatchObject({ state: 'upgraded', runningVersion: '6.4.0.0', runningBuild: 81234 });
   expect(activities.rebootController).toHaveBeenCalledTimes(1);
+  const described = await env.client.workflow.getHandle(workflowId).describe();
+  expect(described.searchAttributes).toMatchObject({ CiuState: ['upgraded'], CiuAttempts: [1] });
   expect(activities.rebootController.mock.calls[0]![0].partition).toBe(1);
 });
 

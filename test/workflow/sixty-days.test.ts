@@ -8,6 +8,7 @@ import {
   type ControllerUpgradeInput,
 } from '../../workflows';
 import { createTimeSkippingEnv } from '../fixtures/temporal';
+import { registerSearchAttributes } from './register-search-attributes';
 import {
   controller,
   downloadFailure,
@@ -26,6 +27,7 @@ let env: TestWorkflowEnvironment;
 beforeAll(async () => {
   installQuietRuntime();
   env = await createTimeSkippingEnv();
+  await registerSearchAttributes(env);
 });
 
 afterAll(async () => {
@@ -61,7 +63,6 @@ test('60 simulated days of failures: the loop keeps going and every run stays un
     quickTries: 3,
     quickTryBackoff: '5s',
     partition: 'non-boot',
-    searchAttributes: false,
   };
   const workflowId = `sixty-days-${Date.now()}`;
   const { histories, result, status } = await worker.runUntil(async () => {
@@ -88,6 +89,10 @@ test('60 simulated days of failures: the loop keeps going and every run stays un
   });
 
   expect(status.state).toBe('waiting-retry');
+  // The search attributes carried over every continue-as-new and kept counting.
+  const described = await env.client.workflow.getHandle(workflowId).describe();
+  expect(described.searchAttributes.CiuAttempts).toEqual([result.attempts]);
+  expect(described.searchAttributes.CiuState).toEqual(['purged']);
   expect(status.lastError).toMatch(/image server unreachable/);
   expect(result.state).toBe('purged');
   // 60 days / (6 h + quick tries) ≈ 240 cycles, 3 tries each, counters carried across runs.
