@@ -388,3 +388,65 @@ test('the master continues as new with its state when its history grows, and sti
   expect(summary.counts).toEqual({ 'downloaded-reboot-required': 20 });
   expect(runs).toBeGreaterThan(1);
 });
+
+test('a commit that adds targets whose image fails verification marks only those failed', async () => {
+  const { activities } = fakeActivities({
+    verifyImage: async (input) => {
+      if (input.models.includes('A7005'))
+        throw ApplicationFailure.nonRetryable('bad magic 0x00000000', failureTypes.imageVerificationFailed);
+      return {
+        imageType: '72xx',
+        version: '6.4.0.0',
+        build: 81234,
+        payloadLength: 4096,
+        payloadSha256: 'ab'.repeat(32),
+        bytesRead: 64,
+      };
+    },
+    downloadImage: async () => {
+      throw downloadFailure();
+    },
+  });
+  const config = campaignConfig(
+    [controller('10.1.4.1'), controller('10.1.6.1', 'A7005')],
+    { retryInterval: '1h', quickTryBackoff: '100ms' },
+    ['10.1.4.1'],
+  );
+  await withWorker(activities, async (taskQueue, campaign) => {
+    const handle = await client.workflow.start(masterUpgrade, {
+      taskQueue,
+      workflowId: campaign,
+      args: [config],
+    });
+    await waitFor(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 1);
+    const next: CampaignConfig = {
+      ...config,
+      profile: {
+        ...config.profile,
+        models: {
+          ...config.profile.models,
+          A7005: { imageFile: 'ArubaOS_70xx.ari', server: { host: '127.0.0.1' }, protocol: 'tftp' },
+        },
+      },
+      targets: ['all'],
+    };
+    expect(await handle.executeUpdate(commitConfigUpdate, { args: [next] })).toMatchObject({
+      changed: true,
+      added: ['10.1.6.1'],
+    });
+    await waitFor(async () => (await handle.query(upgradeStatusQuery)).counts.failed === 1);
+    const status = await handle.query(upgradeStatusQuery);
+    expect(status.controllers.find((c) => c.ip === '10.1.6.1')).toMatchObject({
+      state: 'failed',
+      lastError: 'image not verified: ImageVerificationFailed: bad magic 0x00000000',
+    });
+    expect(status.verifications).toEqual([
+      expect.objectContaining({ model: 'A7005', ok: false }),
+      expect.objectContaining({ model: 'A7210', ok: true }),
+    ]);
+    expect(status.controllers.find((c) => c.ip === '10.1.4.1')?.state).toBe('waiting-retry');
+    await handle.signal(purgeTargetsSignal, '10.1.4.1');
+    const summary = await handle.result();
+    expect(summary.counts).toEqual({ failed: 1, purged: 1 });
+  });
+});
