@@ -1,4 +1,4 @@
-import { failureTypes } from '../domain/errors';
+import { failureTypes, type FailureType } from '../domain/errors';
 import * as commands from './commands';
 import { DeviceError } from './errors';
 import {
@@ -104,8 +104,9 @@ export class ControllerDriver {
     return parseShowLog(await this.command(commands.showLog(lines)));
   }
 
+  /** `boot system partition <n>`; a partition without a valid image is an integrity failure. */
   async setBootPartition(partition: 0 | 1): Promise<void> {
-    await this.command(commands.bootSystemPartition(partition));
+    await this.command(commands.bootSystemPartition(partition), failureTypes.integrityCheckFailed);
   }
 
   /** `reload`, confirmed; resolves once the controller has dropped the session. */
@@ -122,16 +123,14 @@ export class ControllerDriver {
     this.session.close();
   }
 
-  /** Runs a non-copy command; a CLI error reply becomes a DeviceError. */
-  private async command(line: string): Promise<string> {
+  /** Runs a non-copy command; a CLI error reply becomes a DeviceError of type `onError`. */
+  private async command(
+    line: string,
+    onError: FailureType = failureTypes.controllerUnreachable,
+  ): Promise<string> {
     const output = await this.session.run(line, { timeoutMs: this.timeouts.commandMs ?? 30_000 });
     const error = commandError(output);
-    if (error)
-      throw new DeviceError(
-        failureTypes.controllerUnreachable,
-        this.host,
-        `controller rejected "${line}": ${error}`,
-      );
+    if (error) throw new DeviceError(onError, this.host, `controller rejected "${line}": ${error}`);
     return output;
   }
 }

@@ -44,6 +44,8 @@ export interface RunOptions {
 
 const cliPrompt = /(?<=^|\n)\([^()\r\n]*\) ?#\s*$/;
 const interrupt = '\x03';
+/** How much of the output's end is searched for a prompt. */
+const tailChars = 256;
 
 /**
  * One SSH shell on a controller's CLI, driven one command at a time: write the line, answer the
@@ -209,7 +211,9 @@ export class DeviceSession {
           lineStart = newline + 1;
           newline = this.buffer.indexOf('\n', lineStart);
         }
-        const fresh = this.buffer.slice(answeredUpTo);
+        // Prompts sit at the very end of the output: look at the tail only, so a long copy's
+        // thousands of progress lines do not make each check slower than the last.
+        const fresh = this.buffer.slice(Math.max(answeredUpTo, this.buffer.length - tailChars));
         const next = answers[0];
         if (next && next.prompt.test(fresh)) {
           answers.shift();
@@ -217,7 +221,7 @@ export class DeviceSession {
           this.channel.write(`${next.answer}\n`);
           return;
         }
-        if (cliPrompt.test(this.buffer)) {
+        if (cliPrompt.test(this.buffer.slice(-tailChars))) {
           const output = this.buffer.replace(cliPrompt, '');
           finish(() => resolve(output));
         }

@@ -1,5 +1,5 @@
 import { CommandValueError } from '../device/validate';
-import type { ControllerLog, LogSeverity } from './controller-log';
+import type { LogSeverity } from './controller-log';
 import { runCopy, type CopyContext } from './copy';
 import type { Flash, PartitionImage } from './flash';
 import { tokenize, type Terminal } from './terminal';
@@ -7,8 +7,6 @@ import { tokenize, type Terminal } from './terminal';
 /** What the CLI needs from its controller. */
 export interface CliContext extends CopyContext {
   hostname: string;
-  flash: Flash;
-  log: ControllerLog;
   /** When the controller last booted. */
   bootedAt: Date;
   /** Starts a reload once the session has printed its last words. */

@@ -10,6 +10,7 @@ import { CancelledFailure, type ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pino from 'pino';
 import { createControllerActivities } from '../../activities/controller';
+import { ControllerDriver } from '../../src/device/driver';
 import type { DownloadImageInput, ImageSource, VerifiedImage } from '../../activities/types';
 import { staticCredentialStore } from '../../src/credentials/store';
 import { failureTypes } from '../../src/domain/errors';
@@ -387,13 +388,29 @@ describe('verifyImageOnController', () => {
 });
 
 describe('logOnController', () => {
-  test('writes one line (quotes and newlines neutralised) into the controller’s own log', async () => {
+  test('writes one line (quotes and newlines neutralised) into the controller’s own log, read back with `show log`', async () => {
     await run(activities().logOnController, {
       controller: controller(2),
       level: 'error',
       message: 'ciu c1: download failed "550 no such file"\nattempt 3',
     });
-    expect(await logOf(2)).toMatch(/<ERRS> \|ciu\| ciu c1: download failed '550 no such file' attempt 3$/m);
+    const c = controller(2);
+    const driver = await ControllerDriver.open({
+      host: c.ssh.host,
+      port: c.ssh.port,
+      hostKey: c.ssh.hostKey,
+      username: 'admin',
+      password: controllerPassword,
+    });
+    try {
+      expect((await driver.showLog(5)).at(-1)).toMatchObject({
+        severity: 'ERRS',
+        process: 'ciu',
+        message: "ciu c1: download failed '550 no such file' attempt 3",
+      });
+    } finally {
+      driver.close();
+    }
   });
 });
 
@@ -412,6 +429,16 @@ describe('rebootController', () => {
     await run(activities().rebootController, { controller: c, partition: 1 });
     const facts = await run(activities().inspectController, c);
     expect(facts).toMatchObject({ runningVersion: '6.3.1.0', runningBuild: 40000, bootPartition: 0 });
+  });
+
+  test('booting an empty partition is refused before any reload: IntegrityCheckFailed', async () => {
+    const c = controller(6);
+    const err = await failureOf(run(activities().rebootController, { controller: c, partition: 1 }));
+    expect(err.type).toBe(failureTypes.integrityCheckFailed);
+    expect(err.message).toBe(
+      'controller rejected "boot system partition 1": Error: partition 1 does not contain a valid image',
+    );
+    expect(await logOf(6)).not.toContain('Reload requested');
   });
 
   test('a controller that never comes back: RebootTimeout, non-retryable, within the deadline', async () => {
