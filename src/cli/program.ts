@@ -8,6 +8,7 @@ import {
 } from './commands/staged';
 import { registerImageCommands } from './commands/image';
 import { registerRuntimeCommands } from './commands/runtime';
+import { registerSimulateCommand } from './commands/simulate';
 import { registerStartCommand } from './commands/start';
 import { withExamples, type CliContext } from './context';
 import { CliError, exitCodes } from './exit-codes';
@@ -51,6 +52,7 @@ Example:
   registerCampaignCommands(program, target, ctx);
   registerRuntimeCommands(program, ctx);
   registerImageCommands(program, ctx);
+  registerSimulateCommand(program, ctx);
   registerStartCommand(program, ctx);
   return program;
 }
