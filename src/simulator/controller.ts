@@ -259,9 +259,17 @@ async function persistentHostKey(file: string): Promise<string> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const pair = utils.generateKeyPairSync('ed25519');
-  await writeFile(file, pair.private, { mode: 0o600 });
-  return pair.private;
+  const key = freshHostKey();
+  await writeFile(file, key, { mode: 0o600 });
+  return key;
+}
+
+/** A new ed25519 key. ssh2's generator now and then (about 1 in 400) emits a key its own parser rejects. */
+function freshHostKey(): string {
+  for (;;) {
+    const { private: key } = utils.generateKeyPairSync('ed25519');
+    if (!(utils.parseKey(key) instanceof Error)) return key;
+  }
 }
 
 function sameSecret(given: string, expected: string): boolean {
