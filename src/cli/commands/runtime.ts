@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { Client, Connection } from '@temporalio/client';
+import { createCiuMetrics, startMetricsServer } from '../../metrics';
 import { globalOptions, withExamples, type CliContext } from '../context';
 
-/** `ciu worker`: the process pieces ciu runs. */
+/** `ciu worker`: a worker process, with ciu's metrics endpoint beside it when asked. */
 export function registerRuntimeCommands(program: Command, ctx: CliContext): void {
   withExamples(
     program
@@ -16,19 +18,42 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
         '--sdk-metrics <host:port>',
         'Temporal runtime Prometheus endpoint (default: $CIU_SDK_METRICS, off)',
       )
+      .option('--metrics <host:port>', "ciu's Prometheus endpoint (default: $CIU_METRICS, off)")
       .action(async function (this: Command) {
-        const opts = this.opts<{ credentialsFile?: string; knownHosts?: string; sdkMetrics?: string }>();
+        const opts = this.opts<{
+          credentialsFile?: string;
+          knownHosts?: string;
+          sdkMetrics?: string;
+          metrics?: string;
+        }>();
         const { temporal } = globalOptions(this, ctx);
-        // Loaded on use: the worker pulls in every activity and the workflow bundler.
-        const { runWorker } = await import('../../../workers/main');
-        await runWorker({
-          address: temporal.address,
-          namespace: temporal.namespace,
-          ...(opts.credentialsFile ? { credentialsFile: opts.credentialsFile } : {}),
-          ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
-          ...(opts.sdkMetrics ? { sdkMetricsAddress: opts.sdkMetrics } : {}),
-        });
+        const metricsAddress = opts.metrics ?? ctx.env.CIU_METRICS;
+        const connection = metricsAddress
+          ? await Connection.connect({ address: temporal.address })
+          : undefined;
+        const metricsServer =
+          connection && metricsAddress
+            ? await startMetricsServer(
+                createCiuMetrics({ client: new Client({ connection, namespace: temporal.namespace }) })
+                  .registry,
+                metricsAddress,
+              )
+            : undefined;
+        try {
+          // Loaded on use: the worker pulls in every activity and the workflow bundler.
+          const { runWorker } = await import('../../../workers/main');
+          await runWorker({
+            address: temporal.address,
+            namespace: temporal.namespace,
+            ...(opts.credentialsFile ? { credentialsFile: opts.credentialsFile } : {}),
+            ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
+            ...(opts.sdkMetrics ? { sdkMetricsAddress: opts.sdkMetrics } : {}),
+          });
+        } finally {
+          await metricsServer?.close();
+          await connection?.close();
+        }
       }),
-    'ciu worker --address 127.0.0.1:7233 --credentials-file creds.yaml --sdk-metrics 127.0.0.1:9464',
+    'ciu worker --address 127.0.0.1:7233 --credentials-file creds.yaml --sdk-metrics 127.0.0.1:9464 --metrics 127.0.0.1:9465',
   );
 }
