@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Server, utils, type Connection } from 'ssh2';
+import { Server, utils, type AuthenticationType, type Connection, type ParsedKey } from 'ssh2';
 import { download } from '../transfer';
 import { imageTypeFor, type ControllerModel } from '../domain/models';
 import type { Controller } from '../domain/types';
@@ -27,8 +27,8 @@ export interface SimulatedControllerOptions {
   build: number;
   /** Directory for its flash (partitions, boot state) and log; reused across restarts. */
   stateDir: string;
-  /** The CLI login it accepts. */
-  login: { username: string; password: string };
+  /** The CLI login it accepts: the password, and also the key when `publicKey` (OpenSSH format) is given. */
+  login: { username: string; password: string; publicKey?: string };
   /** OpenSSH/PEM private host key. Default: an ed25519 key generated once and kept in stateDir. */
   hostKey?: string;
   faults?: ControllerFaults;
@@ -67,6 +67,7 @@ export class SimulatedController {
   readonly knownHostsLine: string;
   readonly log: ControllerLog;
   private server: Server | undefined;
+  private readonly authorizedKey: ParsedKey | undefined;
   private readonly connections = new Set<Connection>();
   private rebootTimer: NodeJS.Timeout | undefined;
   private bootedAt = new Date();
@@ -80,6 +81,12 @@ export class SimulatedController {
   ) {
     this.faults = { ...options.faults };
     this.log = new ControllerLog(join(options.stateDir, 'controller.log'));
+    if (options.login.publicKey) {
+      const authorized = utils.parseKey(options.login.publicKey);
+      if (authorized instanceof Error)
+        throw new Error(`login.publicKey is not an SSH public key: ${authorized.message}`);
+      this.authorizedKey = authorized;
+    }
     const parsed = utils.parseKey(publicKey);
     if (parsed instanceof Error) throw parsed;
     this.hostKeyFingerprint = hostKeyFingerprint(parsed.getPublicSSH());
@@ -231,12 +238,24 @@ export class SimulatedController {
   private accept(client: Connection): void {
     this.connections.add(client);
     const { username, password } = this.options.login;
+    const key = this.authorizedKey;
+    const methods: AuthenticationType[] = key ? ['publickey', 'password'] : ['password'];
     client.on('error', () => this.connections.delete(client));
     client.on('close', () => this.connections.delete(client));
     client.on('authentication', (ctx) => {
-      if (ctx.method === 'password' && ctx.username === username && sameSecret(ctx.password, password))
-        ctx.accept();
-      else ctx.reject(['password']);
+      if (ctx.username !== username) return ctx.reject(methods);
+      if (ctx.method === 'password' && sameSecret(ctx.password, password)) return ctx.accept();
+      if (
+        ctx.method === 'publickey' &&
+        key &&
+        ctx.key.algo === key.type &&
+        ctx.key.data.equals(key.getPublicSSH())
+      ) {
+        // Without a signature the client only asks whether this key would do; with one, it proves it holds the key.
+        if (!ctx.signature || key.verify(ctx.blob as Buffer, ctx.signature, ctx.hashAlgo) === true)
+          return ctx.accept();
+      }
+      ctx.reject(methods);
     });
     client.on('ready', () => {
       client.on('session', (accept) => {

@@ -20,7 +20,7 @@ export interface FleetOptions {
   /** Root directory; each controller keeps its flash and log in `<stateDir>/<ip>`. */
   stateDir: string;
   /** The CLI login every controller accepts, and the credential-store name the inventory uses for it. */
-  credentials: { username: string; password: string; ref?: string };
+  credentials: { username: string; password: string; publicKey?: string; ref?: string };
   /** SSH port on every address. Default 22. */
   port?: number;
   /** Every n-th controller (n, 2n, …) is a standby; the rest are locals. Default: none. */
@@ -88,7 +88,11 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           version: options.version,
           build: options.build,
           stateDir: join(options.stateDir, ip),
-          login: { username: options.credentials.username, password: options.credentials.password },
+          login: {
+            username: options.credentials.username,
+            password: options.credentials.password,
+            ...(options.credentials.publicKey ? { publicKey: options.credentials.publicKey } : {}),
+          },
           faults: options.faults?.[ip],
         }),
       );

@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { CancelledFailure, type ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pino from 'pino';
+import { utils } from 'ssh2';
 import { createControllerActivities } from '../../activities/controller';
 import { ControllerDriver } from '../../src/device/driver';
 import type { DownloadImageInput, ImageSource, VerifiedImage } from '../../activities/types';
@@ -28,6 +29,15 @@ import {
 } from '../fixtures/servers';
 
 const controllerPassword = 'Ctl-pa55-word';
+/** An ed25519 pair ssh2 can parse back (its generator rarely emits one it cannot). */
+function keyPair(): { private: string; public: string } {
+  for (;;) {
+    const pair = utils.generateKeyPairSync('ed25519');
+    if (!(utils.parseKey(pair.private) instanceof Error)) return pair;
+  }
+}
+const loginKey = keyPair();
+const strangerKey = keyPair();
 const images: Record<'72xx' | '70xx', TestImage> = {
   '72xx': createTestImage({ imageType: '72xx', version: '6.4.0.0', build: 81234, payloadSize: 256 * 1024 }),
   '70xx': createTestImage({ imageType: '70xx', version: '6.4.0.0', build: 81234, payloadSize: 256 * 1024 }),
@@ -56,6 +66,8 @@ function activities(extra: { knownHostsFile?: string; timeouts?: { copyIdleMs: n
     credentials: staticCredentialStore({
       controllers: { username: 'admin', password: controllerPassword },
       'bad-login': { username: 'admin', password: 'not-the-password' },
+      'key-login': { username: 'admin', privateKey: loginKey.private },
+      'stranger-key': { username: 'admin', privateKey: strangerKey.private },
       'image-ftp': ftp.credentials!,
       'image-ssh': ssh.credentials!,
       'image-ftp-wrong': { username: ftp.credentials!.username, password: 'wrong-image-pw' },
@@ -146,7 +158,7 @@ beforeAll(async () => {
     version: '6.3.1.0',
     build: 40000,
     stateDir,
-    credentials: { username: 'admin', password: controllerPassword },
+    credentials: { username: 'admin', password: controllerPassword, publicKey: loginKey.public },
     controller: { rebootDelayMs: 1000, progressIntervalMs: 50 },
     faults: {
       '127.52.0.7': { refuseDownloads: 1 },
@@ -485,6 +497,18 @@ describe('SSH trust and login', () => {
     expect(err.type).toBe(failureTypes.authenticationFailed);
     expect(err.nonRetryable).toBe(true);
     expect(err.message).toBe('controller 127.52.0.2:22 refused the login of user admin');
+  });
+
+  test('a key login works; a key the controller does not know is refused', async () => {
+    const facts = await run(activities().inspectController, {
+      ...controller(4),
+      credentialsRef: 'key-login',
+    });
+    expect(facts.model).toBe('A7010');
+    const err = await failureOf(
+      run(activities().inspectController, { ...controller(4), credentialsRef: 'stranger-key' }),
+    );
+    expect(err.type).toBe(failureTypes.authenticationFailed);
   });
 
   test('an unreachable controller: ControllerUnreachable, retryable', async () => {
