@@ -40,6 +40,9 @@ type ControllerActivities = Pick<
 /** Heartbeat period while a copy runs; the worker throttles what reaches the server. */
 const heartbeatEveryMs = 2000;
 
+/** Rounding allowance when comparing a controller's uptime (whole seconds) with the time since reload. */
+const uptimeSlackMs = 2000;
+
 /** Failure types a retry of the same activity call cannot fix. */
 const permanent: readonly FailureType[] = [
   ...permanentControllerFailures,
@@ -215,15 +218,21 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
       await driver.reload();
     });
     logger.info({ controller: controller.ip, partition, timeoutMs }, 'controller reloading');
-    const deadline = Date.now() + timeoutMs;
+    const reloadedAt = Date.now();
+    const deadline = reloadedAt + timeoutMs;
     let lastError = 'no answer yet';
     for (;;) {
       await context.sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
       context.heartbeat({ waitingMs: timeoutMs - (deadline - Date.now()) });
       try {
-        await withDriver(controller, (driver) => driver.facts());
-        logger.info({ controller: controller.ip }, 'controller answers again after reload');
-        return;
+        const { uptimeSeconds } = await withDriver(controller, (driver) => driver.facts());
+        // Up for longer than the reload is old: it has not gone down yet (a slow real device).
+        if (uptimeSeconds !== undefined && uptimeSeconds * 1000 > Date.now() - reloadedAt + uptimeSlackMs)
+          lastError = `still up from before the reload (uptime ${uptimeSeconds} s)`;
+        else {
+          logger.info({ controller: controller.ip, uptimeSeconds }, 'controller answers again after reload');
+          return;
+        }
       } catch (err) {
         const type = (err as { type?: string }).type;
         if (type !== failureTypes.controllerUnreachable) throw err;

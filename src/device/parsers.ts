@@ -26,6 +26,8 @@ export interface VersionReply {
   model: string;
   version: string;
   build: number;
+  /** From "Switch uptime is …"; absent when the reply has no uptime line. */
+  uptimeSeconds?: number;
 }
 
 export function parseShowVersion(text: string): VersionReply {
@@ -35,7 +37,17 @@ export function parseShowVersion(text: string): VersionReply {
   if (!version) throw new ReplyFormatError('show version', 'no "Version" in the ArubaOS line');
   const build = /\(build (\d+)\)/.exec(text)?.[1];
   if (!build) throw new ReplyFormatError('show version', 'no "(build N)"');
-  return { model: /^\d/.test(model) ? `A${model}` : model, version, build: Number(build) };
+  const reply: VersionReply = {
+    model: /^\d/.test(model) ? `A${model}` : model,
+    version,
+    build: Number(build),
+  };
+  const up = /uptime is (?:(\d+) days? )?(?:(\d+) hours? )?(?:(\d+) minutes? )?(\d+) seconds?/.exec(text);
+  if (up) {
+    const [days = 0, hours = 0, minutes = 0, seconds = 0] = up.slice(1).map((n) => Number(n ?? 0));
+    reply.uptimeSeconds = ((days * 24 + hours) * 60 + minutes) * 60 + seconds;
+  }
+  return reply;
 }
 
 /** One partition in `show image version`. */

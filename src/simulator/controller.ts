@@ -180,7 +180,7 @@ export class SimulatedController {
       void this.goDown().then(() => {
         this.rebootTimer = setTimeout(() => void this.comeBack(), this.options.rebootDelayMs ?? 3000);
       });
-    }, 50);
+    }, this.faults.slowShutdownMs ?? 50);
   }
 
   private async comeBack(): Promise<void> {

@@ -21,4 +21,6 @@ export interface ControllerFaults {
   neverComeBack?: boolean;
   /** After `reload` it boots the partition it ran before, whatever `boot system partition` said. */
   bootOldVersion?: boolean;
+  /** After `reload` it keeps answering SSH this long before going down, as slow real devices do. Default 50 ms. */
+  slowShutdownMs?: number;
 }

@@ -435,6 +435,17 @@ describe('rebootController', () => {
     expect(await logOf(1)).toContain('System booted from partition 1, running 6.4.0.0 build 81234');
   });
 
+  test('a controller still answering right after `reload` is not mistaken for one already back', async () => {
+    const c = controller(2);
+    const sim = fleet.controller(c.ip);
+    await sim.setFaults({ slowShutdownMs: 1500 });
+    // Its uptime must clearly exceed the time since reload for the check to tell old from new.
+    await new Promise((r) => setTimeout(r, 3000));
+    await run(activities().rebootController, { controller: c, partition: 1 });
+    const facts = await run(activities().inspectController, c);
+    expect(facts).toMatchObject({ runningVersion: '6.4.0.0', bootPartition: 1 });
+  });
+
   test('a controller that boots its old partition comes back on the old version', async () => {
     const c = controller(3);
     await fleet.controller(c.ip).setFaults({ bootOldVersion: true });

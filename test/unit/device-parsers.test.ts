@@ -22,6 +22,7 @@ describe('parseShowVersion', () => {
       model: 'A7210',
       version: '6.3.1.0',
       build: 40000,
+      uptimeSeconds: 0,
     });
   });
 
@@ -30,8 +31,17 @@ describe('parseShowVersion', () => {
       'Aruba Operating System Software.',
       'ArubaOS (MODEL: Aruba7210-US), Version 6.3.1.0',
       'Compiled on 2013-10-08 at 00:29:34 PDT (build 40360) by p4build',
+      'Switch uptime is 1 hours 4 minutes 42 seconds',
     ].join('\r\n');
-    expect(parseShowVersion(real)).toEqual({ model: 'A7210', version: '6.3.1.0', build: 40360 });
+    expect(parseShowVersion(real)).toEqual({
+      model: 'A7210',
+      version: '6.3.1.0',
+      build: 40360,
+      uptimeSeconds: 3882,
+    });
+    expect(parseShowVersion(real.replace('is 1 hours', 'is 2 days 1 hours')).uptimeSeconds).toBe(
+      2 * 86400 + 3882,
+    );
     expect(parseShowVersion(real.replace('Aruba7210-US', 'ArubaM3')).model).toBe('M3');
   });
 
