@@ -3,6 +3,7 @@ import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '
 import { canonicalJson } from '../domain/canonical-json';
 import type { CampaignConfig } from '../domain/types';
 import { commitConfigUpdate, taskQueue, type CommitResult } from '../../workflows/definitions';
+import { CliError } from './exit-codes';
 
 /** Memo key on the master workflow: the hash of the config it was started with. */
 export const configHashMemo = 'ciuConfigHash';
@@ -33,6 +34,8 @@ export async function commitCampaign(
   client: Client,
   campaign: string,
   config: CampaignConfig,
+  /** answerTimeoutMs: how long to wait for a worker to answer commitConfig. Default 30 s. */
+  options: { answerTimeoutMs?: number } = {},
 ): Promise<CommitOutcome> {
   const hash = configHash(config);
   let wasRunning = false;
@@ -52,10 +55,23 @@ export async function commitCampaign(
     memo: { [configHashMemo]: hash },
     staticSummary: `ciu campaign ${campaign}: ${config.targets.join(', ')}`,
   });
-  const result = await client.workflow.executeUpdateWithStart(commitConfigUpdate, {
+  const update = client.workflow.executeUpdateWithStart(commitConfigUpdate, {
     args: [config],
     startWorkflowOperation,
   });
+  // Only a worker answers the update; without one the call would wait forever.
+  const timeoutMs = options.answerTimeoutMs ?? 30_000;
+  let timer: NodeJS.Timeout | undefined;
+  const unanswered = new Promise<undefined>(
+    (resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)),
+  );
+  const result = await Promise.race([update, unanswered]).finally(() => clearTimeout(timer));
+  if (result === undefined) {
+    update.catch(() => undefined);
+    throw new CliError(
+      `campaign ${campaign} ${wasRunning ? 'is running' : 'was started'}, but nothing answered the commitConfig update within ${timeoutMs / 1000}s: is a worker polling task queue "${taskQueue}"? Start one (\`ciu worker\`), then run \`ciu write memory\` again`,
+    );
+  }
   const { runId } = await (await startWorkflowOperation.workflowHandle()).describe();
   return { campaign, configHash: hash, action: wasRunning ? 'pushed' : 'started', runId, result };
 }

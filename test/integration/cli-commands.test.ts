@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import type { CampaignStatus } from '../../src/domain/status';
 import { createCiuMetrics, startMetricsServer } from '../../src/metrics';
+import { startTestDevServer } from '../fixtures/temporal';
 import { eventually, startCiuStack, type CiuStack } from './cli-harness';
 
 // The ciu CLI as an operator runs it (bin/ciu.js in its own process), against a real dev server,
@@ -169,5 +171,60 @@ describe('ciu commands end to end', () => {
       config: { targets: ['127.22.1.0/24', '127.22.2.0/24'] },
     });
     expect(config.stdout).not.toContain('password');
+  });
+});
+
+describe('ciu write memory without a worker', () => {
+  it('starts the campaign but says no worker answered, exit 1, instead of hanging', async () => {
+    const dev = await startTestDevServer();
+    const dir = mkdtempSync(join(tmpdir(), 'ciu-noworker-'));
+    const ciu = (...args: string[]): Promise<Result> =>
+      new Promise((resolve) => {
+        execFile(
+          process.execPath,
+          [bin, '--address', dev.address, '--config-dir', dir, ...args],
+          (err, stdout, stderr) =>
+            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    try {
+      const hostKey = `SHA256:${'A'.repeat(43)}`;
+      await ciu(
+        'inventory',
+        'add',
+        '127.22.9.1',
+        'model',
+        'A7210',
+        'role',
+        'local',
+        'credentials',
+        'admin',
+        'host-key',
+        hostKey,
+      );
+      await ciu(
+        'upgrade-profile',
+        'model',
+        'A7210',
+        'image-file',
+        'img',
+        'server',
+        '127.0.0.1',
+        'protocol',
+        'ftp',
+      );
+      await ciu('upgrade', 'target', 'add', 'all');
+      const started = Date.now();
+      const result = await ciu('write', 'memory', '--timeout', '2');
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        'campaign ciu was started, but nothing answered the commitConfig update within 2s',
+      );
+      expect(result.stderr).toContain('`ciu worker`');
+      expect(Date.now() - started).toBeLessThan(20_000);
+    } finally {
+      await dev.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

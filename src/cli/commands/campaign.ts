@@ -64,12 +64,15 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
       .description(
         'validate the staged config fully and commit it: start the campaign, or push the config into the running one',
       )
+      .option('--timeout <seconds>', 'how long to wait for a worker to answer', '30')
       .action(async function (this: Command) {
         const { configDir, temporal } = globalOptions(this, ctx);
+        const timeout = Number(this.opts<{ timeout: string }>().timeout);
+        if (!(timeout > 0)) throw new UsageError('--timeout must be a positive number of seconds');
         const staged = loadStaged(configDir);
         const config = validateStaged(staged);
         const outcome = await withClient(temporal, (client) =>
-          commitCampaign(client, staged.campaign, config),
+          commitCampaign(client, staged.campaign, config, { answerTimeoutMs: timeout * 1000 }),
         );
         saveCommitted(configDir, {
           campaign: staged.campaign,
