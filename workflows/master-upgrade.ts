@@ -52,6 +52,10 @@ interface TargetEntry {
   child: 'none' | 'running' | 'closed';
   /** Purge decided; the child still has to be told. */
   purgePending?: boolean;
+  /** Targeted again while its purged child was still stopping: start a new child once that one closed. */
+  restartWhenClosed?: boolean;
+  /** Children started for this controller so far; tells a late result of an older child apart. */
+  generation: number;
 }
 
 /** Result of checking one distinct image. */
@@ -124,16 +128,22 @@ export async function masterUpgrade(
     for (const c of resolved.controllers) {
       const existing = targets[c.ip];
       if (existing && existing.status.state !== 'purged') continue;
-      if (existing && existing.child === 'running') continue; // restarted once its purge completes
       added.push(c.ip);
-      targets[c.ip] = {
-        child: 'none',
-        status: { ip: c.ip, model: c.model, role: c.role, state: 'waiting-verification', attempts: 0 },
-      };
+      if (existing?.child === 'running') existing.restartWhenClosed = true;
+      else targets[c.ip] = freshEntry(c.ip, existing?.generation ?? 0);
     }
     const removed = Object.keys(targets).filter((ip) => !wanted.has(ip) && !isFinal(targets[ip]!));
     purge(removed, 'target removed from the committed config');
     return { added, removed };
+  }
+
+  function freshEntry(ip: string, generation: number): TargetEntry {
+    const c = config.inventory.find((i) => i.ip === ip)!;
+    return {
+      child: 'none',
+      generation,
+      status: { ip, model: c.model, role: c.role, state: 'waiting-verification', attempts: 0 },
+    };
   }
 
   function isFinal(entry: TargetEntry): boolean {
@@ -160,7 +170,7 @@ export async function masterUpgrade(
 
   function applyReport(report: ControllerReport, closed: boolean): void {
     const entry = targets[report.ip];
-    if (!entry) return;
+    if (!entry || entry.child !== 'running') return;
     if (closed) entry.child = 'closed';
     if (closed || report.releasesSlot) releaseSlot(report.ip);
     if (entry.status.state === 'purged') {
@@ -170,6 +180,13 @@ export async function masterUpgrade(
     } else {
       const { final: _final, releasesSlot: _releases, ...status } = report;
       entry.status = { ...entry.status, ...status };
+    }
+    // A merge keeps what a partial report (a child's result) does not carry; these two only mean something in their state.
+    if (entry.status.state !== 'downloading') delete entry.status.attempt;
+    if (entry.status.state !== 'waiting-retry') delete entry.status.nextRetryAt;
+    if (closed && entry.restartWhenClosed && config.inventory.some((c) => c.ip === report.ip)) {
+      targets[report.ip] = freshEntry(report.ip, entry.generation);
+      log.info('target restarts', { campaign, controller: report.ip });
     }
     if (report.state === 'failed' || report.state === 'waiting-retry')
       log.warn('controller upgrade problem', {
@@ -367,6 +384,7 @@ export async function masterUpgrade(
       }
       const image = check.image;
       target.child = 'running';
+      const generation = ++target.generation;
       target.status = {
         ...target.status,
         state: 'pending',
@@ -412,18 +430,24 @@ export async function masterUpgrade(
             ],
           });
           // Within this run the child's own completion is a second source for its final state.
+          const ip = controller.ip;
+          const current = () => targets[ip]?.generation === generation;
           void handle.result().then(
-            (result: ControllerUpgradeResult) => applyReport({ ...result, final: true }, true),
-            (err: unknown) =>
-              applyReport(
-                {
-                  ip: controller.ip,
-                  state: 'failed',
-                  attempts: target.status.attempts,
-                  lastError: failureText(describeFailure(err)),
-                },
-                true,
-              ),
+            ({ cycles: _cycles, ...result }: ControllerUpgradeResult) => {
+              if (current()) applyReport({ ...result, final: true }, true);
+            },
+            (err: unknown) => {
+              if (current())
+                applyReport(
+                  {
+                    ip,
+                    state: 'failed',
+                    attempts: target.status.attempts,
+                    lastError: failureText(describeFailure(err)),
+                  },
+                  true,
+                );
+            },
           );
         })(),
       );

@@ -297,6 +297,7 @@ test('commitConfig: the same config twice changes nothing; added targets start, 
       workflowId: campaign,
       args: [config],
     });
+    await waitFor(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 2);
     // Defaults omitted or spelled out: the same config.
     const { autoboot: _a, maxDownloads: _m, quickTries: _q, partition: _p, ...shortProfile } = config.profile;
     expect(
@@ -328,8 +329,22 @@ test('commitConfig: the same config twice changes nothing; added targets start, 
       ['10.1.4.2', 'waiting-retry'],
       ['10.1.4.3', 'waiting-retry'],
     ]);
+    // Targeted again: a new child under the same deterministic ID, after the purged one closed.
+    expect(await handle.executeUpdate(commitConfigUpdate, { args: [{ ...next, targets: ['all'] }] })).toEqual(
+      {
+        revision: 3,
+        changed: true,
+        added: ['10.1.4.1'],
+        removed: [],
+      },
+    );
+    await waitFor(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 3);
     await handle.signal(purgeTargetsSignal, 'all');
-    await handle.result();
+    const summary = await handle.result();
+    expect(summary.counts).toEqual({ purged: 3 });
+    // Two children, three quick tries each.
+    const tries = activities.downloadImage.mock.calls.filter(([d]) => d.controller.ip === '10.1.4.1');
+    expect(tries.map(([d]) => d.attempt)).toEqual([1, 2, 3, 1, 2, 3]);
   });
 });
 
@@ -382,7 +397,12 @@ test('the master continues as new with its state when its history grows, and sti
     });
     const summary = await handle.result();
     let runs = 0;
-    for await (const _ of client.workflow.list({ query: `WorkflowId = '${campaign}'` })) runs++;
+    for (let runId: string | undefined = handle.firstExecutionRunId; runId; runs++) {
+      const history = await client.workflow.getHandle(campaign, runId).fetchHistory();
+      runId =
+        history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ??
+        undefined;
+    }
     return { summary, runs };
   });
   expect(summary.counts).toEqual({ 'downloaded-reboot-required': 20 });
