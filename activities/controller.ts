@@ -58,8 +58,10 @@ function toFailure(err: unknown): unknown {
       message: err.message,
       nonRetryable: permanent.includes(err.failureType),
     });
-  if (err instanceof CommandValueError || err instanceof ReplyFormatError)
+  if (err instanceof CommandValueError)
     return ApplicationFailure.nonRetryable(err.message, failureTypes.invalidInput);
+  if (err instanceof ReplyFormatError)
+    return ApplicationFailure.create({ type: failureTypes.unexpectedControllerReply, message: err.message });
   if (err instanceof UnknownCredentialsError)
     return ApplicationFailure.nonRetryable(err.message, failureTypes.unknownCredentials);
   return err;

@@ -21,6 +21,8 @@ export const failureTypes = {
   flashFull: 'FlashFull',
   /** The controller's SSH did not answer. Transient. */
   controllerUnreachable: 'ControllerUnreachable',
+  /** The controller answered a CLI command with something the driver cannot parse. Retryable. */
+  unexpectedControllerReply: 'UnexpectedControllerReply',
   /** The image on the controller's partition failed its integrity check. Counts as one try. */
   integrityCheckFailed: 'IntegrityCheckFailed',
   /** The controller did not come back after reload within the deadline. */
