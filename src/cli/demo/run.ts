@@ -7,9 +7,11 @@ import { createLogger, type Logger } from '../../logging';
 import { createCiuMetrics, startMetricsServer, type MetricsServer } from '../../metrics';
 import { startDevServer, type DevServer } from '../../temporal/dev-server';
 import { upgradeStatusQuery } from '../../../workflows/definitions';
+import { installRuntime } from '../../../workers/runtime';
+import { createCiuWorker, NativeConnection } from '../../../workers/worker';
 import { campaignSettled, renderCampaignStatus } from '../commands/campaign';
 import { commitCampaign } from '../commit';
-import { saveCommitted, saveStaged } from '../config-file';
+import { saveCommitted, saveStaged, toStaged } from '../config-file';
 import type { CliIo } from '../context';
 import { startDemoEnvironment, type DemoEnvironment, type DemoOptions } from './environment';
 
@@ -27,23 +29,23 @@ export interface DemoRunOptions {
   sdkMetricsAddress?: string;
   /** Demo fleet and profile settings (stateDir is derived from configDir). */
   demo?: Omit<DemoOptions, 'stateDir'>;
-  /** Status refresh period. Default 1000 ms. */
-  refreshMs?: number;
   /** Human logs (pino-pretty). Default true. */
   prettyLogs?: boolean;
-  /** Resolves when the demo should shut down. Default: SIGINT or SIGTERM. */
-  untilStopped?: Promise<void>;
 }
 
-/** Resolves on the first SIGINT/SIGTERM and keeps catching later ones until `release`, so a second Ctrl-C cannot cut the cleanup short. */
-function signalled(): { stopped: Promise<void>; release(): void } {
-  let resolveStopped: () => void = () => undefined;
-  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
-  const handler = () => resolveStopped();
+/**
+ * Resolves `stopped` on the first SIGINT/SIGTERM (or `stop()`) and keeps catching later signals until
+ * `release`, so a second Ctrl-C cannot cut the cleanup short.
+ */
+function signalled(): { stopped: Promise<void>; stop(): void; release(): void } {
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const handler = () => stop();
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
   return {
     stopped,
+    stop,
     release() {
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);
@@ -67,8 +69,8 @@ function visible(status: CampaignStatus): string {
  */
 export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void> {
   const logger: Logger = createLogger('ciu', { pretty: options.prettyLogs ?? true });
-  const signals = options.untilStopped ? undefined : signalled();
-  const untilStopped = options.untilStopped ?? (signals as { stopped: Promise<void> }).stopped;
+  const signals = signalled();
+  const untilStopped = signals.stopped;
   let stopping = false;
   void untilStopped.then(() => {
     stopping = true;
@@ -111,9 +113,6 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
       `${env.config.inventory.length} simulated controllers: ${env.config.inventory.map((c) => `${c.ip} ${c.model}`).join(', ')}`,
     );
 
-    // Loaded here: the worker pulls in the activities and the workflow bundler.
-    const { installRuntime } = await import('../../../workers/runtime');
-    const { createCiuWorker, NativeConnection } = await import('../../../workers/worker');
     installRuntime({ logger, metricsBindAddress: options.sdkMetricsAddress ?? '127.0.0.1:9464' });
     const workerConnection = await NativeConnection.connect({ address: dev.address });
     cleanups.push(['worker connection', () => workerConnection.close()]);
@@ -124,6 +123,10 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
       knownHostsFile: env.knownHostsFile,
     });
     const running = worker.run();
+    running.catch((err: unknown) => {
+      logger.error({ err }, 'worker stopped; shutting the demo down');
+      signals.stop();
+    });
     cleanups.push([
       'worker',
       async () => {
@@ -138,7 +141,7 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
     if (stopping) return;
 
     const campaign = campaignName(new Date());
-    saveStaged(options.configDir, { campaign, ...env.config } as Parameters<typeof saveStaged>[1]);
+    saveStaged(options.configDir, toStaged({ campaign, ...env.config }, 'demo config'));
     const validation = validateCampaignConfig(env.config);
     if (!validation.ok) throw new Error(`demo config invalid: ${validation.issues.join('; ')}`);
     const inputFile = join(options.configDir, 'demo', 'upgrade.json');
@@ -163,7 +166,7 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
         say(`[${new Date().toISOString().slice(11, 19)}] ${renderCampaignStatus(status)}`);
       }
       if (campaignSettled(status)) break;
-      await Promise.race([new Promise((r) => setTimeout(r, options.refreshMs ?? 1000)), untilStopped]);
+      await Promise.race([new Promise((r) => setTimeout(r, 1000)), untilStopped]);
     }
     if (!stopping) {
       const ui = `${uiUrl}/namespaces/default/workflows`;
@@ -195,6 +198,6 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
       await cleanup().catch((err: unknown) => logger.warn({ err, component: name }, 'shutdown step failed'));
     }
     logger.flush?.();
-    signals?.release();
+    signals.release();
   }
 }
