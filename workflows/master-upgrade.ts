@@ -27,7 +27,7 @@ import {
 } from '../src/domain/status';
 import { matchingIps, resolveTargets } from '../src/domain/targets';
 import type { ControllerModel } from '../src/domain/models';
-import type { CampaignConfig, ModelImage } from '../src/domain/types';
+import type { CampaignConfig, Controller, ModelImage } from '../src/domain/types';
 import { headerCheck } from './activity-options';
 import { controllerUpgrade, type ControllerUpgradeResult } from './controller-upgrade';
 import {
@@ -83,6 +83,9 @@ export interface MasterOptions {
   historyLimit?: number;
 }
 
+/** Children started per workflow task: a task's commands (each with its input) travel in one gRPC message of at most 4 MB. */
+const dispatchBatch = 200;
+
 function imageKey(entry: ModelImage): string {
   const { imageFile, server, protocol, credentialsRef, expectedVersion, expectedBuild } = entry;
   return canonicalJson({ imageFile, server, protocol, credentialsRef, expectedVersion, expectedBuild });
@@ -130,19 +133,18 @@ export async function masterUpgrade(
       if (existing && existing.status.state !== 'purged') continue;
       added.push(c.ip);
       if (existing?.child === 'running') existing.restartWhenClosed = true;
-      else targets[c.ip] = freshEntry(c.ip, existing?.generation ?? 0);
+      else targets[c.ip] = freshEntry(c, existing?.generation ?? 0);
     }
     const removed = Object.keys(targets).filter((ip) => !wanted.has(ip) && !isFinal(targets[ip]!));
     purge(removed, 'target removed from the committed config');
     return { added, removed };
   }
 
-  function freshEntry(ip: string, generation: number): TargetEntry {
-    const c = config.inventory.find((i) => i.ip === ip)!;
+  function freshEntry(c: Controller, generation: number): TargetEntry {
     return {
       child: 'none',
       generation,
-      status: { ip, model: c.model, role: c.role, state: 'waiting-verification', attempts: 0 },
+      status: { ip: c.ip, model: c.model, role: c.role, state: 'waiting-verification', attempts: 0 },
     };
   }
 
@@ -184,8 +186,10 @@ export async function masterUpgrade(
     // A merge keeps what a partial report (a child's result) does not carry; these two only mean something in their state.
     if (entry.status.state !== 'downloading') delete entry.status.attempt;
     if (entry.status.state !== 'waiting-retry') delete entry.status.nextRetryAt;
-    if (closed && entry.restartWhenClosed && config.inventory.some((c) => c.ip === report.ip)) {
-      targets[report.ip] = freshEntry(report.ip, entry.generation);
+    const again =
+      closed && entry.restartWhenClosed ? config.inventory.find((c) => c.ip === report.ip) : undefined;
+    if (again) {
+      targets[report.ip] = freshEntry(again, entry.generation);
       log.info('target restarts', { campaign, controller: report.ip });
     }
     if (report.state === 'failed' || report.state === 'waiting-retry')
@@ -368,9 +372,14 @@ export async function masterUpgrade(
 
   async function dispatch(): Promise<void> {
     const starts: Promise<void>[] = [];
+    const inventory = new Map(config.inventory.map((c) => [c.ip, c]));
     for (const target of Object.values(targets)) {
       if (target.child !== 'none' || target.status.state !== 'waiting-verification') continue;
-      const controller = config.inventory.find((c) => c.ip === target.status.ip);
+      if (starts.length >= dispatchBatch) {
+        dirty = true;
+        break;
+      }
+      const controller = inventory.get(target.status.ip);
       const entry = modelImage(target.status.model);
       const check = entry && checks[imageKey(entry)];
       if (!controller || !entry || !check) continue;
