@@ -11,6 +11,7 @@ import {
   setHandler,
   sleep,
   upsertSearchAttributes,
+  TemporalFailure,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ControllerFacts, ImageSource, VerifiedImage } from '../activities/types';
@@ -366,13 +367,11 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
     if (isCancellation(err) || err instanceof Purged) {
       status.state = 'purged';
       log.info('purged', { ...ctx, attempts: status.attempts });
-    } else if (
-      err instanceof ApplicationFailure &&
-      err.nonRetryable &&
-      err.type !== failureTypes.invalidInput
-    ) {
+    } else if (err instanceof TemporalFailure) {
+      // Permanent failures, and whatever the reboot or the check after it could not get past.
+      // Anything else (continue-as-new, a bug) propagates: a bug fails the task, which retries after a fix.
       status.state = 'failed';
-      status.lastError = failureText({ type: err.type ?? undefined, message: err.message });
+      status.lastError = failureText(describeFailure(err));
       await CancellationScope.nonCancellable(() =>
         logBothSides('error', `upgrade failed: ${status.lastError}`, { error: status.lastError }),
       );

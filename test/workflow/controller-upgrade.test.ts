@@ -224,6 +224,27 @@ test('a controller that comes back on the wrong version after reboot is reported
   );
 });
 
+test('a controller that does not come back from its reboot is reported failed with the cause', async () => {
+  const { activities } = fakeActivities({
+    rebootController: async () => {
+      throw ApplicationFailure.nonRetryable(
+        'no SSH answer 10 minutes after reload',
+        failureTypes.rebootTimeout,
+      );
+    },
+  });
+  const result = await withWorker(activities, (taskQueue) =>
+    env.client.workflow.execute(controllerUpgrade, {
+      taskQueue,
+      workflowId: `reboot-timeout-${counter}`,
+      args: [input({ autoboot: true })],
+    }),
+  );
+  expect(result.state).toBe('failed');
+  expect(result.lastError).toBe('RebootTimeout: no SSH answer 10 minutes after reload');
+  expect(activities.rebootController).toHaveBeenCalledTimes(1);
+});
+
 test('purge during the 15-minute wait ends the workflow as purged, cleanly', async () => {
   const { activities } = fakeActivities({
     downloadImage: async () => {
