@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import { controllerStates, finalStates, stateLabels, type ControllerStatus } from '../domain/status';
+import { controllerStates, stateLabels, type ControllerStatus } from '../domain/status';
 
 /** Options for rendering `show upgrade status`. */
 export interface StatusTableOptions {
@@ -79,9 +79,4 @@ export function stateCounts(controllers: readonly ControllerStatus[]): string {
     .filter(({ n }) => n > 0)
     .map(({ state, n }) => `${n} ${stateLabels[state]}`);
   return counts.length ? counts.join(', ') : 'no controllers';
-}
-
-/** Whether every controller has reached a state it ends in (not-targeted ones never change). */
-export function allFinal(controllers: readonly ControllerStatus[]): boolean {
-  return controllers.every((c) => finalStates.includes(c.state) || c.state === 'not-targeted');
 }

@@ -58,6 +58,15 @@ describe('ciu commands end to end', () => {
           runs: 'old',
           faults: { 0: { flashFull: true } },
         },
+        // Its download stalls mid-transfer: it stays downloading, with live bytes, until purged.
+        {
+          subnet: '127.22.3.0/24',
+          target: '127.22.3.0/24',
+          count: 1,
+          models: ['A7210'],
+          runs: 'old',
+          faults: { 0: { stallDownloads: 1000 } },
+        },
       ],
     });
     configDir = join(stack.dir, 'master');
@@ -69,7 +78,7 @@ describe('ciu commands end to end', () => {
     writeFileSync(fleetFile, stringifyYaml(stack.env.config.inventory));
     expect(await ciu('inventory', 'import', fleetFile)).toMatchObject({
       code: 0,
-      stdout: expect.stringContaining('3 controllers imported'),
+      stdout: expect.stringContaining('4 controllers imported'),
     });
     expect((await ciu('upgrade', 'campaign', 'cli-it')).code).toBe(0);
     const { host, port } = stack.env.ftp;
@@ -101,6 +110,7 @@ describe('ciu commands end to end', () => {
       expect((await ciu('upgrade-profile', ...args)).code).toBe(0);
     expect((await ciu('upgrade', 'target', 'add', '127.22.1.0/24')).code).toBe(0);
     expect((await ciu('upgrade', 'target', 'add', '127.22.2.0/24')).code).toBe(0);
+    expect((await ciu('upgrade', 'target', 'add', '127.22.3.1')).code).toBe(0);
 
     const refused = await ciu('write', 'memory');
     expect(refused.code).toBe(2);
@@ -130,9 +140,10 @@ describe('ciu commands end to end', () => {
       const ok =
         stateOf(s, '127.22.1.1') === 'upgraded' &&
         stateOf(s, '127.22.1.2') === 'waiting-retry' &&
-        stateOf(s, '127.22.2.1') === 'failed';
+        stateOf(s, '127.22.2.1') === 'failed' &&
+        (s.controllers.find((c) => c.ip === '127.22.3.1')?.bytes ?? 0) > 0;
       return ok ? s : undefined;
-    }, 'one upgraded, one waiting for retry, one failed');
+    }, 'one upgraded, one waiting for retry, one failed, one stalled mid-download');
     expect(settled.controllers.find((c) => c.ip === '127.22.2.1')?.lastError).toMatch(/FlashFull/);
 
     const table = await ciu('show', 'upgrade', 'status');
@@ -142,6 +153,7 @@ describe('ciu commands end to end', () => {
     );
     expect(table.stdout).toMatch(/127\.22\.1\.2 .*Waiting for retry .*3 .*\(in 10m\) .*DownloadFailed/);
     expect(table.stdout).toMatch(/127\.22\.2\.1 .*Failed .*FlashFull/);
+    expect(table.stdout).toMatch(/127\.22\.3\.1 .*Downloading attempt 1 \d+%/);
 
     // Metrics: controllers per state come from the same search attributes the Web UI filters on.
     const metrics = createCiuMetrics({ client: stack.client, defaultMetrics: false });
@@ -151,24 +163,30 @@ describe('ciu commands end to end', () => {
       expect(text).toMatch(/^ciu_controllers\{state="upgraded"\} 1$/m);
       expect(text).toMatch(/^ciu_controllers\{state="waiting-retry"\} 1$/m);
       expect(text).toMatch(/^ciu_controllers\{state="failed"\} 1$/m);
+      expect(text).toMatch(/^ciu_controllers\{state="downloading"\} 1$/m);
     } finally {
       await server.close();
     }
 
-    const purge = await ciu('upgrade', 'target', 'purge', '127.22.1.2');
-    expect(purge).toMatchObject({ code: 0, stdout: 'purgeTargets 127.22.1.2 sent to campaign cli-it\n' });
+    // Purge one waiting for its retry window and one in the middle of a download.
+    const purge = await ciu('upgrade', 'target', 'purge', '127.22.1.2', '127.22.3.0/24');
+    expect(purge).toMatchObject({
+      code: 0,
+      stdout: 'purgeTargets 127.22.1.2 127.22.3.0/24 sent to campaign cli-it\n',
+    });
     const watched = await ciu('show', 'upgrade', 'status', '--watch', '--interval', '0.5', '--exit-status');
     expect(watched.code).toBe(3);
     expect(watched.stderr).toContain('campaign cli-it has failed controllers');
     const last = watched.stdout.slice(watched.stdout.lastIndexOf('Campaign cli-it'));
     expect(last).toMatch(/^Campaign cli-it — completed/);
     expect(last).toMatch(/127\.22\.1\.2 .*Purged/);
-    expect(last).toContain('1 Upgraded, 1 Failed, 1 Purged');
+    expect(last).toMatch(/127\.22\.3\.1 .*Purged/);
+    expect(last).toContain('1 Upgraded, 1 Failed, 2 Purged');
 
     const config = await ciu('show', 'upgrade', 'config', '--committed', '--json');
     expect(JSON.parse(config.stdout)).toMatchObject({
       campaign: 'cli-it',
-      config: { targets: ['127.22.1.0/24', '127.22.2.0/24'] },
+      config: { targets: ['127.22.1.0/24', '127.22.2.0/24', '127.22.3.1'] },
     });
     expect(config.stdout).not.toContain('password');
   });

@@ -6,10 +6,11 @@ import { parseSelector } from '../../domain/targets';
 import { purgeTargetsSignal, upgradeStatusQuery } from '../../../workflows/definitions';
 import { withClient } from '../client';
 import { commitCampaign } from '../commit';
+import { withLiveProgress } from '../progress';
 import { loadCommitted, loadStaged, saveCommitted, type StagedConfig } from '../config-file';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { CliError, exitCodes, UsageError } from '../exit-codes';
-import { allFinal, renderStatusTable, stateCounts } from '../status-table';
+import { renderStatusTable, stateCounts } from '../status-table';
 
 /** The staged config as the masterUpgrade input, or a UsageError listing every bad field. */
 export function validateStaged(staged: StagedConfig) {
@@ -36,13 +37,9 @@ export function renderCampaignStatus(status: CampaignStatus, now = new Date()): 
   return `${lines.join('\n')}\n`;
 }
 
-/** Whether the campaign has nothing left to do. */
+/** Whether the campaign has ended: every controller final and the master done, or verification failed. */
 export function campaignSettled(status: CampaignStatus): boolean {
-  return (
-    status.phase === 'completed' ||
-    status.phase === 'verification-failed' ||
-    (status.phase === 'running' && allFinal(status.controllers))
-  );
+  return status.phase === 'completed' || status.phase === 'verification-failed';
 }
 
 function campaignName(command: Command, ctx: CliContext): string {
@@ -139,7 +136,7 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         const status = await withClient(globalOptions(this, ctx).temporal, async (client) => {
           const handle = client.workflow.getHandle(campaign);
           for (;;) {
-            const snapshot = await handle.query(upgradeStatusQuery);
+            const snapshot = await withLiveProgress(client, await handle.query(upgradeStatusQuery));
             if (opts.json) ctx.io.out(`${JSON.stringify(snapshot, null, 2)}\n`);
             else
               ctx.io.out(

@@ -11,6 +11,7 @@ import { installRuntime } from '../../../workers/runtime';
 import { createCiuWorker, NativeConnection } from '../../../workers/worker';
 import { campaignSettled, renderCampaignStatus } from '../commands/campaign';
 import { commitCampaign } from '../commit';
+import { withLiveProgress } from '../progress';
 import { saveCommitted, saveStaged, toStaged } from '../config-file';
 import type { CliIo } from '../context';
 import { startDemoEnvironment, type DemoEnvironment, type DemoOptions } from './environment';
@@ -160,7 +161,7 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
     let last = '';
     let status: CampaignStatus | undefined;
     while (!stopping) {
-      status = await handle.query(upgradeStatusQuery);
+      status = await withLiveProgress(client, await handle.query(upgradeStatusQuery));
       if (visible(status) !== last) {
         last = visible(status);
         say(`[${new Date().toISOString().slice(11, 19)}] ${renderCampaignStatus(status)}`);
