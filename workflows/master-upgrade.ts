@@ -71,7 +71,8 @@ export interface MasterCarried {
   revision: number;
   targets: Record<string, TargetEntry>;
   checks: Record<string, ImageCheck>;
-  slots: { holders: string[]; queue: string[] };
+  /** Download slots: who holds one, who waits for one, and grants not yet sent. */
+  slots: { holders: string[]; queue: string[]; grants: string[] };
   unmatched: string[];
 }
 
@@ -79,7 +80,7 @@ export interface MasterCarried {
 export interface MasterOptions {
   /** Upsert search attributes and set them on children. Default true. */
   searchAttributes?: boolean;
-  /** History length at which the master continues as new (or earlier, when the server suggests). Default 8,000. */
+  /** History length at which the master continues as new (or earlier, when the server suggests). Default 6,000. */
   historyLimit?: number;
 }
 
@@ -107,12 +108,12 @@ export async function masterUpgrade(
   let config = validation.config;
   const campaign = workflowInfo().workflowId;
   const useSearchAttributes = options.searchAttributes !== false;
-  const historyLimit = options.historyLimit ?? 8_000;
+  const historyLimit = options.historyLimit ?? 6_000;
 
   let revision = carried?.revision ?? 1;
   const targets: Record<string, TargetEntry> = carried?.targets ?? {};
   const checks: Record<string, ImageCheck> = carried?.checks ?? {};
-  const slots = carried?.slots ?? { holders: [], queue: [] };
+  const slots = carried?.slots ?? { holders: [], queue: [], grants: [] };
   let unmatched = carried?.unmatched ?? [];
   let phase: CampaignPhase = carried ? 'running' : 'verifying';
   let dirty = true;
@@ -293,7 +294,7 @@ export async function masterUpgrade(
     const entry = targets[ip];
     if (!entry || entry.status.state === 'purged') return;
     if (!slots.holders.includes(ip) && !slots.queue.includes(ip)) slots.queue.push(ip);
-    else if (slots.holders.includes(ip)) grants.push(ip);
+    else if (slots.holders.includes(ip)) slots.grants.push(ip);
     dirty = true;
   });
   setHandler(
@@ -316,8 +317,6 @@ export async function masterUpgrade(
       },
     },
   );
-
-  const grants: string[] = [];
 
   async function verifyNeeded(): Promise<void> {
     const byKey = new Map<string, { entry: ModelImage; models: Set<string> }>();
@@ -478,9 +477,9 @@ export async function masterUpgrade(
     while (slots.holders.length < config.profile.maxDownloads && slots.queue.length > 0) {
       const ip = slots.queue.shift() as string;
       slots.holders.push(ip);
-      grants.push(ip);
+      slots.grants.push(ip);
     }
-    for (const ip of grants.splice(0))
+    for (const ip of slots.grants.splice(0))
       sends.push(
         signalChild(ip, () =>
           getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(downloadSlotGrantSignal),
@@ -534,7 +533,8 @@ export async function masterUpgrade(
         .join(', '),
     );
     if (done() && !dirty) break;
-    if (!dirty && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit)) {
+    // Everything pending is in the carried state, so a busy master (always dirty) still hands over in time.
+    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof masterUpgrade>(
         config,
