@@ -7,6 +7,8 @@ export interface StatusTableOptions {
   now?: Date;
   /** Longest last-error text shown; the rest is cut with '…'. Default 60 (--json has it all). */
   errorWidth?: number;
+  /** The profile's quick tries per cycle, for "attempt 2/3"; unknown = "attempt 2". */
+  quickTries?: number;
 }
 
 function version(v: string | undefined, build: number | undefined): string {
@@ -36,10 +38,11 @@ function cut(text: string, width: number): string {
 }
 
 /** The ArubaOS-style state text, with the try and progress while downloading. */
-export function stateText(status: ControllerStatus): string {
+export function stateText(status: ControllerStatus, quickTries?: number): string {
   const label = stateLabels[status.state] ?? status.state;
   if (status.state !== 'downloading') return label;
-  const attempt = status.attempt !== undefined ? ` attempt ${status.attempt}` : '';
+  const of = quickTries === undefined ? '' : `/${quickTries}`;
+  const attempt = status.attempt !== undefined ? ` attempt ${status.attempt}${of}` : '';
   return `${label}${attempt}${percent(status.bytes, status.totalBytes)}`;
 }
 
@@ -63,7 +66,7 @@ export function renderStatusTable(
       c.role,
       version(c.runningVersion, c.runningBuild),
       version(c.targetVersion, c.targetBuild),
-      stateText(c),
+      stateText(c, options.quickTries),
       String(c.attempts),
       c.state === 'waiting-retry' && c.nextRetryAt ? relative(c.nextRetryAt, now) : '-',
       c.lastError ? cut(c.lastError, errorWidth) : '-',

@@ -153,7 +153,7 @@ describe('ciu commands end to end', () => {
     );
     expect(table.stdout).toMatch(/127\.22\.1\.2 .*Waiting for retry .*3 .*\(in 10m\) .*DownloadFailed/);
     expect(table.stdout).toMatch(/127\.22\.2\.1 .*Failed .*FlashFull/);
-    expect(table.stdout).toMatch(/127\.22\.3\.1 .*Downloading attempt 1 \d+%/);
+    expect(table.stdout).toMatch(/127\.22\.3\.1 .*Downloading attempt 1\/3 \d+%/);
 
     // Metrics: controllers per state come from the same search attributes the Web UI filters on.
     const metrics = createCiuMetrics({ client: stack.client, defaultMetrics: false });

@@ -99,6 +99,7 @@ describe('show upgrade status table', () => {
     expect(stateText({ ...controllers[0]!, state: 'downloaded-reboot-required' })).toBe(
       'Upgraded, reboot required',
     );
+    expect(stateText(controllers[1]!, 3)).toBe('Downloading attempt 2/3 25%');
     expect(stateText({ ...controllers[0]!, state: 'waiting-verification' })).toBe(
       'Waiting, image not verified',
     );
@@ -133,7 +134,7 @@ describe('campaign status text', () => {
   };
 
   it('reports failed verifications per model and unmatched targets', () => {
-    const text = renderCampaignStatus(status, now);
+    const text = renderCampaignStatus(status, { now });
     expect(text).toContain(
       'Campaign demo — verification-failed, config revision 2, downloads 0/2 (0 waiting)',
     );

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
 import { validateCampaignConfig } from '../../domain/config';
 import type { CampaignStatus } from '../../domain/status';
+import type { CampaignConfig } from '../../domain/types';
 import { parseSelector } from '../../domain/targets';
 import { purgeTargetsSignal, upgradeStatusQuery } from '../../../workflows/definitions';
 import { withClient } from '../client';
@@ -25,7 +26,10 @@ export function validateStaged(staged: StagedConfig) {
 }
 
 /** Human text for one status snapshot: campaign line, verification problems, unmatched targets, table, counts. */
-export function renderCampaignStatus(status: CampaignStatus, now = new Date()): string {
+export function renderCampaignStatus(
+  status: CampaignStatus,
+  options: { now?: Date; quickTries?: number } = {},
+): string {
   const lines = [
     `Campaign ${status.campaign} — ${status.phase}, config revision ${status.revision}, downloads ${status.downloadSlots.inUse}/${status.downloadSlots.max} (${status.downloadSlots.waiting} waiting)`,
   ];
@@ -33,7 +37,7 @@ export function renderCampaignStatus(status: CampaignStatus, now = new Date()): 
     lines.push(`Image ${v.imageFile} for ${v.model} failed verification: ${v.error ?? 'unknown error'}`);
   if (status.unmatchedSelectors.length)
     lines.push(`Targets matching no associated controller: ${status.unmatchedSelectors.join(', ')}`);
-  lines.push(renderStatusTable(status.controllers, { now }), stateCounts(status.controllers));
+  lines.push(renderStatusTable(status.controllers, options), stateCounts(status.controllers));
   return `${lines.join('\n')}\n`;
 }
 
@@ -133,6 +137,11 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
       .action(async function (this: Command) {
         const opts = this.opts<{ json?: boolean; watch?: boolean; interval: string; exitStatus?: boolean }>();
         const campaign = campaignName(this, ctx);
+        const committed = loadCommitted(globalOptions(this, ctx).configDir);
+        const quickTries =
+          committed?.campaign === campaign
+            ? (committed.config as CampaignConfig).profile.quickTries
+            : undefined;
         const status = await withClient(globalOptions(this, ctx).temporal, async (client) => {
           const handle = client.workflow.getHandle(campaign);
           for (;;) {
@@ -140,7 +149,7 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
             if (opts.json) ctx.io.out(`${JSON.stringify(snapshot, null, 2)}\n`);
             else
               ctx.io.out(
-                `${opts.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${renderCampaignStatus(snapshot)}`,
+                `${opts.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${renderCampaignStatus(snapshot, { quickTries })}`,
               );
             if (!opts.watch || campaignSettled(snapshot)) return snapshot;
             await sleep(Number(opts.interval) * 1000);

@@ -164,7 +164,9 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
       status = await withLiveProgress(client, await handle.query(upgradeStatusQuery));
       if (visible(status) !== last) {
         last = visible(status);
-        say(`[${new Date().toISOString().slice(11, 19)}] ${renderCampaignStatus(status)}`);
+        say(
+          `[${new Date().toISOString().slice(11, 19)}] ${renderCampaignStatus(status, { quickTries: validation.config.profile.quickTries })}`,
+        );
       }
       if (campaignSettled(status)) break;
       await Promise.race([new Promise((r) => setTimeout(r, 1000)), untilStopped]);
