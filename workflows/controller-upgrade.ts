@@ -61,7 +61,7 @@ export interface ControllerUpgradeInput {
   partition: 'non-boot' | 0 | 1;
   /** Master to report to and take download slots from. Absent: the child runs alone, unthrottled. */
   master?: { workflowId: string };
-  /** Upsert CiuState/CiuAttempts. Default true; false where the server has no ciu attributes (time-skipping tests). */
+  /** Upsert CiuState/CiuAttempts. Default true; false on a server without the ciu attributes registered (it would reject the upserts). */
   searchAttributes?: boolean;
   /** Retry cycles per run before continue-as-new. Default 20 (about 1,500 events). */
   cyclesPerRun?: number;

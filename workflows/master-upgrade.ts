@@ -78,7 +78,7 @@ export interface MasterCarried {
 
 /** Options for masterUpgrade beyond the config. */
 export interface MasterOptions {
-  /** Upsert search attributes and set them on children. Default true. */
+  /** Upsert search attributes and set them on children. Default true; false on a server without the ciu attributes registered. */
   searchAttributes?: boolean;
   /** History length at which the master continues as new (or earlier, when the server suggests). Default 6,000. */
   historyLimit?: number;
