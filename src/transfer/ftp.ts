@@ -112,7 +112,11 @@ export const ftpClient: ProtocolClient = {
     const release = closeOnAbort(opts.signal, client);
     let total: number | undefined;
     const counter = progressCounter(opts.onProgress, () => total);
-    const written = pipeline(counter, createWriteStream(destFile));
+    const file = createWriteStream(destFile);
+    const written = pipeline(counter, file);
+    // On failure the pipeline may never settle (basic-ftp destroys `counter` from inside its own
+    // transform when the client closes mid-chunk); the catch below closes the file itself.
+    written.catch(() => undefined);
     try {
       // SIZE is optional (RFC 3659): a server without it still serves the file, only progress has no total.
       total = await client.size(path).catch((err: unknown) => {
@@ -124,7 +128,9 @@ export const ftpClient: ProtocolClient = {
       return { bytes: counter.bytes() };
     } catch (err) {
       counter.destroy();
-      await written.catch(() => undefined);
+      file.destroy();
+      // Wait for 'close' only: destroying a stream with a write in flight may also emit 'error'.
+      if (!file.closed) await new Promise((closed) => file.once('close', closed));
       if (opts.signal?.aborted) throw abortedError(where);
       throw ftpError(err, where, endpoint.credentials?.username ?? 'anonymous');
     } finally {

@@ -122,6 +122,26 @@ describe.each(servers)('%s against the real server', (protocol, server) => {
     );
     expect(size).toBeLessThan(64 * 1024 * 1024);
   });
+
+  test('every one of repeated early aborts settles promptly (a purge must never hang a download)', async () => {
+    for (let i = 0; i < 6; i++) {
+      const controller = new AbortController();
+      const abortNow = i % 2 === 0;
+      const started = Date.now();
+      const err = await failure(
+        download(endpoint(), bigImage, join(work, `${protocol}-early-abort-${i}`), {
+          signal: controller.signal,
+          onProgress: (bytes) => {
+            if (bytes === 0 || controller.signal.aborted) return;
+            if (abortNow) controller.abort();
+            else setTimeout(() => controller.abort(), 20);
+          },
+        }),
+      );
+      expect(err.code).toBe('aborted');
+      expect(Date.now() - started).toBeLessThan(5000);
+    }
+  });
 });
 
 describe('logins', () => {
