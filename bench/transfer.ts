@@ -17,7 +17,7 @@ import {
   startHttpServer,
   startSshServer,
   writeSparseImage,
-  type TestImageServer,
+  type LocalImageServer,
 } from '../test/fixtures/servers';
 
 const run = promisify(execFile);
@@ -83,7 +83,7 @@ async function bench(
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'ciu-bench-'));
-  const servers: TestImageServer[] = [];
+  const servers: LocalImageServer[] = [];
   try {
     const image = join(dir, name);
     await writeSparseImage(image, {

@@ -130,7 +130,7 @@ export const ftpClient: ProtocolClient = {
       counter.destroy();
       file.destroy();
       // Wait for 'close' only: destroying a stream with a write in flight may also emit 'error'.
-      if (!file.closed) await new Promise((closed) => file.once('close', closed));
+      if (!file.closed) await new Promise<void>((closed) => file.once('close', () => closed()));
       if (opts.signal?.aborted) throw abortedError(where);
       throw ftpError(err, where, endpoint.credentials?.username ?? 'anonymous');
     } finally {

@@ -25,7 +25,7 @@ import {
   startTftpServer,
   writeSparseImage,
   type TestImage,
-  type TestImageServer,
+  type LocalImageServer,
 } from '../fixtures/servers';
 
 const controllerPassword = 'Ctl-pa55-word';
@@ -46,10 +46,10 @@ const bigImage = 'ArubaOS_72xx_6.4.0.0_big';
 
 let stateDir: string;
 let fleet: Fleet;
-let ftp: TestImageServer;
-let ssh: TestImageServer;
-let tftp: TestImageServer;
-let http: TestImageServer;
+let ftp: LocalImageServer;
+let ssh: LocalImageServer;
+let tftp: LocalImageServer;
+let http: LocalImageServer;
 const logLines: string[] = [];
 const logger = pino(
   { level: 'debug' },
@@ -97,7 +97,7 @@ function verified(image: TestImage): VerifiedImage {
 }
 
 function sourceOn(
-  server: TestImageServer,
+  server: LocalImageServer,
   protocol: Protocol,
   file: string,
   credentialsRef?: string,
@@ -199,7 +199,7 @@ describe('inspectController', () => {
 });
 
 describe('downloadImage: the controller fetches the image itself', () => {
-  test.each<[number, Protocol, () => TestImageServer, string | undefined]>([
+  test.each<[number, Protocol, () => LocalImageServer, string | undefined]>([
     [1, 'ftp', () => ftp, 'image-ftp'],
     [2, 'sftp', () => ssh, 'image-ssh'],
     [3, 'scp', () => ssh, 'image-ssh'],

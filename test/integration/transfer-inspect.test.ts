@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageFormatError } from '../../src/image';
 import { inspectImage, TransferError } from '../../src/transfer';
-import { createTestImage, startSshServer, startTftpServer, type TestImageServer } from '../fixtures/servers';
+import { createTestImage, startSshServer, startTftpServer, type LocalImageServer } from '../fixtures/servers';
 
 // What `ciu image inspect FILE|URL` prints, from a file and from real servers.
 const image = createTestImage({ imageType: 'MMC', version: '6.3.1.0', build: 40000, payloadSize: 100_000 });
-let ssh: TestImageServer;
-let tftp: TestImageServer;
+let ssh: LocalImageServer;
+let tftp: LocalImageServer;
 let work: string;
 
 beforeAll(async () => {

@@ -16,8 +16,8 @@ import {
   startSshServer,
   startTftpServer,
   writeSparseImage,
-  type TestHttpServer,
-  type TestImageServer,
+  type LocalHttpServer,
+  type LocalImageServer,
 } from '../fixtures/servers';
 
 // The master reads headers only: a 256 MiB image is verified while at most 64 KiB cross the wire,
@@ -29,11 +29,11 @@ const LIMIT = 64 * 1024;
 const name = 'ArubaOS_72xx_6.4.0.0_81300';
 
 let work: string;
-let ftp: TestImageServer;
-let ftps: TestImageServer;
-let ssh: TestImageServer;
-let tftp: TestImageServer;
-let http: TestHttpServer;
+let ftp: LocalImageServer;
+let ftps: LocalImageServer;
+let ssh: LocalImageServer;
+let tftp: LocalImageServer;
+let http: LocalHttpServer;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'ciu-large-image-'));
@@ -62,7 +62,7 @@ test('the served image really is 256 MiB', async () => {
   expect((await stat(join(ssh.root, name))).size).toBe(HEADER_SIZE + 256 * MiB);
 });
 
-test.each<[Protocol, () => TestImageServer]>([
+test.each<[Protocol, () => LocalImageServer]>([
   ['ftp', () => ftp],
   ['ftps', () => ftps],
   ['sftp', () => ssh],

@@ -13,7 +13,7 @@ import {
   startHttpServer,
   startSshServer,
   startTftpServer,
-  type TestImageServer,
+  type LocalImageServer,
 } from '../fixtures/servers';
 
 const image = createTestImage({
@@ -25,11 +25,11 @@ const image = createTestImage({
 const files = { [image.name]: image.bytes };
 const bigImage = 'ArubaOS_72xx_6.4.0.0_81235';
 
-let ftp: TestImageServer;
-let ftps: TestImageServer;
-let ssh: TestImageServer;
-let tftp: TestImageServer;
-let http: TestImageServer;
+let ftp: LocalImageServer;
+let ftps: LocalImageServer;
+let ssh: LocalImageServer;
+let tftp: LocalImageServer;
+let http: LocalImageServer;
 let work: string;
 
 beforeAll(async () => {
@@ -66,7 +66,7 @@ async function failure(work: Promise<unknown>): Promise<TransferError> {
   return err;
 }
 
-const servers: Array<[Protocol, () => TestImageServer]> = [
+const servers: Array<[Protocol, () => LocalImageServer]> = [
   ['ftp', () => ftp],
   ['ftps', () => ftps],
   ['sftp', () => ssh],

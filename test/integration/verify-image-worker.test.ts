@@ -15,7 +15,7 @@ import { staticCredentialStore } from '../../src/credentials/store';
 import { failureTypes } from '../../src/domain/errors';
 import type { DevServer } from '../../src/temporal/dev-server';
 import { freePort } from '../../src/temporal/free-port';
-import { createTestImage, startSshServer, type TestImageServer } from '../fixtures/servers';
+import { createTestImage, startSshServer, type LocalImageServer } from '../fixtures/servers';
 import { startTestDevServer } from '../fixtures/temporal';
 import { verifyImageProbe } from './verify-image-probe.workflow';
 
@@ -25,7 +25,7 @@ const good = createTestImage({ imageType: '72xx', version: '6.4.0.0', build: 812
 const wrong = createTestImage({ imageType: 'MMC', version: '6.4.0.0', build: 81234 });
 
 let temporal: DevServer;
-let ssh: TestImageServer;
+let ssh: LocalImageServer;
 let connection: Connection;
 let nativeConnection: NativeConnection;
 let client: Client;

@@ -19,7 +19,7 @@ import {
   startHttpServer,
   startSshServer,
   startTftpServer,
-  type TestImageServer,
+  type LocalImageServer,
 } from '../fixtures/servers';
 
 // verifyImage as the worker runs it, against real servers: header only, and one clear failure per problem.
@@ -37,11 +37,11 @@ const files = {
   ArubaOS_72xx_zip: badMagic,
 };
 
-let ftp: TestImageServer;
-let ftps: TestImageServer;
-let ssh: TestImageServer;
-let tftp: TestImageServer;
-let http: TestImageServer;
+let ftp: LocalImageServer;
+let ftps: LocalImageServer;
+let ssh: LocalImageServer;
+let tftp: LocalImageServer;
+let http: LocalImageServer;
 let logLines: string[];
 let work: string;
 
@@ -102,7 +102,7 @@ async function failure(work: Promise<unknown>): Promise<ApplicationFailure> {
 }
 
 function input(
-  server: TestImageServer,
+  server: LocalImageServer,
   protocol: Protocol,
   imageFile: string,
   more: Partial<VerifyImageInput> = {},
@@ -127,7 +127,7 @@ function input(
   };
 }
 
-const protocols: Array<[Protocol, () => TestImageServer]> = [
+const protocols: Array<[Protocol, () => LocalImageServer]> = [
   ['ftp', () => ftp],
   ['ftps', () => ftps],
   ['sftp', () => ssh],

@@ -8,7 +8,7 @@ import type { Controller } from '../../domain/types';
 import { buildImage } from '../../image';
 import { loopbackHosts, startFleet, type Fleet } from '../../simulator/fleet';
 import type { ControllerFaults } from '../../simulator/faults';
-import { startFtpServer, type TestImageServer } from '../../../test/fixtures/servers';
+import { startFtpServer, type LocalImageServer } from '../../image-server';
 
 /** One group of simulated controllers in the demo. */
 export interface DemoGroup {
@@ -55,7 +55,7 @@ export interface DemoEnvironment {
   credentials: CredentialStore;
   /** known_hosts covering every simulated controller. */
   knownHostsFile: string;
-  ftp: TestImageServer;
+  ftp: LocalImageServer;
   fleets: Fleet[];
   /** Image file name per model. */
   images: Record<string, string>;
