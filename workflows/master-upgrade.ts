@@ -25,7 +25,7 @@ import {
   type ControllerStatus,
   type ModelVerification,
 } from '../src/domain/status';
-import { matchingIps, resolveTargets } from '../src/domain/targets';
+import { matchingIps, parseSelector, resolveTargets } from '../src/domain/targets';
 import type { ControllerModel } from '../src/domain/models';
 import type { CampaignConfig, Controller, ModelImage } from '../src/domain/types';
 import { headerCheck } from './activity-options';
@@ -284,7 +284,10 @@ export async function masterUpgrade(
 
   setHandler(upgradeStatusQuery, status);
   setHandler(purgeTargetsSignal, (selectors) => {
-    const list = Array.isArray(selectors) ? selectors : [selectors];
+    const list = (Array.isArray(selectors) ? selectors : [selectors]).map(String);
+    const invalid = list.filter((selector) => parseSelector(selector) === undefined);
+    if (invalid.length > 0)
+      log.warn('purge selectors ignored: not an IPv4 address, CIDR subnet or all', { campaign, invalid });
     const ips = matchingIps(Object.keys(targets), list);
     log.info('purge requested', { campaign, selectors: list, matched: ips.length });
     purge(ips, `purgeTargets ${list.join(' ')}`);

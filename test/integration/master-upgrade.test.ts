@@ -470,3 +470,39 @@ test('a commit that adds targets whose image fails verification marks only those
     expect(summary.counts).toEqual({ failed: 1, purged: 1 });
   });
 });
+
+test('an image server that is unreachable for a while delays verification, it does not end the campaign', async () => {
+  let calls = 0;
+  const { activities } = fakeActivities({
+    verifyImage: async () => {
+      if (++calls <= 2)
+        throw ApplicationFailure.retryable(
+          'connect ECONNREFUSED 127.0.0.1:2121',
+          failureTypes.imageServerUnreachable,
+        );
+      return {
+        imageType: '72xx',
+        version: '6.4.0.0',
+        build: 81234,
+        payloadLength: 4096,
+        payloadSha256: 'ab'.repeat(32),
+        bytesRead: 64,
+      };
+    },
+  });
+  const summary = await withWorker(activities, async (taskQueue, campaign) => {
+    const handle = await client.workflow.start(masterUpgrade, {
+      taskQueue,
+      workflowId: campaign,
+      args: [campaignConfig(fleet('10.1.4.1'))],
+    });
+    await waitFor(async () => calls >= 1);
+    const status = await handle.query(upgradeStatusQuery);
+    expect(status.phase).toBe('verifying');
+    expect(status.counts).toEqual({ 'waiting-verification': 1 });
+    return handle.result();
+  });
+  expect(calls).toBe(3);
+  expect(summary.outcome).toBe('completed');
+  expect(summary.counts).toEqual({ 'downloaded-reboot-required': 1 });
+});
