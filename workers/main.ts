@@ -6,6 +6,7 @@
  *   CIU_KNOWN_HOSTS       known_hosts file for SSH endpoints without a pinned key
  *   CIU_SDK_METRICS       host:port for the SDK's Prometheus endpoint (default off)
  */
+import type { WorkerInterceptors } from '@temporalio/worker';
 import { credentialStore } from '../src/credentials/store';
 import { createLogger, type Logger } from '../src/logging';
 import { installRuntime } from './runtime';
@@ -19,6 +20,7 @@ export interface RunWorkerOptions {
   credentialsFile?: string;
   knownHostsFile?: string;
   sdkMetricsAddress?: string;
+  interceptors?: WorkerInterceptors;
 }
 
 /** Connects, runs a ciu worker until SIGINT/SIGTERM, then drains and closes. */
@@ -37,6 +39,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       logger,
       credentials: credentialStore(credentialsFile ? { file: credentialsFile } : {}),
       ...(knownHostsFile ? { knownHostsFile } : {}),
+      ...(options.interceptors ? { interceptors: options.interceptors } : {}),
     });
     logger.info({ address, taskQueue: worker.options.taskQueue }, 'worker polling');
     await worker.run();

@@ -1,4 +1,9 @@
-import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Worker,
+  type WorkerInterceptors,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
 /** The task queue every ciu workflow and activity runs on. */
@@ -18,11 +23,20 @@ export interface CiuWorkerOptions extends ActivityDeps {
    * a controller's download, so they are cheap; max-downloads is enforced by the master, not here.
    */
   maxConcurrentActivityTaskExecutions?: number;
+  /** E.g. ciu's download counters (src/metrics.ts downloadMetricsInterceptor). Default none. */
+  interceptors?: WorkerInterceptors;
 }
 
 /** A worker for both ciu workflows and all activities. Call `installRuntime` first in a process entry. */
 export function createCiuWorker(options: CiuWorkerOptions): Promise<Worker> {
-  const { connection, namespace, workflowBundle, maxConcurrentActivityTaskExecutions, ...deps } = options;
+  const {
+    connection,
+    namespace,
+    workflowBundle,
+    maxConcurrentActivityTaskExecutions,
+    interceptors,
+    ...deps
+  } = options;
   return Worker.create({
     connection,
     namespace: namespace ?? 'default',
@@ -32,6 +46,7 @@ export function createCiuWorker(options: CiuWorkerOptions): Promise<Worker> {
     maxConcurrentActivityTaskExecutions: maxConcurrentActivityTaskExecutions ?? 200,
     // downloadImage's heartbeat timeout is 45 s; unthrottled to 5 s so a purge reaches a running download fast.
     maxHeartbeatThrottleInterval: '5s',
+    ...(interceptors ? { interceptors } : {}),
   });
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import type { CampaignStatus } from '../../src/domain/status';
-import { createCiuMetrics, startMetricsServer } from '../../src/metrics';
+import { startMetricsServer } from '../../src/metrics';
 import { startTestDevServer } from '../fixtures/temporal';
 import { eventually, startCiuStack, type CiuStack } from './cli-harness';
 
@@ -156,14 +156,17 @@ describe('ciu commands end to end', () => {
     expect(table.stdout).toMatch(/127\.22\.3\.1 .*Downloading attempt 1\/3 \d+%/);
 
     // Metrics: controllers per state come from the same search attributes the Web UI filters on.
-    const metrics = createCiuMetrics({ client: stack.client, defaultMetrics: false });
-    const server = await startMetricsServer(metrics.registry, '127.0.0.1:0');
+    const server = await startMetricsServer(stack.metrics.registry, '127.0.0.1:0');
     try {
       const text = await (await fetch(`http://${server.address}/metrics`)).text();
       expect(text).toMatch(/^ciu_controllers\{state="upgraded"\} 1$/m);
       expect(text).toMatch(/^ciu_controllers\{state="waiting-retry"\} 1$/m);
       expect(text).toMatch(/^ciu_controllers\{state="failed"\} 1$/m);
       expect(text).toMatch(/^ciu_controllers\{state="downloading"\} 1$/m);
+      // Download counters come from the worker's activity interceptor, per model and failure type.
+      expect(text).toMatch(/^ciu_downloads_succeeded_total\{model="A7210"\} 1$/m);
+      expect(text).toMatch(/^ciu_downloads_failed_total\{model="[^"]+",type="DownloadFailed"\} 3$/m);
+      expect(text).toMatch(/^ciu_download_bytes_total\{model="A7210"\} [1-9]\d*$/m);
     } finally {
       await server.close();
     }

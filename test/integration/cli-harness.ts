@@ -6,6 +6,7 @@ import type { Worker } from '@temporalio/worker';
 import { startDemoEnvironment, type DemoEnvironment, type DemoOptions } from '../../src/cli/demo/environment';
 import { createLogger } from '../../src/logging';
 import type { DevServer } from '../../src/temporal/dev-server';
+import { createCiuMetrics, downloadMetricsInterceptor, type CiuMetrics } from '../../src/metrics';
 import { freePort } from '../../src/temporal/free-port';
 import { installRuntime } from '../../workers/runtime';
 import { createCiuWorker, NativeConnection } from '../../workers/worker';
@@ -16,6 +17,8 @@ export interface CiuStack {
   dev: DevServer;
   env: DemoEnvironment;
   client: Client;
+  /** ciu's metrics, with the worker's download counters wired in. */
+  metrics: CiuMetrics;
   dir: string;
   stop(): Promise<void>;
 }
@@ -44,6 +47,10 @@ export async function startCiuStack(demo: Omit<DemoOptions, 'stateDir' | 'sshPor
     const logger = createLogger('cli-test', { level: process.env.CIU_LOG_LEVEL ?? 'silent' });
     if (!runtimeInstalled) installRuntime({ logger });
     runtimeInstalled = true;
+    const connection = await Connection.connect({ address: dev.address });
+    stops.push(() => connection.close());
+    const client = new Client({ connection });
+    const metrics = createCiuMetrics({ client, defaultMetrics: false });
     const workerConnection = await NativeConnection.connect({ address: dev.address });
     stops.push(() => workerConnection.close());
     const worker: Worker = await createCiuWorker({
@@ -51,15 +58,14 @@ export async function startCiuStack(demo: Omit<DemoOptions, 'stateDir' | 'sshPor
       logger,
       credentials: env.credentials,
       knownHostsFile: env.knownHostsFile,
+      interceptors: { activity: [downloadMetricsInterceptor(metrics)] },
     });
     const running = worker.run();
     stops.push(async () => {
       worker.shutdown();
       await running;
     });
-    const connection = await Connection.connect({ address: dev.address });
-    stops.push(() => connection.close());
-    return { dev, env, client: new Client({ connection }), dir, stop };
+    return { dev, env, client, metrics, dir, stop };
   } catch (err) {
     await stop();
     throw err;

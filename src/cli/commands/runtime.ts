@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Client, Connection } from '@temporalio/client';
-import { createCiuMetrics, startMetricsServer } from '../../metrics';
+import { createCiuMetrics, downloadMetricsInterceptor, startMetricsServer } from '../../metrics';
 import { globalOptions, withExamples, type CliContext } from '../context';
 
 /** `ciu worker`: a worker process, with ciu's metrics endpoint beside it when asked. */
@@ -31,14 +31,11 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
         const connection = metricsAddress
           ? await Connection.connect({ address: temporal.address })
           : undefined;
+        const metrics = connection
+          ? createCiuMetrics({ client: new Client({ connection, namespace: temporal.namespace }) })
+          : undefined;
         const metricsServer =
-          connection && metricsAddress
-            ? await startMetricsServer(
-                createCiuMetrics({ client: new Client({ connection, namespace: temporal.namespace }) })
-                  .registry,
-                metricsAddress,
-              )
-            : undefined;
+          metrics && metricsAddress ? await startMetricsServer(metrics.registry, metricsAddress) : undefined;
         try {
           // Loaded on use: the worker pulls in every activity and the workflow bundler.
           const { runWorker } = await import('../../../workers/main');
@@ -48,6 +45,7 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
             ...(opts.credentialsFile ? { credentialsFile: opts.credentialsFile } : {}),
             ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
             ...(opts.sdkMetrics ? { sdkMetricsAddress: opts.sdkMetrics } : {}),
+            ...(metrics ? { interceptors: { activity: [downloadMetricsInterceptor(metrics)] } } : {}),
           });
         } finally {
           await metricsServer?.close();

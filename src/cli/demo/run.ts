@@ -4,7 +4,12 @@ import { Client, Connection } from '@temporalio/client';
 import { validateCampaignConfig } from '../../domain/config';
 import type { CampaignStatus } from '../../domain/status';
 import { createLogger, type Logger } from '../../logging';
-import { createCiuMetrics, startMetricsServer, type MetricsServer } from '../../metrics';
+import {
+  createCiuMetrics,
+  downloadMetricsInterceptor,
+  startMetricsServer,
+  type MetricsServer,
+} from '../../metrics';
 import { startDevServer, type DevServer } from '../../temporal/dev-server';
 import { upgradeStatusQuery } from '../../../workflows/definitions';
 import { installRuntime } from '../../../workers/runtime';
@@ -114,6 +119,9 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
       `${env.config.inventory.length} simulated controllers: ${env.config.inventory.map((c) => `${c.ip} ${c.model}`).join(', ')}`,
     );
 
+    const metrics = createCiuMetrics({ client });
+    const metricsServer: MetricsServer = await startMetricsServer(metrics.registry, options.metricsAddress);
+    cleanups.push(['metrics endpoint', () => metricsServer.close()]);
     installRuntime({ logger, metricsBindAddress: options.sdkMetricsAddress ?? '127.0.0.1:9464' });
     const workerConnection = await NativeConnection.connect({ address: dev.address });
     cleanups.push(['worker connection', () => workerConnection.close()]);
@@ -122,6 +130,7 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
       logger,
       credentials: env.credentials,
       knownHostsFile: env.knownHostsFile,
+      interceptors: { activity: [downloadMetricsInterceptor(metrics)] },
     });
     const running = worker.run();
     running.catch((err: unknown) => {
@@ -135,11 +144,6 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
         await running;
       },
     ]);
-
-    const metrics = createCiuMetrics({ client });
-    const metricsServer: MetricsServer = await startMetricsServer(metrics.registry, options.metricsAddress);
-    cleanups.push(['metrics endpoint', () => metricsServer.close()]);
-    if (stopping) return;
 
     const campaign = campaignName(new Date());
     saveStaged(options.configDir, toStaged({ campaign, ...env.config }, 'demo config'));
