@@ -26,6 +26,11 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
         'SSH port of the simulated controllers (each has its own 127.20.x.y address)',
         '22',
       )
+      .option(
+        '--ftp-port <port>',
+        'port of the demo FTP image server on 127.0.0.1 (examples/upgrade.json expects 2121)',
+        '2121',
+      )
       .option('--retry-interval <duration>', 'profile retry-interval for the demo', '20s')
       .action(async function (this: Command) {
         const o = this.opts<{
@@ -34,6 +39,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
           metrics: string;
           sdkMetrics: string;
           sshPort: string;
+          ftpPort: string;
           retryInterval: string;
         }>();
         const { configDir } = globalOptions(this, ctx);
@@ -45,13 +51,17 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
             uiPort: port(o.uiPort, '--ui-port'),
             metricsAddress: o.metrics,
             sdkMetricsAddress: o.sdkMetrics,
-            demo: { sshPort: port(o.sshPort, '--ssh-port'), retryInterval: o.retryInterval },
+            demo: {
+              sshPort: port(o.sshPort, '--ssh-port'),
+              ftpPort: port(o.ftpPort, '--ftp-port'),
+              retryInterval: o.retryInterval,
+            },
             prettyLogs: ctx.env.CIU_LOG_PRETTY !== '0',
           },
           ctx.io,
         );
       }),
     'ciu start',
-    'ciu --config-dir /tmp/ciu-demo start --port 7300 --ui-port 8300 --ssh-port 2222',
+    'ciu --config-dir /tmp/ciu-demo start --port 7300 --ui-port 8300 --ssh-port 2222 --ftp-port 2300',
   );
 }

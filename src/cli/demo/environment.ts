@@ -41,6 +41,8 @@ export interface DemoOptions {
   maxDownloads?: number;
   retryInterval?: string;
   quickTryBackoff?: string;
+  /** FTP image server's port on 127.0.0.1. Default: a free high port (`ciu start` uses 2121). */
+  ftpPort?: number;
   /** Controller SSH port. Default 22 (each controller has its own address). */
   sshPort?: number;
   /** How long a reload keeps a controller down. Default 2000 ms. */
@@ -110,7 +112,7 @@ export async function startDemoEnvironment(options: DemoOptions): Promise<DemoEn
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
-    const ftp = await startFtpServer();
+    const ftp = await startFtpServer(options.ftpPort ? { port: options.ftpPort } : {});
     stops.push(() => ftp.stop());
     const models = [...new Set(groups.flatMap((g) => g.models))];
     const images: Record<string, string> = {};
