@@ -26,6 +26,7 @@ interface Ports {
   metrics: number;
   sdkMetrics: number;
   ssh: number;
+  ftp: number;
 }
 
 function startDemo(configDir: string, ports: Ports): Demo {
@@ -46,6 +47,8 @@ function startDemo(configDir: string, ports: Ports): Demo {
       `127.0.0.1:${ports.sdkMetrics}`,
       '--ssh-port',
       String(ports.ssh),
+      '--ftp-port',
+      String(ports.ftp),
       // Long enough that 127.20.1.2 (it refuses 4 downloads) is still waiting while the browser looks.
       '--retry-interval',
       '10m',
@@ -106,6 +109,7 @@ describe('Web UI during a running campaign (ciu start + headless Chromium)', () 
       metrics: await freePort(),
       sdkMetrics: await freePort(),
       ssh: await freePort(),
+      ftp: await freePort(),
     };
   });
   afterAll(async () => {
