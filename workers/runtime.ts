@@ -7,6 +7,11 @@ export interface RuntimeSetup {
   logger: Logger;
   /** host:port for the SDK's Prometheus /metrics endpoint; unset = no SDK metrics. */
   metricsBindAddress?: string;
+  /**
+   * Signals on which the SDK shuts every worker down. Default: the SDK's (SIGINT, SIGTERM, SIGQUIT,
+   * SIGUSR2). A process that orders its own shutdown (the `npm start` demo) passes [].
+   */
+  shutdownSignals?: NodeJS.Signals[];
 }
 
 const pinoLevels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
@@ -21,7 +26,7 @@ const pinoLevels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'
  * Installs the Temporal runtime once per process, routing every SDK log — including workflow
  * `log.*` calls, which are the master's structured log — into pino with their metadata as fields.
  */
-export function installRuntime({ logger, metricsBindAddress }: RuntimeSetup): void {
+export function installRuntime({ logger, metricsBindAddress, shutdownSignals }: RuntimeSetup): void {
   const write = (level: LogLevel, message: string, meta?: LogMetadata) =>
     logger[pinoLevels[level]]({ ...meta }, message);
   Runtime.install({
@@ -37,5 +42,6 @@ export function installRuntime({ logger, metricsBindAddress }: RuntimeSetup): vo
       logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
       ...(metricsBindAddress ? { metrics: { prometheus: { bindAddress: metricsBindAddress } } } : {}),
     },
+    ...(shutdownSignals ? { shutdownSignals } : {}),
   });
 }

@@ -122,7 +122,13 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
     const metrics = createCiuMetrics({ client });
     const metricsServer: MetricsServer = await startMetricsServer(metrics.registry, options.metricsAddress);
     cleanups.push(['metrics endpoint', () => metricsServer.close()]);
-    installRuntime({ logger, metricsBindAddress: options.sdkMetricsAddress ?? '127.0.0.1:9464' });
+    // The demo orders its own shutdown on Ctrl-C (worker last but one, after the campaign view), so
+    // the SDK must not stop the worker on the same signal while a commit is still waiting for it.
+    installRuntime({
+      logger,
+      metricsBindAddress: options.sdkMetricsAddress ?? '127.0.0.1:9464',
+      shutdownSignals: [],
+    });
     const workerConnection = await NativeConnection.connect({ address: dev.address });
     cleanups.push(['worker connection', () => workerConnection.close()]);
     const worker = await createCiuWorker({
