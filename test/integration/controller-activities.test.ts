@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { CancelledFailure, type ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
+import { activityEnvironment } from '../fixtures/activity-env';
 import pino from 'pino';
 import { utils } from 'ssh2';
 import { createControllerActivities } from '../../activities/controller';
@@ -111,7 +111,7 @@ function sourceOn(
 }
 
 /** Runs one activity in a mock activity context (heartbeats and cancellation observable on `env`). */
-function run<A, R>(fn: (input: A) => Promise<R>, input: A, env = new MockActivityEnvironment()): Promise<R> {
+function run<A, R>(fn: (input: A) => Promise<R>, input: A, env = activityEnvironment()): Promise<R> {
   return env.run(fn, input);
 }
 
@@ -210,7 +210,7 @@ describe('downloadImage: the controller fetches the image itself', () => {
     async (n, protocol, server, ref) => {
       const c = controller(n);
       const image = imageFor(c);
-      const env = new MockActivityEnvironment();
+      const env = activityEnvironment();
       const beats: Array<{ bytes: number; totalBytes?: number }> = [];
       env.on('heartbeat', (d: { bytes: number; totalBytes?: number }) => beats.push(d));
       const result = await run(
@@ -354,7 +354,7 @@ describe('downloadImage: the controller fetches the image itself', () => {
 
   test('cancelling the activity aborts the controller’s real transfer mid-way', async () => {
     const c = controller(1);
-    const env = new MockActivityEnvironment();
+    const env = activityEnvironment();
     const beats: number[] = [];
     env.on('heartbeat', (d: { bytes: number }) => {
       beats.push(d.bytes);

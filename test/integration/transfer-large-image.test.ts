@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { MockActivityEnvironment } from '@temporalio/testing';
+import { activityEnvironment } from '../fixtures/activity-env';
 import pino from 'pino';
 import type { VerifiedImage, VerifyImageInput } from '../../activities/types';
 import { createImageActivities } from '../../activities/verify-image';
@@ -101,7 +101,7 @@ test('verifyImage on the 256 MiB image reports how few bytes it read', async () 
     models: ['A7240'],
     expectedVersion: '6.4.0.0',
   };
-  const verified = (await new MockActivityEnvironment().run(verifyImage, input)) as VerifiedImage;
+  const verified = (await activityEnvironment().run(verifyImage, input)) as VerifiedImage;
   expect(verified.payloadLength).toBe(256 * MiB);
   expect(verified.bytesRead).toBeLessThanOrEqual(LIMIT);
 });

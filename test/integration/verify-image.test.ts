@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
+import { activityEnvironment } from '../fixtures/activity-env';
 import pino from 'pino';
 import { createImageActivities } from '../../activities/verify-image';
 import type { VerifiedImage, VerifyImageInput } from '../../activities/types';
@@ -88,7 +88,7 @@ function activity(extra: { caFile?: string; knownHostsFile?: string; timeoutMs?:
 }
 
 function verify(input: VerifyImageInput, extra?: Parameters<typeof activity>[0]): Promise<VerifiedImage> {
-  return new MockActivityEnvironment().run(activity(extra).verifyImage, input);
+  return activityEnvironment().run(activity(extra).verifyImage, input);
 }
 
 async function failure(work: Promise<unknown>): Promise<ApplicationFailure> {
