@@ -1,0 +1,266 @@
+/**
+ * Durability, end to end: a campaign on a real Temporal dev server (SQLite file), a real ciu worker,
+ * a real vsftpd and simulated controllers survives its worker going away, the Temporal server being
+ * killed and restarted on the same database, and the image server disappearing for a while — no
+ * controller is lost, no counter goes back, no finished controller is upgraded twice.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { staticCredentialStore, type CredentialStore, type Credentials } from '../../src/credentials/store';
+import type { CampaignStatus, ControllerStatus } from '../../src/domain/status';
+import type { CampaignConfig } from '../../src/domain/types';
+import { createLogger } from '../../src/logging';
+import { startFleet, type Fleet } from '../../src/simulator/fleet';
+import type { DevServer } from '../../src/temporal/dev-server';
+import { freePort } from '../../src/temporal/free-port';
+import { installRuntime } from '../../workers/runtime';
+import { createCiuWorker, NativeConnection } from '../../workers/worker';
+import { masterUpgrade, upgradeStatusQuery } from '../../workflows';
+import { createTestImage, startFtpServer, type LocalImageServer } from '../fixtures/servers';
+import { quietLogger } from '../workflow/fake-activities';
+import { startTestDevServer } from '../fixtures/temporal';
+
+const controllerLogin = { username: 'admin', password: 'durability-Controller-pw' };
+const image = createTestImage({
+  imageType: '72xx',
+  version: '6.4.0.0',
+  build: 81234,
+  payloadSize: 256 * 1024,
+});
+const files = { [image.name]: image.bytes };
+const ftpHost = '127.70.0.1';
+const subnet = '127.70.1.0/24';
+const [stubborn, ...healthy] = ['127.70.1.1', '127.70.1.2', '127.70.1.3', '127.70.1.4'] as const;
+const taskQueue = `e2e-durability-${process.pid}`;
+const logger = createLogger('durability-test', { level: process.env.CIU_LOG_LEVEL ?? 'silent' });
+
+/** What runs on the "master" side and is replaced on restart: dev server, client, worker. */
+interface Master {
+  server: DevServer;
+  connection: Connection;
+  client: Client;
+  workerConnection: NativeConnection;
+  worker: Worker;
+  running: Promise<void>;
+}
+
+let dir: string;
+let dbFile: string;
+let temporalPort: number;
+let ftpPort: number;
+let bundle: WorkflowBundleWithSourceMap;
+let ftp: LocalImageServer | undefined;
+let fleet: Fleet | undefined;
+let master: Partial<Master> = {};
+
+// vsftpd gets a new account each time it starts; the worker resolves the reference at each use, and
+// keeps the last one known while the image server is down.
+let ftpLogin: Credentials = { username: 'not-started-yet' };
+const credentials: CredentialStore = {
+  resolve: (ref) =>
+    staticCredentialStore({ controllers: controllerLogin, 'image-ftp': ftpLogin }).resolve(ref),
+};
+
+async function startImageServer(): Promise<LocalImageServer> {
+  const started = await startFtpServer({ files, host: ftpHost, port: ftpPort });
+  ftpLogin = started.credentials!;
+  return started;
+}
+
+/** Starts (or restarts, on the same SQLite file and port) the dev server, a client and a ciu worker. */
+async function startMaster(): Promise<void> {
+  const server = await startTestDevServer({ dbFile, port: temporalPort });
+  master.server = server;
+  master.connection = await Connection.connect({ address: server.address });
+  master.client = new Client({ connection: master.connection });
+  master.workerConnection = await NativeConnection.connect({ address: server.address });
+  master.worker = await createCiuWorker({
+    connection: master.workerConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    credentials,
+    logger,
+  });
+  master.running = master.worker.run();
+}
+
+/** Worker drained and gone, Temporal server killed (SIGKILL, no clean shutdown), connections closed. */
+async function stopMaster(): Promise<void> {
+  const { worker, running, workerConnection, connection, server } = master;
+  master = {};
+  if (worker?.getState() === 'RUNNING') worker.shutdown();
+  await running;
+  await workerConnection?.close();
+  await connection?.close();
+  server?.process.kill('SIGKILL');
+  await server?.stop();
+}
+
+function client(): Client {
+  if (!master.client) throw new Error('the master is not running');
+  return master.client;
+}
+
+function config(inventory: CampaignConfig['inventory']): CampaignConfig {
+  return {
+    inventory,
+    targets: [subnet],
+    profile: {
+      models: {
+        A7210: {
+          imageFile: image.name,
+          server: { host: ftpHost, port: ftpPort },
+          protocol: 'ftp',
+          credentialsRef: 'image-ftp',
+        },
+      },
+      autoboot: true,
+      maxDownloads: 4,
+      retryInterval: '3s',
+      quickTries: 3,
+      quickTryBackoff: '200ms',
+      partition: 'non-boot',
+    },
+  };
+}
+
+async function waitForStatus(
+  handle: WorkflowHandle<typeof masterUpgrade>,
+  check: (byIp: Record<string, ControllerStatus>) => boolean,
+  timeoutMs = 45_000,
+): Promise<CampaignStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await handle.query(upgradeStatusQuery);
+    if (check(Object.fromEntries(status.controllers.map((c) => [c.ip, c])))) return status;
+    if (Date.now() > deadline)
+      throw new Error(`status not reached; last: ${JSON.stringify(status.controllers)}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+async function logLines(ip: string, containing: string): Promise<string[]> {
+  if (!fleet) throw new Error('no fleet');
+  return (await fleet.controller(ip).log.tail(1000)).filter((line) => line.includes(containing));
+}
+
+beforeAll(async () => {
+  installRuntime({ logger, shutdownSignals: [] });
+  dir = await mkdtemp(join(tmpdir(), 'ciu-durability-'));
+  dbFile = join(dir, 'temporal.db');
+  [temporalPort, ftpPort, bundle] = await Promise.all([
+    freePort(),
+    freePort(ftpHost),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger() }),
+  ]);
+  ftp = await startImageServer();
+  fleet = await startFleet({
+    count: 4,
+    subnet,
+    models: ['A7210'],
+    version: '6.3.1.0',
+    build: 40000,
+    // Refuses every download until the test clears it, so it is in its retry loop when the lights go out.
+    faults: { [stubborn]: { refuseDownloads: 1_000_000 } },
+    stateDir: join(dir, 'fleet'),
+    credentials: controllerLogin,
+    controller: { rebootDelayMs: 1000, progressIntervalMs: 50 },
+  });
+  await startMaster();
+});
+
+afterAll(async () => {
+  await stopMaster();
+  await Promise.all([fleet?.stop(), ftp?.stop()]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('worker gone, Temporal server killed and restarted, image server lost: the campaign finishes with every controller and counter intact', async () => {
+  const started = await client().workflow.start(masterUpgrade, {
+    taskQueue,
+    workflowId: `e2e-durability-${process.pid}`,
+    args: [config(fleet!.inventory)],
+  });
+
+  // Mid-campaign: three controllers upgraded, the fourth failing its download cycles.
+  const before = await waitForStatus(
+    started,
+    (c) =>
+      healthy.every((ip) => c[ip]?.state === 'upgraded') &&
+      c[stubborn]?.state === 'waiting-retry' &&
+      (c[stubborn]?.attempts ?? 0) >= 3,
+  );
+  const beforeById = Object.fromEntries(before.controllers.map((c) => [c.ip, c]));
+  expect(beforeById[stubborn]?.lastError).toContain('transfer refused');
+
+  // Everything on the master side goes away; so does the image server. The controller's own fault is
+  // cleared, so from now on only the missing image server stands between it and the new image.
+  await stopMaster();
+  await ftp!.stop();
+  ftp = undefined;
+  await fleet!.controller(stubborn).setFaults({ refuseDownloads: 0 });
+
+  await startMaster();
+  const handle = client().workflow.getHandle<typeof masterUpgrade>(started.workflowId, undefined, {
+    firstExecutionRunId: started.firstExecutionRunId,
+  });
+  const afterRestart = await handle.query(upgradeStatusQuery);
+  expect(afterRestart).toMatchObject({ campaign: started.workflowId, revision: before.revision });
+  expect(afterRestart.controllers.map((c) => c.ip).sort()).toEqual(
+    before.controllers.map((c) => c.ip).sort(),
+  );
+  for (const c of afterRestart.controllers) {
+    const earlier = beforeById[c.ip];
+    expect(c.attempts).toBeGreaterThanOrEqual(earlier?.attempts ?? Infinity);
+    if (healthy.includes(c.ip as (typeof healthy)[number]))
+      expect(c).toMatchObject({ state: 'upgraded', attempts: 1, runningVersion: '6.4.0.0' });
+  }
+
+  // With the image server still down, the controller keeps cycling; status shows why.
+  const outage = await waitForStatus(
+    handle,
+    (c) =>
+      c[stubborn]?.state === 'waiting-retry' &&
+      (c[stubborn]?.attempts ?? 0) >= (beforeById[stubborn]?.attempts ?? 0) + 3 &&
+      !c[stubborn]?.lastError?.includes('transfer refused'),
+  );
+  const stubbornDuringOutage = outage.controllers.find((c) => c.ip === stubborn);
+  expect(stubbornDuringOutage?.lastError).toMatch(/transfer failed: .*ECONNREFUSED/);
+  expect(
+    await logLines(
+      stubborn,
+      `Image download failed: ftp://${ftpHost}:${ftpPort}/${image.name}: transfer failed`,
+    ),
+  ).not.toHaveLength(0);
+
+  // The image server comes back on the same address (new process, new account, same image).
+  ftp = await startImageServer();
+  const summary = await handle.result();
+
+  expect(summary.outcome).toBe('completed');
+  expect(summary.controllers.map((c) => [c.ip, c.state]).sort()).toEqual(
+    [stubborn, ...healthy].map((ip) => [ip, 'upgraded']).sort(),
+  );
+  const final = summary.controllers.find((c) => c.ip === stubborn);
+  expect(final?.attempts).toBeGreaterThan(stubbornDuringOutage?.attempts ?? Infinity);
+  const finalStatus = await handle.query(upgradeStatusQuery);
+  expect(finalStatus.phase).toBe('completed');
+
+  const description = await handle.describe();
+  expect(description.workflowId).toBe(started.workflowId);
+  expect(description.raw.workflowExecutionInfo?.firstRunId).toBe(started.firstExecutionRunId);
+
+  for (const ip of [stubborn, ...healthy]) {
+    expect(fleet!.controller(ip).snapshot()).toMatchObject({
+      runningVersion: '6.4.0.0',
+      runningBuild: 81234,
+      runningPartition: 1,
+    });
+    // Once downloaded and rebooted, never again: nothing was replayed against the device.
+    expect(await logLines(ip, 'Image download succeeded')).toHaveLength(1);
+    expect(await logLines(ip, 'Reload requested')).toHaveLength(1);
+  }
+});
