@@ -1,10 +1,12 @@
 /**
  * Durability, end to end: a campaign on a real Temporal dev server (SQLite file), a real ciu worker,
  * a real vsftpd and simulated controllers survives its worker going away, the Temporal server being
- * killed and restarted on the same database, and the image server disappearing for a while — no
- * controller is lost, no counter goes back, no finished controller is upgraded twice.
+ * killed and restarted on the same database, the image server disappearing for a while, and a worker
+ * process killed outright mid-download — no controller is lost, no counter goes back, no finished
+ * controller is downloaded to or rebooted twice.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
@@ -17,8 +19,8 @@ import { startFleet, type Fleet } from '../../src/simulator/fleet';
 import type { DevServer } from '../../src/temporal/dev-server';
 import { freePort } from '../../src/temporal/free-port';
 import { installRuntime } from '../../workers/runtime';
-import { createCiuWorker, NativeConnection } from '../../workers/worker';
-import { masterUpgrade, upgradeStatusQuery } from '../../workflows';
+import { createCiuWorker, NativeConnection, taskQueue as ciuTaskQueue } from '../../workers/worker';
+import { controllerWorkflowId, masterUpgrade, upgradeStatusQuery } from '../../workflows';
 import { createTestImage, startFtpServer, type LocalImageServer } from '../fixtures/servers';
 import { quietLogger } from '../workflow/fake-activities';
 import { startTestDevServer } from '../fixtures/temporal';
@@ -55,6 +57,7 @@ let bundle: WorkflowBundleWithSourceMap;
 let ftp: LocalImageServer | undefined;
 let fleet: Fleet | undefined;
 let master: Partial<Master> = {};
+const workerProcesses: ChildProcess[] = [];
 
 // vsftpd gets a new account each time it starts; the worker resolves the reference at each use, and
 // keeps the last one known while the image server is down.
@@ -99,15 +102,42 @@ async function stopMaster(): Promise<void> {
   await server?.stop();
 }
 
+/** `npm run worker` as its own process (task queue 'ciu'), so it can be killed for real. */
+async function spawnWorkerProcess(): Promise<ChildProcess> {
+  const credentialsFile = join(dir, 'credentials.json');
+  await writeFile(credentialsFile, JSON.stringify({ controllers: controllerLogin, 'image-ftp': ftpLogin }), {
+    mode: 0o600,
+  });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+    cwd: join(__dirname, '..', '..'),
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: master.server?.address,
+      CIU_CREDENTIALS_FILE: credentialsFile,
+      CIU_LOG_LEVEL: 'error',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  workerProcesses.push(child);
+  return child;
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
 function client(): Client {
   if (!master.client) throw new Error('the master is not running');
   return master.client;
 }
 
-function config(inventory: CampaignConfig['inventory']): CampaignConfig {
+function config(inventory: CampaignConfig['inventory'], targets = [subnet]): CampaignConfig {
   return {
     inventory,
-    targets: [subnet],
+    targets,
     profile: {
       models: {
         A7210: {
@@ -142,9 +172,32 @@ async function waitForStatus(
   }
 }
 
-async function logLines(ip: string, containing: string): Promise<string[]> {
-  if (!fleet) throw new Error('no fleet');
-  return (await fleet.controller(ip).log.tail(1000)).filter((line) => line.includes(containing));
+/** Until the child's running download has reported bytes received (heartbeat details, as the Web UI shows them). */
+async function waitForBytesInFlight(workflowId: string): Promise<void> {
+  await eventually(async () => {
+    const { raw } = await client().workflow.getHandle(workflowId).describe();
+    return (raw.pendingActivities ?? []).some((a) => {
+      const data = a.heartbeatDetails?.payloads?.[0]?.data;
+      return (
+        data !== undefined &&
+        data !== null &&
+        (JSON.parse(Buffer.from(data).toString()) as { bytes: number }).bytes > 0
+      );
+    });
+  });
+}
+
+async function eventually(probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`not reached in ${timeoutMs} ms: ${probe.toString()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function logLines(f: Fleet | undefined, ip: string, containing: string): Promise<string[]> {
+  if (!f) throw new Error('no fleet');
+  return (await f.controller(ip).log.tail(1000)).filter((line) => line.includes(containing));
 }
 
 beforeAll(async () => {
@@ -173,6 +226,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await Promise.all(workerProcesses.map(kill));
   await stopMaster();
   await Promise.all([fleet?.stop(), ftp?.stop()]);
   await rm(dir, { recursive: true, force: true });
@@ -231,6 +285,7 @@ test('worker gone, Temporal server killed and restarted, image server lost: the 
   expect(stubbornDuringOutage?.lastError).toMatch(/transfer failed: .*ECONNREFUSED/);
   expect(
     await logLines(
+      fleet,
       stubborn,
       `Image download failed: ftp://${ftpHost}:${ftpPort}/${image.name}: transfer failed`,
     ),
@@ -260,7 +315,60 @@ test('worker gone, Temporal server killed and restarted, image server lost: the 
       runningPartition: 1,
     });
     // Once downloaded and rebooted, never again: nothing was replayed against the device.
-    expect(await logLines(ip, 'Image download succeeded')).toHaveLength(1);
-    expect(await logLines(ip, 'Reload requested')).toHaveLength(1);
+    expect(await logLines(fleet, ip, 'Image download succeeded')).toHaveLength(1);
+    expect(await logLines(fleet, ip, 'Reload requested')).toHaveLength(1);
+  }
+});
+
+test('a worker process killed (SIGKILL) mid-download: the next worker process retries the interrupted downloads and finishes', async () => {
+  ftp ??= await startImageServer();
+  if (!master.client) await startMaster();
+  const stalledSubnet = '127.70.2.0/24';
+  const stalled = ['127.70.2.1', '127.70.2.2'];
+  const second = await startFleet({
+    count: 2,
+    subnet: stalledSubnet,
+    models: ['A7210'],
+    version: '6.3.1.0',
+    build: 40000,
+    // Their first transfer stops half-way and hangs, so it is surely in flight when the worker dies.
+    faults: Object.fromEntries(stalled.map((ip) => [ip, { stallDownloads: 1 }])),
+    stateDir: join(dir, 'fleet-2'),
+    credentials: controllerLogin,
+    controller: { rebootDelayMs: 1000, progressIntervalMs: 50 },
+  });
+  try {
+    const doomed = await spawnWorkerProcess();
+    const campaign = `e2e-durability-kill-${process.pid}`;
+    const handle = await client().workflow.start(masterUpgrade, {
+      taskQueue: ciuTaskQueue,
+      workflowId: campaign,
+      args: [config(second.inventory, [stalledSubnet])],
+    });
+    await waitForStatus(handle, (c) => stalled.every((ip) => c[ip]?.state === 'downloading'), 60_000);
+    for (const ip of stalled) await waitForBytesInFlight(controllerWorkflowId(campaign, ip));
+
+    await kill(doomed);
+    // The device sees its CLI session drop and stops copying.
+    for (const ip of stalled)
+      await eventually(async () => (await logLines(second, ip, 'transfer aborted by user')).length === 1);
+    await spawnWorkerProcess();
+
+    const summary = await handle.result();
+    expect(summary.outcome).toBe('completed');
+    for (const ip of stalled) {
+      const result = summary.controllers.find((c) => c.ip === ip);
+      // The interrupted try counts, and says why it ended.
+      expect(result).toMatchObject({ state: 'upgraded', attempts: 2 });
+      expect(result?.lastError).toMatch(/heartbeat/i);
+      expect(second.controller(ip).snapshot()).toMatchObject({
+        runningVersion: '6.4.0.0',
+        runningBuild: 81234,
+      });
+      expect(await logLines(second, ip, 'Image download succeeded')).toHaveLength(1);
+      expect(await logLines(second, ip, 'Reload requested')).toHaveLength(1);
+    }
+  } finally {
+    await second.stop();
   }
 });
