@@ -6,6 +6,7 @@ import type { CampaignStatus } from '../../domain/status';
 import { createLogger, type Logger } from '../../logging';
 import {
   createCiuMetrics,
+  defaultSdkMetricsAddress,
   downloadMetricsInterceptor,
   startMetricsServer,
   type MetricsServer,
@@ -126,7 +127,7 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
     // the SDK must not stop the worker on the same signal while a commit is still waiting for it.
     installRuntime({
       logger,
-      metricsBindAddress: options.sdkMetricsAddress ?? '127.0.0.1:9464',
+      metricsBindAddress: options.sdkMetricsAddress ?? defaultSdkMetricsAddress,
       shutdownSignals: [],
     });
     const workerConnection = await NativeConnection.connect({ address: dev.address });
@@ -192,7 +193,7 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
           `Web UI:       ${ui}/${encodeURIComponent(campaign)}`,
           `  this campaign's controllers: ${byCampaign}`,
           `  filter e.g. CiuState="failed", CiuState="waiting-retry", CiuModel="A7005"`,
-          `Metrics:      http://${metricsServer.address}/metrics (ciu), http://${options.sdkMetricsAddress ?? '127.0.0.1:9464'}/metrics (Temporal runtime)`,
+          `Metrics:      http://${metricsServer.address}/metrics (ciu), http://${options.sdkMetricsAddress ?? defaultSdkMetricsAddress}/metrics (Temporal runtime)`,
           ``,
           `Try next (another terminal):`,
           `  npx ciu${address} show upgrade status --campaign ${campaign}`,
