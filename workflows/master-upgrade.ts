@@ -74,6 +74,8 @@ export interface MasterCarried {
   /** Download slots: who holds one, who waits for one, and grants not yet sent. */
   slots: { holders: string[]; queue: string[]; grants: string[] };
   unmatched: string[];
+  /** Absent in runs carried before it existed. */
+  ignoredPurges?: string[];
 }
 
 /** Options for masterUpgrade beyond the config. */
@@ -115,6 +117,7 @@ export async function masterUpgrade(
   const checks: Record<string, ImageCheck> = carried?.checks ?? {};
   const slots = carried?.slots ?? { holders: [], queue: [], grants: [] };
   let unmatched = carried?.unmatched ?? [];
+  let ignoredPurges = carried?.ignoredPurges ?? [];
   let phase: CampaignPhase = carried ? 'running' : 'verifying';
   let dirty = true;
 
@@ -253,6 +256,7 @@ export async function masterUpgrade(
       revision,
       verifications: verifications(),
       unmatchedSelectors: unmatched,
+      ...(ignoredPurges.length > 0 ? { ignoredPurges } : {}),
       controllers,
       counts: countStates(controllers),
       downloadSlots: {
@@ -286,8 +290,17 @@ export async function masterUpgrade(
   setHandler(purgeTargetsSignal, (selectors) => {
     const list = (Array.isArray(selectors) ? selectors : [selectors]).map(String);
     const invalid = list.filter((selector) => parseSelector(selector) === undefined);
-    if (invalid.length > 0)
-      log.warn('purge selectors ignored: not an IPv4 address, CIDR subnet or all', { campaign, invalid });
+    const idle = list.filter(
+      (selector) => !invalid.includes(selector) && matchingIps(Object.keys(targets), [selector]).length === 0,
+    );
+    if (invalid.length > 0 || idle.length > 0) {
+      log.warn('purge selectors ignored', { campaign, invalid, matchingNoTarget: idle });
+      ignoredPurges = [
+        ...ignoredPurges,
+        ...invalid.map((selector) => `"${selector}": not an IPv4 address, CIDR subnet or all`),
+        ...idle.map((selector) => `"${selector}": matches no target of this campaign`),
+      ].slice(-20);
+    }
     const ips = matchingIps(Object.keys(targets), list);
     log.info('purge requested', { campaign, selectors: list, matched: ips.length });
     purge(ips, `purgeTargets ${list.join(' ')}`);
@@ -541,7 +554,7 @@ export async function masterUpgrade(
       await condition(allHandlersFinished);
       await continueAsNew<typeof masterUpgrade>(
         config,
-        { revision, targets, checks, slots, unmatched },
+        { revision, targets, checks, slots, unmatched, ignoredPurges },
         options,
       );
     }

@@ -92,6 +92,11 @@ export interface CampaignStatus {
   verifications: ModelVerification[];
   /** Target selectors that matched no associated controller. */
   unmatchedSelectors: string[];
+  /**
+   * purgeTargets selectors that did nothing, newest last (at most 20), e.g. `"10.1.4.300": not an
+   * IPv4 address, CIDR subnet or all`. A signal cannot be refused, so this is where the sender sees it.
+   */
+  ignoredPurges?: string[];
   /** Every inventory controller; the untargeted ones as 'not-targeted'. */
   controllers: ControllerStatus[];
   /** Controllers per state (states with none are omitted). */

@@ -260,7 +260,7 @@ test('purge by subnet stops only matching children, mid-wait and mid-download; p
         state('10.1.4.2') === 'downloading'
       );
     });
-    await handle.signal(purgeTargetsSignal, ['10.1.4.0/24']);
+    await handle.signal(purgeTargetsSignal, ['10.1.4.0/24', '10.1.4.300', '10.9.0.0/16']);
     const purgedChildren = await Promise.all(
       ['10.1.4.1', '10.1.4.2'].map((ip) =>
         client.workflow.getHandle<typeof controllerUpgrade>(controllerWorkflowId(campaign, ip)).result(),
@@ -270,6 +270,11 @@ test('purge by subnet stops only matching children, mid-wait and mid-download; p
     expect(cancelledDownloads).toBe(1);
     const status = await handle.query(upgradeStatusQuery);
     expect(status.counts).toEqual({ purged: 2, 'waiting-retry': 2 });
+    // A signal cannot be refused: selectors that did nothing are reported in the status instead.
+    expect(status.ignoredPurges).toEqual([
+      '"10.1.4.300": not an IPv4 address, CIDR subnet or all',
+      '"10.9.0.0/16": matches no target of this campaign',
+    ]);
     for (const ip of ['10.1.5.1', '10.1.5.2'])
       expect(
         (await client.workflow.getHandle(controllerWorkflowId(campaign, ip)).describe()).status.name,

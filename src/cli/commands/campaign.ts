@@ -37,6 +37,7 @@ export function renderCampaignStatus(
     lines.push(`Image ${v.imageFile} for ${v.model} failed verification: ${v.error ?? 'unknown error'}`);
   if (status.unmatchedSelectors.length)
     lines.push(`Targets matching no associated controller: ${status.unmatchedSelectors.join(', ')}`);
+  if (status.ignoredPurges?.length) lines.push(`Purges that did nothing: ${status.ignoredPurges.join('; ')}`);
   lines.push(renderStatusTable(status.controllers, options), stateCounts(status.controllers));
   return `${lines.join('\n')}\n`;
 }
