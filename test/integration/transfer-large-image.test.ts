@@ -11,13 +11,11 @@ import type { Protocol } from '../../src/domain/types';
 import { HEADER_SIZE, parseImageHeader } from '../../src/image';
 import { readHeader } from '../../src/transfer';
 import {
-  startFtpServer,
-  startHttpServer,
-  startSshServer,
-  startTftpServer,
   writeSparseImage,
   type LocalHttpServer,
   type LocalImageServer,
+  startServersForEveryProtocol,
+  type ImageServersByProtocol,
 } from '../fixtures/servers';
 
 // The master reads headers only: a 256 MiB image is verified while at most 64 KiB cross the wire,
@@ -29,6 +27,7 @@ const LIMIT = 64 * 1024;
 const name = 'ArubaOS_72xx_6.4.0.0_81300';
 
 let work: string;
+let imageServers: ImageServersByProtocol | undefined;
 let ftp: LocalImageServer;
 let ftps: LocalImageServer;
 let ssh: LocalImageServer;
@@ -44,17 +43,12 @@ beforeAll(async () => {
     build: 81300,
     payloadLength: 256 * MiB,
   });
-  [ftp, ftps, ssh, tftp, http] = await Promise.all([
-    startFtpServer({ files: { [name]: file } }),
-    startFtpServer({ tls: true, files: { [name]: file } }),
-    startSshServer({ files: { [name]: file } }),
-    startTftpServer({ files: { [name]: file } }),
-    startHttpServer({ files: { [name]: file } }),
-  ]);
+  imageServers = await startServersForEveryProtocol({ [name]: file });
+  ({ ftp, ftps, ssh, tftp, http } = imageServers);
 });
 
 afterAll(async () => {
-  await Promise.all([ftp, ftps, ssh, tftp, http].filter(Boolean).map((s) => s.stop()));
+  await imageServers?.stop();
   await rm(work, { recursive: true, force: true });
 });
 

@@ -9,11 +9,10 @@ import { download, readHeader, TransferError, type TransferEndpoint } from '../.
 import {
   createTestImage,
   writeSparseImage,
-  startFtpServer,
   startHttpServer,
-  startSshServer,
-  startTftpServer,
   type LocalImageServer,
+  startServersForEveryProtocol,
+  type ImageServersByProtocol,
 } from '../fixtures/servers';
 
 const image = createTestImage({
@@ -25,6 +24,7 @@ const image = createTestImage({
 const files = { [image.name]: image.bytes };
 const bigImage = 'ArubaOS_72xx_6.4.0.0_81235';
 
+let imageServers: ImageServersByProtocol | undefined;
 let ftp: LocalImageServer;
 let ftps: LocalImageServer;
 let ssh: LocalImageServer;
@@ -33,13 +33,8 @@ let http: LocalImageServer;
 let work: string;
 
 beforeAll(async () => {
-  [ftp, ftps, ssh, tftp, http] = await Promise.all([
-    startFtpServer({ files }),
-    startFtpServer({ tls: true, files }),
-    startSshServer({ files }),
-    startTftpServer({ files }),
-    startHttpServer({ files }),
-  ]);
+  imageServers = await startServersForEveryProtocol(files);
+  ({ ftp, ftps, ssh, tftp, http } = imageServers);
   work = await mkdtemp(join(tmpdir(), 'ciu-transfer-test-'));
   // Big enough that no loopback transfer finishes before the abort lands.
   const big = join(work, bigImage);
@@ -53,7 +48,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([ftp, ftps, ssh, tftp, http].filter(Boolean).map((s) => s.stop()));
+  await imageServers?.stop();
   await rm(work, { recursive: true, force: true });
 });
 

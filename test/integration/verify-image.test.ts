@@ -15,11 +15,9 @@ import { encodeImageHeader, HEADER_SIZE } from '../../src/image';
 import { freePort } from '../../src/temporal/free-port';
 import {
   createTestImage,
-  startFtpServer,
-  startHttpServer,
-  startSshServer,
-  startTftpServer,
   type LocalImageServer,
+  startServersForEveryProtocol,
+  type ImageServersByProtocol,
 } from '../fixtures/servers';
 
 // verifyImage as the worker runs it, against real servers: header only, and one clear failure per problem.
@@ -37,6 +35,7 @@ const files = {
   ArubaOS_72xx_zip: badMagic,
 };
 
+let imageServers: ImageServersByProtocol | undefined;
 let ftp: LocalImageServer;
 let ftps: LocalImageServer;
 let ssh: LocalImageServer;
@@ -57,18 +56,13 @@ const logger = () =>
   );
 
 beforeAll(async () => {
-  [ftp, ftps, ssh, tftp, http] = await Promise.all([
-    startFtpServer({ files }),
-    startFtpServer({ tls: true, files }),
-    startSshServer({ files }),
-    startTftpServer({ files }),
-    startHttpServer({ files }),
-  ]);
+  imageServers = await startServersForEveryProtocol(files);
+  ({ ftp, ftps, ssh, tftp, http } = imageServers);
   work = await mkdtemp(join(tmpdir(), 'ciu-verify-test-'));
 });
 
 afterAll(async () => {
-  await Promise.all([ftp, ftps, ssh, tftp, http].filter(Boolean).map((s) => s.stop()));
+  await imageServers?.stop();
   await rm(work, { recursive: true, force: true });
 });
 
