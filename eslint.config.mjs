@@ -14,6 +14,15 @@ const ioPackages = [
   'commander',
   'playwright-core',
 ];
+// The dev kit (simulator, launchers, demo) ships to no one: product code reaches it only by the
+// CLI's dynamic import in src/cli/dev-kit-loader.ts, which the import rule below does not see.
+const devkitPatterns = [
+  {
+    group: ['**/devkit', '**/devkit/*'],
+    message:
+      'product code never imports the dev kit (only `ciu simulate`/`ciu start` load it, via src/cli/dev-kit-loader.ts)',
+  },
+];
 const forbiddenInWorkflows = [
   ...builtinModules,
   ...builtinModules.map((m) => `node:${m}`),
@@ -58,6 +67,7 @@ export default tseslint.config(
               'workflow code must stay deterministic: no Node built-ins or I/O packages (do it in an activity)',
           })),
           patterns: [
+            ...devkitPatterns,
             {
               group: ['**/activities', '**/activities/*'],
               allowTypeImports: true,
@@ -74,6 +84,20 @@ export default tseslint.config(
         'error',
         { name: 'setTimeout', message: 'use sleep() from @temporalio/workflow' },
         { name: 'setInterval', message: 'use sleep() from @temporalio/workflow' },
+      ],
+    },
+  },
+  {
+    files: ['src/**/*.ts', 'activities/**/*.ts', 'workers/**/*.ts', 'test/fixtures/lint/product/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: devkitPatterns }] },
+  },
+  {
+    // The one door: its types only; the module itself is loaded by import() at run time.
+    files: ['src/cli/dev-kit-loader.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: devkitPatterns.map((p) => ({ ...p, allowTypeImports: true })) },
       ],
     },
   },

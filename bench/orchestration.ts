@@ -9,7 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { UpgradeActivities, VerifiedImage } from '../activities/types';
 import type { CampaignConfig } from '../src/domain/types';
-import { startDevServer } from '../src/temporal/dev-server';
+import { startDevServer } from '../devkit/temporal/dev-server';
 import { masterUpgrade } from '../workflows';
 import { baselineParent } from './baseline-workflows';
 

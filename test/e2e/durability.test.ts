@@ -15,9 +15,9 @@ import { staticCredentialStore, type CredentialStore, type Credentials } from '.
 import type { CampaignStatus, ControllerStatus } from '../../src/domain/status';
 import type { CampaignConfig } from '../../src/domain/types';
 import { createLogger } from '../../src/logging';
-import { startFleet, type Fleet } from '../../src/simulator/fleet';
-import type { DevServer } from '../../src/temporal/dev-server';
-import { freePort } from '../../src/temporal/free-port';
+import { startFleet, type Fleet } from '../../devkit/simulator/fleet';
+import type { DevServer } from '../../devkit/temporal/dev-server';
+import { freePort } from '../../devkit/temporal/free-port';
 import { installRuntime } from '../../workers/runtime';
 import { createCiuWorker, NativeConnection, taskQueue as ciuTaskQueue } from '../../workers/worker';
 import { controllerWorkflowId, masterUpgrade, upgradeStatusQuery } from '../../workflows';

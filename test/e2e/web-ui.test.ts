@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { CampaignStatus } from '../../src/domain/status';
-import { freePort } from '../../src/temporal/free-port';
+import { freePort } from '../../devkit/temporal/free-port';
 import { upgradeStatusQuery } from '../../workflows/definitions';
 
 // `ciu start` (what `npm start` runs) in its own process, then Debian's Chromium on its Web UI while

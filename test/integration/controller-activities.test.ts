@@ -16,7 +16,7 @@ import type { DownloadImageInput, ImageSource, VerifiedImage } from '../../activ
 import { staticCredentialStore } from '../../src/credentials/store';
 import { failureTypes } from '../../src/domain/errors';
 import type { Controller, Protocol } from '../../src/domain/types';
-import { startFleet, type Fleet } from '../../src/simulator/fleet';
+import { startFleet, type Fleet } from '../../devkit/simulator/fleet';
 import {
   createTestImage,
   startFtpServer,

@@ -8,7 +8,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { failureTypes } from '../../src/domain/errors';
-import type { DevServer } from '../../src/temporal/dev-server';
+import type { DevServer } from '../../devkit/temporal/dev-server';
 import type { controllerUpgrade } from '../../workflows';
 import {
   commitConfigUpdate,

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { CampaignStatus } from '../../src/domain/status';
-import { temporalCliPath } from '../../src/temporal/binaries';
+import { temporalCliPath } from '../../devkit/temporal/binaries';
 import { eventually, startCiuStack, type CiuStack } from './cli-harness';
 
 // The plain Temporal tools drive ciu without the ciu CLI: start a campaign from a JSON input file,

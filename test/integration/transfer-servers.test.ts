@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Protocol } from '../../src/domain/types';
 import { HEADER_SIZE, parseImageHeader } from '../../src/image';
-import { freePort } from '../../src/temporal/free-port';
+import { freePort } from '../../devkit/temporal/free-port';
 import { download, readHeader, TransferError, type TransferEndpoint } from '../../src/transfer';
 import {
   createTestImage,

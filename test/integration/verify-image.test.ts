@@ -12,7 +12,7 @@ import { staticCredentialStore } from '../../src/credentials/store';
 import { failureTypes } from '../../src/domain/errors';
 import type { Protocol } from '../../src/domain/types';
 import { encodeImageHeader, HEADER_SIZE } from '../../src/image';
-import { freePort } from '../../src/temporal/free-port';
+import { freePort } from '../../devkit/temporal/free-port';
 import {
   createTestImage,
   type LocalImageServer,

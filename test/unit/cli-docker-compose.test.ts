@@ -42,3 +42,17 @@ describe('docker-compose.yml', () => {
     for (const port of published) expect(port).toMatch(/^127\.0\.0\.1:/);
   });
 });
+
+describe('Dockerfile (the worker image)', () => {
+  const dockerfile = readFileSync(join(__dirname, '../../Dockerfile'), 'utf8');
+  const dockerignore = readFileSync(join(__dirname, '../../.dockerignore'), 'utf8');
+
+  it('copies no dev kit (simulator, image-server launchers, demo) into the image', () => {
+    const copied = [...dockerfile.matchAll(/^COPY\s+(.+?)\s+\S+$/gm)].flatMap(([, from]) =>
+      from!.split(/\s+/),
+    );
+    expect(copied.length).toBeGreaterThan(0);
+    for (const source of copied) expect(source).not.toMatch(/^(\.|devkit)(\/|$)/);
+    expect(dockerignore.split('\n')).toContain('devkit');
+  });
+});

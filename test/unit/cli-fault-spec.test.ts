@@ -1,5 +1,5 @@
 import { UsageError } from '../../src/cli/exit-codes';
-import { parseFaultSpec } from '../../src/cli/fault-spec';
+import { parseFaultSpec } from '../../devkit/simulator/fault-spec';
 
 describe('ciu simulate --fault', () => {
   it('parses counters, flags and a wrong model, merging repeated options per IP', () => {

@@ -1,8 +1,8 @@
 /** Command builders: exact lines, and every value validated so nothing can be injected into the CLI. */
 import * as commands from '../../src/device/commands';
 import { CommandValueError, quoteLogText } from '../../src/device/validate';
-import { parseCopyArgs } from '../../src/simulator/copy';
-import { tokenize } from '../../src/simulator/terminal';
+import { parseCopyArgs } from '../../devkit/simulator/copy';
+import { tokenize } from '../../devkit/simulator/terminal';
 
 const base: commands.CopyRequest = {
   protocol: 'ftp',

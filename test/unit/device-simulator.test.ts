@@ -1,6 +1,6 @@
 /** Pure pieces of the controller simulator: subnet addressing and the CLI's word splitting. */
-import { loopbackHosts } from '../../src/simulator/fleet';
-import { tokenize } from '../../src/simulator/terminal';
+import { loopbackHosts } from '../../devkit/simulator/fleet';
+import { tokenize } from '../../devkit/simulator/terminal';
 
 describe('loopbackHosts', () => {
   test('host addresses of a /24 from .1 upwards; a /30 from its first host', () => {

@@ -28,6 +28,14 @@ test('ESLint rejects fs, node:net and ssh2 imports in a workflows/ file', () => 
 });
 
 test('the same imports outside workflows/ are allowed', () => {
-  const { messages } = lint('src/temporal/dev-server.ts');
+  const { messages } = lint('devkit/temporal/dev-server.ts');
   expect(messages.filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports')).toEqual([]);
+});
+
+test('ESLint rejects dev-kit imports, type-only ones included, in product code', () => {
+  const { status, messages } = lint('test/fixtures/lint/product/imports-devkit.ts', '--no-ignore');
+  const restricted = messages.filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports');
+  expect(status).toBe(1);
+  expect(restricted.map((m) => m.line)).toEqual([2, 3]);
+  expect(restricted[0]!.message).toContain('product code never imports the dev kit');
 });

@@ -4,10 +4,9 @@ import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
 import { isKnownModel, type ControllerModel } from '../../domain/models';
-import type { ControllerFaults } from '../../simulator/faults';
 import { globalOptions, withExamples, type CliContext } from '../context';
+import { loadDevkit } from '../dev-kit-loader';
 import { UsageError } from '../exit-codes';
-import { parseFaultSpec } from '../fault-spec';
 
 interface SimulateOptions {
   subnet: string;
@@ -19,7 +18,7 @@ interface SimulateOptions {
   standbyEvery?: string;
   rebootDelay: string;
   stateDir?: string;
-  fault: Record<string, ControllerFaults>;
+  fault: string[];
   inventoryOut?: string;
   knownHostsOut?: string;
   credentialsOut?: string;
@@ -52,8 +51,8 @@ export function registerSimulateCommand(program: Command, ctx: CliContext): void
       .option(
         '--fault <ip:fault,…>',
         'fault switches, repeatable: refuse-downloads=<n>, stall-downloads=<n>, corrupt-downloads=<n>, wrong-model=<m>, flash-full, unreachable, never-come-back, boot-old-version',
-        (spec: string, all: Record<string, ControllerFaults>) => parseFaultSpec(spec, all),
-        {},
+        (spec: string, all: string[]) => [...all, spec],
+        [],
       )
       .option('--inventory-out <file>', 'write the inventory (host keys pinned) for `ciu inventory import`')
       .option('--known-hosts-out <file>', "write a known_hosts with every controller's key")
@@ -68,7 +67,8 @@ export function registerSimulateCommand(program: Command, ctx: CliContext): void
         const models = o.models.split(',').map((m) => m.trim());
         for (const m of models)
           if (!isKnownModel(m)) throw new UsageError(`--models: "${m}" is not a known controller model`);
-        const { startFleet } = await import('../../simulator/fleet');
+        const { startFleet, parseFaultSpecs } = await loadDevkit();
+        const faults = parseFaultSpecs(o.fault);
         const password = randomBytes(12).toString('base64url');
         const fleet = await startFleet({
           subnet: o.subnet,
@@ -79,7 +79,7 @@ export function registerSimulateCommand(program: Command, ctx: CliContext): void
           port: whole(o.sshPort, '--ssh-port', 1),
           stateDir: o.stateDir ?? join(globalOptions(this, ctx).configDir, 'simulator'),
           credentials: { username: 'admin', password, ref: o.credentialsRef },
-          faults: o.fault,
+          faults,
           ...(o.standbyEvery ? { standbyEvery: whole(o.standbyEvery, '--standby-every', 1) } : {}),
           controller: { rebootDelayMs: whole(o.rebootDelay, '--reboot-delay', 0) },
         });
@@ -93,9 +93,9 @@ export function registerSimulateCommand(program: Command, ctx: CliContext): void
               { mode: 0o600 },
             );
           for (const c of fleet.inventory) {
-            const faults = o.fault[c.ip];
+            const controllerFaults = faults[c.ip];
             ctx.io.out(
-              `${c.ip}:${c.ssh.port} ${c.model} ${c.role} ${c.ssh.hostKey ?? ''}${faults ? ` faults ${JSON.stringify(faults)}` : ''}\n`,
+              `${c.ip}:${c.ssh.port} ${c.model} ${c.role} ${c.ssh.hostKey ?? ''}${controllerFaults ? ` faults ${JSON.stringify(controllerFaults)}` : ''}\n`,
             );
           }
           ctx.io.out(

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { globalOptions, withExamples, type CliContext } from '../context';
+import { loadDevkit } from '../dev-kit-loader';
 import { UsageError } from '../exit-codes';
 
 function port(text: string, field: string): number {
@@ -43,7 +44,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
           retryInterval: string;
         }>();
         const { configDir } = globalOptions(this, ctx);
-        const { runDemo } = await import('../demo/run');
+        const { runDemo } = await loadDevkit();
         await runDemo(
           {
             configDir,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { ciuSearchAttributes } from '../domain/search-attributes';
+import { ciuSearchAttributes } from '../../src/domain/search-attributes';
 import { temporalCliPath } from './binaries';
 import { freePort } from './free-port';
 

@@ -1,7 +1,7 @@
-import { isKnownModel } from '../domain/models';
-import { isIPv4 } from '../domain/targets';
-import type { ControllerFaults } from '../simulator/faults';
-import { UsageError } from './exit-codes';
+import { isKnownModel } from '../../src/domain/models';
+import { isIPv4 } from '../../src/domain/targets';
+import type { ControllerFaults } from './faults';
+import { UsageError } from '../../src/cli/exit-codes';
 
 const counters = {
   'refuse-downloads': 'refuseDownloads',
@@ -44,4 +44,9 @@ export function parseFaultSpec(
     }
   }
   return { ...into, [ip]: faults };
+}
+
+/** Every `--fault` option given, merged by IP. */
+export function parseFaultSpecs(specs: readonly string[]): Record<string, ControllerFaults> {
+  return specs.reduce<Record<string, ControllerFaults>>((all, spec) => parseFaultSpec(spec, all), {});
 }

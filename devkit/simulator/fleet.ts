@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ControllerModel } from '../domain/models';
-import type { Controller } from '../domain/types';
+import type { ControllerModel } from '../../src/domain/models';
+import type { Controller } from '../../src/domain/types';
 import { SimulatedController, type SimulatedControllerOptions } from './controller';
 import type { ControllerFaults } from './faults';
 

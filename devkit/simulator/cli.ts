@@ -1,4 +1,4 @@
-import { CommandValueError } from '../device/validate';
+import { CommandValueError } from '../../src/device/validate';
 import type { LogSeverity } from './controller-log';
 import { runCopy, type CopyContext } from './copy';
 import type { Flash, PartitionImage } from './flash';

@@ -1,8 +1,8 @@
 import { open, rm } from 'node:fs/promises';
-import type { Credentials } from '../credentials/store';
-import { imageTypeFor } from '../domain/models';
-import type { Protocol } from '../domain/types';
-import { loginProtocols } from '../device/commands';
+import type { Credentials } from '../../src/credentials/store';
+import { imageTypeFor } from '../../src/domain/models';
+import type { Protocol } from '../../src/domain/types';
+import { loginProtocols } from '../../src/device/commands';
 import {
   CommandValueError,
   checkFile,
@@ -11,9 +11,9 @@ import {
   checkPartition,
   checkPort,
   checkUser,
-} from '../device/validate';
-import { HEADER_SIZE, verifyImageFile } from '../image';
-import type { TransferEndpoint } from '../transfer/endpoint';
+} from '../../src/device/validate';
+import { HEADER_SIZE, verifyImageFile } from '../../src/image';
+import type { TransferEndpoint } from '../../src/transfer/endpoint';
 import type { ControllerLog } from './controller-log';
 import type { ControllerFaults } from './faults';
 import type { Flash } from './flash';

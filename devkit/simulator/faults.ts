@@ -1,4 +1,4 @@
-import type { ControllerModel } from '../domain/models';
+import type { ControllerModel } from '../../src/domain/models';
 
 /**
  * Fault switches of one simulated controller. Counters count down as they fire ("refuse the next 5

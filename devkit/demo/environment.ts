@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { staticCredentialStore, type CredentialStore } from '../../credentials/store';
-import type { CampaignConfigInput } from '../../domain/config';
-import { imageTypeFor, type ControllerModel } from '../../domain/models';
-import type { Controller } from '../../domain/types';
-import { buildImage } from '../../image';
-import { loopbackHosts, startFleet, type Fleet } from '../../simulator/fleet';
-import type { ControllerFaults } from '../../simulator/faults';
-import { startFtpServer, type LocalImageServer } from '../../image-server';
+import { staticCredentialStore, type CredentialStore } from '../../src/credentials/store';
+import type { CampaignConfigInput } from '../../src/domain/config';
+import { imageTypeFor, type ControllerModel } from '../../src/domain/models';
+import type { Controller } from '../../src/domain/types';
+import { buildImage } from '../../src/image';
+import { loopbackHosts, startFleet, type Fleet } from '../simulator/fleet';
+import type { ControllerFaults } from '../simulator/faults';
+import { startFtpServer, type LocalImageServer } from '../image-server';
 
 /** One group of simulated controllers in the demo. */
 export interface DemoGroup {

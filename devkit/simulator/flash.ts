@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { HEADER_SIZE, buildImage, type ImageHeader } from '../image';
+import { HEADER_SIZE, buildImage, type ImageHeader } from '../../src/image';
 
 /** What a partition holds. */
 export interface PartitionImage {

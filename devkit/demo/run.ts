@@ -1,25 +1,25 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { validateCampaignConfig } from '../../domain/config';
-import type { CampaignStatus } from '../../domain/status';
-import { createLogger, type Logger } from '../../logging';
+import { validateCampaignConfig } from '../../src/domain/config';
+import type { CampaignStatus } from '../../src/domain/status';
+import { createLogger, type Logger } from '../../src/logging';
 import {
   createCiuMetrics,
   defaultSdkMetricsAddress,
   downloadMetricsInterceptor,
   startMetricsServer,
   type MetricsServer,
-} from '../../metrics';
-import { startDevServer, type DevServer } from '../../temporal/dev-server';
-import { upgradeStatusQuery } from '../../../workflows/definitions';
-import { installRuntime } from '../../../workers/runtime';
-import { createCiuWorker, NativeConnection } from '../../../workers/worker';
-import { campaignSettled, renderCampaignStatus } from '../commands/campaign';
-import { commitCampaign } from '../commit';
-import { withLiveProgress } from '../progress';
-import { saveCommitted, saveStaged, toStaged } from '../config-file';
-import type { CliIo } from '../context';
+} from '../../src/metrics';
+import { startDevServer, type DevServer } from '../temporal/dev-server';
+import { upgradeStatusQuery } from '../../workflows/definitions';
+import { installRuntime } from '../../workers/runtime';
+import { createCiuWorker, NativeConnection } from '../../workers/worker';
+import { campaignSettled, renderCampaignStatus } from '../../src/cli/commands/campaign';
+import { commitCampaign } from '../../src/cli/commit';
+import { withLiveProgress } from '../../src/cli/progress';
+import { saveCommitted, saveStaged, toStaged } from '../../src/cli/config-file';
+import type { CliIo } from '../../src/cli/context';
 import { startDemoEnvironment, type DemoEnvironment, type DemoOptions } from './environment';
 
 /** How `ciu start` runs. Defaults are the documented ports of `npm start`. */
