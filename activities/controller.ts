@@ -2,7 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { UnknownCredentialsError, type CredentialStore, type Credentials } from '../src/credentials/store';
 import { failureTypes, permanentControllerFailures, type FailureType } from '../src/domain/errors';
 import type { Controller } from '../src/domain/types';
-import { loginProtocols } from '../src/device/commands';
+import { loginProtocols } from '../src/domain/rules';
 import { ControllerDriver, type DriverTimeouts } from '../src/device/driver';
 import { DeviceError } from '../src/device/errors';
 import { ReplyFormatError } from '../src/device/parsers';

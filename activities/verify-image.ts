@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { UnknownCredentialsError, type CredentialStore, type Credentials } from '../src/credentials/store';
-import { isSafeFileName } from '../src/domain/config';
+import { isHostKeyFingerprint, isSafeFileName, protocols } from '../src/domain/rules';
 import { failureTypes } from '../src/domain/errors';
 import { imageTypeFor } from '../src/domain/models';
 import { HEADER_SIZE, ImageFormatError, parseImageHeader, type ImageHeader } from '../src/image';
@@ -29,13 +29,10 @@ const inputSchema = z.object({
       port: z.number('must be a number').int('must be a whole number').min(1).max(65535).optional(),
       hostKey: z
         .string()
-        .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, "must be a host-key fingerprint 'SHA256:<base64>'")
+        .refine(isHostKeyFingerprint, "must be a host-key fingerprint 'SHA256:<base64>'")
         .optional(),
     }),
-    protocol: z.enum(
-      ['ftp', 'ftps', 'scp', 'sftp', 'tftp', 'http'],
-      'must be one of ftp, ftps, scp, sftp, tftp, http',
-    ),
+    protocol: z.enum(protocols, `must be one of ${protocols.join(', ')}`),
     credentialsRef: z.string().min(1, 'must not be empty').optional(),
   }),
   models: z

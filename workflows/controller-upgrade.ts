@@ -15,11 +15,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ControllerFacts, ImageSource, VerifiedImage } from '../activities/types';
-import { isSafeFileName, secretFieldIssues } from '../src/domain/config';
+import { secretFieldIssues } from '../src/domain/config';
 import { parseDuration } from '../src/domain/duration';
 import { failureTypes, permanentControllerFailures, type FailureType } from '../src/domain/errors';
 import { stateLabels, type ControllerState, type ControllerStatus } from '../src/domain/status';
-import { isIPv4 } from '../src/domain/targets';
+import { fileNameProblem, isIPv4 } from '../src/domain/rules';
 import type { Controller } from '../src/domain/types';
 import { reboot, shortCommand, transfer } from './activity-options';
 import {
@@ -98,7 +98,8 @@ function validateInput(input: ControllerUpgradeInput): void {
   if (!input || typeof input !== 'object') throw invalid('input must be an object');
   if (typeof input.campaign !== 'string' || input.campaign === '') throw invalid('campaign is required');
   if (!isIPv4(input.controller?.ip ?? '')) throw invalid('controller.ip must be an IPv4 address');
-  if (!isSafeFileName(input.source?.imageFile ?? '')) throw invalid('source.imageFile must be a file name');
+  const fileProblem = fileNameProblem(input.source?.imageFile ?? '');
+  if (fileProblem) throw invalid(`source.imageFile ${fileProblem}`);
   if (!Number.isInteger(input.quickTries) || input.quickTries < 1) throw invalid('quickTries must be >= 1');
   if ((parseDuration(input.retryInterval ?? '') ?? 0) < 1_000)
     throw invalid("retryInterval must be a duration of at least 1s ('15m', '30s', '2h')");

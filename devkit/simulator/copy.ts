@@ -2,7 +2,7 @@ import { open, rm } from 'node:fs/promises';
 import type { Credentials } from '../../src/credentials/store';
 import { imageTypeFor } from '../../src/domain/models';
 import type { Protocol } from '../../src/domain/types';
-import { loginProtocols } from '../../src/device/commands';
+import { loginProtocols } from '../../src/domain/rules';
 import {
   CommandValueError,
   checkFile,

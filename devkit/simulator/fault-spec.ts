@@ -1,5 +1,5 @@
 import { isKnownModel } from '../../src/domain/models';
-import { isIPv4 } from '../../src/domain/targets';
+import { isIPv4 } from '../../src/domain/rules';
 import type { ControllerFaults } from './faults';
 import { UsageError } from '../../src/cli/exit-codes';
 

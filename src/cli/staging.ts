@@ -1,6 +1,7 @@
 import { isKnownModel, knownModels } from '../domain/models';
 import { parseDuration } from '../domain/duration';
-import { isIPv4, parseSelector } from '../domain/targets';
+import { isIPv4, protocols } from '../domain/rules';
+import { parseSelector } from '../domain/targets';
 import type { StagedConfig } from './config-file';
 import { UsageError } from './exit-codes';
 
@@ -8,8 +9,6 @@ import { UsageError } from './exit-codes';
  * Edits of the staged config, one pure function per CLI verb. Each checks its own arguments and
  * names the field it refuses; `write memory` then validates the whole config with the domain schema.
  */
-
-const protocols = ['ftp', 'ftps', 'scp', 'sftp', 'tftp', 'http'] as const;
 
 /** Keyword → profile field for `upgrade-profile model <model> <keyword> <value> ...`. */
 const modelKeywords = {

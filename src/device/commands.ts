@@ -1,4 +1,4 @@
-import type { Protocol } from '../domain/types';
+import { loginProtocols, protocols, type Protocol } from '../domain/rules';
 import {
   CommandValueError,
   checkFile,
@@ -17,9 +17,6 @@ import {
  * and `logging message <level> "<text>"`.
  */
 
-/** Protocols whose `copy` form carries a user name (the password is prompted, never on the line). */
-export const loginProtocols: readonly Protocol[] = ['ftp', 'ftps', 'scp', 'sftp'];
-
 /** What `copy <protocol>: … system: partition <n>` fetches, and from where. */
 export interface CopyRequest {
   protocol: Protocol;
@@ -33,8 +30,6 @@ export interface CopyRequest {
   /** Pinned image-server host key for scp/sftp ('SHA256:<base64>'). */
   hostKey?: string;
 }
-
-const protocols: readonly Protocol[] = ['ftp', 'ftps', 'scp', 'sftp', 'tftp', 'http'];
 
 export const showVersion = (): string => 'show version';
 export const showImageVersion = (): string => 'show image version';

@@ -1,3 +1,5 @@
+import { fileNameProblem, isHost, isHostKeyFingerprint, isPort, isUserName } from '../domain/rules';
+
 /**
  * Every value the driver places into a controller command line passes through here first, so a
  * file name, host or user name can never smuggle a second command, an option or a newline into the
@@ -15,45 +17,32 @@ export class CommandValueError extends Error {
   }
 }
 
-const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const hostnameLabel = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-const userName = /^[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}$/;
-const pathSegment = /^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,127}$/;
-const fingerprint = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
-
 /** An IPv4 address or DNS host name. */
 export function checkHost(field: string, value: string): string {
-  if (ipv4.test(value)) return value;
-  // An all-numeric name that is not a valid IPv4 address (10.1.4.256) is a typo, not a host name.
-  const numeric = /^[\d.]+$/.test(value);
-  if (!numeric && value.length <= 253 && value.split('.').every((label) => hostnameLabel.test(label)))
-    return value;
+  if (isHost(value)) return value;
   throw new CommandValueError(field, 'must be an IPv4 address or a host name');
 }
 
 /** A TCP/UDP port, 1..65535. */
 export function checkPort(field: string, value: number): number {
-  if (Number.isInteger(value) && value >= 1 && value <= 65535) return value;
+  if (isPort(value)) return value;
   throw new CommandValueError(field, 'must be an integer port between 1 and 65535');
 }
 
 /** A login name: letters, digits, `._@-`, not starting with `-`. */
 export function checkUser(field: string, value: string): string {
-  if (userName.test(value)) return value;
+  if (isUserName(value)) return value;
   throw new CommandValueError(
     field,
     'must be a user name (letters, digits, ._@-, at most 64, no leading - or .)',
   );
 }
 
-/** A relative file path on the image server: `/`-separated names of letters, digits and `._+-`; no `..`. */
+/** A relative file path on the image server (the one file-name rule, src/domain/rules.ts). */
 export function checkFile(field: string, value: string): string {
-  const segments = value.split('/');
-  if (value.length <= 255 && segments.every((s) => pathSegment.test(s) && s !== '..')) return value;
-  throw new CommandValueError(
-    field,
-    'must be a file name (letters, digits, ._+-, optional / folders, no ..)',
-  );
+  const problem = fileNameProblem(value);
+  if (problem === undefined) return value;
+  throw new CommandValueError(field, problem);
 }
 
 /** A flash partition, 0 or 1. */
@@ -64,7 +53,7 @@ export function checkPartition(field: string, value: number): 0 | 1 {
 
 /** A host-key fingerprint as `ssh-keygen -lf` prints it: 'SHA256:<base64>'. */
 export function checkFingerprint(field: string, value: string): string {
-  if (fingerprint.test(value)) return value;
+  if (isHostKeyFingerprint(value)) return value;
   throw new CommandValueError(field, "must be a host-key fingerprint 'SHA256:<base64>'");
 }
 

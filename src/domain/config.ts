@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { parseDuration } from './duration';
 import { isKnownModel, knownModels } from './models';
-import { isIPv4, parseSelector, resolveTargets } from './targets';
+import { isCredentialsRef, isHost, isHostKeyFingerprint, isIPv4, fileNameProblem, protocols } from './rules';
+import { parseSelector, resolveTargets } from './targets';
 import type { CampaignConfig } from './types';
 
 // The workflow sandbox forbids code generation; zod's JIT would probe `new Function` there.
@@ -16,29 +17,14 @@ export class InvalidConfigError extends Error {
 }
 
 const secretKeyPattern = /^(password|passwd|passphrase|privatekey|secret|token|apikey)$/i;
-const hostnamePattern = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
-const refPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const versionPattern = /^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$/;
-const hostKeyPattern = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 
-/** A file name (or relative path) safe to put on a controller's command line. */
-export function isSafeFileName(name: string): boolean {
-  return (
-    /^[A-Za-z0-9_][A-Za-z0-9._+/-]*$/.test(name) &&
-    !name.includes('..') &&
-    !name.includes('//') &&
-    name.length <= 255
-  );
-}
-
-const host = z
-  .string()
-  .refine((h) => isIPv4(h) || hostnamePattern.test(h), 'must be an IPv4 address or host name');
+const host = z.string().refine(isHost, 'must be an IPv4 address or host name');
 const port = z.number().int('must be a whole number').min(1, 'must be >= 1').max(65535, 'must be <= 65535');
 const credentialsRef = z
   .string()
-  .regex(refPattern, 'must be a credentials reference name (letters, digits, . _ -)');
-const hostKey = z.string().regex(hostKeyPattern, "must be a host-key fingerprint 'SHA256:<base64>'");
+  .refine(isCredentialsRef, 'must be a credentials reference name (letters, digits, . _ -)');
+const hostKey = z.string().refine(isHostKeyFingerprint, "must be a host-key fingerprint 'SHA256:<base64>'");
 
 const controllerSchema = z.strictObject({
   ip: z.string().refine(isIPv4, 'must be an IPv4 address'),
@@ -51,12 +37,12 @@ const controllerSchema = z.strictObject({
 });
 
 const modelImageSchema = z.strictObject({
-  imageFile: z.string().refine(isSafeFileName, 'must be a file name'),
+  imageFile: z.string().superRefine((name, ctx) => {
+    const problem = fileNameProblem(name);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   server: z.strictObject({ host, port: port.optional(), hostKey: hostKey.optional() }),
-  protocol: z.enum(
-    ['ftp', 'ftps', 'scp', 'sftp', 'tftp', 'http'],
-    'must be one of ftp, ftps, scp, sftp, tftp, http',
-  ),
+  protocol: z.enum(protocols, `must be one of ${protocols.join(', ')}`),
   credentialsRef: credentialsRef.optional(),
   expectedVersion: z.string().regex(versionPattern, 'must be a version like 6.4.0.0').optional(),
   expectedBuild: z.number().int('must be a whole number').min(0, 'must be >= 0').optional(),

@@ -21,6 +21,8 @@ export const failureTypes = {
   flashFull: 'FlashFull',
   /** The controller's SSH did not answer. Transient. */
   controllerUnreachable: 'ControllerUnreachable',
+  /** The controller's CLI refused a command (`% Invalid input`, `Error: …`): sending it again cannot help. Permanent. */
+  commandRejected: 'CommandRejected',
   /** The controller answered a CLI command with something the driver cannot parse. Retryable. */
   unexpectedControllerReply: 'UnexpectedControllerReply',
   /** The image on the controller's partition failed its integrity check. Counts as one try. */
@@ -42,4 +44,5 @@ export const permanentControllerFailures: readonly FailureType[] = [
   failureTypes.unknownCredentials,
   failureTypes.imageTypeMismatch,
   failureTypes.flashFull,
+  failureTypes.commandRejected,
 ];

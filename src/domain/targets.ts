@@ -1,17 +1,11 @@
+import { isIPv4 } from './rules';
 import type { Controller, TargetSelector } from './types';
-
-const octet = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
-const ipv4Pattern = new RegExp(`^${octet}\\.${octet}\\.${octet}\\.${octet}$`);
 
 /** A parsed target selector. */
 export type Selector =
   | { kind: 'all' }
   | { kind: 'host'; ip: string }
   | { kind: 'subnet'; network: number; prefix: number; text: string };
-
-export function isIPv4(text: string): boolean {
-  return ipv4Pattern.test(text);
-}
 
 function ipToNumber(ip: string): number {
   return ip.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);

@@ -1,7 +1,8 @@
 import type { ControllerModel } from './models';
 
-/** Image-server protocols. `http` is served read-only; `ftps` is explicit FTP over TLS. */
-export type Protocol = 'ftp' | 'ftps' | 'scp' | 'sftp' | 'tftp' | 'http';
+import type { Protocol } from './rules';
+
+export type { Protocol } from './rules';
 
 /**
  * An SSH endpoint. Its host key is always checked: against `hostKey` when given ('SHA256:<base64>',

@@ -1,7 +1,5 @@
-import type { Protocol } from '../domain/types';
+import { protocols, type Protocol } from '../domain/rules';
 import type { TransferEndpoint } from './endpoint';
-
-const protocols: readonly Protocol[] = ['ftp', 'ftps', 'scp', 'sftp', 'tftp', 'http'];
 
 /**
  * Splits an image URL (`sftp://user@127.0.0.1:2222/ArubaOS_72xx_6.4.0.0_81234`) into an endpoint

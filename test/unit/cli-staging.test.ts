@@ -158,7 +158,7 @@ describe('write memory validation', () => {
     const issues = usageIssues(() => validateStaged(staged));
     expect(issues).toEqual(
       expect.arrayContaining([
-        'profile.models.A7210.imageFile must be a file name',
+        'profile.models.A7210.imageFile must be a file name: letters, digits and ._+- in each /-separated part, none starting with . or -, each at most 128 characters',
         'profile.maxDownloads must be >= 1',
         expect.stringMatching(
           /^profile\.models\.A7005 is missing: targets include A7005 controllers \(127\.20\.2\.10\)/,

@@ -30,12 +30,27 @@ describe('copyImage', () => {
   });
 
   test.each<[Partial<commands.CopyRequest>, string]>([
-    [{ file: 'a.img system: partition 0' }, 'imageFile must be a file name'],
-    [{ file: 'a.img;reload' }, 'imageFile must be a file name'],
-    [{ file: 'a.img\nreload' }, 'imageFile must be a file name'],
-    [{ file: '../etc/passwd' }, 'imageFile must be a file name'],
-    [{ file: '-rf' }, 'imageFile must be a file name'],
-    [{ file: '' }, 'imageFile must be a file name'],
+    [
+      { file: 'a.img system: partition 0' },
+      'imageFile must be a file name: letters, digits and ._+- in each /-separated part, none starting with . or -, each at most 128 characters',
+    ],
+    [
+      { file: 'a.img;reload' },
+      'imageFile must be a file name: letters, digits and ._+- in each /-separated part, none starting with . or -, each at most 128 characters',
+    ],
+    [
+      { file: 'a.img\nreload' },
+      'imageFile must be a file name: letters, digits and ._+- in each /-separated part, none starting with . or -, each at most 128 characters',
+    ],
+    [
+      { file: '../etc/passwd' },
+      'imageFile must be a file name: letters, digits and ._+- in each /-separated part, none starting with . or -, each at most 128 characters',
+    ],
+    [
+      { file: '-rf' },
+      'imageFile must be a file name: letters, digits and ._+- in each /-separated part, none starting with . or -, each at most 128 characters',
+    ],
+    [{ file: '' }, 'imageFile must be a file name, not empty'],
     [{ host: '10.1.4.2 admin' }, 'server.host must be an IPv4 address or a host name'],
     [{ host: '10.1.4.256' }, 'server.host must be an IPv4 address or a host name'],
     [{ host: '-oProxyCommand=x' }, 'server.host must be an IPv4 address or a host name'],

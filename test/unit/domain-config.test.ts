@@ -1,11 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the tests break the config as hand-written JSON would, field by field */
-import {
-  isSafeFileName,
-  parseCampaignConfig,
-  validateCampaignConfig,
-  InvalidConfigError,
-} from '../../src/domain/config';
+import { parseCampaignConfig, validateCampaignConfig, InvalidConfigError } from '../../src/domain/config';
 import { canonicalJson } from '../../src/domain/canonical-json';
+import { isSafeFileName } from '../../src/domain/rules';
+import { checkFile } from '../../src/device/validate';
 
 function config(): Record<string, any> {
   return {
@@ -71,23 +68,23 @@ test.each([
   ],
   [
     (c: any) => (c.profile.models.A7210.imageFile = 'ArubaOS 72xx'),
-    'profile.models.A7210.imageFile must be a file name',
+    'profile.models.A7210.imageFile must be a file name: letters, digits and ._+- in each /-separated part, none starting with . or -, each at most 128 characters',
   ],
   [
     (c: any) => (c.profile.models.A7210.imageFile = 'img;reboot'),
-    'profile.models.A7210.imageFile must be a file name',
+    'profile.models.A7210.imageFile must be a file name: letters, digits and ._+- in each /-separated part, none starting with . or -, each at most 128 characters',
   ],
   [
     (c: any) => (c.profile.models.A7210.imageFile = 'img\nreload'),
-    'profile.models.A7210.imageFile must be a file name',
+    'profile.models.A7210.imageFile must be a file name: letters, digits and ._+- in each /-separated part, none starting with . or -, each at most 128 characters',
   ],
   [
     (c: any) => (c.profile.models.A7210.imageFile = '../etc/passwd'),
-    'profile.models.A7210.imageFile must be a file name',
+    'profile.models.A7210.imageFile must be a file name: letters, digits and ._+- in each /-separated part, none starting with . or -, each at most 128 characters',
   ],
   [
     (c: any) => (c.profile.models.A7210.imageFile = '-rf'),
-    'profile.models.A7210.imageFile must be a file name',
+    'profile.models.A7210.imageFile must be a file name: letters, digits and ._+- in each /-separated part, none starting with . or -, each at most 128 characters',
   ],
   [(c: any) => (c.inventory[0].ip = '10.1.4'), 'inventory[0].ip must be an IPv4 address'],
   [(c: any) => (c.inventory[1].ip = '10.1.4.17'), 'inventory[1].ip 10.1.4.17 is listed twice'],
@@ -170,6 +167,19 @@ test('file names', () => {
   for (const bad of ['', 'a b', 'a;b', 'a\nb', 'a/../b', '/abs', 'a|b', 'a$b', '`x`'])
     expect(isSafeFileName(bad)).toBe(false);
 });
+
+// Issue 9, bug 2: these passed `write memory` and were then refused by the driver on every cycle.
+test.each(['images/.hidden', 'a/-x', 'img/', 'a/./b', 'x'.repeat(130)])(
+  'file name %s is refused by write memory and by the driver, with one reason',
+  (name) => {
+    const input = config();
+    input.profile.models.A7210.imageFile = name;
+    const validation = validateCampaignConfig(input);
+    expect(validation.ok).toBe(false);
+    expect(!validation.ok && validation.issues[0]).toMatch(/^profile\.models\.A7210\.imageFile must /);
+    expect(() => checkFile('file', name)).toThrow(/^file must /);
+  },
+);
 
 test('canonical JSON ignores key order, so equal configs compare equal', () => {
   expect(canonicalJson({ a: 1, b: { d: [1, { y: 2, x: 1 }], c: 3 } })).toBe(

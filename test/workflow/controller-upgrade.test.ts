@@ -332,7 +332,9 @@ test('bad input is refused with InvalidInput naming the field', async () => {
   expect(err).toBeInstanceOf(WorkflowFailedError);
   const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
   expect(cause.type).toBe('InvalidInput');
-  expect(cause.message).toBe('source.imageFile must be a file name');
+  expect(cause.message).toBe(
+    'source.imageFile must be a file name: letters, digits and ._+- in each /-separated part, none starting with . or -, each at most 128 characters',
+  );
   expect(activities.inspectController).not.toHaveBeenCalled();
 });
 
