@@ -1,6 +1,13 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
-import { UnknownCredentialsError, type CredentialStore, type Credentials } from '../src/credentials/store';
+import {
+  CredentialPolicyError,
+  CredentialStoreError,
+  sshTrust,
+  UnknownCredentialsError,
+  type CredentialStore,
+  type StoredCredentials,
+} from '../src/credentials/store';
 import { isHostKeyFingerprint, isSafeFileName, protocols } from '../src/domain/rules';
 import { failureTypes } from '../src/domain/errors';
 import { imageTypeFor } from '../src/domain/models';
@@ -77,6 +84,15 @@ function headerProblems(header: ImageHeader, input: VerifyImageInput): string[] 
   return problems;
 }
 
+/** A credential the worker's store refuses for this use, as a permanent failure that names no secret. */
+function credentialFailure(err: unknown, what: string): ApplicationFailure {
+  if (err instanceof UnknownCredentialsError)
+    return ApplicationFailure.nonRetryable(`${what}: ${err.message}`, failureTypes.unknownCredentials);
+  if (err instanceof CredentialPolicyError || err instanceof CredentialStoreError)
+    return ApplicationFailure.nonRetryable(`${what}: ${err.message}`, failureTypes.credentialsNotAllowed);
+  throw err;
+}
+
 /** Turns a transfer failure into the ApplicationFailure the workflow branches on. */
 function transferFailure(
   err: TransferError,
@@ -135,24 +151,37 @@ export function createImageActivities(deps: ImageActivityDeps): Pick<UpgradeActi
         models: input.models,
       });
 
-      let credentials: Credentials | undefined;
+      let credentials: StoredCredentials | undefined;
+      let trust = {};
       if (source.credentialsRef) {
         try {
-          credentials = deps.credentials.resolve(source.credentialsRef);
+          credentials = deps.credentials.resolve(source.credentialsRef, {
+            purpose: 'image-server',
+            host: source.server.host,
+            port: portOf(partial),
+            protocol: source.protocol,
+          });
+          if (source.protocol === 'scp' || source.protocol === 'sftp')
+            trust = sshTrust(
+              source.credentialsRef,
+              credentials.allow,
+              source.server.hostKey,
+              deps.knownHostsFile,
+            );
         } catch (err) {
-          if (!(err instanceof UnknownCredentialsError)) throw err;
-          log.error({ credentialsRef: source.credentialsRef }, 'unknown credentials reference');
-          throw ApplicationFailure.nonRetryable(
-            `image ${image} on ${server}: ${err.message}`,
-            failureTypes.unknownCredentials,
-          );
+          const failure = credentialFailure(err, `image ${image} on ${server}`);
+          log.error({ credentialsRef: source.credentialsRef, failureType: failure.type }, failure.message);
+          throw failure;
         }
       }
       const endpoint: TransferEndpoint = {
         ...partial,
-        ...(source.server.hostKey ? { hostKey: source.server.hostKey } : {}),
-        ...(credentials ? { credentials } : {}),
-        ...(deps.knownHostsFile ? { knownHostsFile: deps.knownHostsFile } : {}),
+        ...(credentials
+          ? { credentials, ...trust }
+          : {
+              ...(source.server.hostKey ? { hostKey: source.server.hostKey } : {}),
+              ...(deps.knownHostsFile ? { knownHostsFile: deps.knownHostsFile } : {}),
+            }),
         ...(deps.caFile ? { caFile: deps.caFile } : {}),
         ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}),
       };

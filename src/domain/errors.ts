@@ -13,6 +13,8 @@ export const failureTypes = {
   hostKeyMismatch: 'HostKeyMismatch',
   /** The credentials reference names nothing in the worker's store. Permanent. */
   unknownCredentials: 'UnknownCredentials',
+  /** The worker's credential store does not let this credential go where the input asks (host, port, protocol, purpose, host key), or holds it in a form ciu refuses. Permanent. */
+  credentialsNotAllowed: 'CredentialsNotAllowed',
   /** The controller's download failed (transfer error, corrupt bytes, stalled). Counts as one try. */
   downloadFailed: 'DownloadFailed',
   /** The image is not for this controller's platform. Permanent. */
@@ -42,6 +44,7 @@ export const permanentControllerFailures: readonly FailureType[] = [
   failureTypes.authenticationFailed,
   failureTypes.hostKeyMismatch,
   failureTypes.unknownCredentials,
+  failureTypes.credentialsNotAllowed,
   failureTypes.imageTypeMismatch,
   failureTypes.flashFull,
   failureTypes.commandRejected,

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { staticCredentialStore, type CredentialStore, type Credentials } from '../../src/credentials/store';
+import type { CredentialStore, StoredCredentials } from '../../src/credentials/store';
+import { fleetLogin, liveCredentialStore } from '../fixtures/credentials';
 import type { CampaignStatus, ControllerStatus } from '../../src/domain/status';
 import type { CampaignConfig } from '../../src/domain/types';
 import { createLogger } from '../../src/logging';
@@ -61,11 +62,12 @@ const workerProcesses: ChildProcess[] = [];
 
 // vsftpd gets a new account each time it starts; the worker resolves the reference at each use, and
 // keeps the last one known while the image server is down.
-let ftpLogin: Credentials = { username: 'not-started-yet' };
-const credentials: CredentialStore = {
-  resolve: (ref) =>
-    staticCredentialStore({ controllers: controllerLogin, 'image-ftp': ftpLogin }).resolve(ref),
-};
+let ftpLogin: StoredCredentials | undefined;
+const fleets: Fleet[] = [];
+function storeEntries(): Record<string, StoredCredentials> {
+  return { controllers: fleetLogin(controllerLogin, fleets), ...(ftpLogin ? { 'image-ftp': ftpLogin } : {}) };
+}
+const credentials: CredentialStore = liveCredentialStore(storeEntries);
 
 async function startImageServer(): Promise<LocalImageServer> {
   const started = await startFtpServer({ files, host: ftpHost, port: ftpPort });
@@ -105,7 +107,7 @@ async function stopMaster(): Promise<void> {
 /** `npm run worker` as its own process (task queue 'ciu'), so it can be killed for real. */
 async function spawnWorkerProcess(): Promise<ChildProcess> {
   const credentialsFile = join(dir, 'credentials.json');
-  await writeFile(credentialsFile, JSON.stringify({ controllers: controllerLogin, 'image-ftp': ftpLogin }), {
+  await writeFile(credentialsFile, JSON.stringify(storeEntries()), {
     mode: 0o600,
   });
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
@@ -222,6 +224,7 @@ beforeAll(async () => {
     credentials: controllerLogin,
     controller: { rebootDelayMs: 1000, progressIntervalMs: 50 },
   });
+  fleets.push(fleet);
   await startMaster();
 });
 
@@ -337,6 +340,7 @@ test('a worker process killed (SIGKILL) mid-download: the next worker process re
     credentials: controllerLogin,
     controller: { rebootDelayMs: 1000, progressIntervalMs: 50 },
   });
+  fleets.push(second);
   try {
     const doomed = await spawnWorkerProcess();
     const campaign = `e2e-durability-kill-${process.pid}`;

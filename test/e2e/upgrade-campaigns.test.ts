@@ -11,9 +11,9 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities } from '../../activities';
 import type { ControllerActivityDeps } from '../../activities/controller';
-import { staticCredentialStore } from '../../src/credentials/store';
 import type { CampaignStatus, ControllerStatus } from '../../src/domain/status';
 import type { CampaignConfig, Controller } from '../../src/domain/types';
+import { fleetLogin, liveCredentialStore } from '../fixtures/credentials';
 import { startFleet, type Fleet, type FleetOptions } from '../../devkit/simulator/fleet';
 import type { DevServer } from '../../devkit/temporal/dev-server';
 import { masterUpgrade, purgeTargetsSignal, upgradeStatusQuery } from '../../workflows';
@@ -60,11 +60,11 @@ beforeAll(async () => {
   nativeConnection = await NativeConnection.connect({ address: server.address });
   client = new Client({ connection });
   const deps: ControllerActivityDeps = {
-    credentials: staticCredentialStore({
-      controllers: controllerLogin,
+    credentials: liveCredentialStore(() => ({
+      controllers: fleetLogin(controllerLogin, fleets),
       'image-ftp': ftp.credentials!,
       'image-ssh': ssh.credentials!,
-    }),
+    })),
     logger: pino({ level: 'silent' }),
     // A controller that stays silent this long after reload is reported, not waited on for 10 minutes.
     rebootTimeoutMs: 5000,

@@ -75,8 +75,8 @@ function activity(extra: { caFile?: string; knownHostsFile?: string; timeoutMs?:
     'image-ftp': ftp.credentials!,
     'image-ftps': ftps.credentials!,
     'image-ssh': ssh.credentials!,
-    'image-wrong': { username: ftp.username!, password: 'Wrong-Password-1' },
-    'image-ssh-wrong': { username: ssh.username!, password: 'Wrong-Password-1' },
+    'image-wrong': { ...ftp.credentials!, password: 'Wrong-Password-1' },
+    'image-ssh-wrong': { ...ssh.credentials!, password: 'Wrong-Password-1' },
   });
   return createImageActivities({ credentials, logger: logger(), caFile: ftps.caFile, ...extra });
 }

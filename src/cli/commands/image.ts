@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { credentialStore } from '../../credentials/store';
+import { credentialStore, type Credentials } from '../../credentials/store';
 import { imageTypeFor } from '../../domain/models';
 import { buildImage, describeImageHeader } from '../../image';
-import { inspectImage } from '../../transfer';
+import { inspectImage, parseImageUrl, portOf } from '../../transfer';
 import { withExamples, type CliContext } from '../context';
 import { UsageError } from '../exit-codes';
 
@@ -15,6 +15,18 @@ function payloadSize(text: string): number {
 }
 
 /** `ciu image build|inspect`: make an image in the ciu format, or read an image's header. */
+/** The store's login for reading `url`'s header; the store's policy must allow that server. */
+function storedLogin(ref: string, url: string, env: NodeJS.ProcessEnv): Credentials {
+  const { endpoint } = parseImageUrl(url);
+  const { username, password, privateKey } = credentialStore({ env }).resolve(ref, {
+    purpose: 'image-server',
+    host: endpoint.host,
+    port: portOf(endpoint),
+    protocol: endpoint.protocol,
+  });
+  return { username, ...(password === undefined ? {} : { password }), ...(privateKey ? { privateKey } : {}) };
+}
+
 export function registerImageCommands(program: Command, ctx: CliContext): void {
   const image = withExamples(
     program.command('image').description('build an image or print its header'),
@@ -77,7 +89,7 @@ export function registerImageCommands(program: Command, ctx: CliContext): void {
       .action(async function (this: Command, source: string) {
         const o = this.opts<{ credentials?: string; hostKey?: string; knownHosts?: string }>();
         const inspected = await inspectImage(source, {
-          ...(o.credentials ? { credentials: credentialStore({ env: ctx.env }).resolve(o.credentials) } : {}),
+          ...(o.credentials ? { credentials: storedLogin(o.credentials, source, ctx.env) } : {}),
           ...(o.hostKey ? { hostKey: o.hostKey } : {}),
           ...(o.knownHosts ? { knownHostsFile: o.knownHosts } : {}),
         });
