@@ -53,7 +53,7 @@ const duration = (atLeastMs: number, what: string) =>
     .string()
     .refine(
       (d) => (parseDuration(d) ?? -1) >= atLeastMs,
-      `must be a duration of at least ${what} ('15m', '30s', '2h')`,
+      `must be a duration of at least ${what} and at most 365d ('15m', '30s', '2h')`,
     );
 
 const profileSchema = z.strictObject({
