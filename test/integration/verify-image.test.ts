@@ -77,6 +77,27 @@ function activity(extra: { caFile?: string; knownHostsFile?: string; timeoutMs?:
     'image-ssh': ssh.credentials!,
     'image-wrong': { ...ftp.credentials!, password: 'Wrong-Password-1' },
     'image-ssh-wrong': { ...ssh.credentials!, password: 'Wrong-Password-1' },
+    // Trusts a key the server does not have: the pin agrees with the worker, the server does not.
+    'image-ssh-stale-key': {
+      ...ssh.credentials!,
+      allow: { ...ssh.credentials!.allow, hostKeys: [staleKey] },
+    },
+    // No keys of its own: the worker's known_hosts decides.
+    'image-ssh-known-hosts': {
+      ...ssh.credentials!,
+      allow: { ...ssh.credentials!.allow, hostKeys: undefined },
+    },
+    // Any port on the test servers' address, for servers that are down.
+    'image-any-port': {
+      ...ssh.credentials!,
+      allow: {
+        purpose: 'image-server',
+        hosts: ['127.0.0.1'],
+        protocols: ['ftp', 'sftp', 'http'],
+        allowPlaintext: true,
+        hostKeys: [ssh.hostKey!],
+      },
+    },
   });
   return createImageActivities({ credentials, logger: logger(), caFile: ftps.caFile, ...extra });
 }
@@ -225,21 +246,32 @@ test.each([
   },
 );
 
+const staleKey = `SHA256:${'B'.repeat(43)}`;
+
 test('an SSH server whose key is not the pinned one is a host-key mismatch', async () => {
-  const pinned = `SHA256:${'B'.repeat(43)}`;
-  const base = input(ssh, 'scp', good.name);
+  const base = input(ssh, 'scp', good.name, {}, 'image-ssh-stale-key');
   const err = await failure(
-    verify({ ...base, source: { ...base.source, server: { ...base.source.server, hostKey: pinned } } }),
+    verify({ ...base, source: { ...base.source, server: { ...base.source.server, hostKey: staleKey } } }),
   );
   expect(err.type).toBe(failureTypes.hostKeyMismatch);
   expect(err.nonRetryable).toBe(true);
   expect(err.message).toBe(
-    `image server 127.0.0.1:${ssh.port}: host key of 127.0.0.1:${ssh.port} is ${ssh.hostKey}, but ${pinned} is pinned`,
+    `image server 127.0.0.1:${ssh.port}: host key of 127.0.0.1:${ssh.port} is ${ssh.hostKey}, but ${staleKey} is pinned`,
   );
 });
 
+test('a key pinned in the input that the worker does not trust is refused before connecting', async () => {
+  const base = input(ssh, 'scp', good.name);
+  const err = await failure(
+    verify({ ...base, source: { ...base.source, server: { ...base.source.server, hostKey: staleKey } } }),
+  );
+  expect(err.type).toBe(failureTypes.credentialsNotAllowed);
+  expect(err.nonRetryable).toBe(true);
+  expect(err.message).toContain(`host key ${staleKey} pinned in the input is not trusted (allow.hostKeys`);
+});
+
 test('without a pinned key the worker’s known_hosts decides; an unknown host is refused', async () => {
-  const base = input(ssh, 'sftp', good.name);
+  const base = input(ssh, 'sftp', good.name, {}, 'image-ssh-known-hosts');
   const unpinned = { ...base, source: { ...base.source, server: { host: ssh.host, port: ssh.port } } };
   await expect(verify(unpinned, { knownHostsFile: ssh.knownHostsFile })).resolves.toMatchObject({
     build: 81234,
@@ -255,7 +287,7 @@ test.each(['ftp', 'sftp', 'http'] as const)(
   '%s: a server that is down is retryable, with the cause',
   async (protocol) => {
     const port = await freePort();
-    const base = input(ssh, protocol, good.name);
+    const base = input(ssh, protocol, good.name, {}, protocol === 'http' ? undefined : 'image-any-port');
     const err = await failure(
       verify({ ...base, source: { ...base.source, server: { ...base.source.server, port } } }),
     );
