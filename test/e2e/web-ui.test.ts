@@ -8,6 +8,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { CampaignStatus } from '../../src/domain/status';
 import { freePort } from '../../devkit/temporal/free-port';
 import { upgradeStatusQuery } from '../../workflows/definitions';
+import { eventually } from '../fixtures/eventually';
 
 // `ciu start` (what `npm start` runs) in its own process, then Debian's Chromium on its Web UI while
 // the campaign runs: the master, a child per controller with its summary, and a search-attribute filter.
@@ -65,20 +66,21 @@ function startDemo(configDir: string, ports: Ports): Demo {
   return { process: child, output: () => output, exited };
 }
 
-async function waitFor<T>(
-  probe: () => T | undefined | Promise<T | undefined>,
+/** Until `probe` answers, while `ciu start` keeps running; a failure shows its last output. */
+function waitFor<T>(
+  probe: () => Promise<T | undefined>,
   what: string,
   demo: Demo,
   timeoutMs = 120_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await Promise.resolve(probe()).catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline || demo.process.exitCode !== null)
-      throw new Error(`no ${what}; ciu start output:\n${demo.output().slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  const output = () => `ciu start output:\n${demo.output().slice(-4000)}`;
+  return eventually(probe, {
+    what: () => `${what}; ${output()}`,
+    timeoutMs,
+    intervalMs: 500,
+    giveUp: () =>
+      demo.process.exitCode === null ? undefined : `ciu start exited before ${what}; ${output()}`,
+  });
 }
 
 function listening(port: number): Promise<boolean> {
@@ -123,7 +125,7 @@ describe('Web UI during a running campaign (ciu start + headless Chromium)', () 
     const started = startDemo(configDir, ports);
     demo = started;
     const campaign = await waitFor(
-      () => /write memory: campaign (\S+) started/.exec(started.output())?.[1],
+      async () => /write memory: campaign (\S+) started/.exec(started.output())?.[1],
       'committed campaign',
       started,
     );
@@ -226,7 +228,7 @@ describe('Web UI during a running campaign (ciu start + headless Chromium)', () 
     const again = startDemo(configDir, ports);
     demo = again;
     await waitFor(
-      () => /Found (\d+) earlier campaign run/.exec(again.output())?.[1],
+      async () => /Found (\d+) earlier campaign run/.exec(again.output())?.[1],
       'earlier runs found',
       again,
     );

@@ -1,14 +1,8 @@
 import { Context } from '@temporalio/activity';
-import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  NativeConnection,
-  Worker,
-  bundleWorkflowCode,
-  type WorkflowBundleWithSourceMap,
-} from '@temporalio/worker';
 import { failureTypes } from '../../src/domain/errors';
-import type { DevServer } from '../../devkit/temporal/dev-server';
+import type { LocalTemporal } from '../../devkit/stack';
 import type { controllerUpgrade } from '../../workflows';
 import {
   commitConfigUpdate,
@@ -17,14 +11,15 @@ import {
   purgeTargetsSignal,
   upgradeStatusQuery,
 } from '../../workflows';
-import { startTestDevServer } from '../fixtures/temporal';
+import { eventually } from '../fixtures/eventually';
+import { startTestTemporal } from '../fixtures/temporal';
+import { withWorker as withTestWorker } from '../fixtures/worker';
 import {
   campaignConfig,
   controller,
   downloadFailure,
   fakeActivities,
   installQuietRuntime,
-  quietLogger,
 } from '../workflow/fake-activities';
 import type { CampaignConfig } from '../../src/domain/types';
 import type { UpgradeActivities } from '../../activities/types';
@@ -32,52 +27,25 @@ import type { UpgradeActivities } from '../../activities/types';
 // masterUpgrade with its real children on the real dev server (the time-skipping server is not
 // used for parent/child flows). Activities are typed fakes registered on a real Worker; retry
 // intervals are short ('2s') or long ('1h') so each test controls what the children do.
-let server: DevServer;
-let connection: Connection;
-let nativeConnection: NativeConnection;
+let temporal: LocalTemporal;
 let client: Client;
-let bundle: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
   installQuietRuntime();
-  server = await startTestDevServer();
-  connection = await Connection.connect({ address: server.address });
-  nativeConnection = await NativeConnection.connect({ address: server.address });
-  client = new Client({ connection });
-  bundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
-    logger: quietLogger(),
-  });
+  temporal = await startTestTemporal();
+  client = temporal.client;
 });
 
-afterAll(async () => {
-  await nativeConnection?.close();
-  await connection?.close();
-  await server?.stop();
-});
+afterAll(() => temporal?.stop());
 
-let counter = 0;
-async function withWorker<T>(
+/** The fakes on a worker of their own; each test's campaign is named after its task queue. */
+function withWorker<T>(
   activities: UpgradeActivities,
   fn: (taskQueue: string, campaign: string) => Promise<T>,
 ): Promise<T> {
-  const taskQueue = `master-${Date.now()}-${counter++}`;
-  const worker = await Worker.create({
-    connection: nativeConnection,
-    taskQueue,
-    workflowBundle: bundle,
-    activities,
-    maxHeartbeatThrottleInterval: '1s',
-  });
-  return worker.runUntil(fn(taskQueue, `campaign-${taskQueue}`));
-}
-
-async function waitFor(predicate: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return withTestWorker({ connection: temporal.workerConnection, activities }, (taskQueue) =>
+    fn(taskQueue, `campaign-${taskQueue}`),
+  );
 }
 
 const fleet = (...ips: string[]) => ips.map((ip) => controller(ip));
@@ -209,7 +177,7 @@ test('a child waiting for its retry window holds no download slot', async () => 
       workflowId: campaign,
       args: [config],
     });
-    await waitFor(async () => {
+    await eventually(async () => {
       const { counts } = await handle.query(upgradeStatusQuery);
       return counts['waiting-retry'] === 1 && counts['downloaded-reboot-required'] === 2;
     });
@@ -252,7 +220,7 @@ test('purge by subnet stops only matching children, mid-wait and mid-download; p
       workflowId: campaign,
       args: [config],
     });
-    await waitFor(async () => {
+    await eventually(async () => {
       const { controllers } = await handle.query(upgradeStatusQuery);
       const state = (ip: string) => controllers.find((c) => c.ip === ip)?.state;
       return (
@@ -302,7 +270,7 @@ test('commitConfig: the same config twice changes nothing; added targets start, 
       workflowId: campaign,
       args: [config],
     });
-    await waitFor(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 2);
+    await eventually(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 2);
     // Defaults omitted or spelled out: the same config.
     const { autoboot: _a, maxDownloads: _m, quickTries: _q, partition: _p, ...shortProfile } = config.profile;
     expect(
@@ -326,7 +294,7 @@ test('commitConfig: the same config twice changes nothing; added targets start, 
     expect(((err as WorkflowUpdateFailedError).cause as Error).message).toBe(
       'profile.maxDownloads must be >= 1',
     );
-    await waitFor(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 2);
+    await eventually(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 2);
     const status = await handle.query(upgradeStatusQuery);
     expect(status.revision).toBe(2);
     expect(status.controllers.map((c) => [c.ip, c.state])).toEqual([
@@ -343,7 +311,7 @@ test('commitConfig: the same config twice changes nothing; added targets start, 
         removed: [],
       },
     );
-    await waitFor(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 3);
+    await eventually(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 3);
     await handle.signal(purgeTargetsSignal, 'all');
     const summary = await handle.result();
     expect(summary.counts).toEqual({ purged: 3 });
@@ -443,7 +411,7 @@ test('a commit that adds targets whose image fails verification marks only those
       workflowId: campaign,
       args: [config],
     });
-    await waitFor(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 1);
+    await eventually(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 1);
     const next: CampaignConfig = {
       ...config,
       profile: {
@@ -459,7 +427,7 @@ test('a commit that adds targets whose image fails verification marks only those
       changed: true,
       added: ['10.1.6.1'],
     });
-    await waitFor(async () => (await handle.query(upgradeStatusQuery)).counts.failed === 1);
+    await eventually(async () => (await handle.query(upgradeStatusQuery)).counts.failed === 1);
     const status = await handle.query(upgradeStatusQuery);
     expect(status.controllers.find((c) => c.ip === '10.1.6.1')).toMatchObject({
       state: 'failed',
@@ -478,8 +446,11 @@ test('a commit that adds targets whose image fails verification marks only those
 
 test('an image server that is unreachable for a while delays verification, it does not end the campaign', async () => {
   let calls = 0;
+  let firstCall: () => void = () => undefined;
+  const firstCallMade = new Promise<void>((resolve) => (firstCall = resolve));
   const { activities } = fakeActivities({
     verifyImage: async () => {
+      firstCall();
       if (++calls <= 2)
         throw ApplicationFailure.retryable(
           'connect ECONNREFUSED 127.0.0.1:2121',
@@ -501,7 +472,7 @@ test('an image server that is unreachable for a while delays verification, it do
       workflowId: campaign,
       args: [campaignConfig(fleet('10.1.4.1'))],
     });
-    await waitFor(async () => calls >= 1);
+    await firstCallMade;
     const status = await handle.query(upgradeStatusQuery);
     expect(status.phase).toBe('verifying');
     expect(status.counts).toEqual({ 'waiting-verification': 1 });
