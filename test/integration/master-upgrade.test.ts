@@ -1,5 +1,9 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  WorkflowFailedError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { failureTypes } from '../../src/domain/errors';
 import type { LocalTemporal } from '../../devkit/stack';
@@ -13,13 +17,14 @@ import {
 } from '../../workflows';
 import { eventually } from '../fixtures/eventually';
 import { startTestTemporal } from '../fixtures/temporal';
-import { withWorker as withTestWorker } from '../fixtures/worker';
+import { withWorker } from '../fixtures/worker';
 import {
   campaignConfig,
   controller,
   downloadFailure,
   fakeActivities,
   installQuietRuntime,
+  targetImage,
 } from '../workflow/fake-activities';
 import type { CampaignConfig } from '../../src/domain/types';
 import type { UpgradeActivities } from '../../activities/types';
@@ -28,23 +33,28 @@ import type { UpgradeActivities } from '../../activities/types';
 // used for parent/child flows). Activities are typed fakes registered on a real Worker; retry
 // intervals are short ('2s') or long ('1h') so each test controls what the children do.
 let temporal: LocalTemporal;
-let client: Client;
 
 beforeAll(async () => {
   installQuietRuntime();
   temporal = await startTestTemporal();
-  client = temporal.client;
 });
 
 afterAll(() => temporal?.stop());
 
-/** The fakes on a worker of their own; each test's campaign is named after its task queue. */
-function withWorker<T>(
+/** Starts masterUpgrade with `args` on a worker of its own running the fakes; the campaign is named after its task queue. */
+function withCampaign<T>(
   activities: UpgradeActivities,
-  fn: (taskQueue: string, campaign: string) => Promise<T>,
+  args: Parameters<typeof masterUpgrade>,
+  fn: (handle: WorkflowHandleWithFirstExecutionRunId<typeof masterUpgrade>) => Promise<T>,
 ): Promise<T> {
-  return withTestWorker({ connection: temporal.workerConnection, activities }, (taskQueue) =>
-    fn(taskQueue, `campaign-${taskQueue}`),
+  return withWorker({ connection: temporal.workerConnection, activities }, async (taskQueue) =>
+    fn(
+      await temporal.client.workflow.start(masterUpgrade, {
+        taskQueue,
+        workflowId: `campaign-${taskQueue}`,
+        args,
+      }),
+    ),
   );
 }
 
@@ -54,21 +64,18 @@ test('verifies once per image, upgrades every target, reports untargeted control
   const { activities } = fakeActivities();
   const inventory = [...fleet('10.1.4.1', '10.1.4.2', '10.1.5.1'), controller('10.1.6.1', 'A7005')];
   const config = campaignConfig(inventory, { autoboot: true }, ['10.1.4.0/24', '10.1.5.1', '10.9.9.9']);
-  const summary = await withWorker(activities, async (taskQueue, campaign) => {
-    const handle = await client.workflow.start(masterUpgrade, {
-      taskQueue,
-      workflowId: campaign,
-      args: [config],
-    });
+  const summary = await withCampaign(activities, [config], async (handle) => {
     const summary = await handle.result();
     const status = await handle.query(upgradeStatusQuery);
     expect(status.controllers.find((c) => c.ip === '10.1.6.1')?.state).toBe('not-targeted');
     expect(status.phase).toBe('completed');
     // The child: deterministic ID, search attributes, readable summary.
-    const child = await client.workflow.getHandle(controllerWorkflowId(campaign, '10.1.4.2')).describe();
+    const child = await temporal.client.workflow
+      .getHandle(controllerWorkflowId(handle.workflowId, '10.1.4.2'))
+      .describe();
     expect(child.type).toBe('controllerUpgrade');
     expect(child.searchAttributes).toMatchObject({
-      CiuCampaign: [campaign],
+      CiuCampaign: [handle.workflowId],
       CiuController: ['10.1.4.2'],
       CiuModel: ['A7210'],
       CiuState: ['upgraded'],
@@ -106,15 +113,11 @@ test('a failed verification dispatches no child and ends with a per-model report
     server: { host: '127.0.0.1' },
     protocol: 'tftp',
   };
-  const { summary, children } = await withWorker(activities, async (taskQueue, campaign) => {
-    const summary = await client.workflow.execute(masterUpgrade, {
-      taskQueue,
-      workflowId: campaign,
-      args: [config],
-    });
+  const { summary, children } = await withCampaign(activities, [config], async (handle) => {
+    const summary = await handle.result();
     const children = [];
-    for await (const wf of client.workflow.list({
-      query: `WorkflowType = 'controllerUpgrade' AND CiuCampaign = '${campaign}'`,
+    for await (const wf of temporal.client.workflow.list({
+      query: `WorkflowType = 'controllerUpgrade' AND CiuCampaign = '${handle.workflowId}'`,
     }))
       children.push(wf.workflowId);
     return { summary, children };
@@ -151,9 +154,7 @@ test('max-downloads=2 with 6 targets never has more than 2 downloads in flight',
     fleet('10.1.4.1', '10.1.4.2', '10.1.4.3', '10.1.4.4', '10.1.4.5', '10.1.4.6'),
     { maxDownloads: 2 },
   );
-  const summary = await withWorker(activities, (taskQueue, campaign) =>
-    client.workflow.execute(masterUpgrade, { taskQueue, workflowId: campaign, args: [config] }),
-  );
+  const summary = await withCampaign(activities, [config], (handle) => handle.result());
   expect(summary.counts).toEqual({ 'downloaded-reboot-required': 6 });
   expect(activities.downloadImage).toHaveBeenCalledTimes(6);
   expect(peak).toBe(2);
@@ -171,12 +172,7 @@ test('a child waiting for its retry window holds no download slot', async () => 
     retryInterval: '1h',
     quickTryBackoff: '100ms',
   });
-  await withWorker(activities, async (taskQueue, campaign) => {
-    const handle = await client.workflow.start(masterUpgrade, {
-      taskQueue,
-      workflowId: campaign,
-      args: [config],
-    });
+  await withCampaign(activities, [config], async (handle) => {
     await eventually(async () => {
       const { counts } = await handle.query(upgradeStatusQuery);
       return counts['waiting-retry'] === 1 && counts['downloaded-reboot-required'] === 2;
@@ -214,12 +210,7 @@ test('purge by subnet stops only matching children, mid-wait and mid-download; p
     retryInterval: '1h',
     quickTryBackoff: '100ms',
   });
-  await withWorker(activities, async (taskQueue, campaign) => {
-    const handle = await client.workflow.start(masterUpgrade, {
-      taskQueue,
-      workflowId: campaign,
-      args: [config],
-    });
+  await withCampaign(activities, [config], async (handle) => {
     await eventually(async () => {
       const { controllers } = await handle.query(upgradeStatusQuery);
       const state = (ip: string) => controllers.find((c) => c.ip === ip)?.state;
@@ -231,7 +222,9 @@ test('purge by subnet stops only matching children, mid-wait and mid-download; p
     await handle.signal(purgeTargetsSignal, ['10.1.4.0/24', '10.1.4.300', '10.9.0.0/16']);
     const purgedChildren = await Promise.all(
       ['10.1.4.1', '10.1.4.2'].map((ip) =>
-        client.workflow.getHandle<typeof controllerUpgrade>(controllerWorkflowId(campaign, ip)).result(),
+        temporal.client.workflow
+          .getHandle<typeof controllerUpgrade>(controllerWorkflowId(handle.workflowId, ip))
+          .result(),
       ),
     );
     expect(purgedChildren.map((r) => r.state)).toEqual(['purged', 'purged']);
@@ -245,7 +238,8 @@ test('purge by subnet stops only matching children, mid-wait and mid-download; p
     ]);
     for (const ip of ['10.1.5.1', '10.1.5.2'])
       expect(
-        (await client.workflow.getHandle(controllerWorkflowId(campaign, ip)).describe()).status.name,
+        (await temporal.client.workflow.getHandle(controllerWorkflowId(handle.workflowId, ip)).describe())
+          .status.name,
       ).toBe('RUNNING');
     await handle.signal(purgeTargetsSignal, 'all');
     const summary = await handle.result();
@@ -264,12 +258,7 @@ test('commitConfig: the same config twice changes nothing; added targets start, 
     { retryInterval: '1h', quickTryBackoff: '100ms' },
     ['10.1.4.1', '10.1.4.2'],
   );
-  await withWorker(activities, async (taskQueue, campaign) => {
-    const handle = await client.workflow.start(masterUpgrade, {
-      taskQueue,
-      workflowId: campaign,
-      args: [config],
-    });
+  await withCampaign(activities, [config], async (handle) => {
     await eventually(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 2);
     // Defaults omitted or spelled out: the same config.
     const { autoboot: _a, maxDownloads: _m, quickTries: _q, partition: _p, ...shortProfile } = config.profile;
@@ -328,9 +317,9 @@ test('bad input is refused by the workflow itself, naming the field', async () =
     unknown
   >;
   (config.profile as Record<string, unknown>).maxDownloads = 0;
-  const err = await withWorker(activities, (taskQueue, campaign) =>
-    client.workflow
-      .execute('masterUpgrade', { taskQueue, workflowId: campaign, args: [config] })
+  const err = await withWorker({ connection: temporal.workerConnection, activities }, (taskQueue) =>
+    temporal.client.workflow
+      .execute('masterUpgrade', { taskQueue, workflowId: `campaign-${taskQueue}`, args: [config] })
       .catch((e: unknown) => e),
   );
   expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -347,9 +336,9 @@ test('a secret in the input is refused before it can spread', async () => {
     profile: { models: { A7210: Record<string, unknown> } };
   };
   config.profile.models.A7210.password = 'hunter2';
-  const err = await withWorker(activities, (taskQueue, campaign) =>
-    client.workflow
-      .execute('masterUpgrade', { taskQueue, workflowId: campaign, args: [config] })
+  const err = await withWorker({ connection: temporal.workerConnection, activities }, (taskQueue) =>
+    temporal.client.workflow
+      .execute('masterUpgrade', { taskQueue, workflowId: `campaign-${taskQueue}`, args: [config] })
       .catch((e: unknown) => e),
   );
   const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
@@ -362,22 +351,21 @@ test('the master continues as new with its state when its history grows, and sti
   const { activities } = fakeActivities();
   const ips = Array.from({ length: 20 }, (_, i) => `10.1.7.${i + 1}`);
   const config = campaignConfig(fleet(...ips), { maxDownloads: 5 });
-  const { summary, runs } = await withWorker(activities, async (taskQueue, campaign) => {
-    const handle = await client.workflow.start(masterUpgrade, {
-      taskQueue,
-      workflowId: campaign,
-      args: [config, undefined, { historyLimit: 150 }],
-    });
-    const summary = await handle.result();
-    let runs = 0;
-    for (let runId: string | undefined = handle.firstExecutionRunId; runId; runs++) {
-      const history = await client.workflow.getHandle(campaign, runId).fetchHistory();
-      runId =
-        history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ??
-        undefined;
-    }
-    return { summary, runs };
-  });
+  const { summary, runs } = await withCampaign(
+    activities,
+    [config, undefined, { historyLimit: 150 }],
+    async (handle) => {
+      const summary = await handle.result();
+      let runs = 0;
+      for (let runId: string | undefined = handle.firstExecutionRunId; runId; runs++) {
+        const history = await temporal.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+        runId =
+          history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ??
+          undefined;
+      }
+      return { summary, runs };
+    },
+  );
   expect(summary.counts).toEqual({ 'downloaded-reboot-required': 20 });
   expect(runs).toBeGreaterThan(1);
 });
@@ -387,14 +375,7 @@ test('a commit that adds targets whose image fails verification marks only those
     verifyImage: async (input) => {
       if (input.models.includes('A7005'))
         throw ApplicationFailure.nonRetryable('bad magic 0x00000000', failureTypes.imageVerificationFailed);
-      return {
-        imageType: '72xx',
-        version: '6.4.0.0',
-        build: 81234,
-        payloadLength: 4096,
-        payloadSha256: 'ab'.repeat(32),
-        bytesRead: 64,
-      };
+      return targetImage;
     },
     downloadImage: async () => {
       throw downloadFailure();
@@ -405,12 +386,7 @@ test('a commit that adds targets whose image fails verification marks only those
     { retryInterval: '1h', quickTryBackoff: '100ms' },
     ['10.1.4.1'],
   );
-  await withWorker(activities, async (taskQueue, campaign) => {
-    const handle = await client.workflow.start(masterUpgrade, {
-      taskQueue,
-      workflowId: campaign,
-      args: [config],
-    });
+  await withCampaign(activities, [config], async (handle) => {
     await eventually(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 1);
     const next: CampaignConfig = {
       ...config,
@@ -456,22 +432,10 @@ test('an image server that is unreachable for a while delays verification, it do
           'connect ECONNREFUSED 127.0.0.1:2121',
           failureTypes.imageServerUnreachable,
         );
-      return {
-        imageType: '72xx',
-        version: '6.4.0.0',
-        build: 81234,
-        payloadLength: 4096,
-        payloadSha256: 'ab'.repeat(32),
-        bytesRead: 64,
-      };
+      return targetImage;
     },
   });
-  const summary = await withWorker(activities, async (taskQueue, campaign) => {
-    const handle = await client.workflow.start(masterUpgrade, {
-      taskQueue,
-      workflowId: campaign,
-      args: [campaignConfig(fleet('10.1.4.1'))],
-    });
+  const summary = await withCampaign(activities, [campaignConfig(fleet('10.1.4.1'))], async (handle) => {
     await firstCallMade;
     const status = await handle.query(upgradeStatusQuery);
     expect(status.phase).toBe('verifying');
