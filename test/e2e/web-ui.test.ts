@@ -103,17 +103,7 @@ describe('Web UI during a running campaign (ciu start + headless Chromium)', () 
   let browser: BrowserContext | undefined;
   let ports: Ports;
 
-  beforeAll(async () => {
-    mkdirSync(artifacts, { recursive: true });
-    ports = {
-      frontend: await freePort(),
-      ui: await freePort(),
-      metrics: await freePort(),
-      sdkMetrics: await freePort(),
-      ssh: await freePort(),
-      ftp: await freePort(),
-    };
-  });
+  beforeAll(() => mkdirSync(artifacts, { recursive: true }));
   afterAll(async () => {
     await browser?.close();
     if (demo) await stopDemo(demo);
@@ -121,13 +111,37 @@ describe('Web UI during a running campaign (ciu start + headless Chromium)', () 
     rmSync(userDataDir, { recursive: true, force: true });
   });
 
+  /**
+   * `ciu start` on ports that were free a moment ago, until its output matches `until`. Another test
+   * file running at the same time can take such a port before the demo binds it (even as the local
+   * port of an outgoing connection); a start that lost that race is retried on new ports.
+   */
+  async function startOnFreePorts(until: RegExp, what: string): Promise<{ started: Demo; match: string }> {
+    for (let attempt = 1; ; attempt++) {
+      ports = {
+        frontend: await freePort(),
+        ui: await freePort(),
+        metrics: await freePort(),
+        sdkMetrics: await freePort(),
+        ssh: await freePort(),
+        ftp: await freePort(),
+      };
+      const started = startDemo(configDir, ports);
+      demo = started;
+      try {
+        const match = await waitFor(async () => until.exec(started.output())?.[1], what, started);
+        return { started, match };
+      } catch (err) {
+        if (attempt === 3 || !started.output().includes('address already in use')) throw err;
+        await stopDemo(started);
+      }
+    }
+  }
+
   it('shows the master, a child per controller with a readable summary, and filters by CiuState; Ctrl-C leaves nothing behind; a restart finds the history', async () => {
-    const started = startDemo(configDir, ports);
-    demo = started;
-    const campaign = await waitFor(
-      async () => /write memory: campaign (\S+) started/.exec(started.output())?.[1],
+    const { started, match: campaign } = await startOnFreePorts(
+      /write memory: campaign (\S+) started/,
       'committed campaign',
-      started,
     );
     const uiUrl = `http://127.0.0.1:${ports.ui}`;
 
@@ -225,12 +239,9 @@ describe('Web UI during a running campaign (ciu start + headless Chromium)', () 
     expect(started.output()).toContain('Stopping…');
 
     // A second start finds the first campaign in the SQLite history.
-    const again = startDemo(configDir, ports);
-    demo = again;
-    await waitFor(
-      async () => /Found (\d+) earlier campaign run/.exec(again.output())?.[1],
+    const { started: again } = await startOnFreePorts(
+      /Found (\d+) earlier campaign run/,
       'earlier runs found',
-      again,
     );
     expect(await stopDemo(again)).toBe(0);
     for (const port of [ports.frontend, ports.ui]) expect(await listening(port)).toBe(false);
