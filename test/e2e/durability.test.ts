@@ -22,7 +22,7 @@ import { controllerWorkflowId, masterUpgrade, upgradeStatusQuery } from '../../w
 import { waitForStatus } from '../fixtures/campaign';
 import { eventually } from '../fixtures/eventually';
 import { createTestImage, startFtpServer, type LocalImageServer } from '../fixtures/servers';
-import { startTestTemporal, workerHost } from '../fixtures/temporal';
+import { startTestTemporal } from '../fixtures/temporal';
 import { workflowBundle } from '../fixtures/worker';
 
 const controllerLogin = { username: 'admin', password: 'durability-Controller-pw' };
@@ -170,7 +170,7 @@ beforeAll(async () => {
   installRuntime({ logger, shutdownSignals: [] });
   dir = await mkdtemp(join(tmpdir(), 'ciu-durability-'));
   dbFile = join(dir, 'temporal.db');
-  [temporalPort, ftpPort] = await Promise.all([freePort(workerHost), freePort(ftpHost), workflowBundle()]);
+  [temporalPort, ftpPort] = await Promise.all([freePort(), freePort(ftpHost), workflowBundle()]);
   ftp = await startImageServer();
   fleet = await startFleet({
     count: 4,
