@@ -4,7 +4,6 @@
  * credential. The worker's credential store must refuse before a single byte of the secret leaves.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { ApplicationFailure } from '@temporalio/common';
 import pino from 'pino';
 import { Server as SshServer, utils } from 'ssh2';
 import { createControllerActivities } from '../../activities/controller';
@@ -14,7 +13,7 @@ import { staticCredentialStore, type StoredCredentials } from '../../src/credent
 import { failureTypes } from '../../src/domain/errors';
 import type { Controller } from '../../src/domain/types';
 import { hostKeyFingerprint } from '../../src/transfer/host-key';
-import { activityEnvironment } from '../fixtures/activity-env';
+import { activityEnvironment, failure } from '../fixtures/activity-env';
 
 const adminPassword = 'Admin-canary-7f3a';
 const imagePassword = 'Image-canary-91bd';
@@ -47,16 +46,6 @@ afterEach(async () => {
   received = '';
   for (const close of closers.splice(0)) await close();
 });
-
-async function failure(work: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await work.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ApplicationFailure))
-    throw new Error(`expected an ApplicationFailure, got ${String(err)}`);
-  return err;
-}
 
 /** A fake FTP server on the attacker's loopback address that writes down USER and PASS. */
 async function ftpListener(): Promise<number> {

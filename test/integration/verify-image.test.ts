@@ -3,8 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { ApplicationFailure } from '@temporalio/common';
-import { activityEnvironment } from '../fixtures/activity-env';
+import { activityEnvironment, failure } from '../fixtures/activity-env';
 import pino from 'pino';
 import { createImageActivities } from '../../activities/verify-image';
 import type { VerifiedImage, VerifyImageInput } from '../../activities/types';
@@ -104,16 +103,6 @@ function activity(extra: { caFile?: string; knownHostsFile?: string; timeoutMs?:
 
 function verify(input: VerifyImageInput, extra?: Parameters<typeof activity>[0]): Promise<VerifiedImage> {
   return activityEnvironment().run(activity(extra).verifyImage, input);
-}
-
-async function failure(work: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await work.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ApplicationFailure))
-    throw new Error(`expected an ApplicationFailure, got ${String(err)}`);
-  return err;
 }
 
 function input(
