@@ -17,7 +17,7 @@ import {
 import type { ControllerFacts, ImageSource, VerifiedImage } from '../activities/types';
 import { secretFieldIssues } from '../src/domain/config';
 import { parseDuration } from '../src/domain/duration';
-import { failureTypes, permanentControllerFailures, type FailureType } from '../src/domain/errors';
+import { failureTypes } from '../src/domain/errors';
 import { stateLabels, type ControllerState, type ControllerStatus } from '../src/domain/status';
 import { fileNameProblem, isIPv4 } from '../src/domain/rules';
 import type { Controller } from '../src/domain/types';
@@ -30,7 +30,7 @@ import {
   purgeSignal,
   type ControllerReport,
 } from './definitions';
-import { describeFailure, failureText } from './failures';
+import { describeFailure, failureText, isPermanent } from './failures';
 import { attemptsKey, stateKey } from './search-attributes';
 
 /** Counters a controller's upgrade carries across continue-as-new. */
@@ -215,10 +215,9 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
   }
 
   function permanentFailure(err: unknown): ApplicationFailure | undefined {
+    if (!isPermanent(err)) return undefined;
     const failure = describeFailure(err);
-    if (failure.type && permanentControllerFailures.includes(failure.type as FailureType))
-      return ApplicationFailure.nonRetryable(failure.message, failure.type);
-    return undefined;
+    return ApplicationFailure.nonRetryable(failure.message, failure.type);
   }
 
   function targetPartition(current: ControllerFacts): 0 | 1 {
