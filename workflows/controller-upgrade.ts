@@ -14,13 +14,16 @@ import {
   TemporalFailure,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ControllerFacts, ImageSource, VerifiedImage } from '../activities/types';
-import { secretFieldIssues } from '../src/domain/config';
+import type { ControllerFacts } from '../activities/types';
+import { validate } from '../src/domain/config';
 import { parseDuration } from '../src/domain/duration';
 import { failureTypes } from '../src/domain/errors';
 import { stateLabels, type ControllerState, type ControllerStatus } from '../src/domain/status';
-import { fileNameProblem, isIPv4 } from '../src/domain/rules';
-import type { Controller } from '../src/domain/types';
+import {
+  controllerUpgradeInputSchema,
+  type ControllerCarried,
+  type ControllerUpgradeInput,
+} from '../src/domain/schemas';
 import { reboot, shortCommand, transfer } from './activity-options';
 import {
   controllerStatusQuery,
@@ -33,40 +36,7 @@ import {
 import { describeFailure, failureText, isPermanent } from './failures';
 import { attemptsKey, stateKey } from './search-attributes';
 
-/** Counters a controller's upgrade carries across continue-as-new. */
-export interface ControllerCarried {
-  attempts: number;
-  cycles: number;
-  lastError?: string;
-  facts?: ControllerFacts;
-  /** Runs so far (1 = the first). */
-  run: number;
-}
-
-/** Input of controllerUpgrade: one controller, one verified image. */
-export interface ControllerUpgradeInput {
-  /** Campaign ID (the master's workflow ID); also in logs and on the controller's log. */
-  campaign: string;
-  controller: Controller;
-  source: ImageSource;
-  /** Header facts the master verified; the controller must end up with exactly this image. */
-  image: VerifiedImage;
-  autoboot: boolean;
-  /** Wait between quick-try cycles ('15m'). */
-  retryInterval: string;
-  /** Download tries per cycle. */
-  quickTries: number;
-  /** Pause between quick tries. Default '5s'. */
-  quickTryBackoff?: string;
-  partition: 'non-boot' | 0 | 1;
-  /** Master to report to and take download slots from. Absent: the child runs alone, unthrottled. */
-  master?: { workflowId: string };
-  /** Upsert CiuState/CiuAttempts. Default true; false on a server without the ciu attributes registered (it would reject the upserts). */
-  searchAttributes?: boolean;
-  /** Retry cycles per run before continue-as-new. Default 20 (about 1,500 events). */
-  cyclesPerRun?: number;
-  carried?: ControllerCarried;
-}
+export type { ControllerCarried, ControllerUpgradeInput };
 
 /** What controllerUpgrade returns: its final state. */
 export interface ControllerUpgradeResult {
@@ -88,34 +58,16 @@ class Purged extends Error {
   override readonly name = 'Purged';
 }
 
-function invalid(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, failureTypes.invalidInput);
-}
-
-function validateInput(input: ControllerUpgradeInput): void {
-  const secrets = secretFieldIssues(input);
-  if (secrets.length > 0) throw invalid(secrets.join('; '));
-  if (!input || typeof input !== 'object') throw invalid('input must be an object');
-  if (typeof input.campaign !== 'string' || input.campaign === '') throw invalid('campaign is required');
-  if (!isIPv4(input.controller?.ip ?? '')) throw invalid('controller.ip must be an IPv4 address');
-  const fileProblem = fileNameProblem(input.source?.imageFile ?? '');
-  if (fileProblem) throw invalid(`source.imageFile ${fileProblem}`);
-  if (!Number.isInteger(input.quickTries) || input.quickTries < 1) throw invalid('quickTries must be >= 1');
-  if ((parseDuration(input.retryInterval ?? '') ?? 0) < 1_000)
-    throw invalid("retryInterval must be a duration of at least 1s ('15m', '30s', '2h')");
-  if (input.quickTryBackoff !== undefined && parseDuration(input.quickTryBackoff) === undefined)
-    throw invalid("quickTryBackoff must be a duration ('5s')");
-  if (typeof input.image?.version !== 'string' || !Number.isInteger(input.image?.build))
-    throw invalid('image must carry the verified version and build');
-}
-
 /**
  * Upgrades one controller: inspect → (up-to-date | download in cycles of quick tries separated by
  * the retry interval, forever) → integrity check → reboot and confirm when autoboot. A purge (signal
  * or cancellation) ends it as 'purged' from wherever it is.
  */
-export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<ControllerUpgradeResult> {
-  validateInput(input);
+export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<ControllerUpgradeResult> {
+  const validation = validate(controllerUpgradeInputSchema, raw);
+  if (!validation.ok)
+    throw ApplicationFailure.nonRetryable(validation.issues.join('; '), failureTypes.invalidInput);
+  const input = validation.value;
   const { controller, campaign, image } = input;
   const carried: ControllerCarried = input.carried ?? { attempts: 0, cycles: 0, run: 1 };
   const retryMs = parseDuration(input.retryInterval) as number;
