@@ -17,7 +17,7 @@ import {
 import type { ControllerFacts } from '../activities/types';
 import { validate } from '../src/domain/config';
 import { parseDuration } from '../src/domain/duration';
-import { failureTypes } from '../src/domain/errors';
+import { failureText, failureTypes } from '../src/domain/errors';
 import { stateLabels, type ControllerState, type ControllerStatus } from '../src/domain/status';
 import {
   controllerUpgradeInputSchema,
@@ -27,13 +27,13 @@ import {
 import { reboot, shortCommand, transfer } from './activity-options';
 import {
   controllerStatusQuery,
-  controllerUpdateSignal,
+  controllerReportSignal,
   downloadSlotGrantSignal,
   downloadSlotRequestSignal,
   purgeSignal,
   type ControllerReport,
 } from './definitions';
-import { describeFailure, failureText, isPermanent } from './failures';
+import { describeFailure, isPermanent } from './failures';
 import { attemptsKey, stateKey } from './search-attributes';
 
 export type { ControllerCarried, ControllerUpgradeInput };
@@ -125,7 +125,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     const message: ControllerReport = { ...status, final, releasesSlot: slotToRelease || undefined };
     slotToRelease = false;
     try {
-      await getExternalWorkflowHandle(input.master.workflowId).signal(controllerUpdateSignal, message);
+      await getExternalWorkflowHandle(input.master.workflowId).signal(controllerReportSignal, message);
     } catch (err) {
       log.warn('could not report to the master', { ...ctx, error: describeFailure(err).message });
     }

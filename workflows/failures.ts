@@ -31,8 +31,3 @@ export function isPermanent(err: unknown): boolean {
   if (!(cause instanceof ApplicationFailure)) return false;
   return cause.nonRetryable || isPermanentFailureType(cause.type ?? undefined);
 }
-
-/** "Type: message" for status and logs. */
-export function failureText(failure: { type?: string; message: string }): string {
-  return failure.type ? `${failure.type}: ${failure.message}` : failure.message;
-}

@@ -127,3 +127,8 @@ export function operatorHint(type: string | undefined): string {
   const wording = failureWording(type);
   return wording ? ` — ${wording}` : '';
 }
+
+/** "Type: message" for status and logs. */
+export function failureText(failure: { type?: string; message: string }): string {
+  return failure.type ? `${failure.type}: ${failure.message}` : failure.message;
+}
