@@ -14,17 +14,22 @@ import {
   TemporalFailure,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ControllerFacts } from '../activities/types';
 import { validate } from '../src/domain/config';
 import { parseDuration } from '../src/domain/duration';
 import { failureText, failureTypes } from '../src/domain/errors';
-import { stateLabels, type ControllerState, type ControllerStatus } from '../src/domain/status';
 import {
   controllerUpgradeInputSchema,
   type ControllerCarried,
   type ControllerUpgradeInput,
 } from '../src/domain/schemas';
+import type { ControllerState, ControllerStatus } from '../src/domain/status';
 import { reboot, shortCommand, transfer } from './activity-options';
+import {
+  ControllerProgress,
+  QuickTryCycle,
+  targetPartition,
+  type ControllerUpgradeResult,
+} from './controller-progress';
 import {
   controllerStatusQuery,
   controllerReportSignal,
@@ -37,17 +42,7 @@ import { describeFailure, isPermanent } from './failures';
 import { attemptsKey, stateKey } from './search-attributes';
 
 export type { ControllerCarried, ControllerUpgradeInput };
-
-/** What controllerUpgrade returns: its final state. */
-export interface ControllerUpgradeResult {
-  ip: string;
-  state: ControllerState;
-  attempts: number;
-  cycles: number;
-  lastError?: string;
-  runningVersion?: string;
-  runningBuild?: number;
-}
+export type { ControllerUpgradeResult } from './controller-progress';
 
 /** A quick-try cycle used up its tries. */
 class CycleFailed extends Error {
@@ -61,7 +56,8 @@ class Purged extends Error {
 /**
  * Upgrades one controller: inspect → (up-to-date | download in cycles of quick tries separated by
  * the retry interval, forever) → integrity check → reboot and confirm when autoboot. A purge (signal
- * or cancellation) ends it as 'purged' from wherever it is.
+ * or cancellation) ends it as 'purged' from wherever it is. Its status and the cycle's counting live
+ * in ControllerProgress and QuickTryCycle.
  */
 export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<ControllerUpgradeResult> {
   const validation = validate(controllerUpgradeInputSchema, raw);
@@ -72,24 +68,12 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   const carried: ControllerCarried = input.carried ?? { attempts: 0, cycles: 0, run: 1 };
   const retryMs = parseDuration(input.retryInterval) as number;
   const backoffMs = parseDuration(input.quickTryBackoff ?? '5s') as number;
-  const cyclesPerRun = input.cyclesPerRun ?? 20;
   const ctx = { campaign, controller: controller.ip, model: controller.model };
 
-  const status: ControllerStatus = {
-    ip: controller.ip,
-    model: controller.model,
-    role: controller.role,
-    state: 'pending',
-    attempts: carried.attempts,
-    image: input.source.imageFile,
-    targetVersion: image.version,
-    targetBuild: image.build,
-    lastError: carried.lastError,
-    runningVersion: carried.facts?.runningVersion,
-    runningBuild: carried.facts?.runningBuild,
-  };
+  const progress = new ControllerProgress(input, carried);
+  const { status } = progress;
+  const cycle = new QuickTryCycle(input.quickTries, input.cyclesPerRun ?? 20, carried.cycles);
   let facts = carried.facts;
-  let cycles = carried.cycles;
   let slotGranted = false;
   let slotToRelease = false;
   let purgeRequested = false;
@@ -104,23 +88,21 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     work.cancel();
   });
 
-  /** Updates the local status (query, search attributes, current details) without telling the master. */
-  function update(fields: Partial<ControllerStatus>): void {
-    Object.assign(status, fields, { updatedAt: new Date().toISOString() });
-    if (status.state !== 'waiting-retry') delete status.nextRetryAt;
-    if (status.state !== 'downloading') delete status.attempt;
+  /** Shows a change locally (query, search attributes, current details) without telling the master. */
+  function showProgress(fields: Partial<ControllerStatus>): void {
+    const changes = progress.set(fields, new Date());
     if (input.searchAttributes !== false) {
-      const changes = [];
-      if (fields.state !== undefined) changes.push({ key: stateKey, value: status.state });
-      if (fields.attempts !== undefined) changes.push({ key: attemptsKey, value: status.attempts });
-      if (changes.length > 0) upsertSearchAttributes(changes);
+      const upserts = [];
+      if (changes.state !== undefined) upserts.push({ key: stateKey, value: changes.state });
+      if (changes.attempts !== undefined) upserts.push({ key: attemptsKey, value: changes.attempts });
+      if (upserts.length > 0) upsertSearchAttributes(upserts);
     }
-    setCurrentDetails(details());
+    setCurrentDetails(progress.details());
   }
 
-  /** A state change: updates the status and tells the master (with a download slot given back, if one is due). */
+  /** A state change: shows it and tells the master (with a download slot given back, if one is due). */
   async function report(fields: Partial<ControllerStatus>, final = false): Promise<void> {
-    update(fields);
+    showProgress(fields);
     if (!input.master) return;
     const message: ControllerReport = { ...status, final, releasesSlot: slotToRelease || undefined };
     slotToRelease = false;
@@ -129,15 +111,6 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     } catch (err) {
       log.warn('could not report to the master', { ...ctx, error: describeFailure(err).message });
     }
-  }
-
-  function details(): string {
-    const lines = [`**${stateLabels[status.state]}**`];
-    if (status.state === 'downloading')
-      lines.push(`attempt ${status.attempt}/${input.quickTries}, ${status.attempts} in all`);
-    if (status.nextRetryAt) lines.push(`next cycle at ${status.nextRetryAt}`);
-    if (status.lastError) lines.push(`last error: ${status.lastError}`);
-    return lines.join('\n\n');
   }
 
   async function logBothSides(level: 'error' | 'warning', message: string, fields: Record<string, unknown>) {
@@ -166,45 +139,30 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     }
   }
 
-  function permanentFailure(err: unknown): ApplicationFailure | undefined {
-    if (!isPermanent(err)) return undefined;
-    const failure = describeFailure(err);
-    return ApplicationFailure.nonRetryable(failure.message, failure.type);
-  }
-
-  function targetPartition(current: ControllerFacts): 0 | 1 {
-    if (input.partition === 'non-boot') return current.bootPartition === 0 ? 1 : 0;
-    return input.partition;
-  }
-
-  function isTarget(version?: string, build?: number): boolean {
-    return version === image.version && build === image.build;
-  }
-
   /**
    * Runs `tryOnce` up to quickTries times; after a failed cycle logs it on both sides, waits the retry
    * interval (a durable timer), and goes again — continuing as new every cyclesPerRun cycles.
    */
   async function retryForever<T>(
     what: string,
-    cycle: (tryOnce: () => Promise<T>) => Promise<T>,
+    during: (tries: () => Promise<T>) => Promise<T>,
     tryOnce: (n: number) => Promise<T>,
   ): Promise<T> {
-    let cyclesThisRun = 0;
     for (;;) {
       let lastFailure = '';
-      const outcome = await cycle(async () => {
+      const outcome = await during(async () => {
         for (let n = 1; ; n++) {
           try {
             return await tryOnce(n);
           } catch (err) {
             if (isCancellation(err)) throw err;
-            const permanent = permanentFailure(err);
-            if (permanent) throw permanent;
-            lastFailure = failureText(describeFailure(err));
-            update({ lastError: lastFailure });
+            const failure = describeFailure(err);
+            const next = cycle.afterFailure(n, isPermanent(err));
+            if (next === 'give-up') throw ApplicationFailure.nonRetryable(failure.message, failure.type);
+            lastFailure = failureText(failure);
+            showProgress({ lastError: lastFailure });
             log.warn(`${what} try failed`, { ...ctx, try: n, attempts: status.attempts, error: lastFailure });
-            if (n >= input.quickTries) throw new CycleFailed();
+            if (next === 'cycle-over') throw new CycleFailed();
             await sleep(backoffMs, { summary: `quick retry ${n + 1}/${input.quickTries}` });
           }
         }
@@ -213,22 +171,21 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
         throw err;
       });
       if (!(outcome instanceof CycleFailed)) return outcome;
-      cycles++;
-      cyclesThisRun++;
+      cycle.endCycle();
       await report({ state: 'waiting-retry', nextRetryAt: new Date(Date.now() + retryMs).toISOString() });
       await logBothSides(
         'error',
-        `${what} failed ${input.quickTries} times (cycle ${cycles}); next try in ${input.retryInterval}: ${lastFailure}`,
-        { attempts: status.attempts, cycle: cycles, error: lastFailure },
+        `${what} failed ${input.quickTries} times (cycle ${cycle.cycles}); next try in ${input.retryInterval}: ${lastFailure}`,
+        { attempts: status.attempts, cycle: cycle.cycles, error: lastFailure },
       );
       await sleep(retryMs, { summary: `retry window ${input.retryInterval}` });
-      if (cyclesThisRun >= cyclesPerRun || workflowInfo().continueAsNewSuggested) {
+      if (cycle.continueAsNew(workflowInfo().continueAsNewSuggested)) {
         await condition(allHandlersFinished);
         await continueAsNew<typeof controllerUpgrade>({
           ...input,
           carried: {
             attempts: status.attempts,
-            cycles,
+            cycles: cycle.cycles,
             lastError: status.lastError,
             facts,
             run: carried.run + 1,
@@ -243,15 +200,15 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       facts ??
       (await retryForever(
         'inspect',
-        (body) => body(),
+        (tries) => tries(),
         async () => {
-          update({ state: 'pending' });
+          showProgress({ state: 'pending' });
           return shortCommand.inspectController(controller);
         },
       ));
     facts = current;
-    update({ runningVersion: current.runningVersion, runningBuild: current.runningBuild });
-    if (isTarget(current.runningVersion, current.runningBuild)) {
+    showProgress({ runningVersion: current.runningVersion, runningBuild: current.runningBuild });
+    if (progress.runsTarget(current.runningVersion, current.runningBuild)) {
       log.info('controller already runs the target image', {
         ...ctx,
         version: image.version,
@@ -259,7 +216,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       });
       return finish('up-to-date');
     }
-    const partition = targetPartition(current);
+    const partition = targetPartition(input.partition, current);
 
     await retryForever('download', withSlot, async (n) => {
       await report({ state: 'downloading', attempt: n, attempts: status.attempts + 1 });
@@ -270,7 +227,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
         campaign,
         attempt: status.attempts,
       });
-      update({ bytes: result.bytes, totalBytes: image.payloadLength });
+      showProgress({ bytes: result.bytes, totalBytes: image.payloadLength });
       await transfer.verifyImageOnController({ controller, partition, expected: image });
     });
     log.info('image downloaded and verified on the controller', {
@@ -285,8 +242,8 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     await report({ state: 'rebooting' });
     await reboot.rebootController({ controller, partition });
     const after = await shortCommand.inspectController(controller);
-    update({ runningVersion: after.runningVersion, runningBuild: after.runningBuild });
-    if (!isTarget(after.runningVersion, after.runningBuild)) {
+    showProgress({ runningVersion: after.runningVersion, runningBuild: after.runningBuild });
+    if (!progress.runsTarget(after.runningVersion, after.runningBuild)) {
       const message = `after reboot the controller runs ${after.runningVersion} build ${after.runningBuild}, expected ${image.version} build ${image.build}`;
       throw ApplicationFailure.nonRetryable(message, failureTypes.versionMismatchAfterReboot);
     }
@@ -296,19 +253,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
 
   function finish(state: ControllerState): ControllerUpgradeResult {
     status.state = state;
-    return result();
-  }
-
-  function result(): ControllerUpgradeResult {
-    return {
-      ip: controller.ip,
-      state: status.state,
-      attempts: status.attempts,
-      cycles,
-      lastError: status.lastError,
-      runningVersion: status.runningVersion,
-      runningBuild: status.runningBuild,
-    };
+    return progress.result(cycle.cycles);
   }
 
   let outcome: ControllerUpgradeResult;
@@ -330,7 +275,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     } else {
       throw err;
     }
-    outcome = result();
+    outcome = progress.result(cycle.cycles);
   }
   // After a cancellation the root scope is cancelled too: the last report and the wait must not be.
   await CancellationScope.nonCancellable(async () => {
