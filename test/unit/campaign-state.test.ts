@@ -1,26 +1,11 @@
-import type { VerifiedImage } from '../../activities/types';
 import { validateCampaignConfig } from '../../src/domain/config';
 import type { CampaignConfig } from '../../src/domain/types';
 import { CampaignState, DownloadSlots, type StateLog } from '../../workflows/campaign-state';
-
-const image: VerifiedImage = {
-  imageType: '72xx',
-  version: '6.4.0.0',
-  build: 81234,
-  payloadLength: 4096,
-  payloadSha256: 'ab'.repeat(32),
-  bytesRead: 64,
-};
+import { a7210, verifiedImage as image } from './upgrade-fixtures';
 
 function config(targets: string[] = ['10.1.4.0/24'], maxDownloads = 1): CampaignConfig {
   const validation = validateCampaignConfig({
-    inventory: ['10.1.4.1', '10.1.4.2', '10.1.4.3'].map((ip) => ({
-      ip,
-      model: 'A7210',
-      role: 'local',
-      ssh: { host: '127.0.0.1', port: 2222 },
-      credentialsRef: 'ctl-admin',
-    })),
+    inventory: ['10.1.4.1', '10.1.4.2', '10.1.4.3'].map(a7210),
     profile: {
       models: {
         A7210: {

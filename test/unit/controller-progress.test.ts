@@ -1,26 +1,14 @@
 import { ControllerProgress, QuickTryCycle, targetPartition } from '../../workflows/controller-progress';
+import { a7210, verifiedImage } from './upgrade-fixtures';
 
 const subject = {
-  controller: {
-    ip: '10.1.4.17',
-    model: 'A7210' as const,
-    role: 'local' as const,
-    ssh: { host: '127.0.0.1', port: 2222 },
-    credentialsRef: 'ctl-admin',
-  },
+  controller: a7210('10.1.4.17'),
   source: {
     imageFile: 'ArubaOS_72xx_6.4.0.0_81234',
     server: { host: '127.0.0.1' },
     protocol: 'ftp' as const,
   },
-  image: {
-    imageType: '72xx',
-    version: '6.4.0.0',
-    build: 81234,
-    payloadLength: 4096,
-    payloadSha256: 'ab'.repeat(32),
-    bytesRead: 64,
-  },
+  image: verifiedImage,
   quickTries: 3,
 };
 const now = new Date('2026-03-01T08:00:00Z');

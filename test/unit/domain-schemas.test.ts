@@ -4,30 +4,18 @@ import {
   verifyImageInputSchema,
   type ControllerUpgradeInput,
 } from '../../src/domain/schemas';
+import { a7210, verifiedImage } from './upgrade-fixtures';
 
 function childInput(): ControllerUpgradeInput {
   return {
     campaign: 'spring',
-    controller: {
-      ip: '10.1.4.17',
-      model: 'A7210',
-      role: 'local',
-      ssh: { host: '127.0.0.1' },
-      credentialsRef: 'ctl-admin',
-    },
+    controller: { ...a7210('10.1.4.17'), ssh: { host: '127.0.0.1' } },
     source: {
       imageFile: 'ArubaOS_72xx_6.4.0.0_81234',
       server: { host: '127.0.0.1', port: 2121 },
       protocol: 'ftp',
     },
-    image: {
-      imageType: '72xx',
-      version: '6.4.0.0',
-      build: 81234,
-      payloadLength: 4096,
-      payloadSha256: 'ab'.repeat(32),
-      bytesRead: 64,
-    },
+    image: { ...verifiedImage },
     autoboot: false,
     retryInterval: '15m',
     quickTries: 3,

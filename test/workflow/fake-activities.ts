@@ -1,9 +1,10 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ControllerFacts, UpgradeActivities, VerifiedImage } from '../../activities/types';
+import type { ControllerFacts, UpgradeActivities } from '../../activities/types';
 import { failureTypes } from '../../src/domain/errors';
 import type { CampaignConfig, Controller } from '../../src/domain/types';
+import { verifiedImage } from '../unit/upgrade-fixtures';
 
 /** One activity call, with the server's clock at scheduling (time-skipped clock under the test server). */
 export interface CallRecord {
@@ -12,14 +13,8 @@ export interface CallRecord {
   at: number;
 }
 
-export const targetImage: VerifiedImage = {
-  imageType: '72xx',
-  version: '6.4.0.0',
-  build: 81234,
-  payloadLength: 4096,
-  payloadSha256: 'ab'.repeat(32),
-  bytesRead: 64,
-};
+/** The verified image every test campaign targets. */
+export const targetImage = verifiedImage;
 
 export function controller(ip: string, model: Controller['model'] = 'A7210'): Controller {
   return { ip, model, role: 'local', ssh: { host: '127.0.0.1', port: 2222 }, credentialsRef: 'ctl-admin' };
