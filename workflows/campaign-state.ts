@@ -183,7 +183,7 @@ export class CampaignState {
     };
   }
 
-  /** The target entry of `ip` (tests and the workflow's own bookkeeping read it). */
+  /** The target entry of `ip`, read-only by intent: transitions go through the methods below. */
   target(ip: string): TargetEntry | undefined {
     return this.targets[ip];
   }
