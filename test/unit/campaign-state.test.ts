@@ -1,25 +1,9 @@
-import { validateCampaignConfig } from '../../src/domain/config';
 import type { CampaignConfig } from '../../src/domain/types';
 import { CampaignState, DownloadSlots, type StateLog } from '../../workflows/campaign-state';
-import { a7210, verifiedImage as image } from './upgrade-fixtures';
+import { a7210, campaignConfig, verifiedImage as image } from './upgrade-fixtures';
 
 function config(targets: string[] = ['10.1.4.0/24'], maxDownloads = 1): CampaignConfig {
-  const validation = validateCampaignConfig({
-    inventory: ['10.1.4.1', '10.1.4.2', '10.1.4.3'].map(a7210),
-    profile: {
-      models: {
-        A7210: {
-          imageFile: 'ArubaOS_72xx_6.4.0.0_81234',
-          server: { host: '127.0.0.1', port: 2121 },
-          protocol: 'ftp',
-        },
-      },
-      maxDownloads,
-    },
-    targets,
-  });
-  if (!validation.ok) throw new Error(validation.issues.join('; '));
-  return validation.config;
+  return campaignConfig(['10.1.4.1', '10.1.4.2', '10.1.4.3'].map(a7210), { maxDownloads }, targets);
 }
 
 const quiet: StateLog = { info: () => undefined, warn: () => undefined };

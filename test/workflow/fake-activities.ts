@@ -3,8 +3,10 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ControllerFacts, UpgradeActivities } from '../../activities/types';
 import { failureTypes } from '../../src/domain/errors';
-import type { CampaignConfig, Controller } from '../../src/domain/types';
+import type { Controller } from '../../src/domain/types';
 import { verifiedImage } from '../unit/upgrade-fixtures';
+
+export { campaignConfig } from '../unit/upgrade-fixtures';
 
 /** One activity call, with the server's clock at scheduling (time-skipped clock under the test server). */
 export interface CallRecord {
@@ -92,34 +94,6 @@ export function fakeActivities(overrides: Partial<UpgradeActivities> = {}) {
     rebootController: fake('rebootController'),
   } satisfies UpgradeActivities;
   return { activities, calls };
-}
-
-/** A valid campaign config over the given controllers, targeting 'all' unless told. */
-export function campaignConfig(
-  controllers: Controller[],
-  overrides: Partial<CampaignConfig['profile']> = {},
-  targets = ['all'],
-): CampaignConfig {
-  return {
-    inventory: controllers,
-    profile: {
-      models: {
-        A7210: {
-          imageFile: 'ArubaOS_72xx_6.4.0.0_81234',
-          server: { host: '127.0.0.1', port: 2121 },
-          protocol: 'ftp',
-          credentialsRef: 'ftp-images',
-        },
-      },
-      autoboot: false,
-      maxDownloads: 10,
-      retryInterval: '15m',
-      quickTries: 3,
-      partition: 'non-boot',
-      ...overrides,
-    },
-    targets,
-  };
 }
 
 export function quietLogger() {
