@@ -298,7 +298,7 @@ test('bad input names the field', async () => {
   );
   expect(err.type).toBe(failureTypes.invalidInput);
   expect(err.message).toBe(
-    'verifyImage.source.imageFile must be a file name; verifyImage.models must name at least one model',
+    'verifyImage.source.imageFile must be a file name: letters, digits and ._+- in each /-separated part, none starting with . or -, each at most 128 characters; verifyImage.models must name at least one model',
   );
 });
 
