@@ -28,6 +28,7 @@ const inventoryKeywords = {
   ssh: 'ssh',
   credentials: 'credentialsRef',
   'host-key': 'hostKey',
+  dialect: 'dialect',
 } as const;
 
 /** Splits `keyword value keyword value ...` into pairs, refusing unknown or dangling keywords. */
@@ -176,7 +177,7 @@ export function removeTarget(config: StagedConfig, text: string): StagedConfig {
   return { ...config, targets: config.targets.filter((t) => t !== selector) };
 }
 
-/** `inventory add <ip> model <m> role <local|standby> credentials <ref> [ssh <host[:port]>] [host-key <fp>]` */
+/** `inventory add <ip> model <m> role <local|standby> credentials <ref> [ssh <host[:port]>] [host-key <fp>] [dialect <d>]` */
 export function addController(config: StagedConfig, ip: string, words: readonly string[]): StagedConfig {
   if (!isIPv4(ip)) throw new UsageError(`inventory controller ip must be an IPv4 address, got "${ip}"`);
   const field = `inventory[${ip}]`;
@@ -194,7 +195,10 @@ export function addController(config: StagedConfig, ip: string, words: readonly 
   const ssh: Record<string, unknown> = { host, port: port ?? 22 };
   const hostKey = pairs.get('host-key');
   if (hostKey) ssh.hostKey = hostKey;
-  return upsertControllers(config, [{ ip, model, role, ssh, credentialsRef }]);
+  const dialect = pairs.get('dialect');
+  return upsertControllers(config, [
+    { ip, model, role, ssh, credentialsRef, ...(dialect ? { dialect } : {}) },
+  ]);
 }
 
 /** Adds controllers, replacing any with the same IP (so a re-import updates, never duplicates). */

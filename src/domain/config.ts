@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { dialectNames, dialectProblems, defaultDialect } from './dialects';
 import { parseDuration } from './duration';
 import { isKnownModel, knownModels } from './models';
 import { isCredentialsRef, isHost, isHostKeyFingerprint, isIPv4, fileNameProblem, protocols } from './rules';
@@ -34,6 +35,7 @@ const controllerSchema = z.strictObject({
   role: z.enum(['local', 'standby'], "must be 'local' or 'standby'"),
   ssh: z.strictObject({ host, port: port.default(22), hostKey: hostKey.optional() }),
   credentialsRef,
+  dialect: z.enum(dialectNames, `must be one of ${dialectNames.join(', ')}`).optional(),
 });
 
 const modelImageSchema = z.strictObject({
@@ -108,6 +110,15 @@ const campaignSchema = z
     for (const controller of controllers) {
       if (isKnownModel(controller.model) && !config.profile.models[controller.model])
         missing.set(controller.model, [...(missing.get(controller.model) ?? []), controller.ip]);
+    }
+    const checked = new Set<string>();
+    for (const controller of controllers) {
+      const source = config.profile.models[controller.model];
+      const dialect = controller.dialect ?? defaultDialect;
+      if (!source || checked.has(`${controller.model} ${dialect}`)) continue;
+      checked.add(`${controller.model} ${dialect}`);
+      for (const [field, message] of dialectProblems(dialect, source))
+        ctx.addIssue({ code: 'custom', path: ['profile', 'models', controller.model, field], message });
     }
     for (const [model, ips] of missing) {
       ctx.addIssue({

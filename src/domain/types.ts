@@ -1,3 +1,4 @@
+import type { DialectName } from './dialects';
 import type { ControllerModel } from './models';
 
 import type { Protocol } from './rules';
@@ -26,6 +27,8 @@ export interface Controller {
   ssh: SshEndpoint;
   /** Name of the SSH login credentials in the worker's credential store (never the secret itself). */
   credentialsRef: string;
+  /** CLI dialect (src/domain/dialects.ts). Default 'arubaos'. */
+  dialect?: DialectName;
 }
 
 /** Where an image lives. */

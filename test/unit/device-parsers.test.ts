@@ -55,7 +55,14 @@ describe('parseShowVersion', () => {
 describe('parseShowImageVersion', () => {
   test('one image: partition 0 running and default boot, partition 1 empty', () => {
     expect(parseShowImageVersion(transcript('show-image-version-one-image.txt'))).toEqual([
-      { partition: 0, defaultBoot: true, running: true, version: '6.3.1.0', build: 40000, imageType: '72xx' },
+      {
+        partition: 0,
+        defaultBoot: true,
+        running: true,
+        version: '6.3.1.0',
+        build: 40000,
+        signature: 'Digitally Signed SHA1/SHA256 - Production Build',
+      },
       { partition: 1, defaultBoot: false, running: false },
     ]);
   });
@@ -68,7 +75,7 @@ describe('parseShowImageVersion', () => {
         running: true,
         version: '6.3.1.0',
         build: 40000,
-        imageType: '72xx',
+        signature: 'Digitally Signed SHA1/SHA256 - Production Build',
       },
       {
         partition: 1,
@@ -76,7 +83,7 @@ describe('parseShowImageVersion', () => {
         running: false,
         version: '6.4.0.0',
         build: 81234,
-        imageType: '72xx',
+        signature: 'Digitally Signed SHA1/SHA256 - Production Build',
       },
     ]);
   });
