@@ -25,10 +25,16 @@ export interface FleetOptions {
   port?: number;
   /** Every n-th controller (n, 2n, …) is a standby; the rest are locals. Default: none. */
   standbyEvery?: number;
-  /** Options passed to every controller (reboot delay, progress interval, image-server known_hosts, fetch). */
+  /** Options passed to every controller (reboot delay, progress interval, image-server known_hosts, fetch, prompt style, copy extensions). */
   controller?: Pick<
     SimulatedControllerOptions,
-    'rebootDelayMs' | 'progressIntervalMs' | 'imageServerKnownHosts' | 'imageServerCaFile' | 'fetch'
+    | 'rebootDelayMs'
+    | 'progressIntervalMs'
+    | 'imageServerKnownHosts'
+    | 'imageServerCaFile'
+    | 'fetch'
+    | 'aos'
+    | 'extensions'
   >;
 }
 

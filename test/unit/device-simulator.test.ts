@@ -1,6 +1,6 @@
 /** Pure pieces of the controller simulator: subnet addressing and the CLI's word splitting. */
 import { loopbackHosts } from '../../devkit/simulator/fleet';
-import { tokenize } from '../../devkit/simulator/terminal';
+import { words as tokenize } from '../../devkit/simulator/command-tree';
 
 describe('loopbackHosts', () => {
   test('host addresses of a /24 from .1 upwards; a /30 from its first host', () => {
