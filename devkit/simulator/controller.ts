@@ -31,6 +31,12 @@ export interface SimulatedControllerOptions {
   extensions?: boolean;
   /** What `enable` asks for. Default: the login password. */
   enablePassword?: string;
+  /**
+   * Extra commands it advertises in its SSH login banner (`show image checksum` as image-sha256,
+   * `logging message` as log-message). Default both; [] for one that, like a real ArubaOS
+   * controller, advertises nothing (it still answers them).
+   */
+  capabilities?: ReadonlyArray<'image-sha256' | 'log-message'>;
   /** Version and build of the image in partition 0 on first start. */
   version: string;
   build: number;
@@ -252,9 +258,9 @@ export class SimulatedController {
 
   private listen(): Promise<void> {
     if (this.server) return Promise.resolve();
-    const server = new Server({ hostKeys: [this.hostKey], banner: advertisement }, (client) =>
-      this.accept(client),
-    );
+    const advertised = this.options.capabilities ?? ['image-sha256', 'log-message'];
+    const banner = advertised.length ? { banner: `ciu-capabilities: ${advertised.join(' ')}\n` } : {};
+    const server = new Server({ hostKeys: [this.hostKey], ...banner }, (client) => this.accept(client));
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -310,9 +316,6 @@ export class SimulatedController {
     });
   }
 }
-
-/** The extra commands it offers beyond ArubaOS, announced in its SSH login banner. */
-const advertisement = 'ciu-capabilities: image-sha256 log-message\n';
 
 /** The controller's host key, generated on first start and kept in its state dir (like /etc/ssh). */
 async function persistentHostKey(file: string): Promise<string> {
