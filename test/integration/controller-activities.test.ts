@@ -73,8 +73,8 @@ const logger = pino(
 function activities(extra: { knownHostsFile?: string; timeouts?: { copyIdleMs: number } } = {}) {
   return createControllerActivities({
     credentials: staticCredentialStore({
-      controllers: { username: 'admin', password: controllerPassword, enablePassword: 'En-pa55-word' },
-      'controllers-no-enable': { username: 'admin', password: controllerPassword },
+      controllers: { username: 'admin', password: controllerPassword },
+      'plain-controller': { username: 'admin', password: controllerPassword, enablePassword: 'En-pa55-word' },
       'bad-login': { username: 'admin', password: 'not-the-password' },
       'key-login': { username: 'admin', privateKey: loginKey.private },
       'stranger-key': { username: 'admin', privateKey: strangerKey.private },
@@ -590,7 +590,7 @@ describe('SSH trust and login', () => {
 });
 
 describe('a plain ArubaOS 8.x controller: documented commands only', () => {
-  const entry = (): Controller => ({ ...plain.inventoryEntry('controllers') });
+  const entry = (): Controller => plain.inventoryEntry('plain-controller');
   const image = () => images['72xx'];
 
   test('user mode, enable with its own password, no paging, 8.x prompts: inspect works', async () => {
@@ -661,9 +661,9 @@ describe('a plain ArubaOS 8.x controller: documented commands only', () => {
     expect(logLines.join('')).toContain('controller log line unsupported by this controller');
   });
 
-  test('a wrong enable password: AuthenticationFailed, non-retryable', async () => {
+  test('a wrong enable password (the login password, by default): AuthenticationFailed, non-retryable', async () => {
     const err = await failureOf(
-      run(activities().inspectController, { ...entry(), credentialsRef: 'controllers-no-enable' }),
+      run(activities().inspectController, { ...entry(), credentialsRef: 'controllers' }),
     );
     expect(err.type).toBe(failureTypes.authenticationFailed);
     expect(err.nonRetryable).toBe(true);

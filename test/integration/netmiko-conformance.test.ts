@@ -72,7 +72,8 @@ afterAll(async () => {
 
 async function netmikoSession(aos: 6 | 8): Promise<{ steps: Step[]; sessionLog: string }> {
   const controller = controllers[aos] as SimulatedController;
-  const sessionLogFile = join(stateDir, `netmiko-${aos}.log`);
+  // CIU_NETMIKO_LOG_DIR keeps netmiko's session logs (image-server password masked) after the run.
+  const sessionLogFile = join(process.env.CIU_NETMIKO_LOG_DIR ?? stateDir, `netmiko-${aos}.log`);
   const args = {
     host: controller.ip,
     port: controller.port,
