@@ -3,6 +3,7 @@ import { credentialStore } from '../../credentials/store';
 import { isKnownModel } from '../../domain/models';
 import { isCredentialsRef, isHost, isHostKeyFingerprint, isPort } from '../../domain/rules';
 import { ControllerDriver } from '../../device/driver';
+import type { SwitchesReply } from '../../device/parsers';
 import { DeviceError } from '../../device/errors';
 import { loadStaged, saveStaged } from '../config-file';
 import { globalOptions, withExamples, type CliContext } from '../context';
@@ -59,7 +60,7 @@ export function registerDiscoverCommand(program: Command, ctx: CliContext): void
           throw new UsageError("inventory discover: --host-key must be a fingerprint 'SHA256:<base64>'");
         const login = credentialStore({ env: ctx.env }).resolve(ref);
         let driver: ControllerDriver | undefined;
-        let reply;
+        let reply: SwitchesReply;
         try {
           driver = await ControllerDriver.open({
             host,
