@@ -28,7 +28,7 @@ const arubaPrompt =
 
 const arubaos: Omit<Dialect, 'name' | 'spec'> = {
   prompt: arubaPrompt,
-  more: /-+ ?More ?-+\s*(?:\([^)]*\))?\s*$/i,
+  more: /(?:^|\n)[ \t]*-+ ?More ?-+[^\n]*$/i,
   enable: 'enable',
   prepare: ['no paging'],
 };

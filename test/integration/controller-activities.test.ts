@@ -76,7 +76,7 @@ function activities(extra: { knownHostsFile?: string; timeouts?: { copyIdleMs: n
       controllers: { username: 'admin', password: controllerPassword },
       'plain-controller': { username: 'admin', password: controllerPassword, enablePassword: 'En-pa55-word' },
       'bad-login': { username: 'admin', password: 'not-the-password' },
-      'key-login': { username: 'admin', privateKey: loginKey.private },
+      'key-login': { username: 'admin', privateKey: loginKey.private, enablePassword: controllerPassword },
       'stranger-key': { username: 'admin', privateKey: strangerKey.private },
       'image-ftp': ftp.credentials!,
       'image-ssh': ssh.credentials!,
@@ -228,7 +228,7 @@ describe('inspectController', () => {
       runningVersion: '6.3.1.0',
       runningBuild: 40000,
       bootPartition: 0,
-      partitions: [{ partition: 0, version: '6.3.1.0', build: 40000, imageType: '72xx' }, { partition: 1 }],
+      partitions: [{ partition: 0, version: '6.3.1.0', build: 40000 }, { partition: 1 }],
     });
   });
 

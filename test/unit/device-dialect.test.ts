@@ -98,3 +98,10 @@ describe('what the profile may ask of a dialect', () => {
     ]);
   });
 });
+
+test('the ArubaOS pager is recognised at the end of the output, not inside it', () => {
+  const { more } = dialectFor();
+  expect(more.test('Partition : 0:0\n--More-- (q) quit (u) pageup (/) search (n) repeat')).toBe(true);
+  expect(more.test('line\n -- More -- ')).toBe(true);
+  expect(more.test('--More--\n(host) #')).toBe(false);
+});
