@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dialectNames, dialectProblems, defaultDialect } from './dialects';
+import { dialectNames } from './dialects';
 import { parseDuration } from './duration';
 import { isKnownModel, knownModels } from './models';
 import { isCredentialsRef, isHost, isHostKeyFingerprint, isIPv4, fileNameProblem, protocols } from './rules';
@@ -110,15 +110,6 @@ const campaignSchema = z
     for (const controller of controllers) {
       if (isKnownModel(controller.model) && !config.profile.models[controller.model])
         missing.set(controller.model, [...(missing.get(controller.model) ?? []), controller.ip]);
-    }
-    const checked = new Set<string>();
-    for (const controller of controllers) {
-      const source = config.profile.models[controller.model];
-      const dialect = controller.dialect ?? defaultDialect;
-      if (!source || checked.has(`${controller.model} ${dialect}`)) continue;
-      checked.add(`${controller.model} ${dialect}`);
-      for (const [field, message] of dialectProblems(dialect, source))
-        ctx.addIssue({ code: 'custom', path: ['profile', 'models', controller.model, field], message });
     }
     for (const [model, ips] of missing) {
       ctx.addIssue({

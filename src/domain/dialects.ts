@@ -72,3 +72,30 @@ export function dialectProblems(dialect: DialectName, source: SourceForDialect):
     ]);
   return problems;
 }
+
+/** What the campaign check needs of a validated config. */
+export interface ConfigForDialects {
+  inventory: ReadonlyArray<{ ip: string; model: string; dialect?: DialectName }>;
+  profile: { models: Record<string, SourceForDialect | undefined> };
+}
+
+/**
+ * One message per model whose image source a targeted controller's dialect cannot fetch, naming
+ * the field (`profile.models.A7210.server.port must be 21 …`). `write memory` refuses on these.
+ * Kept out of the workflow's own input validation, so campaigns started before this rule (whose
+ * saved histories the replay test guards) still replay; the driver refuses the same values when a
+ * copy is built, so the rule holds in the activities as well.
+ */
+export function campaignDialectIssues(
+  config: ConfigForDialects,
+  targeted: (ip: string) => boolean,
+): string[] {
+  const issues = new Set<string>();
+  for (const controller of config.inventory) {
+    const source = config.profile.models[controller.model];
+    if (!source || !targeted(controller.ip)) continue;
+    for (const [field, message] of dialectProblems(controller.dialect ?? defaultDialect, source))
+      issues.add(`profile.models.${controller.model}.${field} ${message}`);
+  }
+  return [...issues];
+}

@@ -2,6 +2,8 @@
 import { advertisedCapabilities, dialectFor, TerminalText } from '../../src/device/dialect';
 import { dialectProblems } from '../../src/domain/dialects';
 import { validateCampaignConfig } from '../../src/domain/config';
+import { validateStaged } from '../../src/cli/commands/campaign';
+import { UsageError } from '../../src/cli/exit-codes';
 
 const { prompt } = dialectFor();
 
@@ -86,12 +88,20 @@ describe('what the profile may ask of a dialect', () => {
       },
       targets: ['10.1.4.17'],
     });
-    const refused = validateCampaignConfig(config());
-    expect(refused.ok ? [] : refused.issues).toEqual([
+    let refused: unknown;
+    try {
+      validateStaged(config() as never);
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).toBeInstanceOf(UsageError);
+    expect((refused as UsageError).issues).toEqual([
       'profile.models.A7210.protocol http cannot be used with arubaos controllers (they copy over ftp, scp, tftp)',
       'profile.models.A7210.server.port must be 80 (or omitted) for arubaos controllers: their copy command has no port clause',
     ]);
-    expect(validateCampaignConfig(config('arubaos-ext')).ok).toBe(true);
+    expect(validateStaged(config('arubaos-ext') as never).inventory[0]?.dialect).toBe('arubaos-ext');
+    // Untargeted controllers do not constrain the profile.
+    expect(() => validateStaged({ ...config(), targets: [] } as never)).not.toThrow();
     const unknown = validateCampaignConfig(config('junos'));
     expect(unknown.ok ? [] : unknown.issues).toEqual([
       'inventory[0].dialect must be one of arubaos, arubaos-ext',

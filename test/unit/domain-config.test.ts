@@ -26,7 +26,7 @@ function config(): Record<string, any> {
       models: {
         A7210: {
           imageFile: 'ArubaOS_72xx_6.4.0.0_81234',
-          server: { host: '127.0.0.1', port: 21 },
+          server: { host: '127.0.0.1', port: 2121 },
           protocol: 'ftp',
           credentialsRef: 'ftp-images',
         },
