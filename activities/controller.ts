@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { UnknownCredentialsError, type CredentialStore, type Credentials } from '../src/credentials/store';
-import { failureTypes, permanentControllerFailures, type FailureType } from '../src/domain/errors';
+import { failureTypes, isPermanentFailureType } from '../src/domain/errors';
 import type { Controller } from '../src/domain/types';
 import { loginProtocols } from '../src/domain/rules';
 import { ControllerDriver, type DriverTimeouts } from '../src/device/driver';
@@ -43,20 +43,13 @@ const heartbeatEveryMs = 2000;
 /** Rounding allowance when comparing a controller's uptime (whole seconds) with the time since reload. */
 const uptimeSlackMs = 2000;
 
-/** Failure types a retry of the same activity call cannot fix. */
-const permanent: readonly FailureType[] = [
-  ...permanentControllerFailures,
-  failureTypes.invalidInput,
-  failureTypes.rebootTimeout,
-];
-
 /** Turns driver errors into ApplicationFailures with stable types; messages never hold secrets. */
 function toFailure(err: unknown): unknown {
   if (err instanceof DeviceError)
     return ApplicationFailure.create({
       type: err.failureType,
       message: err.message,
-      nonRetryable: permanent.includes(err.failureType),
+      nonRetryable: isPermanentFailureType(err.failureType),
     });
   if (err instanceof CommandValueError)
     return ApplicationFailure.nonRetryable(err.message, failureTypes.invalidInput);

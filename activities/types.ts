@@ -6,46 +6,11 @@
  * (failureTypes). Permanent ones are nonRetryable. Activity retry policies are the workflow's
  * choice; downloadImage runs once per call, because the workflow itself counts the quick tries.
  */
-import type { Controller, ImageServer, Protocol } from '../src/domain/types';
+import type { Controller } from '../src/domain/types';
+import type { ControllerFacts, ImageSource, VerifiedImage, VerifyImageInput } from '../src/domain/schemas';
 
-/** Where one image is, as the profile names it. Credentials travel as a reference only. */
-export interface ImageSource {
-  imageFile: string;
-  server: ImageServer;
-  protocol: Protocol;
-  credentialsRef?: string;
-}
-
-/** What verifyImage checks an image against. */
-export interface VerifyImageInput {
-  source: ImageSource;
-  /** Every controller model that will receive this image; its type must fit each. */
-  models: string[];
-  expectedVersion?: string;
-  expectedBuild?: number;
-}
-
-/** The header facts of a verified image. */
-export interface VerifiedImage {
-  imageType: string;
-  version: string;
-  build: number;
-  payloadLength: number;
-  /** Hex SHA-256 of the payload. */
-  payloadSha256: string;
-  /** Bytes the header read transferred from the server (proof that only the header was read). */
-  bytesRead: number;
-}
-
-/** What the controller reports about itself (`show version`, `show image version`). */
-export interface ControllerFacts {
-  model: string;
-  runningVersion: string;
-  runningBuild: number;
-  /** Partition the controller booted from. */
-  bootPartition: 0 | 1;
-  partitions: Array<{ partition: 0 | 1; version?: string; build?: number; imageType?: string }>;
-}
+// Their schemas (src/domain/schemas.ts) define them: verifyImage and controllerUpgrade validate against those.
+export type { ControllerFacts, ImageSource, VerifiedImage, VerifyImageInput };
 
 export interface DownloadImageInput {
   controller: Controller;

@@ -1,9 +1,9 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { z } from 'zod';
 import { UnknownCredentialsError, type CredentialStore, type Credentials } from '../src/credentials/store';
-import { isHostKeyFingerprint, isSafeFileName, protocols } from '../src/domain/rules';
+import { validate } from '../src/domain/config';
 import { failureTypes } from '../src/domain/errors';
 import { imageTypeFor } from '../src/domain/models';
+import { verifyImageInputSchema } from '../src/domain/schemas';
 import { HEADER_SIZE, ImageFormatError, parseImageHeader, type ImageHeader } from '../src/image';
 import type { Logger } from '../src/logging';
 import { portOf, readHeader, TransferError, type TransferEndpoint } from '../src/transfer';
@@ -21,32 +21,10 @@ export interface ImageActivityDeps {
   timeoutMs?: number;
 }
 
-const inputSchema = z.object({
-  source: z.object({
-    imageFile: z.string('must be a string').refine(isSafeFileName, 'must be a file name'),
-    server: z.object({
-      host: z.string('must be a string').min(1, 'must not be empty'),
-      port: z.number('must be a number').int('must be a whole number').min(1).max(65535).optional(),
-      hostKey: z
-        .string()
-        .refine(isHostKeyFingerprint, "must be a host-key fingerprint 'SHA256:<base64>'")
-        .optional(),
-    }),
-    protocol: z.enum(protocols, `must be one of ${protocols.join(', ')}`),
-    credentialsRef: z.string().min(1, 'must not be empty').optional(),
-  }),
-  models: z
-    .array(z.string('must be a string'), 'must be a list of models')
-    .min(1, 'must name at least one model'),
-  expectedVersion: z.string('must be a string').min(1, 'must not be empty').optional(),
-  expectedBuild: z.number('must be a number').int('must be a whole number').min(0, 'must be >= 0').optional(),
-});
-
 function parseInput(input: unknown): VerifyImageInput {
-  const result = inputSchema.safeParse(input);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => `verifyImage.${i.path.join('.') || 'input'} ${i.message}`);
-  throw ApplicationFailure.nonRetryable(issues.join('; '), failureTypes.invalidInput);
+  const validation = validate(verifyImageInputSchema, input, 'verifyImage');
+  if (validation.ok) return validation.value;
+  throw ApplicationFailure.nonRetryable(validation.issues.join('; '), failureTypes.invalidInput);
 }
 
 /** The activity's cancellation signal, when running as an activity (tests and the CLI may call it directly). */

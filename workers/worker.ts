@@ -5,9 +5,9 @@ import {
   type WorkflowBundleOption,
 } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { taskQueue } from '../workflows/definitions';
 
-/** The task queue every ciu workflow and activity runs on. */
-export const taskQueue = 'ciu';
+export { taskQueue };
 
 /** Options for one ciu worker. */
 export interface CiuWorkerOptions extends ActivityDeps {

@@ -1,14 +1,15 @@
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { UpgradeActivities } from '../activities/types';
-import { failureTypes, permanentControllerFailures } from '../src/domain/errors';
+import { permanentFailureTypes } from '../src/domain/errors';
 
-const permanent = [...permanentControllerFailures, failureTypes.invalidInput];
+/** Retrying a permanent failure cannot help (src/domain/errors.ts decides which are). */
+const nonRetryableErrorTypes = [...permanentFailureTypes];
 
 /** Short CLI commands (inspect, log): a few seconds each; retried briefly because SSH hiccups are common. */
 export const shortCommand = proxyActivities<Pick<UpgradeActivities, 'inspectController' | 'logOnController'>>(
   {
     startToCloseTimeout: '2 minutes',
-    retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes: permanent },
+    retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes },
   },
 );
 
@@ -33,7 +34,7 @@ export const reboot = proxyActivities<Pick<UpgradeActivities, 'rebootController'
   retry: {
     maximumAttempts: 2,
     initialInterval: '30s',
-    nonRetryableErrorTypes: [...permanent, failureTypes.rebootTimeout],
+    nonRetryableErrorTypes,
   },
 });
 
@@ -47,12 +48,6 @@ export const headerCheck = proxyActivities<Pick<UpgradeActivities, 'verifyImage'
     initialInterval: '5s',
     backoffCoefficient: 2,
     maximumInterval: '5 minutes',
-    nonRetryableErrorTypes: [
-      failureTypes.imageVerificationFailed,
-      failureTypes.authenticationFailed,
-      failureTypes.hostKeyMismatch,
-      failureTypes.unknownCredentials,
-      failureTypes.invalidInput,
-    ],
+    nonRetryableErrorTypes,
   },
 });

@@ -14,70 +14,35 @@ import {
   TemporalFailure,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ControllerFacts, ImageSource, VerifiedImage } from '../activities/types';
-import { secretFieldIssues } from '../src/domain/config';
+import { validate } from '../src/domain/config';
 import { parseDuration } from '../src/domain/duration';
-import { failureTypes, permanentControllerFailures, type FailureType } from '../src/domain/errors';
-import { stateLabels, type ControllerState, type ControllerStatus } from '../src/domain/status';
-import { fileNameProblem, isIPv4 } from '../src/domain/rules';
-import type { Controller } from '../src/domain/types';
+import { failureText, failureTypes } from '../src/domain/errors';
+import {
+  controllerUpgradeInputSchema,
+  type ControllerCarried,
+  type ControllerUpgradeInput,
+} from '../src/domain/schemas';
+import type { ControllerState, ControllerStatus } from '../src/domain/status';
 import { reboot, shortCommand, transfer } from './activity-options';
 import {
+  ControllerProgress,
+  QuickTryCycle,
+  targetPartition,
+  type ControllerUpgradeResult,
+} from './controller-progress';
+import {
   controllerStatusQuery,
-  controllerUpdateSignal,
+  controllerReportSignal,
   downloadSlotGrantSignal,
   downloadSlotRequestSignal,
   purgeSignal,
   type ControllerReport,
 } from './definitions';
-import { describeFailure, failureText } from './failures';
+import { describeFailure, isPermanent } from './failures';
 import { attemptsKey, stateKey } from './search-attributes';
 
-/** Counters a controller's upgrade carries across continue-as-new. */
-export interface ControllerCarried {
-  attempts: number;
-  cycles: number;
-  lastError?: string;
-  facts?: ControllerFacts;
-  /** Runs so far (1 = the first). */
-  run: number;
-}
-
-/** Input of controllerUpgrade: one controller, one verified image. */
-export interface ControllerUpgradeInput {
-  /** Campaign ID (the master's workflow ID); also in logs and on the controller's log. */
-  campaign: string;
-  controller: Controller;
-  source: ImageSource;
-  /** Header facts the master verified; the controller must end up with exactly this image. */
-  image: VerifiedImage;
-  autoboot: boolean;
-  /** Wait between quick-try cycles ('15m'). */
-  retryInterval: string;
-  /** Download tries per cycle. */
-  quickTries: number;
-  /** Pause between quick tries. Default '5s'. */
-  quickTryBackoff?: string;
-  partition: 'non-boot' | 0 | 1;
-  /** Master to report to and take download slots from. Absent: the child runs alone, unthrottled. */
-  master?: { workflowId: string };
-  /** Upsert CiuState/CiuAttempts. Default true; false on a server without the ciu attributes registered (it would reject the upserts). */
-  searchAttributes?: boolean;
-  /** Retry cycles per run before continue-as-new. Default 20 (about 1,500 events). */
-  cyclesPerRun?: number;
-  carried?: ControllerCarried;
-}
-
-/** What controllerUpgrade returns: its final state. */
-export interface ControllerUpgradeResult {
-  ip: string;
-  state: ControllerState;
-  attempts: number;
-  cycles: number;
-  lastError?: string;
-  runningVersion?: string;
-  runningBuild?: number;
-}
+export type { ControllerCarried, ControllerUpgradeInput };
+export type { ControllerUpgradeResult } from './controller-progress';
 
 /** A quick-try cycle used up its tries. */
 class CycleFailed extends Error {
@@ -88,56 +53,27 @@ class Purged extends Error {
   override readonly name = 'Purged';
 }
 
-function invalid(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, failureTypes.invalidInput);
-}
-
-function validateInput(input: ControllerUpgradeInput): void {
-  const secrets = secretFieldIssues(input);
-  if (secrets.length > 0) throw invalid(secrets.join('; '));
-  if (!input || typeof input !== 'object') throw invalid('input must be an object');
-  if (typeof input.campaign !== 'string' || input.campaign === '') throw invalid('campaign is required');
-  if (!isIPv4(input.controller?.ip ?? '')) throw invalid('controller.ip must be an IPv4 address');
-  const fileProblem = fileNameProblem(input.source?.imageFile ?? '');
-  if (fileProblem) throw invalid(`source.imageFile ${fileProblem}`);
-  if (!Number.isInteger(input.quickTries) || input.quickTries < 1) throw invalid('quickTries must be >= 1');
-  if ((parseDuration(input.retryInterval ?? '') ?? 0) < 1_000)
-    throw invalid("retryInterval must be a duration of at least 1s ('15m', '30s', '2h')");
-  if (input.quickTryBackoff !== undefined && parseDuration(input.quickTryBackoff) === undefined)
-    throw invalid("quickTryBackoff must be a duration ('5s')");
-  if (typeof input.image?.version !== 'string' || !Number.isInteger(input.image?.build))
-    throw invalid('image must carry the verified version and build');
-}
-
 /**
  * Upgrades one controller: inspect → (up-to-date | download in cycles of quick tries separated by
  * the retry interval, forever) → integrity check → reboot and confirm when autoboot. A purge (signal
- * or cancellation) ends it as 'purged' from wherever it is.
+ * or cancellation) ends it as 'purged' from wherever it is. Its status and the cycle's counting live
+ * in ControllerProgress and QuickTryCycle.
  */
-export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<ControllerUpgradeResult> {
-  validateInput(input);
+export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<ControllerUpgradeResult> {
+  const validation = validate(controllerUpgradeInputSchema, raw);
+  if (!validation.ok)
+    throw ApplicationFailure.nonRetryable(validation.issues.join('; '), failureTypes.invalidInput);
+  const input = validation.value;
   const { controller, campaign, image } = input;
   const carried: ControllerCarried = input.carried ?? { attempts: 0, cycles: 0, run: 1 };
   const retryMs = parseDuration(input.retryInterval) as number;
   const backoffMs = parseDuration(input.quickTryBackoff ?? '5s') as number;
-  const cyclesPerRun = input.cyclesPerRun ?? 20;
   const ctx = { campaign, controller: controller.ip, model: controller.model };
 
-  const status: ControllerStatus = {
-    ip: controller.ip,
-    model: controller.model,
-    role: controller.role,
-    state: 'pending',
-    attempts: carried.attempts,
-    image: input.source.imageFile,
-    targetVersion: image.version,
-    targetBuild: image.build,
-    lastError: carried.lastError,
-    runningVersion: carried.facts?.runningVersion,
-    runningBuild: carried.facts?.runningBuild,
-  };
+  const progress = new ControllerProgress(input, carried);
+  const { status } = progress;
+  const cycle = new QuickTryCycle(input.quickTries, input.cyclesPerRun ?? 20, carried.cycles);
   let facts = carried.facts;
-  let cycles = carried.cycles;
   let slotGranted = false;
   let slotToRelease = false;
   let purgeRequested = false;
@@ -152,40 +88,29 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
     work.cancel();
   });
 
-  /** Updates the local status (query, search attributes, current details) without telling the master. */
-  function update(fields: Partial<ControllerStatus>): void {
-    Object.assign(status, fields, { updatedAt: new Date().toISOString() });
-    if (status.state !== 'waiting-retry') delete status.nextRetryAt;
-    if (status.state !== 'downloading') delete status.attempt;
+  /** Shows a change locally (query, search attributes, current details) without telling the master. */
+  function showProgress(fields: Partial<ControllerStatus>): void {
+    const changes = progress.set(fields, new Date());
     if (input.searchAttributes !== false) {
-      const changes = [];
-      if (fields.state !== undefined) changes.push({ key: stateKey, value: status.state });
-      if (fields.attempts !== undefined) changes.push({ key: attemptsKey, value: status.attempts });
-      if (changes.length > 0) upsertSearchAttributes(changes);
+      const upserts = [];
+      if (changes.state !== undefined) upserts.push({ key: stateKey, value: changes.state });
+      if (changes.attempts !== undefined) upserts.push({ key: attemptsKey, value: changes.attempts });
+      if (upserts.length > 0) upsertSearchAttributes(upserts);
     }
-    setCurrentDetails(details());
+    setCurrentDetails(progress.details());
   }
 
-  /** A state change: updates the status and tells the master (with a download slot given back, if one is due). */
+  /** A state change: shows it and tells the master (with a download slot given back, if one is due). */
   async function report(fields: Partial<ControllerStatus>, final = false): Promise<void> {
-    update(fields);
+    showProgress(fields);
     if (!input.master) return;
     const message: ControllerReport = { ...status, final, releasesSlot: slotToRelease || undefined };
     slotToRelease = false;
     try {
-      await getExternalWorkflowHandle(input.master.workflowId).signal(controllerUpdateSignal, message);
+      await getExternalWorkflowHandle(input.master.workflowId).signal(controllerReportSignal, message);
     } catch (err) {
       log.warn('could not report to the master', { ...ctx, error: describeFailure(err).message });
     }
-  }
-
-  function details(): string {
-    const lines = [`**${stateLabels[status.state]}**`];
-    if (status.state === 'downloading')
-      lines.push(`attempt ${status.attempt}/${input.quickTries}, ${status.attempts} in all`);
-    if (status.nextRetryAt) lines.push(`next cycle at ${status.nextRetryAt}`);
-    if (status.lastError) lines.push(`last error: ${status.lastError}`);
-    return lines.join('\n\n');
   }
 
   async function logBothSides(level: 'error' | 'warning', message: string, fields: Record<string, unknown>) {
@@ -214,46 +139,30 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
     }
   }
 
-  function permanentFailure(err: unknown): ApplicationFailure | undefined {
-    const failure = describeFailure(err);
-    if (failure.type && permanentControllerFailures.includes(failure.type as FailureType))
-      return ApplicationFailure.nonRetryable(failure.message, failure.type);
-    return undefined;
-  }
-
-  function targetPartition(current: ControllerFacts): 0 | 1 {
-    if (input.partition === 'non-boot') return current.bootPartition === 0 ? 1 : 0;
-    return input.partition;
-  }
-
-  function isTarget(version?: string, build?: number): boolean {
-    return version === image.version && build === image.build;
-  }
-
   /**
    * Runs `tryOnce` up to quickTries times; after a failed cycle logs it on both sides, waits the retry
    * interval (a durable timer), and goes again — continuing as new every cyclesPerRun cycles.
    */
   async function retryForever<T>(
     what: string,
-    cycle: (tryOnce: () => Promise<T>) => Promise<T>,
+    during: (tries: () => Promise<T>) => Promise<T>,
     tryOnce: (n: number) => Promise<T>,
   ): Promise<T> {
-    let cyclesThisRun = 0;
     for (;;) {
       let lastFailure = '';
-      const outcome = await cycle(async () => {
+      const outcome = await during(async () => {
         for (let n = 1; ; n++) {
           try {
             return await tryOnce(n);
           } catch (err) {
             if (isCancellation(err)) throw err;
-            const permanent = permanentFailure(err);
-            if (permanent) throw permanent;
-            lastFailure = failureText(describeFailure(err));
-            update({ lastError: lastFailure });
+            const failure = describeFailure(err);
+            const next = cycle.afterFailure(n, isPermanent(err));
+            if (next === 'give-up') throw ApplicationFailure.nonRetryable(failure.message, failure.type);
+            lastFailure = failureText(failure);
+            showProgress({ lastError: lastFailure });
             log.warn(`${what} try failed`, { ...ctx, try: n, attempts: status.attempts, error: lastFailure });
-            if (n >= input.quickTries) throw new CycleFailed();
+            if (next === 'cycle-over') throw new CycleFailed();
             await sleep(backoffMs, { summary: `quick retry ${n + 1}/${input.quickTries}` });
           }
         }
@@ -262,22 +171,21 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
         throw err;
       });
       if (!(outcome instanceof CycleFailed)) return outcome;
-      cycles++;
-      cyclesThisRun++;
+      cycle.endCycle();
       await report({ state: 'waiting-retry', nextRetryAt: new Date(Date.now() + retryMs).toISOString() });
       await logBothSides(
         'error',
-        `${what} failed ${input.quickTries} times (cycle ${cycles}); next try in ${input.retryInterval}: ${lastFailure}`,
-        { attempts: status.attempts, cycle: cycles, error: lastFailure },
+        `${what} failed ${input.quickTries} times (cycle ${cycle.cycles}); next try in ${input.retryInterval}: ${lastFailure}`,
+        { attempts: status.attempts, cycle: cycle.cycles, error: lastFailure },
       );
       await sleep(retryMs, { summary: `retry window ${input.retryInterval}` });
-      if (cyclesThisRun >= cyclesPerRun || workflowInfo().continueAsNewSuggested) {
+      if (cycle.continueAsNew(workflowInfo().continueAsNewSuggested)) {
         await condition(allHandlersFinished);
         await continueAsNew<typeof controllerUpgrade>({
           ...input,
           carried: {
             attempts: status.attempts,
-            cycles,
+            cycles: cycle.cycles,
             lastError: status.lastError,
             facts,
             run: carried.run + 1,
@@ -292,15 +200,15 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
       facts ??
       (await retryForever(
         'inspect',
-        (body) => body(),
+        (tries) => tries(),
         async () => {
-          update({ state: 'pending' });
+          showProgress({ state: 'pending' });
           return shortCommand.inspectController(controller);
         },
       ));
     facts = current;
-    update({ runningVersion: current.runningVersion, runningBuild: current.runningBuild });
-    if (isTarget(current.runningVersion, current.runningBuild)) {
+    showProgress({ runningVersion: current.runningVersion, runningBuild: current.runningBuild });
+    if (progress.runsTarget(current.runningVersion, current.runningBuild)) {
       log.info('controller already runs the target image', {
         ...ctx,
         version: image.version,
@@ -308,7 +216,7 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
       });
       return finish('up-to-date');
     }
-    const partition = targetPartition(current);
+    const partition = targetPartition(input.partition, current);
 
     await retryForever('download', withSlot, async (n) => {
       await report({ state: 'downloading', attempt: n, attempts: status.attempts + 1 });
@@ -319,7 +227,7 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
         campaign,
         attempt: status.attempts,
       });
-      update({ bytes: result.bytes, totalBytes: image.payloadLength });
+      showProgress({ bytes: result.bytes, totalBytes: image.payloadLength });
       await transfer.verifyImageOnController({ controller, partition, expected: image });
     });
     log.info('image downloaded and verified on the controller', {
@@ -334,8 +242,8 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
     await report({ state: 'rebooting' });
     await reboot.rebootController({ controller, partition });
     const after = await shortCommand.inspectController(controller);
-    update({ runningVersion: after.runningVersion, runningBuild: after.runningBuild });
-    if (!isTarget(after.runningVersion, after.runningBuild)) {
+    showProgress({ runningVersion: after.runningVersion, runningBuild: after.runningBuild });
+    if (!progress.runsTarget(after.runningVersion, after.runningBuild)) {
       const message = `after reboot the controller runs ${after.runningVersion} build ${after.runningBuild}, expected ${image.version} build ${image.build}`;
       throw ApplicationFailure.nonRetryable(message, failureTypes.versionMismatchAfterReboot);
     }
@@ -345,19 +253,7 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
 
   function finish(state: ControllerState): ControllerUpgradeResult {
     status.state = state;
-    return result();
-  }
-
-  function result(): ControllerUpgradeResult {
-    return {
-      ip: controller.ip,
-      state: status.state,
-      attempts: status.attempts,
-      cycles,
-      lastError: status.lastError,
-      runningVersion: status.runningVersion,
-      runningBuild: status.runningBuild,
-    };
+    return progress.result(cycle.cycles);
   }
 
   let outcome: ControllerUpgradeResult;
@@ -379,7 +275,7 @@ export async function controllerUpgrade(input: ControllerUpgradeInput): Promise<
     } else {
       throw err;
     }
-    outcome = result();
+    outcome = progress.result(cycle.cycles);
   }
   // After a cancellation the root scope is cancelled too: the last report and the wait must not be.
   await CancellationScope.nonCancellable(async () => {

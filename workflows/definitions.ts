@@ -44,7 +44,8 @@ export type ControllerReport = Pick<ControllerStatus, 'ip' | 'state' | 'attempts
     releasesSlot?: boolean;
   };
 
-export const controllerUpdateSignal = defineSignal<[report: ControllerReport]>('controllerUpdate');
+/** A child reports its state. The wire name predates the rename: saved histories and running campaigns use it. */
+export const controllerReportSignal = defineSignal<[report: ControllerReport]>('controllerUpdate');
 /** A child asks for one of the max-downloads slots; the master answers with downloadSlotGrantSignal. */
 export const downloadSlotRequestSignal = defineSignal<[request: { ip: string }]>('downloadSlotRequest');
 

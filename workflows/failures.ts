@@ -4,18 +4,30 @@ import {
   ChildWorkflowFailure,
   TemporalFailure,
 } from '@temporalio/workflow';
+import { isPermanentFailureType } from '../src/domain/errors';
 
-/** The failure type and message behind an activity/child failure (the ApplicationFailure it wraps). */
-export function describeFailure(err: unknown): { type?: string; message: string } {
+/** The ApplicationFailure (or other cause) an activity/child failure wraps. */
+function innermost(err: unknown): unknown {
   let cause: unknown = err;
   while ((cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) && cause.cause)
     cause = cause.cause;
+  return cause;
+}
+
+/** The failure type and message behind an activity/child failure (the ApplicationFailure it wraps). */
+export function describeFailure(err: unknown): { type?: string; message: string } {
+  const cause = innermost(err);
   if (cause instanceof ApplicationFailure) return { type: cause.type ?? undefined, message: cause.message };
   if (cause instanceof TemporalFailure) return { type: cause.name, message: cause.message };
   return { message: err instanceof Error ? err.message : String(err) };
 }
 
-/** "Type: message" for status and logs. */
-export function failureText(failure: { type?: string; message: string }): string {
-  return failure.type ? `${failure.type}: ${failure.message}` : failure.message;
+/**
+ * Whether trying again cannot help: the failure table says its type is permanent, or the activity
+ * marked it non-retryable (it knows things the table cannot, e.g. a value the driver refuses).
+ */
+export function isPermanent(err: unknown): boolean {
+  const cause = innermost(err);
+  if (!(cause instanceof ApplicationFailure)) return false;
+  return cause.nonRetryable || isPermanentFailureType(cause.type ?? undefined);
 }

@@ -1,14 +1,31 @@
-import { isKnownModel, knownModels } from '../domain/models';
-import { parseDuration } from '../domain/duration';
-import { isIPv4, protocols } from '../domain/rules';
-import { parseSelector } from '../domain/targets';
+import type { z } from 'zod';
+import { validate } from '../domain/config';
+import {
+  controllerModelSchema,
+  controllerSchema,
+  imageServerSchema,
+  modelImageSchema,
+  targetSelectorSchema,
+  upgradeProfileSchema,
+} from '../domain/schemas';
 import type { StagedConfig } from './config-file';
 import { UsageError } from './exit-codes';
 
 /**
- * Edits of the staged config, one pure function per CLI verb. Each checks its own arguments and
- * names the field it refuses; `write memory` then validates the whole config with the domain schema.
+ * Edits of the staged config, one pure function per CLI verb. Each checks the values it sets with
+ * the domain schema's rule for that field (src/domain/schemas.ts) and names the field it refuses;
+ * `write memory` then validates the whole config with the same schemas.
  */
+
+/** `value` checked by the domain schema for `field`; a UsageError naming the field otherwise. */
+function check<S extends z.ZodType>(schema: S, value: unknown, field: string): z.output<S> {
+  const result = validate(schema, value, field);
+  if (!result.ok) throw new UsageError(result.issues.join('; '));
+  return result.value;
+}
+
+const modelFields = modelImageSchema.shape;
+const profileFields = upgradeProfileSchema.shape;
 
 /** Keyword → profile field for `upgrade-profile model <model> <keyword> <value> ...`. */
 const modelKeywords = {
@@ -51,28 +68,33 @@ export function keywordPairs<K extends string>(
   return pairs;
 }
 
-/** Parses `host[:port]`; `field` names the option in errors. */
+/** Parses `host[:port]` with the domain's host and port rules; `field` names the option in errors. */
 export function parseHostPort(text: string, field: string): { host: string; port?: number } {
-  const match = /^([A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(text);
+  const match = /^([^:]+)(?::(\d+))?$/.exec(text);
   if (!match) throw new UsageError(`${field} must be host or host:port, got "${text}"`);
   const [, host, portText] = match;
-  if (portText === undefined) return { host: host as string };
-  const port = Number(portText);
-  if (port < 1 || port > 65535) throw new UsageError(`${field} port must be 1..65535, got ${portText}`);
-  return { host: host as string, port };
+  return check(
+    imageServerSchema.pick({ host: true, port: true }),
+    portText === undefined ? { host } : { host, port: Number(portText) },
+    field,
+  );
 }
 
-function positiveInt(text: string, field: string, min = 1): number {
-  if (!/^\d+$/.test(text) || Number(text) < min)
-    throw new UsageError(`${field} must be a whole number >= ${min}, got "${text}"`);
-  return Number(text);
+/** A whole number typed on the command line, checked by the domain's rule for `field`. */
+function wholeNumber<S extends z.ZodDefault<z.ZodNumber> | z.ZodOptional<z.ZodNumber>>(
+  schema: S,
+  text: string,
+  field: string,
+): number | undefined {
+  if (!/^\d+$/.test(text))
+    throw new UsageError(
+      `${field} must be a whole number >= ${schema.unwrap().minValue ?? 0}, got "${text}"`,
+    );
+  return check(schema as z.ZodType<number | undefined>, Number(text), field);
 }
 
 function requireModel(model: string, field: string): void {
-  if (!isKnownModel(model))
-    throw new UsageError(
-      `${field} "${model}" is not a known controller model (known: ${knownModels.join(', ')})`,
-    );
+  check(controllerModelSchema, model, field);
 }
 
 /** `upgrade-profile model <model> image-file <f> server <host[:port]> protocol <p> [credentials <ref>] [version <v>] [build <n>] [host-key <fp>]` */
@@ -93,18 +115,18 @@ export function setModelImage(config: StagedConfig, model: string, words: readon
         break;
       }
       case 'host-key':
-        entry.server = { ...((entry.server ?? {}) as Record<string, unknown>), hostKey: value };
-        break;
-      case 'protocol':
-        if (!(protocols as readonly string[]).includes(value))
-          throw new UsageError(`${field}.protocol must be one of ${protocols.join(', ')}, got "${value}"`);
-        entry.protocol = value;
+        entry.server = {
+          ...((entry.server ?? {}) as Record<string, unknown>),
+          hostKey: check(imageServerSchema.shape.hostKey, value, `${field}.server.hostKey`),
+        };
         break;
       case 'build':
-        entry.expectedBuild = positiveInt(value, `${field}.expectedBuild`, 0);
+        entry.expectedBuild = wholeNumber(modelFields.expectedBuild, value, `${field}.expectedBuild`);
         break;
-      default:
-        entry[modelKeywords[keyword]] = value;
+      default: {
+        const key = modelKeywords[keyword];
+        entry[key] = check(modelFields[key], value, `${field}.${key}`);
+      }
     }
   }
   return { ...config, profile: { ...config.profile, models: { ...config.profile.models, [model]: entry } } };
@@ -123,32 +145,28 @@ export function setAutoboot(config: StagedConfig, autoboot: boolean): StagedConf
 }
 
 export function setMaxDownloads(config: StagedConfig, text: string): StagedConfig {
-  return {
-    ...config,
-    profile: { ...config.profile, maxDownloads: positiveInt(text, 'profile.maxDownloads') },
-  };
+  const maxDownloads = wholeNumber(profileFields.maxDownloads, text, 'profile.maxDownloads');
+  return { ...config, profile: { ...config.profile, maxDownloads } };
 }
 
 export function setQuickTries(config: StagedConfig, text: string): StagedConfig {
-  return { ...config, profile: { ...config.profile, quickTries: positiveInt(text, 'profile.quickTries') } };
+  const quickTries = wholeNumber(profileFields.quickTries, text, 'profile.quickTries');
+  return { ...config, profile: { ...config.profile, quickTries } };
 }
 
 export function setRetryInterval(config: StagedConfig, text: string): StagedConfig {
-  if (parseDuration(text) === undefined)
-    throw new UsageError(`profile.retryInterval must be a duration such as 15m, 30s or 2h, got "${text}"`);
-  return { ...config, profile: { ...config.profile, retryInterval: text } };
+  const retryInterval = check(profileFields.retryInterval, text, 'profile.retryInterval');
+  return { ...config, profile: { ...config.profile, retryInterval } };
 }
 
 export function setQuickTryBackoff(config: StagedConfig, text: string): StagedConfig {
-  if (parseDuration(text) === undefined)
-    throw new UsageError(`profile.quickTryBackoff must be a duration such as 5s or 500ms, got "${text}"`);
-  return { ...config, profile: { ...config.profile, quickTryBackoff: text } };
+  const quickTryBackoff = check(profileFields.quickTryBackoff, text, 'profile.quickTryBackoff');
+  return { ...config, profile: { ...config.profile, quickTryBackoff } };
 }
 
 export function setPartition(config: StagedConfig, text: string): StagedConfig {
-  const partition = text === 'non-boot' ? text : text === '0' ? 0 : text === '1' ? 1 : undefined;
-  if (partition === undefined)
-    throw new UsageError(`profile.partition must be non-boot, 0 or 1, got "${text}"`);
+  const typed = text === '0' ? 0 : text === '1' ? 1 : text;
+  const partition = check(profileFields.partition, typed, 'profile.partition');
   return { ...config, profile: { ...config.profile, partition } };
 }
 
@@ -159,9 +177,7 @@ export function setCampaign(config: StagedConfig, name: string): StagedConfig {
 }
 
 function requireSelector(text: string): string {
-  if (!parseSelector(text))
-    throw new UsageError(`target "${text}" must be an IPv4 address, a CIDR subnet (10.1.4.0/24) or all`);
-  return text.trim();
+  return check(targetSelectorSchema, text.trim(), `target`).trim();
 }
 
 /** `upgrade target add <ip|subnet|all>` — adding one already staged is a no-op. */
@@ -179,26 +195,24 @@ export function removeTarget(config: StagedConfig, text: string): StagedConfig {
 
 /** `inventory add <ip> model <m> role <local|standby> credentials <ref> [ssh <host[:port]>] [host-key <fp>] [dialect <d>]` */
 export function addController(config: StagedConfig, ip: string, words: readonly string[]): StagedConfig {
-  if (!isIPv4(ip)) throw new UsageError(`inventory controller ip must be an IPv4 address, got "${ip}"`);
   const field = `inventory[${ip}]`;
   const pairs = keywordPairs(words, inventoryKeywords, `inventory add ${ip}`);
-  const model = pairs.get('model');
-  const role = pairs.get('role');
-  const credentialsRef = pairs.get('credentials');
-  if (!model || !role || !credentialsRef)
-    throw new UsageError(`inventory add ${ip}: model, role and credentials are required`);
-  requireModel(model, `${field}.model`);
-  if (role !== 'local' && role !== 'standby')
-    throw new UsageError(`${field}.role must be local or standby, got "${role}"`);
   const sshText = pairs.get('ssh');
   const { host, port } = sshText ? parseHostPort(sshText, `${field}.ssh`) : { host: ip, port: undefined };
-  const ssh: Record<string, unknown> = { host, port: port ?? 22 };
   const hostKey = pairs.get('host-key');
-  if (hostKey) ssh.hostKey = hostKey;
-  const dialect = pairs.get('dialect');
-  return upsertControllers(config, [
-    { ip, model, role, ssh, credentialsRef, ...(dialect ? { dialect } : {}) },
-  ]);
+  const controller = check(
+    controllerSchema,
+    {
+      ip,
+      model: pairs.get('model'),
+      role: pairs.get('role'),
+      ssh: { host, port: port ?? 22, ...(hostKey ? { hostKey } : {}) },
+      credentialsRef: pairs.get('credentials'),
+      ...(pairs.get('dialect') ? { dialect: pairs.get('dialect') } : {}),
+    },
+    field,
+  );
+  return upsertControllers(config, [controller]);
 }
 
 /** Adds controllers, replacing any with the same IP (so a re-import updates, never duplicates). */

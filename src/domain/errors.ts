@@ -1,48 +1,134 @@
 /**
- * Stable failure types. Activities throw ApplicationFailure with one of these as `type`; workflows
- * and tests branch on the type, never on message text.
+ * The failure table: every stable failure type, whether it is permanent, and how an operator reads it.
+ * Activities throw ApplicationFailure with one of these types (nonRetryable when permanent); the
+ * activity proxies' retry policies, the child's quick-try loop and the CLI all derive from this table.
+ * Workflows and tests branch on the type, never on message text.
  */
-export const failureTypes = {
-  /** Image header wrong: bad magic/checksum, wrong type for a model, version/build mismatch, missing file. Permanent. */
-  imageVerificationFailed: 'ImageVerificationFailed',
-  /** Image server not reachable or timed out. Transient. */
-  imageServerUnreachable: 'ImageServerUnreachable',
-  /** A login (image server or controller) was refused. Permanent until the operator fixes credentials. */
-  authenticationFailed: 'AuthenticationFailed',
-  /** A host key did not match the pinned one. Permanent. */
-  hostKeyMismatch: 'HostKeyMismatch',
-  /** The credentials reference names nothing in the worker's store. Permanent. */
-  unknownCredentials: 'UnknownCredentials',
-  /** The controller's download failed (transfer error, corrupt bytes, stalled). Counts as one try. */
-  downloadFailed: 'DownloadFailed',
-  /** The image is not for this controller's platform. Permanent. */
-  imageTypeMismatch: 'ImageTypeMismatch',
-  /** Not enough flash on the controller. Permanent. */
-  flashFull: 'FlashFull',
-  /** The controller's SSH did not answer. Transient. */
-  controllerUnreachable: 'ControllerUnreachable',
-  /** The controller's CLI refused a command (`% Invalid input`, `Error: …`): sending it again cannot help. Permanent. */
-  commandRejected: 'CommandRejected',
-  /** The controller answered a CLI command with something the driver cannot parse. Retryable. */
-  unexpectedControllerReply: 'UnexpectedControllerReply',
-  /** The image on the controller's partition failed its integrity check. Counts as one try. */
-  integrityCheckFailed: 'IntegrityCheckFailed',
-  /** The controller did not come back after reload within the deadline. */
-  rebootTimeout: 'RebootTimeout',
+interface FailureKind {
+  /** The ApplicationFailure `type`. */
+  readonly type: string;
+  /** Trying the same thing again cannot help: no activity retry, no further quick try or cycle. */
+  readonly permanent: boolean;
+  /** What it means for the operator, in ArubaOS `show upgrade status` words. */
+  readonly wording: string;
+}
+
+const table = {
+  /** Image header wrong: bad magic/checksum, wrong type for a model, version/build mismatch, missing file. */
+  imageVerificationFailed: {
+    type: 'ImageVerificationFailed',
+    permanent: true,
+    wording: 'Image not verified: fix the image or the upgrade-profile, then write memory',
+  },
+  /** Image server not reachable or timed out. */
+  imageServerUnreachable: {
+    type: 'ImageServerUnreachable',
+    permanent: false,
+    wording: 'Image server unreachable: retrying',
+  },
+  /** A login (image server or controller) was refused; permanent until the operator fixes credentials. */
+  authenticationFailed: {
+    type: 'AuthenticationFailed',
+    permanent: true,
+    wording: 'Login refused: check the credentials reference',
+  },
+  /** A host key did not match the pinned one. */
+  hostKeyMismatch: {
+    type: 'HostKeyMismatch',
+    permanent: true,
+    wording: 'Host key mismatch: check the pinned host key or known_hosts',
+  },
+  /** The credentials reference names nothing in the worker's store. */
+  unknownCredentials: {
+    type: 'UnknownCredentials',
+    permanent: true,
+    wording: "Unknown credentials reference: add it to the worker's credential store",
+  },
+  /** The controller's download failed (transfer error, corrupt bytes, stalled); counts as one try. */
+  downloadFailed: { type: 'DownloadFailed', permanent: false, wording: 'Download failed: retrying' },
+  /** The image is not for this controller's platform. */
+  imageTypeMismatch: {
+    type: 'ImageTypeMismatch',
+    permanent: true,
+    wording: 'Image not supported on this platform',
+  },
+  /** Not enough flash on the controller. */
+  flashFull: { type: 'FlashFull', permanent: true, wording: 'Not enough space on flash' },
+  /** The controller's SSH did not answer. */
+  controllerUnreachable: {
+    type: 'ControllerUnreachable',
+    permanent: false,
+    wording: 'Controller unreachable: retrying',
+  },
+  /** The controller's CLI refused a command (`% Invalid input`, `Error: …`): sending it again cannot help. */
+  commandRejected: {
+    type: 'CommandRejected',
+    permanent: true,
+    wording: 'Command rejected by the controller CLI',
+  },
+  /** The controller answered a CLI command with something the driver cannot parse. */
+  unexpectedControllerReply: {
+    type: 'UnexpectedControllerReply',
+    permanent: false,
+    wording: 'Unexpected controller reply: retrying',
+  },
+  /** The image on the controller's partition failed its integrity check; counts as one try. */
+  integrityCheckFailed: {
+    type: 'IntegrityCheckFailed',
+    permanent: false,
+    wording: 'Image integrity check failed: retrying',
+  },
+  /** The controller did not come back after reload within the deadline; a reload is never repeated blindly. */
+  rebootTimeout: {
+    type: 'RebootTimeout',
+    permanent: true,
+    wording: 'Controller did not come back after reload',
+  },
   /** The controller came back, but not on the expected version/build. */
-  versionMismatchAfterReboot: 'VersionMismatchAfterReboot',
-  /** A workflow input failed validation. Permanent. */
-  invalidInput: 'InvalidInput',
-} as const;
+  versionMismatchAfterReboot: {
+    type: 'VersionMismatchAfterReboot',
+    permanent: true,
+    wording: 'Controller booted a different image',
+  },
+  /** A workflow or activity input failed validation. */
+  invalidInput: { type: 'InvalidInput', permanent: true, wording: 'Invalid configuration value' },
+} as const satisfies Record<string, FailureKind>;
 
-export type FailureType = (typeof failureTypes)[keyof typeof failureTypes];
+type Table = typeof table;
 
-/** Failure types that end a controller's upgrade as failed instead of retrying. */
-export const permanentControllerFailures: readonly FailureType[] = [
-  failureTypes.authenticationFailed,
-  failureTypes.hostKeyMismatch,
-  failureTypes.unknownCredentials,
-  failureTypes.imageTypeMismatch,
-  failureTypes.flashFull,
-  failureTypes.commandRejected,
-];
+/** Stable failure types by name, e.g. `failureTypes.flashFull === 'FlashFull'`. */
+export const failureTypes = Object.fromEntries(
+  Object.entries(table).map(([name, kind]) => [name, kind.type]),
+) as { readonly [K in keyof Table]: Table[K]['type'] };
+
+export type FailureType = Table[keyof Table]['type'];
+
+const kinds: ReadonlyMap<string, FailureKind> = new Map(
+  Object.values(table).map((kind) => [kind.type, kind]),
+);
+
+/** Every permanent failure type: the activity proxies' nonRetryableErrorTypes. */
+export const permanentFailureTypes: readonly FailureType[] = Object.values(table)
+  .filter((kind) => kind.permanent)
+  .map((kind) => kind.type);
+
+/** Whether a failure of this type is permanent; an unknown type is not (a retry may still help). */
+export function isPermanentFailureType(type: string | undefined): boolean {
+  return type !== undefined && kinds.get(type)?.permanent === true;
+}
+
+/** The operator's wording for a failure type, or undefined for a type outside the table. */
+export function failureWording(type: string | undefined): string | undefined {
+  return type === undefined ? undefined : kinds.get(type)?.wording;
+}
+
+/** ' — <wording>' to follow a failure's message on an operator's screen; empty for a type outside the table. */
+export function operatorHint(type: string | undefined): string {
+  const wording = failureWording(type);
+  return wording ? ` — ${wording}` : '';
+}
+
+/** "Type: message" for status and logs. */
+export function failureText(failure: { type?: string; message: string }): string {
+  return failure.type ? `${failure.type}: ${failure.message}` : failure.message;
+}

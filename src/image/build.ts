@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { open, writeFile } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { imageCodec } from './codecs';
+import { ciuCodec as codec } from './ciu-codec';
 import type { ImageHeader } from './header';
 
 /** What buildImage needs. */
@@ -18,8 +18,6 @@ export interface BuildImageOptions {
   build: number;
   /** Path of the image file to write. */
   out: string;
-  /** Codec to write with. Default 'ciu'. */
-  codec?: string;
 }
 
 /**
@@ -27,7 +25,6 @@ export interface BuildImageOptions {
  * header's place is reserved, the payload is copied while hashing, then the header is written in.
  */
 export async function buildImage(options: BuildImageOptions): Promise<ImageHeader> {
-  const codec = imageCodec(options.codec ?? 'ciu');
   const fields = { imageType: options.imageType, version: options.version, build: options.build };
   // Encode once up front so a bad field fails before any file is written.
   codec.encode({ ...fields, payloadLength: 0, payloadSha256: '0'.repeat(64) });

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { headerSizeOf, maxHeaderSize, parseImageHeader } from './codecs';
+import { ciuCodec } from './ciu-codec';
+import { parseImageHeader } from './codecs';
 import { ImageFormatError } from './errors';
 import type { ImageHeader } from './header';
 
@@ -10,7 +11,7 @@ async function readStart(path: string): Promise<{ start: Buffer; size: number }>
   const file = await open(path, 'r');
   try {
     const { size } = await file.stat();
-    const buf = Buffer.alloc(Math.min(size, maxHeaderSize()));
+    const buf = Buffer.alloc(Math.min(size, ciuCodec.headerSize));
     const { bytesRead } = await file.read(buf, 0, buf.length, 0);
     return { start: buf.subarray(0, bytesRead), size };
   } finally {
@@ -27,7 +28,7 @@ export async function inspectImageFile(path: string): Promise<ImageHeader> {
 export async function verifyImageFile(path: string): Promise<ImageHeader> {
   const { start, size } = await readStart(path);
   const header = parseImageHeader(start);
-  const headerSize = headerSizeOf(start);
+  const headerSize = ciuCodec.headerSize;
   const payloadBytes = size - headerSize;
   if (payloadBytes < header.payloadLength)
     throw new ImageFormatError(

@@ -14,7 +14,7 @@ export interface ImageHeader {
   payloadSha256: string;
 }
 
-/** An image header codec. Codecs are told apart by their magic; a vendor format is one more codec. */
+/** An image header codec: the ciu format's (ciu-codec.ts) is the one ciu reads and writes. */
 export interface ImageCodec {
   /** Short name, e.g. 'ciu'. */
   readonly name: string;

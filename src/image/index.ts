@@ -1,4 +1,4 @@
-/** ciu image format: header codecs (pluggable by magic), build, inspect and verify. */
+/** ciu image format: the header codec, build, inspect and verify. */
 import { ciuCodec } from './ciu-codec';
 
 /** Size in bytes of a ciu image header; the payload starts right after it. */
@@ -7,7 +7,7 @@ export const HEADER_SIZE = ciuCodec.headerSize;
 export type { ImageCodec, ImageHeader } from './header';
 export { ImageFormatError, type ImageFormatErrorCode } from './errors';
 export { MAX_PAYLOAD_LENGTH, ciuCodec } from './ciu-codec';
-export { encodeImageHeader, imageCodec, maxHeaderSize, parseImageHeader, registerImageCodec } from './codecs';
+export { encodeImageHeader, parseImageHeader } from './codecs';
 export { buildImage, type BuildImageOptions } from './build';
 export { inspectImageFile, verifyImageFile } from './file';
 export { describeImageHeader } from './describe';

@@ -9,6 +9,8 @@ import {
   addTarget,
   removeTarget,
   setModelImage,
+  setPartition,
+  setQuickTries,
   setRetryInterval,
   upsertControllers,
 } from '../../src/cli/staging';
@@ -92,7 +94,7 @@ describe('staging edits', () => {
       /profile\.models\.A7210\.protocol must be one of ftp/,
     );
     expect(usageIssues(() => setModelImage(emptyConfig(), 'A7210', ['server', 'host:99999']))[0]).toMatch(
-      /profile\.models\.A7210\.server port must be 1\.\.65535/,
+      /profile\.models\.A7210\.server\.port must be <= 65535/,
     );
     expect(usageIssues(() => setModelImage(emptyConfig(), 'A7210', ['colour', 'red']))[0]).toMatch(
       /unknown keyword "colour"/,
@@ -104,13 +106,64 @@ describe('staging edits', () => {
       /profile\.retryInterval must be a duration/,
     );
     expect(usageIssues(() => addTarget(emptyConfig(), '10.1.1'))[0]).toMatch(
-      /target "10\.1\.1" must be an IPv4 address/,
+      /^target "10\.1\.1" is not an IPv4 address or CIDR subnet/,
     );
     expect(
       usageIssues(() =>
         addController(emptyConfig(), '127.20.1.10', ['model', 'A7210', 'role', 'master', 'credentials', 'a']),
       )[0],
-    ).toMatch(/inventory\[127\.20\.1\.10\]\.role must be local or standby/);
+    ).toMatch(/inventory\[127\.20\.1\.10\]\.role must be 'local' or 'standby'/);
+  });
+
+  // The staging commands use the domain's rule for each value, not a looser copy of their own.
+  it.each([
+    [['image-file', 'images/.hidden'], /^profile\.models\.A7210\.imageFile must be a file name: /],
+    [['image-file', 'x'.repeat(130)], /^profile\.models\.A7210\.imageFile must be a file name/],
+    [['server', 'bad_host:21'], /^profile\.models\.A7210\.server\.host must be an IPv4 address or host name/],
+    [['server', '10.1.4.256'], /^profile\.models\.A7210\.server\.host must be an IPv4 address or host name/],
+    [['credentials', 'a b'], /^profile\.models\.A7210\.credentialsRef must be a credentials reference name/],
+    [['version', '6.5 beta'], /^profile\.models\.A7210\.expectedVersion must be a version like 6\.4\.0\.0/],
+    [['host-key', 'MD5:aa'], /^profile\.models\.A7210\.server\.hostKey must be a host-key fingerprint/],
+  ])('upgrade-profile model A7210 %j is refused by the domain rule', (words, message) => {
+    expect(usageIssues(() => setModelImage(emptyConfig(), 'A7210', words))[0]).toMatch(message);
+  });
+
+  it('profile settings use the domain limits', () => {
+    expect(usageIssues(() => setQuickTries(emptyConfig(), '101'))[0]).toBe(
+      'profile.quickTries must be <= 100',
+    );
+    expect(usageIssues(() => setRetryInterval(emptyConfig(), '10ms'))[0]).toBe(
+      "profile.retryInterval must be a duration of at least 1s ('15m', '30s', '2h')",
+    );
+    expect(usageIssues(() => setPartition(emptyConfig(), '2'))[0]).toBe(
+      "profile.partition must be 'non-boot', 0 or 1",
+    );
+    expect(setPartition(emptyConfig(), '1').profile.partition).toBe(1);
+  });
+
+  it('inventory add refuses a missing field and a bad SSH port by name', () => {
+    expect(
+      usageIssues(() => addController(emptyConfig(), '127.20.1.10', ['model', 'A7210', 'role', 'local']))[0],
+    ).toBe('inventory[127.20.1.10].credentialsRef is required');
+    expect(
+      usageIssues(() =>
+        addController(emptyConfig(), '10.1.4.300', ['model', 'A7210', 'role', 'local', 'credentials', 'a']),
+      )[0],
+    ).toMatch(/^inventory\[10\.1\.4\.300\]\.ip must be an IPv4 address/);
+    expect(
+      usageIssues(() =>
+        addController(emptyConfig(), '127.20.1.10', [
+          'model',
+          'A7210',
+          'role',
+          'local',
+          'credentials',
+          'a',
+          'ssh',
+          '127.0.0.1:0',
+        ]),
+      )[0],
+    ).toBe('inventory[127.20.1.10].ssh.port must be >= 1');
   });
 
   it('adds a target once and removes exactly that selector', () => {

@@ -5,7 +5,6 @@ import {
   MAX_PAYLOAD_LENGTH,
   encodeImageHeader,
   parseImageHeader,
-  registerImageCodec,
   type ImageHeader,
 } from '../../src/image';
 
@@ -121,39 +120,4 @@ test('an empty type field in a sealed header is refused as a bad field', () => {
   const buf = encodeImageHeader(fields);
   buf.fill(0, 12, 28);
   expect(codeOf(() => parseImageHeader(resealed(buf))).code).toBe('bad-field');
-});
-
-test('another codec can be registered and is recognised by its magic', () => {
-  const magic = Buffer.from('VNDR');
-  registerImageCodec({
-    name: 'vendor-test',
-    magic,
-    headerSize: 16,
-    parse: (buf) => ({
-      formatVersion: 7,
-      imageType: '70xx',
-      version: '6.3.1.0',
-      build: buf.readUInt32BE(4),
-      payloadLength: buf.readUInt32BE(8),
-      payloadSha256: '0'.repeat(64),
-    }),
-    encode: () => Buffer.alloc(16),
-  });
-  const buf = Buffer.alloc(16);
-  magic.copy(buf);
-  buf.writeUInt32BE(42, 4);
-  buf.writeUInt32BE(1000, 8);
-  expect(parseImageHeader(buf)).toMatchObject({ formatVersion: 7, build: 42, payloadLength: 1000 });
-  expect(codeOf(() => parseImageHeader(Buffer.from('nothing known here'))).message).toContain(
-    'known formats: ciu, vendor-test',
-  );
-  expect(() =>
-    registerImageCodec({
-      name: 'vendor-test',
-      magic,
-      headerSize: 1,
-      parse: () => ({}) as ImageHeader,
-      encode: () => magic,
-    }),
-  ).toThrow('image codec "vendor-test" is already registered');
 });

@@ -209,6 +209,28 @@ test('a permanent failure (flash full) ends as failed without looping', async ()
   ).toBe(true);
 });
 
+test('a failure the activity marks non-retryable (InvalidInput) ends as failed after one try, not every cycle', async () => {
+  const { activities } = fakeActivities({
+    downloadImage: async () => {
+      throw ApplicationFailure.nonRetryable(
+        'source.credentialsRef is required for protocol ftps',
+        failureTypes.invalidInput,
+      );
+    },
+  });
+  const result = await withWorker(activities, (taskQueue) =>
+    env.client.workflow.execute(controllerUpgrade, {
+      taskQueue,
+      workflowId: `non-retryable-${counter}`,
+      args: [input()],
+    }),
+  );
+  expect(result).toMatchObject({ state: 'failed', attempts: 1, cycles: 0 });
+  expect(result.lastError).toBe('InvalidInput: source.credentialsRef is required for protocol ftps');
+  expect(activities.downloadImage).toHaveBeenCalledTimes(1);
+  // Before the fix this looped every cycle forever; a minute of real time is ample for one try.
+}, 60_000);
+
 test('a controller that comes back on the wrong version after reboot is reported failed', async () => {
   const { activities } = fakeActivities({ inspectController: async () => factsFor() });
   const result = await withWorker(activities, (taskQueue) =>

@@ -1,9 +1,12 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ControllerFacts, UpgradeActivities, VerifiedImage } from '../../activities/types';
+import type { ControllerFacts, UpgradeActivities } from '../../activities/types';
 import { failureTypes } from '../../src/domain/errors';
-import type { CampaignConfig, Controller } from '../../src/domain/types';
+import type { Controller } from '../../src/domain/types';
+import { verifiedImage } from '../unit/upgrade-fixtures';
+
+export { campaignConfig } from '../unit/upgrade-fixtures';
 
 /** One activity call, with the server's clock at scheduling (time-skipped clock under the test server). */
 export interface CallRecord {
@@ -12,14 +15,8 @@ export interface CallRecord {
   at: number;
 }
 
-export const targetImage: VerifiedImage = {
-  imageType: '72xx',
-  version: '6.4.0.0',
-  build: 81234,
-  payloadLength: 4096,
-  payloadSha256: 'ab'.repeat(32),
-  bytesRead: 64,
-};
+/** The verified image every test campaign targets. */
+export const targetImage = verifiedImage;
 
 export function controller(ip: string, model: Controller['model'] = 'A7210'): Controller {
   return { ip, model, role: 'local', ssh: { host: '127.0.0.1', port: 2222 }, credentialsRef: 'ctl-admin' };
@@ -97,34 +94,6 @@ export function fakeActivities(overrides: Partial<UpgradeActivities> = {}) {
     rebootController: fake('rebootController'),
   } satisfies UpgradeActivities;
   return { activities, calls };
-}
-
-/** A valid campaign config over the given controllers, targeting 'all' unless told. */
-export function campaignConfig(
-  controllers: Controller[],
-  overrides: Partial<CampaignConfig['profile']> = {},
-  targets = ['all'],
-): CampaignConfig {
-  return {
-    inventory: controllers,
-    profile: {
-      models: {
-        A7210: {
-          imageFile: 'ArubaOS_72xx_6.4.0.0_81234',
-          server: { host: '127.0.0.1', port: 2121 },
-          protocol: 'ftp',
-          credentialsRef: 'ftp-images',
-        },
-      },
-      autoboot: false,
-      maxDownloads: 10,
-      retryInterval: '15m',
-      quickTries: 3,
-      partition: 'non-boot',
-      ...overrides,
-    },
-    targets,
-  };
 }
 
 export function quietLogger() {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
 import { validateCampaignConfig } from '../../domain/config';
 import { campaignDialectIssues } from '../../domain/dialects';
+import { operatorHint } from '../../domain/errors';
 import type { CampaignStatus } from '../../domain/status';
 import type { CampaignConfig } from '../../domain/types';
 import { parseSelector, resolveTargets } from '../../domain/targets';
@@ -38,7 +39,9 @@ export function renderCampaignStatus(
     `Campaign ${status.campaign} — ${status.phase}, config revision ${status.revision}, downloads ${status.downloadSlots.inUse}/${status.downloadSlots.max} (${status.downloadSlots.waiting} waiting)`,
   ];
   for (const v of status.verifications.filter((v) => !v.ok))
-    lines.push(`Image ${v.imageFile} for ${v.model} failed verification: ${v.error ?? 'unknown error'}`);
+    lines.push(
+      `Image ${v.imageFile} for ${v.model} failed verification: ${v.error ?? 'unknown error'}${operatorHint(v.errorType)}`,
+    );
   if (status.unmatchedSelectors.length)
     lines.push(`Targets matching no associated controller: ${status.unmatchedSelectors.join(', ')}`);
   if (status.ignoredPurges?.length) lines.push(`Purges that did nothing: ${status.ignoredPurges.join('; ')}`);

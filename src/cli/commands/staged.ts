@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { validate } from '../../domain/config';
+import { controllerSchema, type Controller } from '../../domain/schemas';
 import { loadStaged, saveStaged, type StagedConfig } from '../config-file';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { UsageError } from '../exit-codes';
@@ -139,7 +142,8 @@ export function registerTargetCommands(upgrade: Command, target: Command, ctx: C
   );
 }
 
-function controllersFromFile(file: string): Array<Record<string, unknown>> {
+/** The controllers in an inventory file, each checked by the domain's controller schema. */
+function controllersFromFile(file: string): Controller[] {
   let doc: unknown;
   try {
     doc = parseYaml(readFileSync(file, 'utf8'));
@@ -147,11 +151,13 @@ function controllersFromFile(file: string): Array<Record<string, unknown>> {
     throw new UsageError(`inventory import: cannot read ${file}: ${(err as Error).message}`);
   }
   const list = Array.isArray(doc) ? doc : (doc as { inventory?: unknown } | null)?.inventory;
-  if (!Array.isArray(list) || !list.every((c) => typeof c === 'object' && c !== null && 'ip' in c))
+  if (!Array.isArray(list))
     throw new UsageError(
-      `inventory import: ${file} must be a list of controllers (or a mapping with an inventory list), each with an ip`,
+      `inventory import: ${file} must be a list of controllers (or a mapping with an inventory list)`,
     );
-  return list as Array<Record<string, unknown>>;
+  const result = validate(z.array(controllerSchema), list, 'inventory');
+  if (!result.ok) throw new UsageError(`inventory import: ${file} is refused`, result.issues);
+  return result.value;
 }
 
 /** `ciu inventory add|remove|import`: the associated controllers the master manages. */

@@ -1,0 +1,262 @@
+/**
+ * The zod schemas every layer validates with — `write memory`, masterUpgrade and its commitConfig
+ * validator, controllerUpgrade, verifyImage — and the only definition of their TypeScript types
+ * (`z.infer`). Value rules come from ./rules; nothing here does I/O.
+ */
+import { z } from 'zod';
+import { dialectNames } from './dialects';
+import { parseDuration } from './duration';
+import { isKnownModel, knownModels, type ControllerModel } from './models';
+import { isCredentialsRef, isHost, isHostKeyFingerprint, isIPv4, fileNameProblem, protocols } from './rules';
+import { parseSelector, resolveTargets } from './targets';
+
+// The workflow sandbox forbids code generation; zod's JIT would probe `new Function` there.
+z.config({ jitless: true });
+
+const versionPattern = /^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$/;
+const sha256Pattern = /^[0-9a-f]{64}$/;
+
+const wholeNumber = (min: number) =>
+  z.number('must be a number').int('must be a whole number').min(min, `must be >= ${min}`);
+const host = z.string('must be a string').refine(isHost, 'must be an IPv4 address or host name');
+const port = wholeNumber(1).max(65535, 'must be <= 65535');
+const credentialsRef = z
+  .string('must be a string')
+  .refine(isCredentialsRef, 'must be a credentials reference name (letters, digits, . _ -)');
+const hostKey = z
+  .string('must be a string')
+  .refine(isHostKeyFingerprint, "must be a host-key fingerprint 'SHA256:<base64>'");
+const imageFile = z.string('must be a string').superRefine((name, ctx) => {
+  const problem = fileNameProblem(name);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+const version = z.string('must be a string').regex(versionPattern, 'must be a version like 6.4.0.0');
+const partition = z.union([z.literal(0), z.literal(1)], 'must be 0 or 1');
+const duration = (atLeastMs: number, what: string) =>
+  z
+    .string('must be a string')
+    .refine(
+      (d) => (parseDuration(d) ?? -1) >= atLeastMs,
+      `must be a duration of at least ${what} ('15m', '30s', '2h')`,
+    );
+
+/** A controller model ciu knows (src/domain/models.ts). */
+export const controllerModelSchema = z.custom<ControllerModel>(
+  (model) => typeof model === 'string' && isKnownModel(model),
+  {
+    error: (issue) => `"${String(issue.input)}" is not a known controller model (${knownModels.join(', ')})`,
+  },
+);
+
+/** An image-server protocol. */
+export const protocolSchema = z.enum(protocols, `must be one of ${protocols.join(', ')}`);
+
+/**
+ * An SSH endpoint. Its host key is always checked: against `hostKey` when given ('SHA256:<base64>',
+ * as `ssh-keygen -lf` prints), otherwise against the worker's known_hosts file (CIU_KNOWN_HOSTS).
+ * An endpoint with neither is refused, never trusted on first use.
+ */
+export const sshEndpointSchema = z.strictObject({
+  host,
+  /** Default 22. */
+  port: port.default(22),
+  hostKey: hostKey.optional(),
+});
+
+/** An associated (local or standby) controller, as the master's inventory lists it. */
+export const controllerSchema = z.strictObject({
+  /** IPv4 address: the controller's identity in targets, status and workflow IDs. */
+  ip: z.string('must be a string').refine(isIPv4, 'must be an IPv4 address'),
+  model: controllerModelSchema,
+  role: z.enum(['local', 'standby'], "must be 'local' or 'standby'"),
+  /** Where its CLI answers over SSH. */
+  ssh: sshEndpointSchema,
+  /** Name of the SSH login credentials in the worker's credential store (never the secret itself). */
+  credentialsRef,
+  /** CLI dialect (src/domain/dialects.ts). Default 'arubaos'. */
+  dialect: z.enum(dialectNames, `must be one of ${dialectNames.join(', ')}`).optional(),
+});
+
+/** Where an image lives. `port` defaults to the protocol's; without `hostKey`, known_hosts decides (scp/sftp). */
+export const imageServerSchema = z.strictObject({
+  host,
+  port: port.optional(),
+  hostKey: hostKey.optional(),
+});
+
+/** Where one image is, as the profile names it. Credentials travel as a reference only. */
+export const imageSourceSchema = z.strictObject({
+  /** File name on the image server (rules.fileNameProblem). */
+  imageFile,
+  server: imageServerSchema,
+  protocol: protocolSchema,
+  /** Credential-store name for ftp/ftps/scp/sftp logins. */
+  credentialsRef: credentialsRef.optional(),
+});
+
+/** What the profile may demand of an image's header. */
+const expectedImage = {
+  /** When given, the image header must carry exactly this version / build. */
+  expectedVersion: version.optional(),
+  expectedBuild: wholeNumber(0).optional(),
+};
+
+/** Profile entry for one controller model. */
+export const modelImageSchema = imageSourceSchema.extend(expectedImage);
+
+/** The upgrade profile ("upgrade-profile" in ArubaOS). */
+export const upgradeProfileSchema = z.strictObject({
+  models: z.record(z.string(), modelImageSchema),
+  /** Reboot into the new image after a verified download. Default false. */
+  autoboot: z.boolean('must be true or false').default(false),
+  /** Controllers downloading at once across the campaign. Default 10. */
+  maxDownloads: wholeNumber(1).default(10),
+  /** Wait between download cycles, as a duration ('15m', '30s'). Default '15m'. */
+  retryInterval: duration(1_000, '1s').default('15m'),
+  /** Download attempts in quick succession per cycle. Default 3. */
+  quickTries: wholeNumber(1).max(100, 'must be <= 100').default(3),
+  /** Partition to write: 'non-boot' (default) or 0 / 1. */
+  partition: z
+    .union([z.literal('non-boot'), z.literal(0), z.literal(1)], "must be 'non-boot', 0 or 1")
+    .default('non-boot'),
+  /** Pause between the quick tries of one cycle, as a duration. Default '5s'. */
+  quickTryBackoff: duration(0, '0s').optional(),
+});
+
+/** A target: one IPv4 host, a CIDR subnet, or 'all' associated controllers. */
+export const targetSelectorSchema = z
+  .string('must be a string')
+  .refine((t) => parseSelector(t) !== undefined, {
+    error: (issue) => `"${String(issue.input)}" is not an IPv4 address or CIDR subnet`,
+  });
+
+/** Everything "write memory" commits: the masterUpgrade workflow input. */
+export const campaignConfigSchema = z
+  .strictObject({
+    inventory: z.array(controllerSchema, 'must be a list of controllers'),
+    profile: upgradeProfileSchema,
+    targets: z.array(targetSelectorSchema, 'must be a list of selectors'),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.inventory.forEach((controller, index) => {
+      if (seen.has(controller.ip))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['inventory', index, 'ip'],
+          message: `${controller.ip} is listed twice`,
+        });
+      seen.add(controller.ip);
+    });
+    for (const model of Object.keys(config.profile.models)) {
+      if (!isKnownModel(model))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['profile', 'models', model],
+          message: 'is not a known controller model',
+        });
+    }
+    const { controllers } = resolveTargets(config.inventory, config.targets);
+    const missing = new Map<string, string[]>();
+    for (const controller of controllers) {
+      if (!config.profile.models[controller.model])
+        missing.set(controller.model, [...(missing.get(controller.model) ?? []), controller.ip]);
+    }
+    for (const [model, ips] of missing) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['profile', 'models', model],
+        message: `is missing: targets include ${model} controllers (${ips.slice(0, 5).join(', ')}${ips.length > 5 ? ', …' : ''})`,
+      });
+    }
+  });
+
+/** The header facts of a verified image. */
+export const verifiedImageSchema = z.object({
+  imageType: z.string('must be a string'),
+  version: z.string('must be a string'),
+  build: wholeNumber(0),
+  payloadLength: wholeNumber(0),
+  /** Hex SHA-256 of the payload. */
+  payloadSha256: z.string('must be a string').regex(sha256Pattern, 'must be a hex SHA-256'),
+  /** Bytes the header read transferred from the server (proof that only the header was read). */
+  bytesRead: wholeNumber(0),
+});
+
+/** What verifyImage checks an image against. */
+export const verifyImageInputSchema = z.strictObject({
+  source: imageSourceSchema,
+  /** Every controller model that will receive this image; its type must fit each. */
+  models: z
+    .array(z.string('must be a string'), 'must be a list of models')
+    .min(1, 'must name at least one model'),
+  ...expectedImage,
+});
+
+/** What the controller reports about itself (`show version`, `show image version`). */
+export const controllerFactsSchema = z.object({
+  model: z.string('must be a string'),
+  runningVersion: z.string('must be a string'),
+  runningBuild: wholeNumber(0),
+  /** Partition the controller booted from. */
+  bootPartition: partition,
+  partitions: z.array(
+    z.object({
+      partition,
+      version: z.string().optional(),
+      build: z.number().optional(),
+      imageType: z.string().optional(),
+    }),
+  ),
+});
+
+/** Counters a controller's upgrade carries across continue-as-new. */
+export const controllerCarriedSchema = z.object({
+  attempts: wholeNumber(0),
+  cycles: wholeNumber(0),
+  lastError: z.string().optional(),
+  facts: controllerFactsSchema.optional(),
+  /** Runs so far (1 = the first). */
+  run: wholeNumber(1),
+});
+
+/** Input of controllerUpgrade: one controller, one verified image. */
+export const controllerUpgradeInputSchema = z.strictObject({
+  /** Campaign ID (the master's workflow ID); also in logs and on the controller's log. */
+  campaign: z.string('must be a string').min(1, 'must not be empty'),
+  controller: controllerSchema,
+  source: imageSourceSchema,
+  /** Header facts the master verified; the controller must end up with exactly this image. */
+  image: verifiedImageSchema,
+  autoboot: z.boolean('must be true or false'),
+  /** Wait between quick-try cycles ('15m'). */
+  retryInterval: duration(1_000, '1s'),
+  /** Download tries per cycle. */
+  quickTries: wholeNumber(1),
+  /** Pause between quick tries. Default '5s'. */
+  quickTryBackoff: duration(0, '0s').optional(),
+  partition: upgradeProfileSchema.shape.partition.unwrap(),
+  /** Master to report to and take download slots from. Absent: the child runs alone, unthrottled. */
+  master: z.strictObject({ workflowId: z.string('must be a string').min(1, 'must not be empty') }).optional(),
+  /** Upsert CiuState/CiuAttempts. Default true; false on a server without the ciu attributes registered (it would reject the upserts). */
+  searchAttributes: z.boolean('must be true or false').optional(),
+  /** Retry cycles per run before continue-as-new. Default 20 (about 1,500 events). */
+  cyclesPerRun: wholeNumber(1).optional(),
+  carried: controllerCarriedSchema.optional(),
+});
+
+export type SshEndpoint = z.infer<typeof sshEndpointSchema>;
+export type Controller = z.infer<typeof controllerSchema>;
+export type ImageServer = z.infer<typeof imageServerSchema>;
+export type ImageSource = z.infer<typeof imageSourceSchema>;
+export type ModelImage = z.infer<typeof modelImageSchema>;
+export type UpgradeProfile = z.infer<typeof upgradeProfileSchema>;
+export type TargetSelector = z.infer<typeof targetSelectorSchema>;
+export type CampaignConfig = z.infer<typeof campaignConfigSchema>;
+/** What "write memory" accepts before defaults are filled in. */
+export type CampaignConfigInput = z.input<typeof campaignConfigSchema>;
+export type VerifiedImage = z.infer<typeof verifiedImageSchema>;
+export type VerifyImageInput = z.infer<typeof verifyImageInputSchema>;
+export type ControllerFacts = z.infer<typeof controllerFactsSchema>;
+export type ControllerCarried = z.infer<typeof controllerCarriedSchema>;
+export type ControllerUpgradeInput = z.input<typeof controllerUpgradeInputSchema>;

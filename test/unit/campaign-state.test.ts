@@ -1,0 +1,186 @@
+import type { CampaignConfig } from '../../src/domain/types';
+import { CampaignState, DownloadSlots, type StateLog } from '../../workflows/campaign-state';
+import { a7210, campaignConfig, verifiedImage as image } from './upgrade-fixtures';
+
+function config(targets: string[] = ['10.1.4.0/24'], maxDownloads = 1): CampaignConfig {
+  return campaignConfig(['10.1.4.1', '10.1.4.2', '10.1.4.3'].map(a7210), { maxDownloads }, targets);
+}
+
+const quiet: StateLog = { info: () => undefined, warn: () => undefined };
+
+/** A campaign whose images are verified and whose children are all started. */
+function running(cfg = config()): CampaignState {
+  const state = new CampaignState(cfg, 'spring', quiet);
+  state.applyTargets();
+  for (const { key } of state.imagesToVerify()) state.recordCheck(key, { ok: true, image });
+  state.takeDispatches(200);
+  return state;
+}
+
+function stateOf(state: CampaignState, ip: string) {
+  return state.target(ip)?.status.state;
+}
+
+test('the images the waiting targets need are checked once per distinct image', () => {
+  const state = new CampaignState(config(), 'spring', quiet);
+  state.applyTargets();
+  const images = state.imagesToVerify();
+  expect(images).toHaveLength(1);
+  expect(images[0]!.models).toEqual(['A7210']);
+  state.recordCheck(images[0]!.key, { ok: true, image });
+  expect(state.imagesToVerify()).toEqual([]);
+  const starts = state.takeDispatches(200);
+  expect(starts.map((s) => [s.controller.ip, s.generation])).toEqual([
+    ['10.1.4.1', 1],
+    ['10.1.4.2', 1],
+    ['10.1.4.3', 1],
+  ]);
+  expect(stateOf(state, '10.1.4.1')).toBe('pending');
+});
+
+test('a failed image check fails its targets without starting a child', () => {
+  const state = new CampaignState(config(), 'spring', quiet);
+  state.applyTargets();
+  const [check] = state.imagesToVerify();
+  state.recordCheck(check!.key, { ok: false, error: 'bad magic', errorType: 'ImageVerificationFailed' });
+  expect(state.takeDispatches(200)).toEqual([]);
+  expect(state.target('10.1.4.1')?.status).toMatchObject({
+    state: 'failed',
+    lastError: 'image not verified: ImageVerificationFailed: bad magic',
+  });
+  expect(state.done()).toBe(true);
+});
+
+test('at most a batch of children per turn; the rest next turn', () => {
+  const state = new CampaignState(config(), 'spring', quiet);
+  state.applyTargets();
+  for (const { key } of state.imagesToVerify()) state.recordCheck(key, { ok: true, image });
+  state.dirty = false;
+  expect(state.takeDispatches(2)).toHaveLength(2);
+  expect(state.dirty).toBe(true);
+  expect(state.takeDispatches(2).map((s) => s.controller.ip)).toEqual(['10.1.4.3']);
+});
+
+test('purge while running: purged at once, the child is told once, its later reports cannot undo it', () => {
+  const state = running();
+  state.requestSlot('10.1.4.1');
+  expect(state.slots.grant(1)).toEqual(['10.1.4.1']);
+  state.purgeSelectors('10.1.4.1');
+  expect(stateOf(state, '10.1.4.1')).toBe('purged');
+  expect(state.slots.inUse).toBe(0);
+  expect(state.takePendingPurges()).toEqual(['10.1.4.1']);
+  expect(state.takePendingPurges()).toEqual([]);
+  // The child, still downloading when the purge left, reports that, then ends.
+  state.applyReport({ ip: '10.1.4.1', state: 'downloading', attempts: 1, attempt: 1 }, false);
+  expect(state.target('10.1.4.1')?.status).toMatchObject({ state: 'purged', attempts: 1 });
+  expect(state.target('10.1.4.1')?.status.attempt).toBeUndefined();
+  expect(state.done()).toBe(false);
+  state.applyReport({ ip: '10.1.4.1', state: 'purged', attempts: 1, final: true }, true);
+  expect(state.target('10.1.4.1')?.child).toBe('closed');
+  // A purged controller gets no download slot.
+  state.requestSlot('10.1.4.1');
+  expect(state.slots.waiting).toBe(0);
+});
+
+test('purge selectors that do nothing are kept for the status query', () => {
+  const state = running();
+  state.purgeSelectors(['10.1.4.300', '10.9.0.0/16']);
+  expect(state.status().ignoredPurges).toEqual([
+    '"10.1.4.300": not an IPv4 address, CIDR subnet or all',
+    '"10.9.0.0/16": matches no target of this campaign',
+  ]);
+});
+
+test('re-target while the old child is closing: a fresh child starts only after the old one closed', () => {
+  const state = running(config(['10.1.4.1']));
+  state.commit(config([]));
+  expect(stateOf(state, '10.1.4.1')).toBe('purged');
+  expect(state.takePendingPurges()).toEqual(['10.1.4.1']);
+  const result = state.commit(config(['10.1.4.1']));
+  expect(result).toMatchObject({ revision: 3, changed: true, added: ['10.1.4.1'] });
+  // Old child still running: nothing to start yet.
+  expect(state.takeDispatches(200)).toEqual([]);
+  state.applyReport({ ip: '10.1.4.1', state: 'purged', attempts: 2, final: true }, true);
+  expect(state.target('10.1.4.1')).toMatchObject({
+    child: 'none',
+    generation: 1,
+    status: { state: 'waiting-verification', attempts: 0 },
+  });
+  const [again] = state.takeDispatches(200);
+  expect(again).toMatchObject({ controller: { ip: '10.1.4.1' }, generation: 2 });
+});
+
+test('the same config committed again changes nothing', () => {
+  const state = running();
+  expect(state.commit(config())).toEqual({ revision: 1, changed: false, added: [], removed: [] });
+  expect(() => state.commit({ ...config(), targets: ['nope'] })).toThrow(
+    'targets[0] "nope" is not an IPv4 address or CIDR subnet',
+  );
+});
+
+test('a stale result from an older child is ignored', () => {
+  const state = running(config(['10.1.4.1']));
+  state.commit(config([]));
+  state.commit(config(['10.1.4.1']));
+  state.applyReport({ ip: '10.1.4.1', state: 'purged', attempts: 2, final: true }, true);
+  const [again] = state.takeDispatches(200);
+  expect(again!.generation).toBe(2);
+  // The first child's own completion arrives late: generation 1 is not current.
+  expect(state.isCurrent('10.1.4.1', 1)).toBe(false);
+  state.childFailed('10.1.4.1', 1, 'ChildWorkflowFailure: terminated');
+  expect(state.target('10.1.4.1')?.status.state).toBe('pending');
+  state.childFailed('10.1.4.1', 2, 'ChildWorkflowFailure: terminated');
+  expect(state.target('10.1.4.1')?.status).toMatchObject({
+    state: 'failed',
+    lastError: 'ChildWorkflowFailure: terminated',
+  });
+  expect(state.done()).toBe(true);
+});
+
+test('a child that cannot be signalled any more is closed and gives its slot back', () => {
+  const state = running();
+  state.requestSlot('10.1.4.2');
+  state.slots.grant(1);
+  state.childGone('10.1.4.2');
+  expect(state.target('10.1.4.2')?.child).toBe('closed');
+  expect(state.slots.inUse).toBe(0);
+});
+
+describe('download slots', () => {
+  test('max-downloads holders, first come first served; a report with releasesSlot hands the slot on', () => {
+    const state = running(config(undefined, 2));
+    for (const ip of ['10.1.4.1', '10.1.4.2', '10.1.4.3']) state.requestSlot(ip);
+    expect(state.slots.grant(2)).toEqual(['10.1.4.1', '10.1.4.2']);
+    expect(state.status().downloadSlots).toEqual({ inUse: 2, max: 2, waiting: 1 });
+    state.applyReport({ ip: '10.1.4.1', state: 'waiting-retry', attempts: 3, releasesSlot: true }, false);
+    expect(state.slots.grant(2)).toEqual(['10.1.4.3']);
+  });
+
+  test('hand-over across continue-as-new: holders, queue and unsent grants carry over', () => {
+    const before = running(config(undefined, 1));
+    before.requestSlot('10.1.4.1');
+    before.requestSlot('10.1.4.2');
+    before.slots.grant(1);
+    // The holder asks again (its grant got lost); the grant is due but not yet sent when the run ends.
+    before.requestSlot('10.1.4.1');
+    const carried = JSON.parse(JSON.stringify(before.carried()));
+    const after = new CampaignState(before.committed, 'spring', quiet, carried);
+    expect(after.phase).toBe('running');
+    expect(after.status().downloadSlots).toEqual({ inUse: 1, max: 1, waiting: 1 });
+    expect(after.slots.grant(1)).toEqual(['10.1.4.1']);
+    after.applyReport(
+      { ip: '10.1.4.1', state: 'downloaded-reboot-required', attempts: 1, final: true },
+      true,
+    );
+    expect(after.slots.grant(1)).toEqual(['10.1.4.2']);
+  });
+
+  test('releasing a waiting controller takes it out of the queue', () => {
+    const slots = new DownloadSlots();
+    slots.request('a');
+    slots.request('b');
+    slots.release('b');
+    expect(slots.grant(0)).toEqual([]);
+    expect(slots.waiting).toBe(1);
+  });
+});
