@@ -1,5 +1,4 @@
 import { Command, CommanderError } from 'commander';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { registerCampaignCommands } from './commands/campaign';
 import {
   registerInventoryCommands,
@@ -58,7 +57,7 @@ Example:
 }
 
 /** Turns any error into a message and an exit code. */
-export function exitCodeFor(err: unknown, ctx: CliContext): number {
+export async function exitCodeFor(err: unknown, ctx: CliContext): Promise<number> {
   if (err instanceof CommanderError) {
     return err.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
   }
@@ -66,6 +65,8 @@ export function exitCodeFor(err: unknown, ctx: CliContext): number {
     ctx.io.err(`ciu: ${err.message}\n`);
     return err.exitCode;
   }
+  // Only a command that reached Temporal can fail with its errors, and it has loaded the client already.
+  const { WorkflowNotFoundError, WorkflowUpdateFailedError } = await import('@temporalio/client');
   if (err instanceof WorkflowNotFoundError) {
     ctx.io.err(`ciu: no such campaign: ${err.workflowId} (commit one with \`ciu write memory\`)\n`);
     return exitCodes.notFound;
@@ -84,6 +85,6 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
     return exitCodes.ok;
   } catch (err) {
-    return exitCodeFor(err, ctx);
+    return await exitCodeFor(err, ctx);
   }
 }

@@ -4,10 +4,7 @@ import { validateCampaignConfig } from '../../domain/config';
 import type { CampaignStatus } from '../../domain/status';
 import type { CampaignConfig } from '../../domain/types';
 import { parseSelector } from '../../domain/targets';
-import { purgeTargetsSignal, upgradeStatusQuery } from '../../../workflows/definitions';
 import { withClient } from '../client';
-import { commitCampaign } from '../commit';
-import { withLiveProgress } from '../progress';
 import { loadCommitted, loadStaged, saveCommitted, type StagedConfig } from '../config-file';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { CliError, exitCodes, UsageError } from '../exit-codes';
@@ -73,6 +70,7 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         if (!(timeout > 0)) throw new UsageError('--timeout must be a positive number of seconds');
         const staged = loadStaged(configDir);
         const config = validateStaged(staged);
+        const { commitCampaign } = await import('../commit');
         const outcome = await withClient(temporal, (client) =>
           commitCampaign(client, staged.campaign, config, { answerTimeoutMs: timeout * 1000 }),
         );
@@ -109,6 +107,7 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
           if (!parseSelector(s))
             throw new UsageError(`target "${s}" must be an IPv4 address, a CIDR subnet or all`);
         const campaign = campaignName(this, ctx);
+        const { purgeTargetsSignal } = await import('../../../workflows/definitions');
         await withClient(globalOptions(this, ctx).temporal, async (client) => {
           await client.workflow
             .getHandle(campaign)
@@ -143,6 +142,8 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
           committed?.campaign === campaign
             ? (committed.config as CampaignConfig).profile.quickTries
             : undefined;
+        const { upgradeStatusQuery } = await import('../../../workflows/definitions');
+        const { withLiveProgress } = await import('../progress');
         const status = await withClient(globalOptions(this, ctx).temporal, async (client) => {
           const handle = client.workflow.getHandle(campaign);
           for (;;) {
