@@ -3,3 +3,4 @@
 export { startFleet } from './simulator/fleet';
 export { parseFaultSpecs } from './simulator/fault-spec';
 export { runDemo } from './demo/run';
+export { temporalCliPath } from './temporal/binaries';

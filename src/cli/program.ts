@@ -9,6 +9,7 @@ import { registerImageCommands } from './commands/image';
 import { registerRuntimeCommands } from './commands/runtime';
 import { registerSimulateCommand } from './commands/simulate';
 import { registerStartCommand } from './commands/start';
+import { registerTemporalCommand, runTemporalCli } from './commands/temporal';
 import { withExamples, type CliContext } from './context';
 import { CliError, exitCodes } from './exit-codes';
 
@@ -53,6 +54,7 @@ Example:
   registerImageCommands(program, ctx);
   registerSimulateCommand(program, ctx);
   registerStartCommand(program, ctx);
+  registerTemporalCommand(program, ctx);
   return program;
 }
 
@@ -82,6 +84,7 @@ export async function exitCodeFor(err: unknown, ctx: CliContext): Promise<number
 /** Runs one command line (without node and script) and returns the exit code. */
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
   try {
+    if (argv[0] === 'temporal') return await runTemporalCli(argv.slice(1), ctx);
     await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
     return exitCodes.ok;
   } catch (err) {

@@ -8,7 +8,7 @@ import { withClient } from '../client';
 import { loadCommitted, loadStaged, saveCommitted, type StagedConfig } from '../config-file';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { CliError, exitCodes, UsageError } from '../exit-codes';
-import { renderStatusTable, stateCounts } from '../status-table';
+import { renderStatusTable, stateCounts, type StatusTableOptions } from '../status-table';
 
 /** The staged config as the masterUpgrade input, or a UsageError listing every bad field. */
 export function validateStaged(staged: StagedConfig) {
@@ -23,10 +23,7 @@ export function validateStaged(staged: StagedConfig) {
 }
 
 /** Human text for one status snapshot: campaign line, verification problems, unmatched targets, table, counts. */
-export function renderCampaignStatus(
-  status: CampaignStatus,
-  options: { now?: Date; quickTries?: number } = {},
-): string {
+export function renderCampaignStatus(status: CampaignStatus, options: StatusTableOptions = {}): string {
   const lines = [
     `Campaign ${status.campaign} — ${status.phase}, config revision ${status.revision}, downloads ${status.downloadSlots.inUse}/${status.downloadSlots.max} (${status.downloadSlots.waiting} waiting)`,
   ];
@@ -130,12 +127,23 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         'per controller: IP, model, role, running/target version, state, attempts, next retry, last error',
       )
       .option('--campaign <name>', 'campaign (default: the staged one)')
-      .option('--json', 'print the upgradeStatus query answer as JSON')
+      .option(
+        '--json',
+        'print the upgradeStatus query answer as JSON (schema: README, "show upgrade status --json")',
+      )
+      .option('--wide', 'one line per controller, whatever the terminal width (default: wrap to fit it)')
       .option('--watch', 'refresh until every controller has its end state')
       .option('--interval <seconds>', 'refresh period for --watch', '2')
       .option('--exit-status', 'exit 3 when a controller failed')
       .action(async function (this: Command) {
-        const opts = this.opts<{ json?: boolean; watch?: boolean; interval: string; exitStatus?: boolean }>();
+        const opts = this.opts<{
+          json?: boolean;
+          wide?: boolean;
+          watch?: boolean;
+          interval: string;
+          exitStatus?: boolean;
+        }>();
+        const width = opts.wide ? 0 : (process.stdout.columns ?? 120);
         const campaign = campaignName(this, ctx);
         const committed = loadCommitted(globalOptions(this, ctx).configDir);
         const quickTries =
@@ -151,7 +159,7 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
             if (opts.json) ctx.io.out(`${JSON.stringify(snapshot, null, 2)}\n`);
             else
               ctx.io.out(
-                `${opts.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${renderCampaignStatus(snapshot, { quickTries })}`,
+                `${opts.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${renderCampaignStatus(snapshot, { quickTries, width })}`,
               );
             if (!opts.watch || campaignSettled(snapshot)) return snapshot;
             await sleep(Number(opts.interval) * 1000);
