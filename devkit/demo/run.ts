@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import pino from 'pino';
 import { validateCampaignConfig } from '../../src/domain/config';
 import type { CampaignStatus } from '../../src/domain/status';
 import { createLogger, type Logger } from '../../src/logging';
@@ -17,7 +18,7 @@ import { installRuntime } from '../../workers/runtime';
 import { createCiuWorker, NativeConnection } from '../../workers/worker';
 import { campaignSettled, renderCampaignStatus } from '../../src/cli/commands/campaign';
 import { commitCampaign } from '../../src/cli/commit';
-import { withLiveProgress } from '../../src/cli/progress';
+import { DownloadRates, redraw, withLiveProgress } from '../../src/cli/progress';
 import { saveCommitted, saveStaged, toStaged } from '../../src/cli/config-file';
 import type { CliIo } from '../../src/cli/context';
 import { startDemoEnvironment, type DemoEnvironment, type DemoOptions } from './environment';
@@ -36,8 +37,14 @@ export interface DemoRunOptions {
   sdkMetricsAddress?: string;
   /** Demo fleet and profile settings (stateDir is derived from configDir). */
   demo?: Omit<DemoOptions, 'stateDir'>;
-  /** Human logs (pino-pretty). Default true. */
+  /** Logs on the terminal (stderr) instead of in `logFile`, which leaves the terminal to the live table. */
+  verbose?: boolean;
+  /** Where the logs go unless verbose. Default <configDir>/ciu-start.log, appended to. */
+  logFile?: string;
+  /** Human logs (pino-pretty) when verbose. Default true. */
   prettyLogs?: boolean;
+  /** Whether stdout is a terminal the table is redrawn in, and its width. Default: process.stdout's. */
+  terminal?: { columns: number } | undefined;
 }
 
 /**
@@ -75,7 +82,20 @@ function visible(status: CampaignStatus): string {
  * its end state, then stays up for the Web UI until Ctrl-C, and stops everything it started.
  */
 export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void> {
-  const logger: Logger = createLogger('ciu', { pretty: options.prettyLogs ?? true });
+  mkdirSync(options.configDir, { recursive: true });
+  const logFile = options.logFile ?? join(options.configDir, 'ciu-start.log');
+  const logger: Logger = options.verbose
+    ? createLogger('ciu', { pretty: options.prettyLogs ?? true })
+    : pino(
+        { name: 'ciu', level: process.env.CIU_LOG_LEVEL ?? 'info' },
+        pino.destination({ dest: logFile, append: true, sync: true }),
+      );
+  const terminal =
+    'terminal' in options
+      ? options.terminal
+      : process.stdout.isTTY
+        ? { columns: process.stdout.columns }
+        : undefined;
   const signals = signalled();
   const untilStopped = signals.stopped;
   let stopping = false;
@@ -85,7 +105,7 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
   const cleanups: Array<[string, () => Promise<void>]> = [];
   const say = (text: string) => io.out(`${text}\n`);
   try {
-    mkdirSync(options.configDir, { recursive: true });
+    if (!options.verbose) say(`Logs: ${logFile} (\`npx ciu start --verbose\` shows them here instead)`);
     const dbFile = join(options.configDir, 'temporal.db');
     const dev: DevServer = await startDevServer({
       dbFile,
@@ -169,15 +189,25 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
     say(`write memory: campaign ${campaign} ${outcome.action} (run ${outcome.runId})\n`);
 
     const handle = client.workflow.getHandle(campaign);
+    const rates = new DownloadRates();
+    const quickTries = validation.config.profile.quickTries;
     let last = '';
+    let frame: string | undefined;
     let status: CampaignStatus | undefined;
     while (!stopping) {
       status = await withLiveProgress(client, await handle.query(upgradeStatusQuery));
-      if (visible(status) !== last) {
+      if (terminal) {
+        // The live view: one table redrawn in place, with a progress bar per download.
+        const next = renderCampaignStatus(status, {
+          quickTries,
+          rates: rates.update(status),
+          width: terminal.columns,
+        });
+        io.out(redraw(frame, next));
+        frame = next;
+      } else if (visible(status) !== last) {
         last = visible(status);
-        say(
-          `[${new Date().toISOString().slice(11, 19)}] ${renderCampaignStatus(status, { quickTries: validation.config.profile.quickTries })}`,
-        );
+        say(`[${new Date().toISOString().slice(11, 19)}] ${renderCampaignStatus(status, { quickTries })}`);
       }
       if (campaignSettled(status)) break;
       await Promise.race([new Promise((r) => setTimeout(r, 1000)), untilStopped]);
@@ -198,10 +228,10 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
           `Try next (another terminal):`,
           `  npx ciu${address} show upgrade status --campaign ${campaign}`,
           `  npx ciu${address} upgrade target purge 127.20.1.0/24 --campaign ${campaign}`,
-          `  temporal workflow query${address} --workflow-id ${campaign} --type upgradeStatus`,
-          `  temporal workflow signal${address} --workflow-id ${campaign} --name purgeTargets --input '"127.20.1.0/24"'`,
-          `  temporal workflow start${address} --type masterUpgrade --task-queue ciu --workflow-id again-1 --input-file ${inputFile}`,
-          `  temporal workflow list${address} --query 'CiuState="up-to-date"'`,
+          `  npx ciu temporal workflow query${address} --workflow-id ${campaign} --type upgradeStatus`,
+          `  npx ciu temporal workflow signal${address} --workflow-id ${campaign} --name purgeTargets --input '"127.20.1.0/24"'`,
+          `  npx ciu temporal workflow start${address} --type masterUpgrade --task-queue ciu --workflow-id again-1 --input-file ${inputFile}`,
+          `  npx ciu temporal workflow list${address} --query 'CiuState="up-to-date"'`,
         ].join('\n'),
       );
       await untilStopped;

@@ -1,4 +1,5 @@
 import { campaignSettled, renderCampaignStatus } from '../../src/cli/commands/campaign';
+import { DownloadRates, redraw } from '../../src/cli/progress';
 import { renderStatusTable, stateCounts, stateText } from '../../src/cli/status-table';
 import type { CampaignStatus, ControllerStatus } from '../../src/domain/status';
 
@@ -172,5 +173,31 @@ describe('campaign status text', () => {
     expect(campaignSettled({ ...status, phase: 'verifying' })).toBe(false);
     expect(campaignSettled({ ...status, phase: 'running' })).toBe(false);
     expect(campaignSettled({ ...status, phase: 'completed' })).toBe(true);
+  });
+});
+
+describe('live progress', () => {
+  const downloading = (bytes: number): CampaignStatus => ({
+    campaign: 'demo',
+    phase: 'running',
+    revision: 1,
+    verifications: [],
+    unmatchedSelectors: [],
+    controllers: [{ ...controllers[1]!, bytes, totalBytes: 4096 }],
+    counts: {},
+    downloadSlots: { inUse: 1, max: 2, waiting: 0 },
+  });
+
+  it('measures bytes per second between snapshots and starts over with a new attempt', () => {
+    const rates = new DownloadRates();
+    expect(rates.update(downloading(0), 1_000).size).toBe(0);
+    expect(rates.update(downloading(2048), 3_000).get('127.20.1.11')).toBe(1024);
+    expect(rates.update(downloading(100), 4_000).has('127.20.1.11')).toBe(false);
+    expect(rates.update({ ...downloading(0), controllers: [] }, 5_000).size).toBe(0);
+  });
+
+  it('redraws a frame in place: back to its first line, cleared, then the new frame', () => {
+    expect(redraw(undefined, 'a\nb\n')).toBe('a\nb\n');
+    expect(redraw('a\nb\n', 'c\n')).toBe('\x1b[2F\x1b[Jc\n');
   });
 });
