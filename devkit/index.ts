@@ -3,4 +3,3 @@
 export { startFleet } from './simulator/fleet';
 export { parseFaultSpecs } from './simulator/fault-spec';
 export { runDemo } from './demo/run';
-export { temporalCliPath } from './temporal/binaries';

@@ -130,7 +130,9 @@ export function renderStatusTable(
   options: StatusTableOptions = {},
 ): string {
   const now = options.now ?? new Date();
-  const withProgress = options.rates !== undefined;
+  const withProgress =
+    options.rates !== undefined &&
+    controllers.some((c) => c.state === 'downloading' && c.bytes !== undefined);
   const head = ['IP', 'Model', 'Role', 'Running', 'Target', 'State'];
   if (withProgress) head.push('Progress');
   head.push('Attempts', 'Next retry', 'Last error');

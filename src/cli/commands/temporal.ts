@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { withExamples, type CliContext } from '../context';
-import { loadDevkit } from '../dev-kit-loader';
+import { loadDevkitBinaries } from '../dev-kit-loader';
 import { CliError } from '../exit-codes';
 
 /**
@@ -10,7 +10,7 @@ import { CliError } from '../exit-codes';
  * `temporal …` commands the README and the demo print work where `temporal` is not on PATH.
  */
 export async function runTemporalCli(args: readonly string[], ctx: CliContext): Promise<number> {
-  const { temporalCliPath } = await loadDevkit();
+  const { temporalCliPath } = await loadDevkitBinaries();
   return new Promise<number>((resolve, reject) => {
     const child = spawn(temporalCliPath(), args, { stdio: ['inherit', 'pipe', 'pipe'], env: ctx.env });
     child.stdout.on('data', (chunk: Buffer) => ctx.io.out(chunk.toString()));
