@@ -227,11 +227,11 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
           ``,
           `Try next (another terminal):`,
           `  npx ciu${address} show upgrade status --campaign ${campaign}`,
-          `  npx ciu${address} upgrade target purge 127.20.1.0/24 --campaign ${campaign}`,
           `  npx ciu temporal workflow query${address} --workflow-id ${campaign} --type upgradeStatus`,
-          `  npx ciu temporal workflow signal${address} --workflow-id ${campaign} --name purgeTargets --input '"127.20.1.0/24"'`,
-          `  npx ciu temporal workflow start${address} --type masterUpgrade --task-queue ciu --workflow-id again-1 --input-file ${inputFile}`,
-          `  npx ciu temporal workflow list${address} --query 'CiuState="up-to-date"'`,
+          `  npx ciu temporal workflow list${address} --query 'CiuCampaign="${campaign}" AND CiuState="upgraded"'`,
+          `  npx ciu temporal workflow start${address} --type masterUpgrade --task-queue ciu --workflow-id ${campaign}-again --input-file ${inputFile}`,
+          // This campaign has ended, so a purge has nothing to stop: say how, without a command that would fail.
+          `While a campaign runs, \`npx ciu upgrade target purge <ip|subnet|all> --campaign <name>\` (the purgeTargets signal) stops those controllers.`,
         ].join('\n'),
       );
       await untilStopped;
