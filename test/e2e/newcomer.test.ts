@@ -111,7 +111,8 @@ it('fresh clone → npm start in a terminal → Prometheus sees the campaign →
     '50',
     '-c',
     clone,
-    `${start}; echo "demo exited $?"; sleep 600`,
+    // The shell outlives the Ctrl-C it passes on to npm start, to report how the demo ended.
+    `trap : INT; ${start}; echo "demo exited $?"; sleep 600`,
   ]);
   tmuxStarted = true;
 
