@@ -48,8 +48,8 @@ export interface DemoRunOptions {
 }
 
 /**
- * Resolves `stopped` on the first SIGINT/SIGTERM (or `stop()`) and keeps catching later signals until
- * `release`, so a second Ctrl-C cannot cut the cleanup short.
+ * Resolves `stopped` on the first SIGINT/SIGTERM/SIGHUP (or `stop()`) and keeps catching later signals
+ * until `release`, so a second Ctrl-C (or a closed terminal) cannot cut the cleanup short.
  */
 function signalled(): { stopped: Promise<void>; stop(): void; release(): void } {
   let stop: () => void = () => undefined;
@@ -57,12 +57,14 @@ function signalled(): { stopped: Promise<void>; stop(): void; release(): void } 
   const handler = () => stop();
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  process.on('SIGHUP', handler);
   return {
     stopped,
     stop,
     release() {
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);
+      process.off('SIGHUP', handler);
     },
   };
 }

@@ -63,7 +63,14 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  if (tmuxStarted) spawnSync('tmux', [...tmux, 'kill-server']);
+  if (tmuxStarted) {
+    // After a failure midway, Ctrl-C still lets the demo stop what it started before tmux goes.
+    spawnSync('tmux', [...tmux, 'send-keys', '-t', 'demo', 'C-c']);
+    await until('demo exit', () => (/demo exited \d+/.test(pane()) ? true : undefined), 60_000).catch(
+      () => undefined,
+    );
+    spawnSync('tmux', [...tmux, 'kill-server']);
+  }
   if (prometheus && prometheus.exitCode === null) {
     prometheus.kill('SIGTERM');
     await new Promise((r) => prometheus?.once('exit', r));
