@@ -1,27 +1,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { validateCampaignConfig } from '../../src/domain/config';
 import type { CampaignStatus } from '../../src/domain/status';
 import { createLogger, type Logger } from '../../src/logging';
-import {
-  createCiuMetrics,
-  defaultSdkMetricsAddress,
-  downloadMetricsInterceptor,
-  startMetricsServer,
-  type MetricsServer,
-} from '../../src/metrics';
-import { startDevServer, type DevServer } from '../temporal/dev-server';
+import { defaultSdkMetricsAddress, startMetricsServer, type MetricsServer } from '../../src/metrics';
 import { upgradeStatusQuery } from '../../workflows/definitions';
 import { installRuntime } from '../../workers/runtime';
-import { createCiuWorker, NativeConnection } from '../../workers/worker';
 import { campaignSettled, renderCampaignStatus } from '../../src/cli/commands/campaign';
 import { commitCampaign } from '../../src/cli/commit';
 import { DownloadRates, redraw, withLiveProgress } from '../../src/cli/progress';
 import { saveCommitted, saveStaged, toStaged } from '../../src/cli/config-file';
 import type { CliIo } from '../../src/cli/context';
-import { startDemoEnvironment, type DemoEnvironment, type DemoOptions } from './environment';
+import { startLocalStack, type LocalStack } from '../stack';
+import type { DemoOptions } from './environment';
 
 /** How `ciu start` runs. Defaults are the documented ports of `npm start`. */
 export interface DemoRunOptions {
@@ -109,32 +101,45 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
   try {
     if (!options.verbose) say(`Logs: ${logFile} (\`npx ciu start --verbose\` shows them here instead)`);
     const dbFile = join(options.configDir, 'temporal.db');
-    const dev: DevServer = await startDevServer({
-      dbFile,
-      port: options.port ?? 7233,
-      uiPort: options.uiPort ?? 8233,
-      logLevel: 'error',
+    // The demo orders its own shutdown on Ctrl-C (the campaign view first, then the worker), so
+    // the SDK must not stop the worker on the same signal while a commit is still waiting for it.
+    installRuntime({
+      logger,
+      metricsBindAddress: options.sdkMetricsAddress ?? defaultSdkMetricsAddress,
+      shutdownSignals: [],
     });
-    cleanups.push(['Temporal dev server', () => dev.stop()]);
-    if (stopping) return;
+    const aborted = new AbortController();
+    void untilStopped.then(() => aborted.abort(new Error('stopped while starting')));
+    let stack: LocalStack;
+    try {
+      stack = await startLocalStack({
+        devServer: {
+          dbFile,
+          port: options.port ?? 7233,
+          uiPort: options.uiPort ?? 8233,
+          logLevel: 'error',
+        },
+        environment: { ...options.demo, stateDir: join(options.configDir, 'demo') },
+        logger,
+        signal: aborted.signal,
+      });
+    } catch (err) {
+      if (stopping) return;
+      throw err;
+    }
+    const { dev, client, env } = stack;
+    cleanups.push(['local stack', () => stack.stop()]);
+    stack.worker.running.catch((err: unknown) => {
+      logger.error({ err }, 'worker stopped; shutting the demo down');
+      signals.stop();
+    });
     const uiUrl = dev.uiUrl as string;
     say(`Temporal dev server on ${dev.address}, history in ${dbFile}; Web UI ${uiUrl}`);
-
-    const connection = await Connection.connect({ address: dev.address });
-    cleanups.push(['client connection', () => connection.close()]);
-    const client = new Client({ connection });
     const earlier = await client.workflow.count(`WorkflowType = 'masterUpgrade'`);
     if (earlier.count > 0)
       say(
         `Found ${earlier.count} earlier campaign run(s) in ${dbFile}: ${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent("WorkflowType='masterUpgrade'")}`,
       );
-
-    const env: DemoEnvironment = await startDemoEnvironment({
-      ...options.demo,
-      stateDir: join(options.configDir, 'demo'),
-    });
-    cleanups.push(['image server and simulated controllers', () => env.stop()]);
-    if (stopping) return;
     say(
       `FTP image server (vsftpd) on ${env.ftp.host}:${env.ftp.port} serving ${Object.values(env.images).join(', ')}`,
     );
@@ -142,37 +147,11 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
       `${env.config.inventory.length} simulated controllers: ${env.config.inventory.map((c) => `${c.ip} ${c.model}`).join(', ')}`,
     );
 
-    const metrics = createCiuMetrics({ client });
-    const metricsServer: MetricsServer = await startMetricsServer(metrics.registry, options.metricsAddress);
+    const metricsServer: MetricsServer = await startMetricsServer(
+      stack.metrics.registry,
+      options.metricsAddress,
+    );
     cleanups.push(['metrics endpoint', () => metricsServer.close()]);
-    // The demo orders its own shutdown on Ctrl-C (worker last but one, after the campaign view), so
-    // the SDK must not stop the worker on the same signal while a commit is still waiting for it.
-    installRuntime({
-      logger,
-      metricsBindAddress: options.sdkMetricsAddress ?? defaultSdkMetricsAddress,
-      shutdownSignals: [],
-    });
-    const workerConnection = await NativeConnection.connect({ address: dev.address });
-    cleanups.push(['worker connection', () => workerConnection.close()]);
-    const worker = await createCiuWorker({
-      connection: workerConnection,
-      logger,
-      credentials: env.credentials,
-      knownHostsFile: env.knownHostsFile,
-      interceptors: { activity: [downloadMetricsInterceptor(metrics)] },
-    });
-    const running = worker.run();
-    running.catch((err: unknown) => {
-      logger.error({ err }, 'worker stopped; shutting the demo down');
-      signals.stop();
-    });
-    cleanups.push([
-      'worker',
-      async () => {
-        worker.shutdown();
-        await running;
-      },
-    ]);
 
     const campaign = campaignName(new Date());
     saveStaged(options.configDir, toStaged({ campaign, ...env.config }, 'demo config'));

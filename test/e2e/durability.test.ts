@@ -9,21 +9,21 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { staticCredentialStore, type CredentialStore, type Credentials } from '../../src/credentials/store';
-import type { CampaignStatus, ControllerStatus } from '../../src/domain/status';
 import type { CampaignConfig } from '../../src/domain/types';
 import { createLogger } from '../../src/logging';
+import { runWorker, type LocalTemporal, type RunningWorker } from '../../devkit/stack';
 import { startFleet, type Fleet } from '../../devkit/simulator/fleet';
-import type { DevServer } from '../../devkit/temporal/dev-server';
 import { freePort } from '../../devkit/temporal/free-port';
 import { installRuntime } from '../../workers/runtime';
-import { createCiuWorker, NativeConnection, taskQueue as ciuTaskQueue } from '../../workers/worker';
+import { createCiuWorker, taskQueue as ciuTaskQueue } from '../../workers/worker';
 import { controllerWorkflowId, masterUpgrade, upgradeStatusQuery } from '../../workflows';
+import { waitForStatus } from '../fixtures/campaign';
+import { eventually } from '../fixtures/eventually';
 import { createTestImage, startFtpServer, type LocalImageServer } from '../fixtures/servers';
-import { quietLogger } from '../workflow/fake-activities';
-import { startTestDevServer } from '../fixtures/temporal';
+import { startTestTemporal } from '../fixtures/temporal';
+import { workflowBundle } from '../fixtures/worker';
 
 const controllerLogin = { username: 'admin', password: 'durability-Controller-pw' };
 const image = createTestImage({
@@ -41,22 +41,17 @@ const logger = createLogger('durability-test', { level: process.env.CIU_LOG_LEVE
 
 /** What runs on the "master" side and is replaced on restart: dev server, client, worker. */
 interface Master {
-  server: DevServer;
-  connection: Connection;
-  client: Client;
-  workerConnection: NativeConnection;
-  worker: Worker;
-  running: Promise<void>;
+  temporal: LocalTemporal;
+  worker: RunningWorker;
 }
 
 let dir: string;
 let dbFile: string;
 let temporalPort: number;
 let ftpPort: number;
-let bundle: WorkflowBundleWithSourceMap;
 let ftp: LocalImageServer | undefined;
 let fleet: Fleet | undefined;
-let master: Partial<Master> = {};
+let master: Master | undefined;
 const workerProcesses: ChildProcess[] = [];
 
 // vsftpd gets a new account each time it starts; the worker resolves the reference at each use, and
@@ -75,31 +70,25 @@ async function startImageServer(): Promise<LocalImageServer> {
 
 /** Starts (or restarts, on the same SQLite file and port) the dev server, a client and a ciu worker. */
 async function startMaster(): Promise<void> {
-  const server = await startTestDevServer({ dbFile, port: temporalPort });
-  master.server = server;
-  master.connection = await Connection.connect({ address: server.address });
-  master.client = new Client({ connection: master.connection });
-  master.workerConnection = await NativeConnection.connect({ address: server.address });
-  master.worker = await createCiuWorker({
-    connection: master.workerConnection,
-    taskQueue,
-    workflowBundle: bundle,
-    credentials,
-    logger,
-  });
-  master.running = master.worker.run();
+  const temporal = await startTestTemporal({ dbFile, port: temporalPort });
+  const worker = runWorker(
+    await createCiuWorker({
+      connection: temporal.workerConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      credentials,
+      logger,
+    }),
+  );
+  master = { temporal, worker };
 }
 
-/** Worker drained and gone, Temporal server killed (SIGKILL, no clean shutdown), connections closed. */
+/** Worker drained and gone, connections closed, Temporal server killed (SIGKILL, no clean shutdown). */
 async function stopMaster(): Promise<void> {
-  const { worker, running, workerConnection, connection, server } = master;
-  master = {};
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await running;
-  await workerConnection?.close();
-  await connection?.close();
-  server?.process.kill('SIGKILL');
-  await server?.stop();
+  const stopping = master;
+  master = undefined;
+  await stopping?.worker.stop();
+  await stopping?.temporal.stop({ kill: true });
 }
 
 /** `npm run worker` as its own process (task queue 'ciu'), so it can be killed for real. */
@@ -112,7 +101,7 @@ async function spawnWorkerProcess(): Promise<ChildProcess> {
     cwd: join(__dirname, '..', '..'),
     env: {
       ...process.env,
-      TEMPORAL_ADDRESS: master.server?.address,
+      TEMPORAL_ADDRESS: master?.temporal.dev.address,
       CIU_CREDENTIALS_FILE: credentialsFile,
       CIU_LOG_LEVEL: 'error',
     },
@@ -130,8 +119,8 @@ async function kill(child: ChildProcess): Promise<void> {
 }
 
 function client(): Client {
-  if (!master.client) throw new Error('the master is not running');
-  return master.client;
+  if (!master) throw new Error('the master is not running');
+  return master.temporal.client;
 }
 
 function config(inventory: CampaignConfig['inventory'], targets = [subnet]): CampaignConfig {
@@ -157,21 +146,6 @@ function config(inventory: CampaignConfig['inventory'], targets = [subnet]): Cam
   };
 }
 
-async function waitForStatus(
-  handle: WorkflowHandle<typeof masterUpgrade>,
-  check: (byIp: Record<string, ControllerStatus>) => boolean,
-  timeoutMs = 45_000,
-): Promise<CampaignStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await handle.query(upgradeStatusQuery);
-    if (check(Object.fromEntries(status.controllers.map((c) => [c.ip, c])))) return status;
-    if (Date.now() > deadline)
-      throw new Error(`status not reached; last: ${JSON.stringify(status.controllers)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
 /** Until the child's running download has reported bytes received (heartbeat details, as the Web UI shows them). */
 async function waitForBytesInFlight(workflowId: string): Promise<void> {
   await eventually(async () => {
@@ -187,14 +161,6 @@ async function waitForBytesInFlight(workflowId: string): Promise<void> {
   });
 }
 
-async function eventually(probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`not reached in ${timeoutMs} ms: ${probe.toString()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 async function logLines(f: Fleet | undefined, ip: string, containing: string): Promise<string[]> {
   if (!f) throw new Error('no fleet');
   return (await f.controller(ip).log.tail(1000)).filter((line) => line.includes(containing));
@@ -204,11 +170,7 @@ beforeAll(async () => {
   installRuntime({ logger, shutdownSignals: [] });
   dir = await mkdtemp(join(tmpdir(), 'ciu-durability-'));
   dbFile = join(dir, 'temporal.db');
-  [temporalPort, ftpPort, bundle] = await Promise.all([
-    freePort(),
-    freePort(ftpHost),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger() }),
-  ]);
+  [temporalPort, ftpPort] = await Promise.all([freePort(), freePort(ftpHost), workflowBundle()]);
   ftp = await startImageServer();
   fleet = await startFleet({
     count: 4,
@@ -322,7 +284,7 @@ test('worker gone, Temporal server killed and restarted, image server lost: the 
 
 test('a worker process killed (SIGKILL) mid-download: the next worker process retries the interrupted downloads and finishes', async () => {
   ftp ??= await startImageServer();
-  if (!master.client) await startMaster();
+  if (!master) await startMaster();
   const stalledSubnet = '127.70.2.0/24';
   const stalled = ['127.70.2.1', '127.70.2.2'];
   const second = await startFleet({
@@ -345,7 +307,7 @@ test('a worker process killed (SIGKILL) mid-download: the next worker process re
       workflowId: campaign,
       args: [config(second.inventory, [stalledSubnet])],
     });
-    await waitForStatus(handle, (c) => stalled.every((ip) => c[ip]?.state === 'downloading'), 60_000);
+    await waitForStatus(handle, (c) => stalled.every((ip) => c[ip]?.state === 'downloading'));
     for (const ip of stalled) await waitForBytesInFlight(controllerWorkflowId(campaign, ip));
 
     await kill(doomed);

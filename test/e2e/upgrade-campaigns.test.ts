@@ -6,19 +6,20 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
 import pino from 'pino';
 import { createActivities } from '../../activities';
 import type { ControllerActivityDeps } from '../../activities/controller';
 import { staticCredentialStore } from '../../src/credentials/store';
-import type { CampaignStatus, ControllerStatus } from '../../src/domain/status';
+import type { CampaignStatus } from '../../src/domain/status';
 import type { CampaignConfig, Controller } from '../../src/domain/types';
 import { startFleet, type Fleet, type FleetOptions } from '../../devkit/simulator/fleet';
-import type { DevServer } from '../../devkit/temporal/dev-server';
+import type { LocalTemporal, RunningWorker } from '../../devkit/stack';
 import { masterUpgrade, purgeTargetsSignal, upgradeStatusQuery } from '../../workflows';
 import { createTestImage, startFtpServer, startSshServer, type LocalImageServer } from '../fixtures/servers';
-import { startTestDevServer } from '../fixtures/temporal';
+import { waitForStatus } from '../fixtures/campaign';
+import { startTestTemporal } from '../fixtures/temporal';
+import { startTestWorker } from '../fixtures/worker';
 import { installQuietRuntime } from '../workflow/fake-activities';
 
 const controllerLogin = { username: 'admin', password: 'e2e-Controller-pw' };
@@ -35,30 +36,22 @@ const img70 = createTestImage({
   payloadSize: 256 * 1024,
 });
 
-let server: DevServer;
-let connection: Connection;
-let nativeConnection: NativeConnection;
-let client: Client;
-let worker: Worker;
-let running: Promise<void>;
+let temporal: LocalTemporal;
+let worker: RunningWorker & { taskQueue: string };
 let ftp: LocalImageServer;
 let ssh: LocalImageServer;
 let stateDir: string;
 const fleets: Fleet[] = [];
-const taskQueue = `e2e-upgrade-${process.pid}`;
 
 beforeAll(async () => {
   installQuietRuntime();
   stateDir = await mkdtemp(join(tmpdir(), 'ciu-e2e-'));
   const files = { [img72.name]: img72.bytes, [img70.name]: img70.bytes };
-  [server, ftp, ssh] = await Promise.all([
-    startTestDevServer(),
+  [temporal, ftp, ssh] = await Promise.all([
+    startTestTemporal(),
     startFtpServer({ files }),
     startSshServer({ files }),
   ]);
-  connection = await Connection.connect({ address: server.address });
-  nativeConnection = await NativeConnection.connect({ address: server.address });
-  client = new Client({ connection });
   const deps: ControllerActivityDeps = {
     credentials: staticCredentialStore({
       controllers: controllerLogin,
@@ -70,23 +63,16 @@ beforeAll(async () => {
     rebootTimeoutMs: 5000,
     rebootPollMs: 300,
   };
-  worker = await Worker.create({
-    connection: nativeConnection,
-    taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
+  worker = await startTestWorker({
+    connection: temporal.workerConnection,
     activities: createActivities(deps),
-    maxHeartbeatThrottleInterval: '1s',
   });
-  running = worker.run();
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await Promise.all(fleets.map((f) => f.stop()));
-  await nativeConnection?.close();
-  await connection?.close();
-  await Promise.all([server?.stop(), ftp?.stop(), ssh?.stop()]);
+  await Promise.all([temporal?.stop(), ftp?.stop(), ssh?.stop()]);
   await rm(stateDir, { recursive: true, force: true });
 });
 
@@ -147,8 +133,8 @@ function config(
 
 let campaigns = 0;
 async function startCampaign(campaignConfig: CampaignConfig): Promise<WorkflowHandle<typeof masterUpgrade>> {
-  return client.workflow.start(masterUpgrade, {
-    taskQueue,
+  return temporal.client.workflow.start(masterUpgrade, {
+    taskQueue: worker.taskQueue,
     workflowId: `e2e-${process.pid}-${++campaigns}`,
     args: [campaignConfig],
   });
@@ -156,21 +142,6 @@ async function startCampaign(campaignConfig: CampaignConfig): Promise<WorkflowHa
 
 async function statusOf(handle: WorkflowHandle<typeof masterUpgrade>): Promise<CampaignStatus> {
   return handle.query(upgradeStatusQuery);
-}
-
-async function waitForStatus(
-  handle: WorkflowHandle<typeof masterUpgrade>,
-  check: (controllers: ControllerStatus[]) => boolean,
-  timeoutMs = 60_000,
-): Promise<CampaignStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await statusOf(handle);
-    if (check(status.controllers)) return status;
-    if (Date.now() > deadline)
-      throw new Error(`status not reached; last: ${JSON.stringify(status.controllers)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 async function logOf(f: Fleet, ip: string): Promise<string> {
@@ -215,7 +186,7 @@ test('a controller that fails 5 downloads upgrades on the next cycle; its log an
   const handle = await startCampaign(config(f.inventory, ['all'], { autoboot: true, retryInterval: '5s' }));
   const refused = 'transfer refused: image server 127.0.0.1 closed the data connection (simulated fault)';
 
-  const waiting = await waitForStatus(handle, ([c]) => c?.state === 'waiting-retry');
+  const waiting = await waitForStatus(handle, (c) => c['127.60.3.1']?.state === 'waiting-retry');
   expect(waiting.controllers[0]).toMatchObject({ state: 'waiting-retry', attempts: 3 });
   expect(waiting.controllers[0]?.lastError).toContain(refused);
   expect(waiting.controllers[0]?.nextRetryAt).toBeDefined();
@@ -240,15 +211,14 @@ test('purging one subnet mid-run stops exactly those controllers, aborting their
   const handle = await startCampaign(
     config([...stalled.inventory, ...healthy.inventory], ['all'], { autoboot: false, maxDownloads: 4 }),
   );
-  await waitForStatus(handle, (cs) => {
-    const states = byIp(cs);
-    return (
-      states['127.60.4.1'] === 'downloading' &&
-      states['127.60.4.2'] === 'downloading' &&
-      states['127.60.5.1'] === 'downloaded-reboot-required' &&
-      states['127.60.5.2'] === 'downloaded-reboot-required'
-    );
-  });
+  await waitForStatus(
+    handle,
+    (c) =>
+      c['127.60.4.1']?.state === 'downloading' &&
+      c['127.60.4.2']?.state === 'downloading' &&
+      c['127.60.5.1']?.state === 'downloaded-reboot-required' &&
+      c['127.60.5.2']?.state === 'downloaded-reboot-required',
+  );
   await handle.signal(purgeTargetsSignal, '127.60.4.0/24');
   const summary = await handle.result();
 

@@ -8,6 +8,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { CampaignStatus } from '../../src/domain/status';
 import { freePort } from '../../devkit/temporal/free-port';
 import { upgradeStatusQuery } from '../../workflows/definitions';
+import { eventually } from '../fixtures/eventually';
 
 // `ciu start` (what `npm start` runs) in its own process, then Debian's Chromium on its Web UI while
 // the campaign runs: the master, a child per controller with its summary, and a search-attribute filter.
@@ -65,20 +66,21 @@ function startDemo(configDir: string, ports: Ports): Demo {
   return { process: child, output: () => output, exited };
 }
 
-async function waitFor<T>(
-  probe: () => T | undefined | Promise<T | undefined>,
+/** Until `probe` answers, while `ciu start` keeps running; a failure shows its last output. */
+function waitFor<T>(
+  probe: () => Promise<T | undefined>,
   what: string,
   demo: Demo,
   timeoutMs = 120_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await Promise.resolve(probe()).catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline || demo.process.exitCode !== null)
-      throw new Error(`no ${what}; ciu start output:\n${demo.output().slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  const output = () => `ciu start output:\n${demo.output().slice(-4000)}`;
+  return eventually(probe, {
+    what: () => `${what}; ${output()}`,
+    timeoutMs,
+    intervalMs: 500,
+    giveUp: () =>
+      demo.process.exitCode === null ? undefined : `ciu start exited before ${what}; ${output()}`,
+  });
 }
 
 function listening(port: number): Promise<boolean> {
@@ -101,17 +103,7 @@ describe('Web UI during a running campaign (ciu start + headless Chromium)', () 
   let browser: BrowserContext | undefined;
   let ports: Ports;
 
-  beforeAll(async () => {
-    mkdirSync(artifacts, { recursive: true });
-    ports = {
-      frontend: await freePort(),
-      ui: await freePort(),
-      metrics: await freePort(),
-      sdkMetrics: await freePort(),
-      ssh: await freePort(),
-      ftp: await freePort(),
-    };
-  });
+  beforeAll(() => mkdirSync(artifacts, { recursive: true }));
   afterAll(async () => {
     await browser?.close();
     if (demo) await stopDemo(demo);
@@ -119,13 +111,37 @@ describe('Web UI during a running campaign (ciu start + headless Chromium)', () 
     rmSync(userDataDir, { recursive: true, force: true });
   });
 
+  /**
+   * `ciu start` on ports that were free a moment ago, until its output matches `until`. Another test
+   * file running at the same time can take such a port before the demo binds it (even as the local
+   * port of an outgoing connection); a start that lost that race is retried on new ports.
+   */
+  async function startOnFreePorts(until: RegExp, what: string): Promise<{ started: Demo; match: string }> {
+    for (let attempt = 1; ; attempt++) {
+      ports = {
+        frontend: await freePort(),
+        ui: await freePort(),
+        metrics: await freePort(),
+        sdkMetrics: await freePort(),
+        ssh: await freePort(),
+        ftp: await freePort(),
+      };
+      const started = startDemo(configDir, ports);
+      demo = started;
+      try {
+        const match = await waitFor(async () => until.exec(started.output())?.[1], what, started);
+        return { started, match };
+      } catch (err) {
+        if (attempt === 3 || !started.output().includes('address already in use')) throw err;
+        await stopDemo(started);
+      }
+    }
+  }
+
   it('shows the master, a child per controller with a readable summary, and filters by CiuState; Ctrl-C leaves nothing behind; a restart finds the history', async () => {
-    const started = startDemo(configDir, ports);
-    demo = started;
-    const campaign = await waitFor(
-      () => /write memory: campaign (\S+) started/.exec(started.output())?.[1],
+    const { started, match: campaign } = await startOnFreePorts(
+      /write memory: campaign (\S+) started/,
       'committed campaign',
-      started,
     );
     const uiUrl = `http://127.0.0.1:${ports.ui}`;
 
@@ -223,12 +239,9 @@ describe('Web UI during a running campaign (ciu start + headless Chromium)', () 
     expect(started.output()).toContain('Stopping…');
 
     // A second start finds the first campaign in the SQLite history.
-    const again = startDemo(configDir, ports);
-    demo = again;
-    await waitFor(
-      () => /Found (\d+) earlier campaign run/.exec(again.output())?.[1],
+    const { started: again } = await startOnFreePorts(
+      /Found (\d+) earlier campaign run/,
       'earlier runs found',
-      again,
     );
     expect(await stopDemo(again)).toBe(0);
     for (const port of [ports.frontend, ports.ui]) expect(await listening(port)).toBe(false);

@@ -6,7 +6,8 @@ import { stringify as stringifyYaml } from 'yaml';
 import type { CampaignStatus } from '../../src/domain/status';
 import { startMetricsServer } from '../../src/metrics';
 import { startTestDevServer } from '../fixtures/temporal';
-import { eventually, startCiuStack, type CiuStack } from './cli-harness';
+import { eventually } from '../fixtures/eventually';
+import { startTestStack, type TestStack } from '../fixtures/stack';
 
 // The ciu CLI as an operator runs it (bin/ciu.js in its own process), against a real dev server,
 // worker, vsftpd and simulated controllers: stage, write memory, show status, purge.
@@ -19,7 +20,7 @@ interface Result {
 }
 
 describe('ciu commands end to end', () => {
-  let stack: CiuStack;
+  let stack: TestStack;
   let configDir: string;
   const ciu = (...args: string[]): Promise<Result> =>
     new Promise((resolve) => {
@@ -39,7 +40,7 @@ describe('ciu commands end to end', () => {
   const stateOf = (s: CampaignStatus, ip: string) => s.controllers.find((c) => c.ip === ip)?.state;
 
   beforeAll(async () => {
-    stack = await startCiuStack({
+    stack = await startTestStack({
       groups: [
         // .2 refuses every download and loops until purged.
         {
@@ -135,15 +136,18 @@ describe('ciu commands end to end', () => {
       runs.push(run.runId);
     expect(runs).toHaveLength(1);
 
-    const settled = await eventually(async () => {
-      const s = await status();
-      const ok =
-        stateOf(s, '127.22.1.1') === 'upgraded' &&
-        stateOf(s, '127.22.1.2') === 'waiting-retry' &&
-        stateOf(s, '127.22.2.1') === 'failed' &&
-        (s.controllers.find((c) => c.ip === '127.22.3.1')?.bytes ?? 0) > 0;
-      return ok ? s : undefined;
-    }, 'one upgraded, one waiting for retry, one failed, one stalled mid-download');
+    const settled = await eventually(
+      async () => {
+        const s = await status();
+        const ok =
+          stateOf(s, '127.22.1.1') === 'upgraded' &&
+          stateOf(s, '127.22.1.2') === 'waiting-retry' &&
+          stateOf(s, '127.22.2.1') === 'failed' &&
+          (s.controllers.find((c) => c.ip === '127.22.3.1')?.bytes ?? 0) > 0;
+        return ok ? s : undefined;
+      },
+      { what: 'one upgraded, one waiting for retry, one failed, one stalled mid-download' },
+    );
     expect(settled.controllers.find((c) => c.ip === '127.22.2.1')?.lastError).toMatch(/FlashFull/);
 
     const table = await ciu('show', 'upgrade', 'status');

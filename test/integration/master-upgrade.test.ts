@@ -1,14 +1,12 @@
 import { Context } from '@temporalio/activity';
-import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import {
-  NativeConnection,
-  Worker,
-  bundleWorkflowCode,
-  type WorkflowBundleWithSourceMap,
-} from '@temporalio/worker';
+  WorkflowFailedError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { failureTypes } from '../../src/domain/errors';
-import type { DevServer } from '../../devkit/temporal/dev-server';
+import type { LocalTemporal } from '../../devkit/stack';
 import type { controllerUpgrade } from '../../workflows';
 import {
   commitConfigUpdate,
@@ -17,14 +15,16 @@ import {
   purgeTargetsSignal,
   upgradeStatusQuery,
 } from '../../workflows';
-import { startTestDevServer } from '../fixtures/temporal';
+import { eventually } from '../fixtures/eventually';
+import { startTestTemporal } from '../fixtures/temporal';
+import { withWorker } from '../fixtures/worker';
 import {
   campaignConfig,
   controller,
   downloadFailure,
   fakeActivities,
   installQuietRuntime,
-  quietLogger,
+  targetImage,
 } from '../workflow/fake-activities';
 import type { CampaignConfig } from '../../src/domain/types';
 import type { UpgradeActivities } from '../../activities/types';
@@ -32,52 +32,30 @@ import type { UpgradeActivities } from '../../activities/types';
 // masterUpgrade with its real children on the real dev server (the time-skipping server is not
 // used for parent/child flows). Activities are typed fakes registered on a real Worker; retry
 // intervals are short ('2s') or long ('1h') so each test controls what the children do.
-let server: DevServer;
-let connection: Connection;
-let nativeConnection: NativeConnection;
-let client: Client;
-let bundle: WorkflowBundleWithSourceMap;
+let temporal: LocalTemporal;
 
 beforeAll(async () => {
   installQuietRuntime();
-  server = await startTestDevServer();
-  connection = await Connection.connect({ address: server.address });
-  nativeConnection = await NativeConnection.connect({ address: server.address });
-  client = new Client({ connection });
-  bundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
-    logger: quietLogger(),
-  });
+  temporal = await startTestTemporal();
 });
 
-afterAll(async () => {
-  await nativeConnection?.close();
-  await connection?.close();
-  await server?.stop();
-});
+afterAll(() => temporal?.stop());
 
-let counter = 0;
-async function withWorker<T>(
+/** Starts masterUpgrade with `args` on a worker of its own running the fakes; the campaign is named after its task queue. */
+function withCampaign<T>(
   activities: UpgradeActivities,
-  fn: (taskQueue: string, campaign: string) => Promise<T>,
+  args: Parameters<typeof masterUpgrade>,
+  fn: (handle: WorkflowHandleWithFirstExecutionRunId<typeof masterUpgrade>) => Promise<T>,
 ): Promise<T> {
-  const taskQueue = `master-${Date.now()}-${counter++}`;
-  const worker = await Worker.create({
-    connection: nativeConnection,
-    taskQueue,
-    workflowBundle: bundle,
-    activities,
-    maxHeartbeatThrottleInterval: '1s',
-  });
-  return worker.runUntil(fn(taskQueue, `campaign-${taskQueue}`));
-}
-
-async function waitFor(predicate: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return withWorker({ connection: temporal.workerConnection, activities }, async (taskQueue) =>
+    fn(
+      await temporal.client.workflow.start(masterUpgrade, {
+        taskQueue,
+        workflowId: `campaign-${taskQueue}`,
+        args,
+      }),
+    ),
+  );
 }
 
 const fleet = (...ips: string[]) => ips.map((ip) => controller(ip));
@@ -86,21 +64,18 @@ test('verifies once per image, upgrades every target, reports untargeted control
   const { activities } = fakeActivities();
   const inventory = [...fleet('10.1.4.1', '10.1.4.2', '10.1.5.1'), controller('10.1.6.1', 'A7005')];
   const config = campaignConfig(inventory, { autoboot: true }, ['10.1.4.0/24', '10.1.5.1', '10.9.9.9']);
-  const summary = await withWorker(activities, async (taskQueue, campaign) => {
-    const handle = await client.workflow.start(masterUpgrade, {
-      taskQueue,
-      workflowId: campaign,
-      args: [config],
-    });
+  const summary = await withCampaign(activities, [config], async (handle) => {
     const summary = await handle.result();
     const status = await handle.query(upgradeStatusQuery);
     expect(status.controllers.find((c) => c.ip === '10.1.6.1')?.state).toBe('not-targeted');
     expect(status.phase).toBe('completed');
     // The child: deterministic ID, search attributes, readable summary.
-    const child = await client.workflow.getHandle(controllerWorkflowId(campaign, '10.1.4.2')).describe();
+    const child = await temporal.client.workflow
+      .getHandle(controllerWorkflowId(handle.workflowId, '10.1.4.2'))
+      .describe();
     expect(child.type).toBe('controllerUpgrade');
     expect(child.searchAttributes).toMatchObject({
-      CiuCampaign: [campaign],
+      CiuCampaign: [handle.workflowId],
       CiuController: ['10.1.4.2'],
       CiuModel: ['A7210'],
       CiuState: ['upgraded'],
@@ -138,15 +113,11 @@ test('a failed verification dispatches no child and ends with a per-model report
     server: { host: '127.0.0.1' },
     protocol: 'tftp',
   };
-  const { summary, children } = await withWorker(activities, async (taskQueue, campaign) => {
-    const summary = await client.workflow.execute(masterUpgrade, {
-      taskQueue,
-      workflowId: campaign,
-      args: [config],
-    });
+  const { summary, children } = await withCampaign(activities, [config], async (handle) => {
+    const summary = await handle.result();
     const children = [];
-    for await (const wf of client.workflow.list({
-      query: `WorkflowType = 'controllerUpgrade' AND CiuCampaign = '${campaign}'`,
+    for await (const wf of temporal.client.workflow.list({
+      query: `WorkflowType = 'controllerUpgrade' AND CiuCampaign = '${handle.workflowId}'`,
     }))
       children.push(wf.workflowId);
     return { summary, children };
@@ -183,9 +154,7 @@ test('max-downloads=2 with 6 targets never has more than 2 downloads in flight',
     fleet('10.1.4.1', '10.1.4.2', '10.1.4.3', '10.1.4.4', '10.1.4.5', '10.1.4.6'),
     { maxDownloads: 2 },
   );
-  const summary = await withWorker(activities, (taskQueue, campaign) =>
-    client.workflow.execute(masterUpgrade, { taskQueue, workflowId: campaign, args: [config] }),
-  );
+  const summary = await withCampaign(activities, [config], (handle) => handle.result());
   expect(summary.counts).toEqual({ 'downloaded-reboot-required': 6 });
   expect(activities.downloadImage).toHaveBeenCalledTimes(6);
   expect(peak).toBe(2);
@@ -203,13 +172,8 @@ test('a child waiting for its retry window holds no download slot', async () => 
     retryInterval: '1h',
     quickTryBackoff: '100ms',
   });
-  await withWorker(activities, async (taskQueue, campaign) => {
-    const handle = await client.workflow.start(masterUpgrade, {
-      taskQueue,
-      workflowId: campaign,
-      args: [config],
-    });
-    await waitFor(async () => {
+  await withCampaign(activities, [config], async (handle) => {
+    await eventually(async () => {
       const { counts } = await handle.query(upgradeStatusQuery);
       return counts['waiting-retry'] === 1 && counts['downloaded-reboot-required'] === 2;
     });
@@ -246,13 +210,8 @@ test('purge by subnet stops only matching children, mid-wait and mid-download; p
     retryInterval: '1h',
     quickTryBackoff: '100ms',
   });
-  await withWorker(activities, async (taskQueue, campaign) => {
-    const handle = await client.workflow.start(masterUpgrade, {
-      taskQueue,
-      workflowId: campaign,
-      args: [config],
-    });
-    await waitFor(async () => {
+  await withCampaign(activities, [config], async (handle) => {
+    await eventually(async () => {
       const { controllers } = await handle.query(upgradeStatusQuery);
       const state = (ip: string) => controllers.find((c) => c.ip === ip)?.state;
       return (
@@ -263,7 +222,9 @@ test('purge by subnet stops only matching children, mid-wait and mid-download; p
     await handle.signal(purgeTargetsSignal, ['10.1.4.0/24', '10.1.4.300', '10.9.0.0/16']);
     const purgedChildren = await Promise.all(
       ['10.1.4.1', '10.1.4.2'].map((ip) =>
-        client.workflow.getHandle<typeof controllerUpgrade>(controllerWorkflowId(campaign, ip)).result(),
+        temporal.client.workflow
+          .getHandle<typeof controllerUpgrade>(controllerWorkflowId(handle.workflowId, ip))
+          .result(),
       ),
     );
     expect(purgedChildren.map((r) => r.state)).toEqual(['purged', 'purged']);
@@ -277,7 +238,8 @@ test('purge by subnet stops only matching children, mid-wait and mid-download; p
     ]);
     for (const ip of ['10.1.5.1', '10.1.5.2'])
       expect(
-        (await client.workflow.getHandle(controllerWorkflowId(campaign, ip)).describe()).status.name,
+        (await temporal.client.workflow.getHandle(controllerWorkflowId(handle.workflowId, ip)).describe())
+          .status.name,
       ).toBe('RUNNING');
     await handle.signal(purgeTargetsSignal, 'all');
     const summary = await handle.result();
@@ -296,13 +258,8 @@ test('commitConfig: the same config twice changes nothing; added targets start, 
     { retryInterval: '1h', quickTryBackoff: '100ms' },
     ['10.1.4.1', '10.1.4.2'],
   );
-  await withWorker(activities, async (taskQueue, campaign) => {
-    const handle = await client.workflow.start(masterUpgrade, {
-      taskQueue,
-      workflowId: campaign,
-      args: [config],
-    });
-    await waitFor(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 2);
+  await withCampaign(activities, [config], async (handle) => {
+    await eventually(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 2);
     // Defaults omitted or spelled out: the same config.
     const { autoboot: _a, maxDownloads: _m, quickTries: _q, partition: _p, ...shortProfile } = config.profile;
     expect(
@@ -326,7 +283,7 @@ test('commitConfig: the same config twice changes nothing; added targets start, 
     expect(((err as WorkflowUpdateFailedError).cause as Error).message).toBe(
       'profile.maxDownloads must be >= 1',
     );
-    await waitFor(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 2);
+    await eventually(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 2);
     const status = await handle.query(upgradeStatusQuery);
     expect(status.revision).toBe(2);
     expect(status.controllers.map((c) => [c.ip, c.state])).toEqual([
@@ -343,7 +300,7 @@ test('commitConfig: the same config twice changes nothing; added targets start, 
         removed: [],
       },
     );
-    await waitFor(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 3);
+    await eventually(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 3);
     await handle.signal(purgeTargetsSignal, 'all');
     const summary = await handle.result();
     expect(summary.counts).toEqual({ purged: 3 });
@@ -360,9 +317,9 @@ test('bad input is refused by the workflow itself, naming the field', async () =
     unknown
   >;
   (config.profile as Record<string, unknown>).maxDownloads = 0;
-  const err = await withWorker(activities, (taskQueue, campaign) =>
-    client.workflow
-      .execute('masterUpgrade', { taskQueue, workflowId: campaign, args: [config] })
+  const err = await withWorker({ connection: temporal.workerConnection, activities }, (taskQueue) =>
+    temporal.client.workflow
+      .execute('masterUpgrade', { taskQueue, workflowId: `campaign-${taskQueue}`, args: [config] })
       .catch((e: unknown) => e),
   );
   expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -379,9 +336,9 @@ test('a secret in the input is refused before it can spread', async () => {
     profile: { models: { A7210: Record<string, unknown> } };
   };
   config.profile.models.A7210.password = 'hunter2';
-  const err = await withWorker(activities, (taskQueue, campaign) =>
-    client.workflow
-      .execute('masterUpgrade', { taskQueue, workflowId: campaign, args: [config] })
+  const err = await withWorker({ connection: temporal.workerConnection, activities }, (taskQueue) =>
+    temporal.client.workflow
+      .execute('masterUpgrade', { taskQueue, workflowId: `campaign-${taskQueue}`, args: [config] })
       .catch((e: unknown) => e),
   );
   const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
@@ -394,22 +351,21 @@ test('the master continues as new with its state when its history grows, and sti
   const { activities } = fakeActivities();
   const ips = Array.from({ length: 20 }, (_, i) => `10.1.7.${i + 1}`);
   const config = campaignConfig(fleet(...ips), { maxDownloads: 5 });
-  const { summary, runs } = await withWorker(activities, async (taskQueue, campaign) => {
-    const handle = await client.workflow.start(masterUpgrade, {
-      taskQueue,
-      workflowId: campaign,
-      args: [config, undefined, { historyLimit: 150 }],
-    });
-    const summary = await handle.result();
-    let runs = 0;
-    for (let runId: string | undefined = handle.firstExecutionRunId; runId; runs++) {
-      const history = await client.workflow.getHandle(campaign, runId).fetchHistory();
-      runId =
-        history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ??
-        undefined;
-    }
-    return { summary, runs };
-  });
+  const { summary, runs } = await withCampaign(
+    activities,
+    [config, undefined, { historyLimit: 150 }],
+    async (handle) => {
+      const summary = await handle.result();
+      let runs = 0;
+      for (let runId: string | undefined = handle.firstExecutionRunId; runId; runs++) {
+        const history = await temporal.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+        runId =
+          history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ??
+          undefined;
+      }
+      return { summary, runs };
+    },
+  );
   expect(summary.counts).toEqual({ 'downloaded-reboot-required': 20 });
   expect(runs).toBeGreaterThan(1);
 });
@@ -419,14 +375,7 @@ test('a commit that adds targets whose image fails verification marks only those
     verifyImage: async (input) => {
       if (input.models.includes('A7005'))
         throw ApplicationFailure.nonRetryable('bad magic 0x00000000', failureTypes.imageVerificationFailed);
-      return {
-        imageType: '72xx',
-        version: '6.4.0.0',
-        build: 81234,
-        payloadLength: 4096,
-        payloadSha256: 'ab'.repeat(32),
-        bytesRead: 64,
-      };
+      return targetImage;
     },
     downloadImage: async () => {
       throw downloadFailure();
@@ -437,13 +386,8 @@ test('a commit that adds targets whose image fails verification marks only those
     { retryInterval: '1h', quickTryBackoff: '100ms' },
     ['10.1.4.1'],
   );
-  await withWorker(activities, async (taskQueue, campaign) => {
-    const handle = await client.workflow.start(masterUpgrade, {
-      taskQueue,
-      workflowId: campaign,
-      args: [config],
-    });
-    await waitFor(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 1);
+  await withCampaign(activities, [config], async (handle) => {
+    await eventually(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 1);
     const next: CampaignConfig = {
       ...config,
       profile: {
@@ -459,7 +403,7 @@ test('a commit that adds targets whose image fails verification marks only those
       changed: true,
       added: ['10.1.6.1'],
     });
-    await waitFor(async () => (await handle.query(upgradeStatusQuery)).counts.failed === 1);
+    await eventually(async () => (await handle.query(upgradeStatusQuery)).counts.failed === 1);
     const status = await handle.query(upgradeStatusQuery);
     expect(status.controllers.find((c) => c.ip === '10.1.6.1')).toMatchObject({
       state: 'failed',
@@ -478,30 +422,21 @@ test('a commit that adds targets whose image fails verification marks only those
 
 test('an image server that is unreachable for a while delays verification, it does not end the campaign', async () => {
   let calls = 0;
+  let firstCall: () => void = () => undefined;
+  const firstCallMade = new Promise<void>((resolve) => (firstCall = resolve));
   const { activities } = fakeActivities({
     verifyImage: async () => {
+      firstCall();
       if (++calls <= 2)
         throw ApplicationFailure.retryable(
           'connect ECONNREFUSED 127.0.0.1:2121',
           failureTypes.imageServerUnreachable,
         );
-      return {
-        imageType: '72xx',
-        version: '6.4.0.0',
-        build: 81234,
-        payloadLength: 4096,
-        payloadSha256: 'ab'.repeat(32),
-        bytesRead: 64,
-      };
+      return targetImage;
     },
   });
-  const summary = await withWorker(activities, async (taskQueue, campaign) => {
-    const handle = await client.workflow.start(masterUpgrade, {
-      taskQueue,
-      workflowId: campaign,
-      args: [campaignConfig(fleet('10.1.4.1'))],
-    });
-    await waitFor(async () => calls >= 1);
+  const summary = await withCampaign(activities, [campaignConfig(fleet('10.1.4.1'))], async (handle) => {
+    await firstCallMade;
     const status = await handle.query(upgradeStatusQuery);
     expect(status.phase).toBe('verifying');
     expect(status.counts).toEqual({ 'waiting-verification': 1 });

@@ -4,14 +4,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { CampaignStatus } from '../../src/domain/status';
 import { temporalCliPath } from '../../devkit/temporal/binaries';
-import { eventually, startCiuStack, type CiuStack } from './cli-harness';
+import { eventually } from '../fixtures/eventually';
+import { startTestStack, type TestStack } from '../fixtures/stack';
 
 // The plain Temporal tools drive ciu without the ciu CLI: start a campaign from a JSON input file,
 // query its status, purge by signal, list controllers by search attribute.
 const run = promisify(execFile);
 
 describe('the temporal CLI against ciu (real dev server, worker, vsftpd, simulated controllers)', () => {
-  let stack: CiuStack;
+  let stack: TestStack;
   const temporal = async (...args: string[]) => {
     const { stdout } = await run(temporalCliPath(), [...args, '--address', stack.dev.address]);
     return stdout;
@@ -27,7 +28,7 @@ describe('the temporal CLI against ciu (real dev server, worker, vsftpd, simulat
   const stateOf = (s: CampaignStatus, ip: string) => s.controllers.find((c) => c.ip === ip)?.state;
 
   beforeAll(async () => {
-    stack = await startCiuStack({
+    stack = await startTestStack({
       groups: [
         { subnet: '127.21.1.0/24', target: '127.21.1.0/24', count: 2, models: ['A7210'], runs: 'old' },
         // Both refuse every download: they loop (3 quick tries, then the retry window) until purged.
@@ -62,12 +63,15 @@ describe('the temporal CLI against ciu (real dev server, worker, vsftpd, simulat
       inputFile,
     );
 
-    const looping = await eventually(async () => {
-      const s = await status(id);
-      const upgraded = ['127.21.1.1', '127.21.1.2'].every((ip) => stateOf(s, ip) === 'upgraded');
-      const waiting = ['127.21.2.1', '127.21.2.2'].every((ip) => stateOf(s, ip) === 'waiting-retry');
-      return upgraded && waiting ? s : undefined;
-    }, 'two upgraded and two waiting for retry');
+    const looping = await eventually(
+      async () => {
+        const s = await status(id);
+        const upgraded = ['127.21.1.1', '127.21.1.2'].every((ip) => stateOf(s, ip) === 'upgraded');
+        const waiting = ['127.21.2.1', '127.21.2.2'].every((ip) => stateOf(s, ip) === 'waiting-retry');
+        return upgraded && waiting ? s : undefined;
+      },
+      { what: 'two upgraded and two waiting for retry' },
+    );
     const waiting = looping.controllers.find((c) => c.ip === '127.21.2.1');
     expect(waiting).toMatchObject({ attempts: 3, model: 'A7005' });
     expect(waiting?.lastError).toMatch(/DownloadFailed/);
@@ -97,10 +101,13 @@ describe('the temporal CLI against ciu (real dev server, worker, vsftpd, simulat
       '--input',
       '"127.21.2.0/24"',
     );
-    const purged = await eventually(async () => {
-      const s = await status(id);
-      return s.phase === 'completed' ? s : undefined;
-    }, 'the campaign to complete after the purge');
+    const purged = await eventually(
+      async () => {
+        const s = await status(id);
+        return s.phase === 'completed' ? s : undefined;
+      },
+      { what: 'the campaign to complete after the purge' },
+    );
     expect(purged.controllers.map((c) => [c.ip, c.state])).toEqual([
       ['127.21.1.1', 'upgraded'],
       ['127.21.1.2', 'upgraded'],

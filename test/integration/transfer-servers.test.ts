@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Protocol } from '../../src/domain/types';
 import { HEADER_SIZE, parseImageHeader } from '../../src/image';
 import { freePort } from '../../devkit/temporal/free-port';
 import { download, readHeader, TransferError, type TransferEndpoint } from '../../src/transfer';
@@ -11,6 +10,7 @@ import {
   writeSparseImage,
   startHttpServer,
   type LocalImageServer,
+  everyProtocol,
   startServersForEveryProtocol,
   type ImageServersByProtocol,
 } from '../fixtures/servers';
@@ -61,14 +61,7 @@ async function failure(work: Promise<unknown>): Promise<TransferError> {
   return err;
 }
 
-const servers: Array<[Protocol, () => LocalImageServer]> = [
-  ['ftp', () => ftp],
-  ['ftps', () => ftps],
-  ['sftp', () => ssh],
-  ['scp', () => ssh],
-  ['tftp', () => tftp],
-  ['http', () => http],
-];
+const servers = everyProtocol(() => imageServers);
 
 describe.each(servers)('%s against the real server', (protocol, server) => {
   const endpoint = (): TransferEndpoint => server().endpoint(protocol);

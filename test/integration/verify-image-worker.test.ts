@@ -1,22 +1,17 @@
 import { Writable } from 'node:stream';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import {
-  NativeConnection,
-  Runtime,
-  Worker,
-  bundleWorkflowCode,
-  type WorkflowBundleWithSourceMap,
-} from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import pino from 'pino';
 import type { VerifyImageInput } from '../../activities/types';
 import { createImageActivities } from '../../activities/verify-image';
 import { staticCredentialStore } from '../../src/credentials/store';
 import { failureTypes } from '../../src/domain/errors';
-import type { DevServer } from '../../devkit/temporal/dev-server';
+import type { LocalTemporal, RunningWorker } from '../../devkit/stack';
 import { freePort } from '../../devkit/temporal/free-port';
 import { createTestImage, startSshServer, type LocalImageServer } from '../fixtures/servers';
-import { startTestDevServer } from '../fixtures/temporal';
+import { startTestTemporal } from '../fixtures/temporal';
+import { silentSdkLogger, startTestWorker } from '../fixtures/worker';
 import { verifyImageProbe } from './verify-image-probe.workflow';
 
 // verifyImage on a real Worker against the real dev server and a real sshd: the failure types and
@@ -24,63 +19,31 @@ import { verifyImageProbe } from './verify-image-probe.workflow';
 const good = createTestImage({ imageType: '72xx', version: '6.4.0.0', build: 81234 });
 const wrong = createTestImage({ imageType: 'MMC', version: '6.4.0.0', build: 81234 });
 
-let temporal: DevServer;
+let temporal: LocalTemporal;
 let ssh: LocalImageServer;
-let connection: Connection;
-let nativeConnection: NativeConnection;
-let client: Client;
-let bundle: WorkflowBundleWithSourceMap;
-let worker: Worker;
-let running: Promise<void>;
-const taskQueue = `verify-image-${Date.now()}`;
+let worker: RunningWorker & { taskQueue: string };
 
 beforeAll(async () => {
-  Runtime.install({
-    logger: {
-      log: () => undefined,
-      trace: () => undefined,
-      debug: () => undefined,
-      info: () => undefined,
-      warn: () => undefined,
-      error: () => undefined,
-    },
-  });
+  Runtime.install({ logger: silentSdkLogger });
   [temporal, ssh] = await Promise.all([
-    startTestDevServer(),
+    startTestTemporal(),
     startSshServer({ files: { [good.name]: good.bytes, [wrong.name]: wrong.bytes } }),
   ]);
-  connection = await Connection.connect({ address: temporal.address });
-  nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  client = new Client({ connection });
-  bundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('./verify-image-probe.workflow'),
-    logger: quiet(),
-  });
   const activities = createImageActivities({
     credentials: staticCredentialStore({ 'image-ssh': ssh.credentials! }),
     logger: pino({ level: 'silent' }, new Writable({ write: (_c, _e, done) => done() })),
   });
-  worker = await Worker.create({
-    connection: nativeConnection,
-    taskQueue,
-    workflowBundle: bundle,
+  worker = await startTestWorker({
+    connection: temporal.workerConnection,
     activities,
+    workflowsPath: require.resolve('./verify-image-probe.workflow'),
   });
-  running = worker.run();
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await nativeConnection?.close();
-  await connection?.close();
+  await worker?.stop();
   await Promise.all([temporal?.stop(), ssh?.stop()]);
 });
-
-function quiet() {
-  const noop = () => undefined;
-  return { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };
-}
 
 function source(imageFile: string, port = ssh.port): VerifyImageInput['source'] {
   return {
@@ -92,8 +55,8 @@ function source(imageFile: string, port = ssh.port): VerifyImageInput['source'] 
 }
 
 async function run(input: VerifyImageInput, id: string) {
-  const handle = await client.workflow.start(verifyImageProbe, {
-    taskQueue,
+  const handle = await temporal.client.workflow.start(verifyImageProbe, {
+    taskQueue: worker.taskQueue,
     workflowId: `${id}-${Date.now()}`,
     args: [input],
   });

@@ -16,6 +16,7 @@ import { freePort } from '../../devkit/temporal/free-port';
 import {
   createTestImage,
   type LocalImageServer,
+  everyProtocol,
   startServersForEveryProtocol,
   type ImageServersByProtocol,
 } from '../fixtures/servers';
@@ -39,7 +40,6 @@ let imageServers: ImageServersByProtocol | undefined;
 let ftp: LocalImageServer;
 let ftps: LocalImageServer;
 let ssh: LocalImageServer;
-let tftp: LocalImageServer;
 let http: LocalImageServer;
 let logLines: string[];
 let work: string;
@@ -57,7 +57,7 @@ const logger = () =>
 
 beforeAll(async () => {
   imageServers = await startServersForEveryProtocol(files);
-  ({ ftp, ftps, ssh, tftp, http } = imageServers);
+  ({ ftp, ftps, ssh, http } = imageServers);
   work = await mkdtemp(join(tmpdir(), 'ciu-verify-test-'));
 });
 
@@ -121,14 +121,7 @@ function input(
   };
 }
 
-const protocols: Array<[Protocol, () => LocalImageServer]> = [
-  ['ftp', () => ftp],
-  ['ftps', () => ftps],
-  ['sftp', () => ssh],
-  ['scp', () => ssh],
-  ['tftp', () => tftp],
-  ['http', () => http],
-];
+const protocols = everyProtocol(() => imageServers);
 
 test.each(protocols)('%s: a good image is verified from its header alone', async (protocol, server) => {
   const verified = await verify(

@@ -10,8 +10,8 @@ import {
   type TftpPacket,
 } from '../../src/transfer/tftp-packets';
 
-// The client against a scripted in-process TFTP server (one layer: the wire protocol). The same client
-// is proven against the real tftpd-hpa in test/integration/transfer-*.test.ts.
+// The client against a scripted TFTP server in this process, over loopback UDP (one layer: the wire
+// protocol). The same client is proven against the real tftpd-hpa in transfer-servers.test.ts.
 
 interface FakeOptions {
   content: Buffer;
@@ -35,6 +35,10 @@ interface Fake {
   acks: number[];
   errorsReceived: Array<{ code: number; message: string }>;
   rogueGot: TftpPacket[];
+  /** The client acknowledged the last block. */
+  acknowledgedAll: boolean;
+  /** Resolves once `check` holds, checked on every packet the fake receives (fails after 5 s). */
+  until(check: () => boolean): Promise<void>;
   close(): void;
 }
 
@@ -45,12 +49,23 @@ function bind(socket: Socket): Promise<number> {
 async function startFake(opts: FakeOptions): Promise<Fake> {
   const listener = createSocket('udp4');
   const sockets: Socket[] = [listener];
+  const waiters: Array<() => boolean> = [];
+  const heard = () => {
+    for (const waiter of [...waiters]) if (waiter()) waiters.splice(waiters.indexOf(waiter), 1);
+  };
   const fake: Fake = {
     port: await bind(listener),
     rrqs: [],
     acks: [],
     errorsReceived: [],
     rogueGot: [],
+    acknowledgedAll: false,
+    until: (check) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the fake never heard: ${check.toString()}`)), 5000);
+        const waiter = () => check() && (clearTimeout(timer), resolve(), true);
+        if (!waiter()) waiters.push(waiter);
+      }),
     close: () => sockets.forEach((s) => s.close()),
   };
 
@@ -79,7 +94,10 @@ async function startFake(opts: FakeOptions): Promise<Fake> {
       if (opts.rogueAfter === n) {
         const rogue = createSocket('udp4');
         sockets.push(rogue);
-        rogue.on('message', (m) => fake.rogueGot.push(decodePacket(m)));
+        rogue.on('message', (m) => {
+          fake.rogueGot.push(decodePacket(m));
+          heard();
+        });
         void bind(rogue).then(() =>
           rogue.send(encodeData(n + 1, Buffer.from('forged')), client.port, client.address),
         );
@@ -87,17 +105,17 @@ async function startFake(opts: FakeOptions): Promise<Fake> {
     };
     session.on('message', (msg) => {
       const packet = decodePacket(msg);
-      if (packet.op === 'error')
-        return fake.errorsReceived.push({ code: packet.code, message: packet.message });
-      if (packet.op !== 'ack') return;
-      fake.acks.push(packet.block);
-      if (packet.block === (current & 0xffff)) {
-        if (current === blocks) return;
-        current += 1;
-        sendBlock(current);
-      } else if (packet.block === ((current - 1) & 0xffff)) {
-        sendBlock(current);
+      if (packet.op === 'error') fake.errorsReceived.push({ code: packet.code, message: packet.message });
+      if (packet.op === 'ack') {
+        fake.acks.push(packet.block);
+        if (packet.block === (current & 0xffff)) {
+          if (current === blocks) fake.acknowledgedAll = true;
+          else sendBlock(++current);
+        } else if (packet.block === ((current - 1) & 0xffff)) {
+          sendBlock(current);
+        }
       }
+      heard();
     });
     if (negotiate) send(encodeOack({ blksize: String(blksize), tsize: String(opts.content.length) }));
     else {
@@ -107,9 +125,6 @@ async function startFake(opts: FakeOptions): Promise<Fake> {
   }
   return fake;
 }
-
-/** Lets the fake server's socket deliver what the client sent last. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 
 let fake: Fake | undefined;
 afterEach(() => {
@@ -130,7 +145,8 @@ async function readAll(port: number, options: Parameters<typeof tftpRead>[4] = {
     },
     { retransmitMs: 100, ...options },
   );
-  await settle();
+  // The client resolves once it has sent its last ACK; the fake may not have read it yet.
+  await fake?.until(() => fake?.acknowledgedAll === true);
   return { ...result, content: Buffer.concat(chunks), sizes };
 }
 
@@ -187,6 +203,7 @@ test('a packet from a stranger port gets "unknown transfer ID" and changes nothi
   fake = await startFake({ content, rogueAfter: 1 });
   const got = await readAll(fake.port, { blksize: 1000 });
   expect(got.content.equals(content)).toBe(true);
+  await fake.until(() => fake?.rogueGot.length === 1);
   expect(fake.rogueGot).toEqual([{ op: 'error', code: 5, message: 'unknown transfer ID' }]);
 });
 
@@ -207,7 +224,7 @@ test('a block size larger than asked for is refused with error 8', async () => {
     code: 'protocol',
     message: expect.stringContaining('offered blksize 4096, asked for 1024'),
   });
-  await settle();
+  await fake.until(() => fake?.errorsReceived.length === 1);
   expect(fake.errorsReceived[0]?.code).toBe(8);
 });
 
@@ -215,7 +232,7 @@ test('stopping early tells the server and reports only what arrived', async () =
   fake = await startFake({ content: randomBytes(100_000) });
   const result = await tftpRead('127.0.0.1', fake.port, 'image', () => 'stop', { blksize: 512 });
   expect(result).toEqual({ bytes: 512, stoppedEarly: true });
-  await settle();
+  await fake.until(() => fake?.errorsReceived.length === 1);
   expect(fake.errorsReceived).toEqual([{ code: 0, message: 'client has read enough' }]);
 });
 
@@ -233,7 +250,7 @@ test('aborting mid-transfer rejects as aborted and tells the server', async () =
     { blksize: 512, signal: controller.signal },
   ).catch((e: unknown) => e);
   expect(err).toMatchObject({ code: 'aborted' });
-  await settle();
+  await fake.until(() => fake?.errorsReceived.length === 1);
   expect(fake.errorsReceived[0]).toEqual({ code: 0, message: 'transfer aborted by client' });
 });
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { checkHostKey, hostKeyFingerprint, hostKeyVerifier } from '../../src/transfer/host-key';
 
 // Host-key policy: pinned fingerprint first, else known_hosts; an unknown host is never trusted.
+// OpenSSH's own ssh-keygen makes the key and states its fingerprint, so the format is checked against it.
 let dir: string;
 let key: Buffer;
 let keyLine: string;
