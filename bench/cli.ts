@@ -55,14 +55,8 @@ async function main(): Promise<void> {
     await commitCampaign(new Client({ connection }), 'bench-cli', validation.config);
 
     const ciu = join(root, 'bin/ciu.js');
-    const baseline = await median(temporalCliPath(), [
-      'workflow',
-      'list',
-      '--address',
-      dev.address,
-      '--limit',
-      '10',
-    ]);
+    const list = ['workflow', 'list', '--address', dev.address, '--limit', '10'];
+    const baseline = await median(temporalCliPath(), list);
     const rows: Array<[string, number]> = [
       ['temporal workflow list (baseline)', baseline],
       ['ciu --help', await median(process.execPath, [ciu, '--help'])],
@@ -79,19 +73,7 @@ async function main(): Promise<void> {
           'bench-cli',
         ]),
       ],
-      [
-        'ciu temporal workflow list',
-        await median(process.execPath, [
-          ciu,
-          'temporal',
-          'workflow',
-          'list',
-          '--address',
-          dev.address,
-          '--limit',
-          '10',
-        ]),
-      ],
+      ['ciu temporal workflow list', await median(process.execPath, [ciu, 'temporal', ...list])],
       // What each call cost before: TypeScript compiled by tsx at every start.
       [
         'tsx src/cli/main.ts --help (sources)',

@@ -14,6 +14,7 @@ import {
   type WorkflowBundleOption,
 } from '@temporalio/worker';
 import { createLogger, type Logger } from '../src/logging';
+import { sdkLogger } from './runtime';
 
 /** Beside the compiled worker: dist/workers/bundle.js → dist/workflow-bundle.js. */
 export const prebuiltBundlePath = join(__dirname, '..', 'workflow-bundle.js');
@@ -23,19 +24,11 @@ export const prebuiltBundlePath = join(__dirname, '..', 'workflow-bundle.js');
  * (debug keeps it for whoever looks for it), but its warnings and errors stay.
  */
 export function bundlerLogger(logger: Logger): SdkLogger {
-  const write = (level: LogLevel, message: string, meta?: LogMetadata) => {
+  return sdkLogger((level: LogLevel, message: string, meta?: LogMetadata) => {
     const to =
       level === 'WARN' ? 'warn' : level === 'ERROR' ? 'error' : level === 'TRACE' ? 'trace' : 'debug';
     logger[to]({ ...meta }, message);
-  };
-  return {
-    log: write,
-    trace: (m, meta) => write('TRACE', m, meta),
-    debug: (m, meta) => write('DEBUG', m, meta),
-    info: (m, meta) => write('INFO', m, meta),
-    warn: (m, meta) => write('WARN', m, meta),
-    error: (m, meta) => write('ERROR', m, meta),
-  };
+  });
 }
 
 /** Bundles workflows/ now, with the bundler's report kept out of the operator's log. */
