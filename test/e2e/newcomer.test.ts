@@ -162,6 +162,15 @@ it('fresh clone → npm start in a terminal → Prometheus sees the campaign →
   // A worker polls the task queue, so the "no worker" alert stays quiet: the rule reads a real series.
   expect(alerts.map((a) => a.labels.alertname)).not.toContain('CiuNoWorkerPolling');
   expect(await promQuery(prom, 'temporal_num_pollers{task_queue="ciu"}')).not.toHaveLength(0);
+  // Every query of the Grafana dashboard is one Prometheus accepts, and the fleet panel has data.
+  const dashboard = JSON.parse(readFileSync(join(clone, 'deploy/grafana/ciu-dashboard.json'), 'utf8')) as {
+    panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+  };
+  for (const { targets } of dashboard.panels) for (const { expr } of targets) await promQuery(prom, expr);
+  const fleet = dashboard.panels.find((p) => p.title === 'Fleet by state')!.targets[0]!.expr;
+  expect((await promQuery(prom, fleet)).map((s) => s.metric.state)).toEqual(
+    expect.arrayContaining(['upgraded', 'failed', 'up-to-date']),
+  );
 
   // Every command the demo prints to try next works as printed, in the clone.
   const printed = terminal
