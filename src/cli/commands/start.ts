@@ -33,6 +33,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
         '21',
       )
       .option('--retry-interval <duration>', 'profile retry-interval for the demo', '20s')
+      .option('--verbose', 'logs on the terminal (stderr) instead of in <config-dir>/ciu-start.log')
       .action(async function (this: Command) {
         const o = this.opts<{
           port: string;
@@ -42,6 +43,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
           sshPort: string;
           ftpPort: string;
           retryInterval: string;
+          verbose?: boolean;
         }>();
         const { configDir } = globalOptions(this, ctx);
         const { runDemo } = await loadDevkit();
@@ -57,6 +59,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
               ftpPort: port(o.ftpPort, '--ftp-port'),
               retryInterval: o.retryInterval,
             },
+            verbose: o.verbose === true,
             prettyLogs: ctx.env.CIU_LOG_PRETTY !== '0',
           },
           ctx.io,
