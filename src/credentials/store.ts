@@ -19,6 +19,8 @@ export interface Credentials {
   password?: string;
   /** PEM private key (SSH). */
   privateKey?: string;
+  /** A controller's enable password, for a CLI that starts in user mode (`>`). Default: `password`. */
+  enablePassword?: string;
 }
 
 /** A credential with the policy that binds it to its destinations. */
@@ -58,6 +60,8 @@ function checkSecretText(where: string, value: string): string {
 function checkStored(ref: string, entry: StoredCredentials): StoredCredentials {
   checkSecretText(`credentials.${ref}.username`, entry.username);
   if (entry.password !== undefined) checkSecretText(`credentials.${ref}.password`, entry.password);
+  if (entry.enablePassword !== undefined)
+    checkSecretText(`credentials.${ref}.enablePassword`, entry.enablePassword);
   return entry;
 }
 
@@ -91,6 +95,7 @@ interface FileEntry {
   passwordFile?: unknown;
   privateKeyFile?: unknown;
   allow?: unknown;
+  enablePassword?: unknown;
 }
 
 function envKey(ref: string): string {
@@ -145,6 +150,10 @@ export function credentialStore(options: { file?: string; env?: NodeJS.ProcessEn
         );
       if (privateKeyFile)
         stored.privateKey = readPrivateFile(`credentials.${ref}.privateKeyFile`, privateKeyFile);
+      const enable =
+        env[`CIU_CRED_${key}_ENABLE_PASSWORD`] ??
+        optionalString(`credentials.${ref}.enablePassword`, entry.enablePassword);
+      if (enable !== undefined) stored.enablePassword = enable;
       return checkStored(ref, stored);
     },
   };
