@@ -1,14 +1,8 @@
-/**
- * Worker process entry (Dockerfile, `ciu worker`). Configuration from the environment:
- *   TEMPORAL_ADDRESS      frontend host:port (default 127.0.0.1:7233)
- *   TEMPORAL_NAMESPACE    namespace (default 'default')
- *   CIU_CREDENTIALS_FILE  YAML/JSON credential store (see src/credentials/store.ts)
- *   CIU_KNOWN_HOSTS       known_hosts file for SSH endpoints without a pinned key
- *   CIU_SDK_METRICS       host:port for the SDK's Prometheus endpoint (default off)
- */
+/** Worker process entry (Dockerfile, `ciu worker`); options default to the environment (src/settings.ts). */
 import type { WorkerInterceptors } from '@temporalio/worker';
 import { credentialStore } from '../src/credentials/store';
 import { createLogger, type Logger } from '../src/logging';
+import { settingsFromEnv } from '../src/settings';
 import { installRuntime } from './runtime';
 import { createCiuWorker, NativeConnection } from './worker';
 
@@ -26,16 +20,17 @@ export interface RunWorkerOptions {
 /** Connects, runs a ciu worker until SIGINT/SIGTERM, then drains and closes. */
 export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const logger = options.logger ?? createLogger('ciu-worker');
-  const metricsBindAddress = options.sdkMetricsAddress ?? process.env.CIU_SDK_METRICS;
+  const settings = settingsFromEnv();
+  const metricsBindAddress = options.sdkMetricsAddress ?? settings.sdkMetricsAddress;
   installRuntime({ logger, ...(metricsBindAddress ? { metricsBindAddress } : {}) });
-  const address = options.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  const address = options.address ?? settings.temporal.address;
   const connection = await NativeConnection.connect({ address });
   try {
-    const knownHostsFile = options.knownHostsFile ?? process.env.CIU_KNOWN_HOSTS;
-    const credentialsFile = options.credentialsFile ?? process.env.CIU_CREDENTIALS_FILE;
+    const knownHostsFile = options.knownHostsFile ?? settings.knownHostsFile;
+    const credentialsFile = options.credentialsFile ?? settings.credentialsFile;
     const worker = await createCiuWorker({
       connection,
-      namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default',
+      namespace: options.namespace ?? settings.temporal.namespace,
       logger,
       credentials: credentialStore(credentialsFile ? { file: credentialsFile } : {}),
       ...(knownHostsFile ? { knownHostsFile } : {}),

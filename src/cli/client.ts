@@ -1,4 +1,5 @@
 import type { Client, Connection } from '@temporalio/client';
+import { settingsFromEnv } from '../settings';
 import { CliError } from './exit-codes';
 
 /** Where the CLI finds Temporal: `--address` / TEMPORAL_ADDRESS (default 127.0.0.1:7233), `--namespace` / TEMPORAL_NAMESPACE (default 'default'). */
@@ -8,10 +9,7 @@ export interface TemporalTarget {
 }
 
 export function defaultTemporalTarget(env: NodeJS.ProcessEnv = process.env): TemporalTarget {
-  return {
-    address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
-  };
+  return settingsFromEnv(env).temporal;
 }
 
 /** Runs `fn` with a connected client and always closes the connection. */

@@ -1,3 +1,4 @@
+import { settingsFromEnv } from '../settings';
 import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import {
@@ -117,7 +118,7 @@ function optionalString(where: string, value: unknown): string | undefined {
  */
 export function credentialStore(options: { file?: string; env?: NodeJS.ProcessEnv } = {}): CredentialStore {
   const env = options.env ?? process.env;
-  const file = options.file ?? env.CIU_CREDENTIALS_FILE;
+  const file = options.file ?? settingsFromEnv(env).credentialsFile;
   const raw = file ? (parseYaml(readPrivateFile('credential file', file)) ?? {}) : {};
   if (typeof raw !== 'object' || Array.isArray(raw))
     throw new CredentialStoreError(`credential file ${file} must map references to credentials`);

@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { settingsFromEnv } from '../settings';
 
 /**
  * Where an SSH host's key is looked up: a pinned fingerprint, the known_hosts file, or both (then
@@ -98,7 +99,7 @@ export function checkHostKey(
     // A pin and an explicitly given known_hosts file must both agree: a pin only narrows.
     if (!policy.knownHostsFile) return { ok: true };
   }
-  const file = policy.knownHostsFile ?? env.CIU_KNOWN_HOSTS;
+  const file = policy.knownHostsFile ?? settingsFromEnv(env).knownHostsFile;
   if (!file)
     return {
       ok: false,

@@ -9,6 +9,7 @@ import { loadStaged, saveStaged } from '../config-file';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { CliError, exitCodes, UsageError } from '../exit-codes';
 import { upsertControllers } from '../staging';
+import { settingsFromEnv } from '../../settings';
 
 interface DiscoverOptions {
   credentials?: string;
@@ -71,7 +72,7 @@ export function registerDiscoverCommand(program: Command, ctx: CliContext): void
             host,
             port,
             hostKey,
-            knownHostsFile: ctx.env.CIU_KNOWN_HOSTS,
+            knownHostsFile: settingsFromEnv(ctx.env).knownHostsFile,
             username: login.username,
             password: login.password,
             privateKey: login.privateKey,

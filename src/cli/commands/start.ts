@@ -1,3 +1,4 @@
+import { settingsFromEnv } from '../../settings';
 import type { Command } from 'commander';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { loadDevkit } from '../dev-kit-loader';
@@ -60,7 +61,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
               retryInterval: o.retryInterval,
             },
             verbose: o.verbose === true,
-            prettyLogs: ctx.env.CIU_LOG_PRETTY !== '0',
+            prettyLogs: settingsFromEnv(ctx.env).logPretty ?? true,
           },
           ctx.io,
         );
