@@ -2,6 +2,7 @@ import type { Client, ClientChannel } from 'ssh2';
 import { failureTypes, type FailureType } from '../domain/errors';
 import { openSshConnection, SshConnectError } from '../transfer/ssh-connect';
 import { advertisedCapabilities, TerminalText, type Capability, type Dialect } from './dialect';
+import { BoundedText, PeerFloodError } from '../peer/bounded-text';
 import { DeviceError } from './errors';
 
 /** How to reach and log in to one controller's CLI. */
@@ -56,7 +57,9 @@ const tailChars = 256;
  * prompts it asks, collect output until the CLI prompt returns.
  */
 export class DeviceSession {
-  private buffer = '';
+  /** What the CLI printed for the running command: its tail, bounded, so a flooding controller cannot grow the worker. */
+  private readonly buffer = new BoundedText();
+  private flood: PeerFloodError | undefined;
   private onData: (() => void) | undefined;
   private onClose: (() => void) | undefined;
   private closed = false;
@@ -73,7 +76,13 @@ export class DeviceSession {
     readonly capabilities: ReadonlySet<Capability>,
   ) {
     const receive = (chunk: Buffer): void => {
-      this.buffer += this.text.push(chunk.toString('utf8'));
+      if (!this.flood)
+        try {
+          this.buffer.append(this.text.push(chunk.toString('utf8')));
+        } catch (err) {
+          if (!(err instanceof PeerFloodError)) throw err;
+          this.flood = err;
+        }
       this.onData?.();
     };
     channel.on('data', receive);
@@ -199,7 +208,7 @@ export class DeviceSession {
         options.signal?.removeEventListener('abort', onAbort);
         this.onData = undefined;
         this.onClose = undefined;
-        this.buffer = '';
+        this.buffer.reset();
         outcome();
       };
       const fail = (type: FailureType, message: string): void => {
@@ -233,6 +242,11 @@ export class DeviceSession {
       };
 
       this.onData = () => {
+        if (this.flood)
+          return fail(
+            failureTypes.unexpectedControllerReply,
+            `controller ${host} printed more than ${this.flood.limitChars} characters during "${verb(command)}"`,
+          );
         armIdle();
         let newline = this.buffer.indexOf('\n', lineStart);
         while (newline !== -1) {
@@ -251,7 +265,7 @@ export class DeviceSession {
           return;
         }
         if (this.dialect.more.test(fresh)) {
-          this.buffer = this.buffer.replace(this.dialect.more, '');
+          this.buffer.replace(this.dialect.more, '');
           answeredUpTo = this.buffer.length;
           this.channel.write(' ');
           return;
@@ -264,7 +278,7 @@ export class DeviceSession {
         }
       };
       this.onClose = () => {
-        const output = this.buffer;
+        const output = this.buffer.toString();
         if (options.expectClose) finish(() => resolve(output));
         else
           finish(() =>

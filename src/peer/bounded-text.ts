@@ -61,6 +61,11 @@ export class BoundedText {
     return found === -1 ? -1 : found + this.dropped;
   }
 
+  /** Replaces `pattern` in the kept tail (a pager prompt at the end of it); offsets before it stay valid. */
+  replace(pattern: RegExp, replacement: string): void {
+    this.text = this.text.replace(pattern, replacement);
+  }
+
   /** The kept tail. */
   toString(): string {
     return this.text;

@@ -81,6 +81,14 @@ function controllerLogins(): CredentialPolicy {
   };
 }
 
+function plainLogin(): CredentialPolicy {
+  return {
+    ...controllerLogins(),
+    hosts: ['127.52.1.1'],
+    hostKeys: [plain.inventoryEntry('plain-controller').ssh.hostKey!],
+  };
+}
+
 function activities(extra: { knownHostsFile?: string; timeouts?: { copyIdleMs: number } } = {}) {
   return createControllerActivities({
     credentials: staticCredentialStore({
@@ -89,12 +97,10 @@ function activities(extra: { knownHostsFile?: string; timeouts?: { copyIdleMs: n
         username: 'admin',
         password: controllerPassword,
         enablePassword: 'En-pa55-word',
-        allow: {
-          ...controllerLogins(),
-          hosts: ['127.52.1.1'],
-          hostKeys: [plain.inventoryEntry('plain-controller').ssh.hostKey!],
-        },
+        allow: plainLogin(),
       },
+      // No enable password: the login password is tried at `enable`, which this controller refuses.
+      'plain-no-enable': { username: 'admin', password: controllerPassword, allow: plainLogin() },
       'bad-login': { username: 'admin', password: 'not-the-password', allow: controllerLogins() },
       'key-login': {
         username: 'admin',
@@ -688,7 +694,7 @@ describe('a plain ArubaOS 8.x controller: documented commands only', () => {
 
   test('a wrong enable password (the login password, by default): AuthenticationFailed, non-retryable', async () => {
     const err = await failureOf(
-      run(activities().inspectController, { ...entry(), credentialsRef: 'controllers' }),
+      run(activities().inspectController, { ...entry(), credentialsRef: 'plain-no-enable' }),
     );
     expect(err.type).toBe(failureTypes.authenticationFailed);
     expect(err.nonRetryable).toBe(true);

@@ -211,3 +211,34 @@ test('the simulator’s `show image version` has the real layout: labels padded 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a controller that floods fails the command once past the bound, instead of growing the worker', async () => {
+  const line = `${'x'.repeat(1023)}\n`;
+  const stub = await replayServer({
+    userPrompt: '(Aruba7210) #',
+    enablePrompt: '(Aruba7210) #',
+    enablePassword: 'unused',
+    replies: { 'no paging': [''], 'show version': [line.repeat(6 * 1024)] },
+  });
+  try {
+    const session = await DeviceSession.open(
+      { host: '127.0.0.1', port: stub.port, hostKey: stub.hostKey, username: 'admin', password: 'pw' },
+      dialectFor(),
+    );
+    try {
+      const err = await session.run('show version').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({
+        name: 'DeviceError',
+        failureType: 'UnexpectedControllerReply',
+        message: `controller 127.0.0.1:${stub.port} printed more than 4194304 characters during "show version"`,
+      });
+    } finally {
+      session.close();
+    }
+  } finally {
+    await stub.stop();
+  }
+});
