@@ -27,16 +27,23 @@ export const transfer = proxyActivities<Pick<UpgradeActivities, 'downloadImage' 
   },
 );
 
-/** Reboot: reload plus up to ~10 minutes until SSH answers again; heartbeats while waiting. Not repeated blindly. */
-export const reboot = proxyActivities<Pick<UpgradeActivities, 'rebootController'>>({
-  startToCloseTimeout: '20 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: {
-    maximumAttempts: 2,
-    initialInterval: '30s',
-    nonRetryableErrorTypes,
-  },
-});
+/**
+ * Reboot: reload plus up to `rebootTimeoutMs` (the profile's reboot-timeout) until SSH answers again,
+ * heartbeating ({ reloadedAt, waitedMs }) while it waits. A retry after a worker crash resumes the
+ * wait from those details and never reloads again, so a short retry interval is safe; the heartbeat
+ * timeout is short so that a crashed worker's attempt is noticed fast.
+ */
+export function reboot(rebootTimeoutMs: number) {
+  return proxyActivities<Pick<UpgradeActivities, 'rebootController'>>({
+    startToCloseTimeout: rebootTimeoutMs + 5 * 60_000,
+    heartbeatTimeout: '30 seconds',
+    retry: {
+      maximumAttempts: 3,
+      initialInterval: '2s',
+      nonRetryableErrorTypes,
+    },
+  });
+}
 
 /**
  * Image-header check: a losing image server must not end the campaign, so transient failures retry
