@@ -14,14 +14,15 @@ export const shortCommand = proxyActivities<Pick<UpgradeActivities, 'inspectCont
 );
 
 /**
- * Image download: one try per call (the workflow counts quick tries); hours for slow links, but a
- * silent transfer is noticed within a minute via heartbeats; waits for the activity to acknowledge a
- * purge so the controller's copy is really stopped.
+ * Image download: one try per call (the workflow counts quick tries); hours for slow links. The
+ * activity heartbeats every 2 s (throttled to at most 5 s), so 20 s without one means its worker is
+ * gone; a transfer that is alive but makes no byte progress is the activity's own DownloadStalled.
+ * Waits for the activity to acknowledge a purge so the controller's copy is really stopped.
  */
 export const transfer = proxyActivities<Pick<UpgradeActivities, 'downloadImage' | 'verifyImageOnController'>>(
   {
     startToCloseTimeout: '6 hours',
-    heartbeatTimeout: '45 seconds',
+    heartbeatTimeout: '20 seconds',
     retry: { maximumAttempts: 1 },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   },

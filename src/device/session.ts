@@ -93,7 +93,10 @@ export class DeviceSession {
     });
     await new Promise<void>((resolve, reject) => {
       client.once('ready', () => resolve());
-      client.once('error', (err: Error & { level?: string }) => {
+      // `on`, not `once`: a connection that never finished its handshake reports a second error when
+      // its socket closes, and an unheard 'error' would crash the worker.
+      client.on('error', (err: Error & { level?: string }) => {
+        client.end();
         const rejection = hostKey.rejection();
         if (rejection)
           reject(new DeviceError(failureTypes.hostKeyMismatch, options.host, `controller ${rejection}`));
