@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { registerCampaignCommands } from './commands/campaign';
+import { registerDiscoverCommand } from './commands/discover';
 import {
   registerInventoryCommands,
   registerProfileCommands,
@@ -49,6 +50,7 @@ Example:
   );
   registerTargetCommands(upgrade, target, ctx);
   registerInventoryCommands(program, ctx);
+  registerDiscoverCommand(program, ctx);
   registerCampaignCommands(program, target, ctx);
   registerRuntimeCommands(program, ctx);
   registerImageCommands(program, ctx);

@@ -17,7 +17,7 @@ const input: RebootInput = {
     model: 'A7210',
     role: 'local',
     credentialsRef: 'c',
-    ssh: { host: '127.0.0.9' },
+    ssh: { host: '127.0.0.9', port: 22 },
   },
   partition: 1,
   expected: { version: '6.4.0.0', build: 81234 },

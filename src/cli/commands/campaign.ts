@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
 import { validateCampaignConfig } from '../../domain/config';
+import { campaignDialectIssues } from '../../domain/dialects';
 import { operatorHint } from '../../domain/errors';
 import type { CampaignStatus } from '../../domain/status';
 import type { CampaignConfig } from '../../domain/types';
-import { parseSelector } from '../../domain/targets';
+import { parseSelector, resolveTargets } from '../../domain/targets';
 import { purgeTargetsSignal, upgradeStatusQuery } from '../../../workflows/definitions';
 import { withClient } from '../client';
 import { commitCampaign } from '../commit';
@@ -18,12 +19,15 @@ import { renderStatusTable, stateCounts } from '../status-table';
 export function validateStaged(staged: StagedConfig) {
   const { campaign: _campaign, ...input } = staged;
   const result = validateCampaignConfig(input);
-  if (!result.ok)
-    throw new UsageError(
-      `write memory refused: the staged config has ${result.issues.length} problem(s)`,
-      result.issues,
-    );
+  const issues = result.ok ? campaignDialectIssues(result.config, targetedBy(result.config)) : result.issues;
+  if (!result.ok || issues.length > 0)
+    throw new UsageError(`write memory refused: the staged config has ${issues.length} problem(s)`, issues);
   return result.config;
+}
+
+function targetedBy(config: CampaignConfig): (ip: string) => boolean {
+  const ips = new Set(resolveTargets(config.inventory, config.targets).controllers.map((c) => c.ip));
+  return (ip) => ips.has(ip);
 }
 
 /** Human text for one status snapshot: campaign line, verification problems, unmatched targets, table, counts. */

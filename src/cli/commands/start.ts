@@ -29,8 +29,8 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       )
       .option(
         '--ftp-port <port>',
-        'port of the demo FTP image server on 127.0.0.1 (examples/upgrade.json expects 2121)',
-        '2121',
+        'port of the demo FTP image server on 127.21.0.21 (examples/upgrade.json expects 21)',
+        '21',
       )
       .option('--retry-interval <duration>', 'profile retry-interval for the demo', '20s')
       .action(async function (this: Command) {
