@@ -6,7 +6,8 @@
  * reloads it received — a device action is never doubled by a crash or a retry.
  *
  * Intervals are short (stall 12 s, reboot-timeout 20 s, retry-interval 5 s) so the file stays well
- * under three minutes; it uses its own loopback subnet 127.73.0.0/16 and only free ports.
+ * under three minutes; it uses its own loopback subnet 127.73.0.0/16, free ports for everything but
+ * the image servers (port 21 on their own addresses, as the dialect requires).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -140,8 +141,9 @@ function config(targets: string[]): CampaignConfig {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ciu-fault-matrix-'));
   temporal = await startTestTemporal({ dbFile: join(dir, 'temporal.db') });
-  ftp = await startFtpServer({ files: { [image.name]: image.bytes }, host: ftpHost });
-  ftp2 = await startFtpServer({ files: { [newer.name]: newer.bytes }, host: '127.73.0.2' });
+  // ArubaOS's copy has no port clause: each image server is on 21 of its own address.
+  ftp = await startFtpServer({ files: { [image.name]: image.bytes }, host: ftpHost, port: 21 });
+  ftp2 = await startFtpServer({ files: { [newer.name]: newer.bytes }, host: '127.73.0.2', port: 21 });
   fleet = await startFleet({
     count: 6,
     subnet,
