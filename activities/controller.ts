@@ -1,5 +1,13 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { UnknownCredentialsError, type CredentialStore, type Credentials } from '../src/credentials/store';
+import {
+  CredentialPolicyError,
+  CredentialStoreError,
+  sshTrust,
+  UnknownCredentialsError,
+  type CredentialStore,
+  type Credentials,
+} from '../src/credentials/store';
+import { cleanText } from '../src/domain/clean-text';
 import { failureTypes, isPermanentFailureType } from '../src/domain/errors';
 import type { Controller } from '../src/domain/types';
 import { loginProtocols } from '../src/domain/rules';
@@ -8,6 +16,7 @@ import { DeviceError } from '../src/device/errors';
 import { ReplyFormatError } from '../src/device/parsers';
 import { CommandValueError, checkHost, checkPort } from '../src/device/validate';
 import type { Logger } from '../src/logging';
+import { portOf } from '../src/transfer/endpoint';
 import { rebootOnce, type RebootDevice } from './reboot';
 import type {
   ControllerFacts,
@@ -49,15 +58,20 @@ function toFailure(err: unknown): unknown {
   if (err instanceof DeviceError)
     return ApplicationFailure.create({
       type: err.failureType,
-      message: err.message,
+      message: cleanText(err.message),
       nonRetryable: isPermanentFailureType(err.failureType),
     });
   if (err instanceof CommandValueError)
     return ApplicationFailure.nonRetryable(err.message, failureTypes.invalidInput);
   if (err instanceof ReplyFormatError)
-    return ApplicationFailure.create({ type: failureTypes.unexpectedControllerReply, message: err.message });
+    return ApplicationFailure.create({
+      type: failureTypes.unexpectedControllerReply,
+      message: cleanText(err.message),
+    });
   if (err instanceof UnknownCredentialsError)
     return ApplicationFailure.nonRetryable(err.message, failureTypes.unknownCredentials);
+  if (err instanceof CredentialPolicyError || err instanceof CredentialStoreError)
+    return ApplicationFailure.nonRetryable(err.message, failureTypes.credentialsNotAllowed);
   return err;
 }
 
@@ -65,18 +79,23 @@ function toFailure(err: unknown): unknown {
 export function createControllerActivities(deps: ControllerActivityDeps): ControllerActivities {
   const { logger } = deps;
 
-  function login(ref: string): Credentials {
-    return deps.credentials.resolve(ref);
-  }
-
   async function open(controller: Controller): Promise<ControllerDriver> {
-    const credentials = login(controller.credentialsRef);
+    const host = checkHost('controller.ssh.host', controller.ssh.host);
+    const port = checkPort('controller.ssh.port', controller.ssh.port ?? 22);
+    const ref = controller.credentialsRef;
+    const credentials = deps.credentials.resolve(ref, {
+      purpose: 'controller-login',
+      host,
+      port,
+      protocol: 'ssh',
+    });
+    const trust = sshTrust(ref, credentials.allow, controller.ssh.hostKey, deps.knownHostsFile);
     return ControllerDriver.open(
       {
-        host: checkHost('controller.ssh.host', controller.ssh.host),
-        port: checkPort('controller.ssh.port', controller.ssh.port ?? 22),
-        hostKey: controller.ssh.hostKey,
-        knownHostsFile: deps.knownHostsFile,
+        host,
+        port,
+        hostKey: trust.hostKey,
+        knownHostsFile: trust.knownHostsFile,
         username: credentials.username,
         password: credentials.password,
         privateKey: credentials.privateKey,
@@ -127,7 +146,13 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
     const log = logger.child({ campaign, controller: controller.ip, attempt, image: source.imageFile });
     let server: Credentials | undefined;
     try {
-      if (source.credentialsRef) server = login(source.credentialsRef);
+      if (source.credentialsRef)
+        server = deps.credentials.resolve(source.credentialsRef, {
+          purpose: 'image-server',
+          host: source.server.host,
+          port: portOf({ protocol: source.protocol, host: source.server.host, port: source.server.port }),
+          protocol: source.protocol,
+        });
       else if (loginProtocols.includes(source.protocol) && source.protocol !== 'ftp')
         throw new CommandValueError('source.credentialsRef', `is required for ${source.protocol}`);
     } catch (err) {

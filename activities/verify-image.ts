@@ -1,5 +1,12 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { UnknownCredentialsError, type CredentialStore, type Credentials } from '../src/credentials/store';
+import {
+  CredentialPolicyError,
+  CredentialStoreError,
+  sshTrust,
+  UnknownCredentialsError,
+  type CredentialStore,
+  type StoredCredentials,
+} from '../src/credentials/store';
 import { validate } from '../src/domain/config';
 import { failureTypes } from '../src/domain/errors';
 import { imageTypeFor } from '../src/domain/models';
@@ -53,6 +60,15 @@ function headerProblems(header: ImageHeader, input: VerifyImageInput): string[] 
   if (input.expectedBuild !== undefined && header.build !== input.expectedBuild)
     problems.push(`is build ${header.build}, the profile expects ${input.expectedBuild}`);
   return problems;
+}
+
+/** A credential the worker's store refuses for this use, as a permanent failure that names no secret. */
+function credentialFailure(err: unknown, what: string): ApplicationFailure {
+  if (err instanceof UnknownCredentialsError)
+    return ApplicationFailure.nonRetryable(`${what}: ${err.message}`, failureTypes.unknownCredentials);
+  if (err instanceof CredentialPolicyError || err instanceof CredentialStoreError)
+    return ApplicationFailure.nonRetryable(`${what}: ${err.message}`, failureTypes.credentialsNotAllowed);
+  throw err;
 }
 
 /** Turns a transfer failure into the ApplicationFailure the workflow branches on. */
@@ -113,24 +129,37 @@ export function createImageActivities(deps: ImageActivityDeps): Pick<UpgradeActi
         models: input.models,
       });
 
-      let credentials: Credentials | undefined;
+      let credentials: StoredCredentials | undefined;
+      let trust = {};
       if (source.credentialsRef) {
         try {
-          credentials = deps.credentials.resolve(source.credentialsRef);
+          credentials = deps.credentials.resolve(source.credentialsRef, {
+            purpose: 'image-server',
+            host: source.server.host,
+            port: portOf(partial),
+            protocol: source.protocol,
+          });
+          if (source.protocol === 'scp' || source.protocol === 'sftp')
+            trust = sshTrust(
+              source.credentialsRef,
+              credentials.allow,
+              source.server.hostKey,
+              deps.knownHostsFile,
+            );
         } catch (err) {
-          if (!(err instanceof UnknownCredentialsError)) throw err;
-          log.error({ credentialsRef: source.credentialsRef }, 'unknown credentials reference');
-          throw ApplicationFailure.nonRetryable(
-            `image ${image} on ${server}: ${err.message}`,
-            failureTypes.unknownCredentials,
-          );
+          const failure = credentialFailure(err, `image ${image} on ${server}`);
+          log.error({ credentialsRef: source.credentialsRef, failureType: failure.type }, failure.message);
+          throw failure;
         }
       }
       const endpoint: TransferEndpoint = {
         ...partial,
-        ...(source.server.hostKey ? { hostKey: source.server.hostKey } : {}),
-        ...(credentials ? { credentials } : {}),
-        ...(deps.knownHostsFile ? { knownHostsFile: deps.knownHostsFile } : {}),
+        ...(credentials
+          ? { credentials, ...trust }
+          : {
+              ...(source.server.hostKey ? { hostKey: source.server.hostKey } : {}),
+              ...(deps.knownHostsFile ? { knownHostsFile: deps.knownHostsFile } : {}),
+            }),
         ...(deps.caFile ? { caFile: deps.caFile } : {}),
         ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}),
       };

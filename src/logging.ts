@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { settingsFromEnv } from './settings';
 
 /**
  * The process logger: pino JSON lines on stderr (stdout stays free for command output), level from
@@ -6,8 +7,9 @@ import pino, { type Logger } from 'pino';
  * Log with context objects — logger.info({ campaign, controller, attempt }, 'download failed').
  */
 export function createLogger(name: string, options: { level?: string; pretty?: boolean } = {}): Logger {
-  const level = options.level ?? process.env.CIU_LOG_LEVEL ?? 'info';
-  const pretty = options.pretty ?? process.env.CIU_LOG_PRETTY === '1';
+  const settings = settingsFromEnv();
+  const level = options.level ?? settings.logLevel;
+  const pretty = options.pretty ?? settings.logPretty ?? false;
   if (pretty) {
     return pino({
       name,

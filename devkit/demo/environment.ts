@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { staticCredentialStore, type CredentialStore } from '../../src/credentials/store';
+import {
+  staticCredentialStore,
+  type CredentialStore,
+  type StoredCredentials,
+} from '../../src/credentials/store';
 import type { CampaignConfigInput } from '../../src/domain/config';
 import { imageTypeFor, type ControllerModel } from '../../src/domain/models';
 import type { Controller } from '../../src/domain/types';
@@ -185,8 +189,18 @@ export async function startDemoEnvironment(options: DemoOptions): Promise<DemoEn
       targets: [...new Set(groups.flatMap((g) => (g.target ? [g.target] : [])))],
     };
     const credentials = staticCredentialStore({
-      [controllersRef]: { username: login.username, password: login.password },
-      [imagesRef]: { username: ftp.username as string, password: ftp.password as string },
+      [controllersRef]: {
+        username: login.username,
+        password: login.password,
+        allow: {
+          purpose: 'controller-login',
+          hosts: groups.map((g) => g.subnet),
+          ports: [options.sshPort ?? 22],
+          protocols: ['ssh'],
+          hostKeys: inventory.flatMap((c) => (c.ssh.hostKey ? [c.ssh.hostKey] : [])),
+        },
+      },
+      [imagesRef]: ftp.credentials as StoredCredentials,
     });
     return { config, credentials, knownHostsFile, ftp, fleets, images, stop };
   } catch (err) {

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { settingsFromEnv } from '../settings';
 import { UsageError } from './exit-codes';
 
 /**
@@ -28,7 +29,7 @@ export interface CommittedConfig {
 
 /** The master's config directory: `--config-dir`, else CIU_HOME, else ./.ciu. */
 export function configDir(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(explicit ?? env.CIU_HOME ?? '.ciu');
+  return resolve(explicit ?? settingsFromEnv(env).home);
 }
 
 export const stagedFile = (dir: string) => join(dir, 'config.yaml');

@@ -4,8 +4,11 @@ import { configDir } from './config-file';
 
 /** Where command output goes; tests capture it, main.ts writes to stdout/stderr. */
 export interface CliIo {
+  /** Text for the operator. main.ts passes it through cleanText: no escape sequence in it reaches the terminal. */
   out(text: string): void;
   err(text: string): void;
+  /** ciu's own terminal control (cursor moves, clearing), written as is; absent where output is captured. */
+  control?(sequence: string): void;
 }
 
 /** What every command may use: its output streams and the process environment. */

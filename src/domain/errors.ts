@@ -44,6 +44,12 @@ const table = {
     permanent: true,
     wording: "Unknown credentials reference: add it to the worker's credential store",
   },
+  /** The worker's credential store does not let this credential go where the input asks (purpose, host, port, protocol, host key), or holds it in a form ciu refuses. */
+  credentialsNotAllowed: {
+    type: 'CredentialsNotAllowed',
+    permanent: true,
+    wording: "Credentials not allowed here: check the credential store's allow list",
+  },
   /** The controller's download failed (transfer error, corrupt bytes, stalled); counts as one try. */
   downloadFailed: { type: 'DownloadFailed', permanent: false, wording: 'Download failed: retrying' },
   /** The controller's download made no byte progress for the stall time (default 60 s); counts as one try. */

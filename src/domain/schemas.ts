@@ -40,7 +40,7 @@ const duration = (atLeastMs: number, what: string) =>
     .string('must be a string')
     .refine(
       (d) => (parseDuration(d) ?? -1) >= atLeastMs,
-      `must be a duration of at least ${what} ('15m', '30s', '2h')`,
+      `must be a duration of at least ${what} and at most 365d ('15m', '30s', '2h')`,
     );
 /** How long a reloaded controller may stay silent: real ones take minutes; over 2 h it is lost, not slow. */
 const rebootTimeout = z.string('must be a string').refine((d) => {

@@ -1,5 +1,12 @@
 import type { Protocol } from '../domain/types';
-import type { DownloadOptions, HeaderRead, ProtocolClient, TransferEndpoint } from './endpoint';
+import {
+  DEFAULT_HEADER_DEADLINE_MS,
+  describeLocation,
+  type DownloadOptions,
+  type HeaderRead,
+  type ProtocolClient,
+  type TransferEndpoint,
+} from './endpoint';
 import { TransferError } from './errors';
 import { ftpClient } from './ftp';
 import { httpClient } from './http';
@@ -34,7 +41,11 @@ function clientFor(endpoint: TransferEndpoint): ProtocolClient {
   return client;
 }
 
-/** Reads only the first `maxBytes` of `path` (fewer if the file is shorter). */
+/**
+ * Reads only the first `maxBytes` of `path` (fewer if the file is shorter), within the endpoint's
+ * overall deadline: the idle timeout alone lets a server that drips a byte now and then hold the
+ * read for as long as it likes.
+ */
 export async function readHeader(
   endpoint: TransferEndpoint,
   path: string,
@@ -43,10 +54,28 @@ export async function readHeader(
 ): Promise<HeaderRead> {
   if (!Number.isInteger(maxBytes) || maxBytes < 1)
     throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
+  const deadlineMs = endpoint.deadlineMs ?? DEFAULT_HEADER_DEADLINE_MS;
+  const deadline = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal;
+  let timer: NodeJS.Timeout | undefined;
+  // A client that does not notice the abort at once still cannot keep the caller waiting.
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new TransferError(
+          'timeout',
+          `${describeLocation(endpoint, path)}: the header read took longer than its ${deadlineMs} ms deadline`,
+        ),
+      );
+      deadline.abort();
+    }, deadlineMs);
+  });
   try {
-    return await clientFor(endpoint).readHeader(endpoint, path, maxBytes, opts.signal);
+    return await Promise.race([clientFor(endpoint).readHeader(endpoint, path, maxBytes, signal), expired]);
   } catch (err) {
     throw redacted(err, endpoint);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -18,6 +18,8 @@ export interface TransferEndpoint {
   caFile?: string;
   /** Connect / idle timeout in milliseconds. Default 15000. */
   timeoutMs?: number;
+  /** Overall deadline of a header read in milliseconds, however the server paces its bytes. Default 60000. */
+  deadlineMs?: number;
 }
 
 /** Options of a whole-image download. */
@@ -53,6 +55,8 @@ export interface ProtocolClient {
 const defaultPorts: Record<Protocol, number> = { ftp: 21, ftps: 21, scp: 22, sftp: 22, tftp: 69, http: 80 };
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
+
+export const DEFAULT_HEADER_DEADLINE_MS = 60_000;
 
 /** The port to use for an endpoint. */
 export function portOf(endpoint: TransferEndpoint): number {

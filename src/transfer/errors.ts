@@ -1,8 +1,13 @@
+import { cleanText } from '../domain/clean-text';
+
 /** Why a transfer failed, as a stable code the activities map to failure types. */
 export type TransferErrorCode =
   'unreachable' | 'auth' | 'not-found' | 'host-key' | 'aborted' | 'protocol' | 'timeout';
 
-/** A failed image-server transfer. The message names the server and file, never a password. */
+/**
+ * A failed image-server transfer. The message names the server and file, never a password; what the
+ * server said in it is cleaned of control characters (it ends up on terminals and in the Web UI).
+ */
 export class TransferError extends Error {
   override readonly name = 'TransferError';
   constructor(
@@ -10,7 +15,7 @@ export class TransferError extends Error {
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(cleanText(message), options);
   }
 }
 

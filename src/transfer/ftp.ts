@@ -9,6 +9,7 @@ import {
   type ProtocolClient,
   type TransferEndpoint,
 } from './endpoint';
+import { settingsFromEnv } from '../settings';
 import { abortedError, socketError, TransferError } from './errors';
 import { progressCounter } from './progress';
 
@@ -40,7 +41,7 @@ function ftpError(err: unknown, where: string, username: string): TransferError 
 }
 
 function tlsOptions(endpoint: TransferEndpoint) {
-  const caFile = endpoint.caFile ?? process.env.CIU_TLS_CA_FILE;
+  const caFile = endpoint.caFile ?? settingsFromEnv().tlsCaFile;
   return caFile ? { ca: readFileSync(caFile) } : {};
 }
 

@@ -1,14 +1,18 @@
 import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { settingsFromEnv } from '../settings';
 
-/** Where an SSH host's key is looked up: a pinned fingerprint wins, else the known_hosts file. */
+/**
+ * Where an SSH host's key is looked up: a pinned fingerprint, the known_hosts file, or both (then
+ * the key must match both).
+ */
 export interface HostKeyPolicy {
   host: string;
   /** Default 22. */
   port?: number;
   /** Pinned fingerprint, 'SHA256:<base64>' as `ssh-keygen -lf` prints it. */
   hostKey?: string;
-  /** known_hosts file. Default: env CIU_KNOWN_HOSTS. */
+  /** known_hosts file; with a pin, checked as well. Default without a pin: env CIU_KNOWN_HOSTS. */
   knownHostsFile?: string;
 }
 
@@ -87,14 +91,15 @@ export function checkHostKey(
   const where = `${policy.host}:${port}`;
   const presented = hostKeyFingerprint(keyBlob);
   if (policy.hostKey) {
-    return normaliseFingerprint(policy.hostKey) === presented
-      ? { ok: true }
-      : {
-          ok: false,
-          reason: `host key of ${where} is ${presented}, but ${normaliseFingerprint(policy.hostKey)} is pinned`,
-        };
+    if (normaliseFingerprint(policy.hostKey) !== presented)
+      return {
+        ok: false,
+        reason: `host key of ${where} is ${presented}, but ${normaliseFingerprint(policy.hostKey)} is pinned`,
+      };
+    // A pin and an explicitly given known_hosts file must both agree: a pin only narrows.
+    if (!policy.knownHostsFile) return { ok: true };
   }
-  const file = policy.knownHostsFile ?? env.CIU_KNOWN_HOSTS;
+  const file = policy.knownHostsFile ?? settingsFromEnv(env).knownHostsFile;
   if (!file)
     return {
       ok: false,

@@ -12,6 +12,12 @@ export class ScpRefusal extends Error {
 }
 
 /**
+ * Longest control line accepted (`C0644 <size> <name>`: a name is at most 255 bytes on the servers
+ * ciu reads from). An endless line otherwise grows in memory until the worker dies.
+ */
+export const maxControlLine = 4096;
+
+/**
  * The sink side of the SCP (rcp) protocol for one file: turns what `scp -f FILE` sends into the
  * file's bytes. `ack` is called whenever the protocol wants a zero byte sent back.
  *
@@ -23,6 +29,7 @@ export class ScpReceiver extends Transform {
   size: number | undefined;
   private state: 'control' | 'payload' | 'status' | 'done' = 'control';
   private line: Buffer[] = [];
+  private lineLength = 0;
   private remaining = 0;
 
   constructor(private readonly ack: () => void) {
@@ -36,12 +43,18 @@ export class ScpReceiver extends Transform {
         const nl = chunk.indexOf(0x0a, at);
         if (nl === -1) {
           this.line.push(chunk.subarray(at));
+          this.lineLength += chunk.length - at;
+          if (this.lineLength > maxControlLine)
+            return done(
+              new Error(`scp control line longer than ${maxControlLine} bytes: the sender is not scp`),
+            );
           break;
         }
         this.line.push(chunk.subarray(at, nl));
         at = nl + 1;
         const problem = this.control(Buffer.concat(this.line));
         this.line = [];
+        this.lineLength = 0;
         if (problem) return done(problem);
       } else if (this.state === 'payload') {
         const take = Math.min(this.remaining, chunk.length - at);

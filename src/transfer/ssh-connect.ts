@@ -1,4 +1,5 @@
 import { Client, type Algorithms, type ConnectConfig } from 'ssh2';
+import { settingsFromEnv } from '../settings';
 import { DEFAULT_TIMEOUT_MS, describeLocation, portOf, type TransferEndpoint } from './endpoint';
 import { socketError, TransferError } from './errors';
 import { hostKeyVerifier } from './host-key';
@@ -76,8 +77,7 @@ export function sshAlgorithms(env: NodeJS.ProcessEnv = process.env): Algorithms 
     cipher: [...modernSshAlgorithms.cipher],
     hmac: [...modernSshAlgorithms.hmac],
   };
-  for (const name of (env.CIU_SSH_LEGACY_ALGORITHMS ?? '').split(',').map((n) => n.trim())) {
-    if (!name) continue;
+  for (const name of settingsFromEnv(env).sshLegacyAlgorithms) {
     const kind = legacyAlgorithms[name];
     if (!kind)
       throw new Error(

@@ -1,4 +1,6 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { isIPv4 } from '../domain/rules';
 import { decodePacket, encodeAck, encodeError, encodeRrq, TftpErrorCode } from './tftp-packets';
 import { TransferError } from './errors';
 
@@ -102,6 +104,9 @@ export async function tftpRead(
   const signal = options.signal;
   if (signal?.aborted) throw new TransferError('aborted', `transfer from ${where} aborted`);
 
+  // The first reply fixes the server's transfer port (its TID), but only a reply from the server's
+  // own address may do so: any other host on the network could otherwise inject the image.
+  const serverAddress = isIPv4(host) ? host : (await lookup(host, { family: 4 })).address;
   const socket = await bindLocal(host);
   const inbox = new Inbox(socket);
   const onAbort = () => inbox.wake();
@@ -142,7 +147,10 @@ export async function tftpRead(
         void send(lastSent, peer ?? { port, address: host });
         continue;
       }
-      if (peer && (got.rinfo.port !== peer.port || got.rinfo.address !== peer.address)) {
+      if (
+        got.rinfo.address !== serverAddress ||
+        (peer && (got.rinfo.port !== peer.port || got.rinfo.address !== peer.address))
+      ) {
         void send(encodeError(TftpErrorCode.unknownTid, 'unknown transfer ID'), got.rinfo);
         continue;
       }

@@ -10,7 +10,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { staticCredentialStore, type CredentialStore, type Credentials } from '../../src/credentials/store';
+import type { CredentialStore, StoredCredentials } from '../../src/credentials/store';
+import { fleetLogin, liveCredentialStore } from '../fixtures/credentials';
 import type { CampaignConfig } from '../../src/domain/types';
 import { createLogger } from '../../src/logging';
 import { runWorker, type LocalTemporal, type RunningWorker } from '../../devkit/stack';
@@ -56,11 +57,12 @@ const workerProcesses: ChildProcess[] = [];
 
 // vsftpd gets a new account each time it starts; the worker resolves the reference at each use, and
 // keeps the last one known while the image server is down.
-let ftpLogin: Credentials = { username: 'not-started-yet' };
-const credentials: CredentialStore = {
-  resolve: (ref) =>
-    staticCredentialStore({ controllers: controllerLogin, 'image-ftp': ftpLogin }).resolve(ref),
-};
+let ftpLogin: StoredCredentials | undefined;
+const fleets: Fleet[] = [];
+function storeEntries(): Record<string, StoredCredentials> {
+  return { controllers: fleetLogin(controllerLogin, fleets), ...(ftpLogin ? { 'image-ftp': ftpLogin } : {}) };
+}
+const credentials: CredentialStore = liveCredentialStore(storeEntries);
 
 async function startImageServer(): Promise<LocalImageServer> {
   const started = await startFtpServer({ files, host: ftpHost, port: ftpPort });
@@ -94,7 +96,7 @@ async function stopMaster(): Promise<void> {
 /** `npm run worker` as its own process (task queue 'ciu'), so it can be killed for real. */
 async function spawnWorkerProcess(): Promise<ChildProcess> {
   const credentialsFile = join(dir, 'credentials.json');
-  await writeFile(credentialsFile, JSON.stringify({ controllers: controllerLogin, 'image-ftp': ftpLogin }), {
+  await writeFile(credentialsFile, JSON.stringify(storeEntries()), {
     mode: 0o600,
   });
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
@@ -185,6 +187,7 @@ beforeAll(async () => {
     credentials: controllerLogin,
     controller: { rebootDelayMs: 1000, progressIntervalMs: 50 },
   });
+  fleets.push(fleet);
   await startMaster();
 });
 
@@ -296,6 +299,7 @@ test('a worker process killed (SIGKILL) mid-download: the next worker process re
     credentials: controllerLogin,
     controller: { rebootDelayMs: 1000, progressIntervalMs: 50 },
   });
+  fleets.push(second);
   try {
     const doomed = await spawnWorkerProcess();
     const campaign = `e2e-durability-kill-${process.pid}`;

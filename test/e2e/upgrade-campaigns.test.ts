@@ -10,9 +10,9 @@ import type { WorkflowHandle } from '@temporalio/client';
 import pino from 'pino';
 import { createActivities } from '../../activities';
 import type { ControllerActivityDeps } from '../../activities/controller';
-import { staticCredentialStore } from '../../src/credentials/store';
 import type { CampaignStatus } from '../../src/domain/status';
 import type { CampaignConfig, Controller } from '../../src/domain/types';
+import { fleetLogin, liveCredentialStore } from '../fixtures/credentials';
 import { startFleet, type Fleet, type FleetOptions } from '../../devkit/simulator/fleet';
 import type { LocalTemporal, RunningWorker } from '../../devkit/stack';
 import { masterUpgrade, purgeTargetsSignal, upgradeStatusQuery } from '../../workflows';
@@ -61,11 +61,11 @@ beforeAll(async () => {
     startSshServer({ files, host: imageHost, port: 22 }),
   ]);
   const deps: ControllerActivityDeps = {
-    credentials: staticCredentialStore({
-      controllers: controllerLogin,
+    credentials: liveCredentialStore(() => ({
+      controllers: fleetLogin(controllerLogin, fleets),
       'image-ftp': ftp.credentials!,
       'image-ssh': ssh.credentials!,
-    }),
+    })),
     logger: pino({ level: 'silent' }),
     // A controller that stays silent this long after reload is reported, not waited on for 10 minutes.
     rebootTimeoutMs: 5000,

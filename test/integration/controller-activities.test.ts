@@ -16,7 +16,7 @@ import { utils } from 'ssh2';
 import { createControllerActivities } from '../../activities/controller';
 import { ControllerDriver } from '../../src/device/driver';
 import type { DownloadImageInput, ImageSource, VerifiedImage } from '../../activities/types';
-import { staticCredentialStore } from '../../src/credentials/store';
+import { staticCredentialStore, type CredentialPolicy } from '../../src/credentials/store';
 import { failureTypes } from '../../src/domain/errors';
 import type { Controller, Protocol } from '../../src/domain/types';
 import { startFleet, type Fleet } from '../../devkit/simulator/fleet';
@@ -70,17 +70,42 @@ const logger = pino(
   }),
 );
 
+/** Where the controller logins may go: the simulated fleet's SSH servers, with their keys. */
+function controllerLogins(): CredentialPolicy {
+  return {
+    purpose: 'controller-login',
+    hosts: ['127.52.0.0/24'],
+    ports: [22],
+    protocols: ['ssh'],
+    hostKeys: fleet.inventory.flatMap((c) => (c.ssh.hostKey ? [c.ssh.hostKey] : [])),
+  };
+}
+
 function activities(extra: { knownHostsFile?: string; timeouts?: { copyIdleMs: number } } = {}) {
   return createControllerActivities({
     credentials: staticCredentialStore({
-      controllers: { username: 'admin', password: controllerPassword },
-      'plain-controller': { username: 'admin', password: controllerPassword, enablePassword: 'En-pa55-word' },
-      'bad-login': { username: 'admin', password: 'not-the-password' },
-      'key-login': { username: 'admin', privateKey: loginKey.private, enablePassword: controllerPassword },
-      'stranger-key': { username: 'admin', privateKey: strangerKey.private },
+      controllers: { username: 'admin', password: controllerPassword, allow: controllerLogins() },
+      'plain-controller': {
+        username: 'admin',
+        password: controllerPassword,
+        enablePassword: 'En-pa55-word',
+        allow: {
+          ...controllerLogins(),
+          hosts: ['127.52.1.1'],
+          hostKeys: [plain.inventoryEntry('plain-controller').ssh.hostKey!],
+        },
+      },
+      'bad-login': { username: 'admin', password: 'not-the-password', allow: controllerLogins() },
+      'key-login': {
+        username: 'admin',
+        privateKey: loginKey.private,
+        enablePassword: controllerPassword,
+        allow: controllerLogins(),
+      },
+      'stranger-key': { username: 'admin', privateKey: strangerKey.private, allow: controllerLogins() },
       'image-ftp': ftp.credentials!,
       'image-ssh': ssh.credentials!,
-      'image-ftp-wrong': { username: ftp.credentials!.username, password: 'wrong-image-pw' },
+      'image-ftp-wrong': { ...ftp.credentials!, password: 'wrong-image-pw' },
       'image-ftp21': ftp21.credentials!,
     }),
     logger,

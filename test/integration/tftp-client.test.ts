@@ -27,6 +27,8 @@ interface FakeOptions {
   rrqError?: [number, string];
   /** Send one stray packet to the client from another port after this block. */
   rogueAfter?: number;
+  /** Before the server answers, another loopback address sends the client a forged one-block file. */
+  spoofFrom?: string;
 }
 
 interface Fake {
@@ -75,7 +77,15 @@ async function startFake(opts: FakeOptions): Promise<Fake> {
     fake.rrqs.push(rrq);
     const session = createSocket('udp4');
     sockets.push(session);
-    void bind(session).then(() => serve(session, client, rrq));
+    if (opts.spoofFrom) {
+      const spoofer = createSocket('udp4');
+      sockets.push(spoofer);
+      spoofer.bind(0, opts.spoofFrom, () =>
+        spoofer.send(encodeData(1, Buffer.from('forged image')), client.port, client.address),
+      );
+    }
+    const delay = opts.spoofFrom ? 30 : 0;
+    void bind(session).then(() => setTimeout(() => serve(session, client, rrq), delay));
   });
 
   function serve(session: Socket, client: RemoteInfo, rrq: Extract<TftpPacket, { op: 'rrq' }>) {
@@ -277,4 +287,11 @@ test('a block size outside RFC 2348’s range is refused before sending anything
   await expect(tftpRead('127.0.0.1', 9, 'x', () => undefined, { blksize: 70_000 })).rejects.toThrow(
     'tftp blksize must be an integer 8..65464, got 70000',
   );
+});
+
+test('data from any address but the server’s is ignored, even before the server first answers', async () => {
+  const content = randomBytes(3000);
+  fake = await startFake({ content, spoofFrom: '127.0.0.2' });
+  const got = await readAll(fake.port, { blksize: 1000 });
+  expect(got.content.toString('hex')).toBe(content.toString('hex'));
 });

@@ -3,8 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { ApplicationFailure } from '@temporalio/common';
-import { activityEnvironment } from '../fixtures/activity-env';
+import { activityEnvironment, failure } from '../fixtures/activity-env';
 import pino from 'pino';
 import { createImageActivities } from '../../activities/verify-image';
 import type { VerifiedImage, VerifyImageInput } from '../../activities/types';
@@ -75,24 +74,35 @@ function activity(extra: { caFile?: string; knownHostsFile?: string; timeoutMs?:
     'image-ftp': ftp.credentials!,
     'image-ftps': ftps.credentials!,
     'image-ssh': ssh.credentials!,
-    'image-wrong': { username: ftp.username!, password: 'Wrong-Password-1' },
-    'image-ssh-wrong': { username: ssh.username!, password: 'Wrong-Password-1' },
+    'image-wrong': { ...ftp.credentials!, password: 'Wrong-Password-1' },
+    'image-ssh-wrong': { ...ssh.credentials!, password: 'Wrong-Password-1' },
+    // Trusts a key the server does not have: the pin agrees with the worker, the server does not.
+    'image-ssh-stale-key': {
+      ...ssh.credentials!,
+      allow: { ...ssh.credentials!.allow, hostKeys: [staleKey] },
+    },
+    // No keys of its own: the worker's known_hosts decides.
+    'image-ssh-known-hosts': {
+      ...ssh.credentials!,
+      allow: { ...ssh.credentials!.allow, hostKeys: undefined },
+    },
+    // Any port on the test servers' address, for servers that are down.
+    'image-any-port': {
+      ...ssh.credentials!,
+      allow: {
+        purpose: 'image-server',
+        hosts: ['127.0.0.1'],
+        protocols: ['ftp', 'sftp', 'http'],
+        allowPlaintext: true,
+        hostKeys: [ssh.hostKey!],
+      },
+    },
   });
   return createImageActivities({ credentials, logger: logger(), caFile: ftps.caFile, ...extra });
 }
 
 function verify(input: VerifyImageInput, extra?: Parameters<typeof activity>[0]): Promise<VerifiedImage> {
   return activityEnvironment().run(activity(extra).verifyImage, input);
-}
-
-async function failure(work: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await work.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ApplicationFailure))
-    throw new Error(`expected an ApplicationFailure, got ${String(err)}`);
-  return err;
 }
 
 function input(
@@ -218,21 +228,32 @@ test.each([
   },
 );
 
+const staleKey = `SHA256:${'B'.repeat(43)}`;
+
 test('an SSH server whose key is not the pinned one is a host-key mismatch', async () => {
-  const pinned = `SHA256:${'B'.repeat(43)}`;
-  const base = input(ssh, 'scp', good.name);
+  const base = input(ssh, 'scp', good.name, {}, 'image-ssh-stale-key');
   const err = await failure(
-    verify({ ...base, source: { ...base.source, server: { ...base.source.server, hostKey: pinned } } }),
+    verify({ ...base, source: { ...base.source, server: { ...base.source.server, hostKey: staleKey } } }),
   );
   expect(err.type).toBe(failureTypes.hostKeyMismatch);
   expect(err.nonRetryable).toBe(true);
   expect(err.message).toBe(
-    `image server 127.0.0.1:${ssh.port}: host key of 127.0.0.1:${ssh.port} is ${ssh.hostKey}, but ${pinned} is pinned`,
+    `image server 127.0.0.1:${ssh.port}: host key of 127.0.0.1:${ssh.port} is ${ssh.hostKey}, but ${staleKey} is pinned`,
   );
 });
 
+test('a key pinned in the input that the worker does not trust is refused before connecting', async () => {
+  const base = input(ssh, 'scp', good.name);
+  const err = await failure(
+    verify({ ...base, source: { ...base.source, server: { ...base.source.server, hostKey: staleKey } } }),
+  );
+  expect(err.type).toBe(failureTypes.credentialsNotAllowed);
+  expect(err.nonRetryable).toBe(true);
+  expect(err.message).toContain(`host key ${staleKey} pinned in the input is not trusted (allow.hostKeys`);
+});
+
 test('without a pinned key the worker’s known_hosts decides; an unknown host is refused', async () => {
-  const base = input(ssh, 'sftp', good.name);
+  const base = input(ssh, 'sftp', good.name, {}, 'image-ssh-known-hosts');
   const unpinned = { ...base, source: { ...base.source, server: { host: ssh.host, port: ssh.port } } };
   await expect(verify(unpinned, { knownHostsFile: ssh.knownHostsFile })).resolves.toMatchObject({
     build: 81234,
@@ -248,7 +269,7 @@ test.each(['ftp', 'sftp', 'http'] as const)(
   '%s: a server that is down is retryable, with the cause',
   async (protocol) => {
     const port = await freePort();
-    const base = input(ssh, protocol, good.name);
+    const base = input(ssh, protocol, good.name, {}, protocol === 'http' ? undefined : 'image-any-port');
     const err = await failure(
       verify({ ...base, source: { ...base.source, server: { ...base.source.server, port } } }),
     );

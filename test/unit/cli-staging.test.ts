@@ -134,7 +134,10 @@ describe('staging edits', () => {
       'profile.quickTries must be <= 100',
     );
     expect(usageIssues(() => setRetryInterval(emptyConfig(), '10ms'))[0]).toBe(
-      "profile.retryInterval must be a duration of at least 1s ('15m', '30s', '2h')",
+      "profile.retryInterval must be a duration of at least 1s and at most 365d ('15m', '30s', '2h')",
+    );
+    expect(usageIssues(() => setRetryInterval(emptyConfig(), '99999999999999999999999d'))[0]).toBe(
+      "profile.retryInterval must be a duration of at least 1s and at most 365d ('15m', '30s', '2h')",
     );
     expect(usageIssues(() => setRebootTimeout(emptyConfig(), '3h'))[0]).toBe(
       "profile.rebootTimeout must be a duration between 1s and 2h ('10m', '90s')",

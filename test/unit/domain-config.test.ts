@@ -101,7 +101,11 @@ test.each([
   ],
   [
     (c: any) => (c.profile.retryInterval = 'soon'),
-    "profile.retryInterval must be a duration of at least 1s ('15m', '30s', '2h')",
+    "profile.retryInterval must be a duration of at least 1s and at most 365d ('15m', '30s', '2h')",
+  ],
+  [
+    (c: any) => (c.profile.retryInterval = '99999999999999999999999d'),
+    "profile.retryInterval must be a duration of at least 1s and at most 365d ('15m', '30s', '2h')",
   ],
   [(c: any) => (c.profile.partition = 2), "profile.partition must be 'non-boot', 0 or 1"],
   [

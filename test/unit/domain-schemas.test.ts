@@ -50,7 +50,7 @@ describe('controllerUpgrade input', () => {
       'controller.ssh.host must be an IPv4 address or host name',
       'source.protocol must be one of ftp, ftps, scp, sftp, tftp, http',
       'image.payloadSha256 must be a hex SHA-256',
-      "retryInterval must be a duration of at least 1s ('15m', '30s', '2h')",
+      "retryInterval must be a duration of at least 1s and at most 365d ('15m', '30s', '2h')",
       'quickTries must be >= 1',
       "rebootTimeout must be a duration between 1s and 2h ('10m', '90s')",
       'master.workflowId must not be empty',

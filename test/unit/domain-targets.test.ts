@@ -73,7 +73,14 @@ describe('durations', () => {
     expect(parseDuration(text)).toBe(ms);
   });
 
-  test.each(['15', 'm', '1.5h', '-1m', '15 minutes', ''])('%j is not a duration', (text) => {
-    expect(parseDuration(text)).toBeUndefined();
+  test.each(['15', 'm', '1.5h', '-1m', '15 minutes', '', '366d', '99999999999999999999999d'])(
+    '%j is not a duration',
+    (text) => {
+      expect(parseDuration(text)).toBeUndefined();
+    },
+  );
+
+  test('365d is the longest', () => {
+    expect(parseDuration('365d')).toBe(365 * 86_400_000);
   });
 });

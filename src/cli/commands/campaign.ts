@@ -6,14 +6,11 @@ import { operatorHint } from '../../domain/errors';
 import type { CampaignStatus } from '../../domain/status';
 import type { CampaignConfig } from '../../domain/types';
 import { parseSelector, resolveTargets } from '../../domain/targets';
-import { purgeTargetsSignal, upgradeStatusQuery } from '../../../workflows/definitions';
 import { withClient } from '../client';
-import { commitCampaign } from '../commit';
-import { withLiveProgress } from '../progress';
 import { loadCommitted, loadStaged, saveCommitted, type StagedConfig } from '../config-file';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { CliError, exitCodes, UsageError } from '../exit-codes';
-import { renderStatusTable, stateCounts } from '../status-table';
+import { renderStatusTable, stateCounts, type StatusTableOptions } from '../status-table';
 
 /** The staged config as the masterUpgrade input, or a UsageError listing every bad field. */
 export function validateStaged(staged: StagedConfig) {
@@ -31,10 +28,7 @@ function targetedBy(config: CampaignConfig): (ip: string) => boolean {
 }
 
 /** Human text for one status snapshot: campaign line, verification problems, unmatched targets, table, counts. */
-export function renderCampaignStatus(
-  status: CampaignStatus,
-  options: { now?: Date; quickTries?: number } = {},
-): string {
+export function renderCampaignStatus(status: CampaignStatus, options: StatusTableOptions = {}): string {
   const lines = [
     `Campaign ${status.campaign} — ${status.phase}, config revision ${status.revision}, downloads ${status.downloadSlots.inUse}/${status.downloadSlots.max} (${status.downloadSlots.waiting} waiting)`,
   ];
@@ -80,6 +74,7 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         if (!(timeout > 0)) throw new UsageError('--timeout must be a positive number of seconds');
         const staged = loadStaged(configDir);
         const config = validateStaged(staged);
+        const { commitCampaign } = await import('../commit');
         const outcome = await withClient(temporal, (client) =>
           commitCampaign(client, staged.campaign, config, { answerTimeoutMs: timeout * 1000 }),
         );
@@ -116,6 +111,7 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
           if (!parseSelector(s))
             throw new UsageError(`target "${s}" must be an IPv4 address, a CIDR subnet or all`);
         const campaign = campaignName(this, ctx);
+        const { purgeTargetsSignal } = await import('../../../workflows/definitions');
         await withClient(globalOptions(this, ctx).temporal, async (client) => {
           await client.workflow
             .getHandle(campaign)
@@ -138,27 +134,40 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         'per controller: IP, model, role, running/target version, state, attempts, next retry, last error',
       )
       .option('--campaign <name>', 'campaign (default: the staged one)')
-      .option('--json', 'print the upgradeStatus query answer as JSON')
+      .option(
+        '--json',
+        'print the upgradeStatus query answer as JSON (schema: README, "show upgrade status --json")',
+      )
+      .option('--wide', 'one line per controller, whatever the terminal width (default: wrap to fit it)')
       .option('--watch', 'refresh until every controller has its end state')
       .option('--interval <seconds>', 'refresh period for --watch', '2')
       .option('--exit-status', 'exit 3 when a controller failed')
       .action(async function (this: Command) {
-        const opts = this.opts<{ json?: boolean; watch?: boolean; interval: string; exitStatus?: boolean }>();
+        const opts = this.opts<{
+          json?: boolean;
+          wide?: boolean;
+          watch?: boolean;
+          interval: string;
+          exitStatus?: boolean;
+        }>();
+        const width = opts.wide ? 0 : (process.stdout.columns ?? 120);
         const campaign = campaignName(this, ctx);
         const committed = loadCommitted(globalOptions(this, ctx).configDir);
         const quickTries =
           committed?.campaign === campaign
             ? (committed.config as CampaignConfig).profile.quickTries
             : undefined;
+        const { upgradeStatusQuery } = await import('../../../workflows/definitions');
+        const { withLiveProgress } = await import('../progress');
         const status = await withClient(globalOptions(this, ctx).temporal, async (client) => {
           const handle = client.workflow.getHandle(campaign);
           for (;;) {
             const snapshot = await withLiveProgress(client, await handle.query(upgradeStatusQuery));
             if (opts.json) ctx.io.out(`${JSON.stringify(snapshot, null, 2)}\n`);
-            else
-              ctx.io.out(
-                `${opts.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${renderCampaignStatus(snapshot, { quickTries })}`,
-              );
+            else {
+              if (opts.watch && process.stdout.isTTY) ctx.io.control?.('\x1b[2J\x1b[H');
+              ctx.io.out(renderCampaignStatus(snapshot, { quickTries, width }));
+            }
             if (!opts.watch || campaignSettled(snapshot)) return snapshot;
             await sleep(Number(opts.interval) * 1000);
           }

@@ -9,6 +9,7 @@ import { loadStaged, saveStaged } from '../config-file';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { CliError, exitCodes, UsageError } from '../exit-codes';
 import { upsertControllers } from '../staging';
+import { settingsFromEnv } from '../../settings';
 
 interface DiscoverOptions {
   credentials?: string;
@@ -58,7 +59,12 @@ export function registerDiscoverCommand(program: Command, ctx: CliContext): void
         const hostKey = o.hostKey ?? known?.ssh?.hostKey;
         if (hostKey !== undefined && !isHostKeyFingerprint(hostKey))
           throw new UsageError("inventory discover: --host-key must be a fingerprint 'SHA256:<base64>'");
-        const login = credentialStore({ env: ctx.env }).resolve(ref);
+        const login = credentialStore({ env: ctx.env }).resolve(ref, {
+          purpose: 'controller-login',
+          host,
+          port,
+          protocol: 'ssh',
+        });
         let driver: ControllerDriver | undefined;
         let reply: SwitchesReply;
         try {
@@ -66,7 +72,7 @@ export function registerDiscoverCommand(program: Command, ctx: CliContext): void
             host,
             port,
             hostKey,
-            knownHostsFile: ctx.env.CIU_KNOWN_HOSTS,
+            knownHostsFile: settingsFromEnv(ctx.env).knownHostsFile,
             username: login.username,
             password: login.password,
             privateKey: login.privateKey,

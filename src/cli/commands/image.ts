@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { credentialStore } from '../../credentials/store';
+import type { Credentials } from '../../credentials/store';
 import { imageTypeFor } from '../../domain/models';
-import { buildImage, describeImageHeader } from '../../image';
-import { inspectImage } from '../../transfer';
 import { withExamples, type CliContext } from '../context';
 import { UsageError } from '../exit-codes';
 
@@ -15,6 +13,20 @@ function payloadSize(text: string): number {
 }
 
 /** `ciu image build|inspect`: make an image in the ciu format, or read an image's header. */
+/** The store's login for reading `url`'s header; the store's policy must allow that server. */
+async function storedLogin(ref: string, url: string, env: NodeJS.ProcessEnv): Promise<Credentials> {
+  const { parseImageUrl, portOf } = await import('../../transfer');
+  const { credentialStore } = await import('../../credentials/store');
+  const { endpoint } = parseImageUrl(url);
+  const { username, password, privateKey } = credentialStore({ env }).resolve(ref, {
+    purpose: 'image-server',
+    host: endpoint.host,
+    port: portOf(endpoint),
+    protocol: endpoint.protocol,
+  });
+  return { username, ...(password === undefined ? {} : { password }), ...(privateKey ? { privateKey } : {}) };
+}
+
 export function registerImageCommands(program: Command, ctx: CliContext): void {
   const image = withExamples(
     program.command('image').description('build an image or print its header'),
@@ -51,6 +63,7 @@ export function registerImageCommands(program: Command, ctx: CliContext): void {
         if (!o.payload === !o.payloadSize)
           throw new UsageError('image build: give exactly one of --payload <file> or --payload-size <size>');
         const payload = o.payload ?? randomBytes(payloadSize(o.payloadSize as string));
+        const { buildImage, describeImageHeader } = await import('../../image');
         const header = await buildImage({
           payload,
           imageType,
@@ -76,8 +89,10 @@ export function registerImageCommands(program: Command, ctx: CliContext): void {
       .option('--known-hosts <file>', 'known_hosts for scp/sftp (default: $CIU_KNOWN_HOSTS)')
       .action(async function (this: Command, source: string) {
         const o = this.opts<{ credentials?: string; hostKey?: string; knownHosts?: string }>();
+        // The transfer clients (ssh2, basic-ftp) load only for the command that uses them.
+        const { inspectImage } = await import('../../transfer');
         const inspected = await inspectImage(source, {
-          ...(o.credentials ? { credentials: credentialStore({ env: ctx.env }).resolve(o.credentials) } : {}),
+          ...(o.credentials ? { credentials: await storedLogin(o.credentials, source, ctx.env) } : {}),
           ...(o.hostKey ? { hostKey: o.hostKey } : {}),
           ...(o.knownHosts ? { knownHostsFile: o.knownHosts } : {}),
         });

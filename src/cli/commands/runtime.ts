@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { Client, Connection } from '@temporalio/client';
-import { createCiuMetrics, downloadMetricsInterceptor, startMetricsServer } from '../../metrics';
+import { settingsFromEnv } from '../../settings';
 import { globalOptions, withExamples, type CliContext } from '../context';
 
 /** `ciu worker`: a worker process, with ciu's metrics endpoint beside it when asked. */
@@ -27,7 +26,10 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
           metrics?: string;
         }>();
         const { temporal } = globalOptions(this, ctx);
-        const metricsAddress = opts.metrics ?? ctx.env.CIU_METRICS;
+        const metricsAddress = opts.metrics ?? settingsFromEnv(ctx.env).metricsAddress;
+        const { Client, Connection } = await import('@temporalio/client');
+        const { createCiuMetrics, downloadMetricsInterceptor, startMetricsServer } =
+          await import('../../metrics');
         const connection = metricsAddress
           ? await Connection.connect({ address: temporal.address })
           : undefined;

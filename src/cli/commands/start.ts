@@ -1,3 +1,4 @@
+import { settingsFromEnv } from '../../settings';
 import type { Command } from 'commander';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { loadDevkit } from '../dev-kit-loader';
@@ -33,6 +34,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
         '21',
       )
       .option('--retry-interval <duration>', 'profile retry-interval for the demo', '20s')
+      .option('--verbose', 'logs on the terminal (stderr) instead of in <config-dir>/ciu-start.log')
       .action(async function (this: Command) {
         const o = this.opts<{
           port: string;
@@ -42,6 +44,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
           sshPort: string;
           ftpPort: string;
           retryInterval: string;
+          verbose?: boolean;
         }>();
         const { configDir } = globalOptions(this, ctx);
         const { runDemo } = await loadDevkit();
@@ -57,7 +60,8 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
               ftpPort: port(o.ftpPort, '--ftp-port'),
               retryInterval: o.retryInterval,
             },
-            prettyLogs: ctx.env.CIU_LOG_PRETTY !== '0',
+            verbose: o.verbose === true,
+            prettyLogs: settingsFromEnv(ctx.env).logPretty ?? true,
           },
           ctx.io,
         );

@@ -1,0 +1,94 @@
+/**
+ * The one place ciu reads its process environment. Every other module takes these values as options,
+ * so what a worker or a `ciu` call does depends on flags and this table, nothing read deep inside.
+ */
+import { parseDuration } from './domain/duration';
+
+/** Each variable ciu reads, with what it sets (README "Settings" lists the same). */
+export const settingVariables = {
+  TEMPORAL_ADDRESS: 'Temporal frontend host:port (default 127.0.0.1:7233)',
+  TEMPORAL_NAMESPACE: "Temporal namespace (default 'default')",
+  CIU_HOME: "the master's config directory for `ciu` (default ./.ciu)",
+  CIU_CREDENTIALS_FILE: 'YAML/JSON credential store the worker resolves credentials references in',
+  CIU_KNOWN_HOSTS: 'known_hosts file for SSH endpoints whose host key the credential store does not list',
+  CIU_TLS_CA_FILE: 'CA bundle trusted for ftps image servers (default: the system CAs)',
+  CIU_SSH_LEGACY_ALGORITHMS:
+    'comma-separated SHA-1-era SSH algorithms to allow again (ssh-rsa, hmac-sha1, …)',
+  CIU_LOG_LEVEL: 'pino log level (default info)',
+  CIU_LOG_PRETTY:
+    '1 renders log lines for humans (pino-pretty), 0 keeps JSON; unset: JSON, but pretty for the demo',
+  CIU_METRICS: "host:port of ciu's Prometheus endpoint for `ciu worker` (default off)",
+  CIU_SDK_METRICS: "host:port of the Temporal runtime's Prometheus endpoint (default off)",
+  CIU_DOWNLOAD_STALL_TIMEOUT:
+    'a download with no byte progress this long fails as DownloadStalled (default 60s)',
+  CIU_SHUTDOWN_GRACE:
+    'after SIGTERM/SIGINT, how long running activities may finish before they are cancelled (default 10s)',
+  CIU_SHUTDOWN_FORCE:
+    'after SIGTERM/SIGINT, by when the worker stops even if an activity has not (default 30s)',
+} as const;
+
+/** Everything the environment configures, resolved with its defaults. */
+export interface CiuSettings {
+  temporal: { address: string; namespace: string };
+  home: string;
+  credentialsFile?: string;
+  knownHostsFile?: string;
+  tlsCaFile?: string;
+  sshLegacyAlgorithms: string[];
+  logLevel: string;
+  /** Unset: each entry point's own default. */
+  logPretty?: boolean;
+  metricsAddress?: string;
+  sdkMetricsAddress?: string;
+  /** Unset: the worker's defaults (60 s, 10 s, 30 s). */
+  downloadStallMs?: number;
+  shutdownGraceMs?: number;
+  shutdownForceMs?: number;
+}
+
+/** A duration variable ('60s', '2m') in ms; a bad value names the variable. */
+function duration(env: NodeJS.ProcessEnv, name: keyof typeof settingVariables): number | undefined {
+  const text = optional(env[name]);
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 1000)
+    throw new Error(`${name} must be a duration of at least 1s ('60s', '2m'), got "${text}"`);
+  return ms;
+}
+
+function optional(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** Reads the variables in settingVariables from `env`. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): CiuSettings {
+  const settings: CiuSettings = {
+    temporal: {
+      address: optional(env.TEMPORAL_ADDRESS) ?? '127.0.0.1:7233',
+      namespace: optional(env.TEMPORAL_NAMESPACE) ?? 'default',
+    },
+    home: optional(env.CIU_HOME) ?? '.ciu',
+    sshLegacyAlgorithms: (env.CIU_SSH_LEGACY_ALGORITHMS ?? '')
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean),
+    logLevel: optional(env.CIU_LOG_LEVEL) ?? 'info',
+  };
+  const files = {
+    credentialsFile: optional(env.CIU_CREDENTIALS_FILE),
+    knownHostsFile: optional(env.CIU_KNOWN_HOSTS),
+    tlsCaFile: optional(env.CIU_TLS_CA_FILE),
+    metricsAddress: optional(env.CIU_METRICS),
+    sdkMetricsAddress: optional(env.CIU_SDK_METRICS),
+  };
+  if (env.CIU_LOG_PRETTY === '1' || env.CIU_LOG_PRETTY === '0')
+    settings.logPretty = env.CIU_LOG_PRETTY === '1';
+  const durations = {
+    downloadStallMs: duration(env, 'CIU_DOWNLOAD_STALL_TIMEOUT'),
+    shutdownGraceMs: duration(env, 'CIU_SHUTDOWN_GRACE'),
+    shutdownForceMs: duration(env, 'CIU_SHUTDOWN_FORCE'),
+  };
+  for (const [key, value] of Object.entries({ ...files, ...durations }))
+    if (value !== undefined) Object.assign(settings, { [key]: value });
+  return settings;
+}

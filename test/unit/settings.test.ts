@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { settingVariables, settingsFromEnv } from '../../src/settings';
+
+test('defaults when the environment sets nothing', () => {
+  expect(settingsFromEnv({})).toEqual({
+    temporal: { address: '127.0.0.1:7233', namespace: 'default' },
+    home: '.ciu',
+    sshLegacyAlgorithms: [],
+    logLevel: 'info',
+  });
+});
+
+test('every variable is read from the environment it is given', () => {
+  const settings = settingsFromEnv({
+    TEMPORAL_ADDRESS: 'temporal.example:7233',
+    TEMPORAL_NAMESPACE: 'fleet',
+    CIU_HOME: '/srv/ciu',
+    CIU_CREDENTIALS_FILE: '/etc/ciu/credentials.yaml',
+    CIU_KNOWN_HOSTS: '/etc/ciu/known_hosts',
+    CIU_TLS_CA_FILE: '/etc/ciu/ftps-ca.pem',
+    CIU_SSH_LEGACY_ALGORITHMS: ' ssh-rsa, hmac-sha1 ,',
+    CIU_LOG_LEVEL: 'debug',
+    CIU_LOG_PRETTY: '0',
+    CIU_METRICS: '127.0.0.1:9465',
+    CIU_SDK_METRICS: '127.0.0.1:9464',
+  });
+  expect(settings).toEqual({
+    temporal: { address: 'temporal.example:7233', namespace: 'fleet' },
+    home: '/srv/ciu',
+    credentialsFile: '/etc/ciu/credentials.yaml',
+    knownHostsFile: '/etc/ciu/known_hosts',
+    tlsCaFile: '/etc/ciu/ftps-ca.pem',
+    sshLegacyAlgorithms: ['ssh-rsa', 'hmac-sha1'],
+    logLevel: 'debug',
+    logPretty: false,
+    metricsAddress: '127.0.0.1:9465',
+    sdkMetricsAddress: '127.0.0.1:9464',
+  });
+});
+
+test('README documents every variable ciu reads', () => {
+  const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+  for (const name of Object.keys(settingVariables)) expect(readme).toContain(`\`${name}\``);
+});
