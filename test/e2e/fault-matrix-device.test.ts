@@ -19,6 +19,7 @@ import type { CampaignConfig } from '../../src/domain/types';
 import { masterUpgrade } from '../../workflows';
 import { taskQueue } from '../../workflows/definitions';
 import { waitForStatus } from '../fixtures/campaign';
+import { fleetLogin } from '../fixtures/credentials';
 import { eventually } from '../fixtures/eventually';
 import { createTestImage, startFtpServer, type LocalImageServer } from '../fixtures/servers';
 import { startTestTemporal } from '../fixtures/temporal';
@@ -67,7 +68,7 @@ async function spawnWorker(): Promise<ChildProcess> {
   await writeFile(
     credentialsFile,
     JSON.stringify({
-      controllers: controllerLogin,
+      controllers: fleetLogin(controllerLogin, [fleet]),
       'image-ftp': ftp.credentials,
       'image-ftp-2': ftp2.credentials,
     }),
