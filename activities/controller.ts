@@ -17,6 +17,7 @@ import { ReplyFormatError } from '../src/device/parsers';
 import { CommandValueError, checkHost, checkPort } from '../src/device/validate';
 import type { Logger } from '../src/logging';
 import { portOf } from '../src/transfer/endpoint';
+import { rebootOnce, type RebootDevice } from './reboot';
 import type {
   ControllerFacts,
   ControllerLogInput,
@@ -24,6 +25,7 @@ import type {
   DownloadImageResult,
   RebootInput,
   UpgradeActivities,
+  VerifiedImage,
   VerifyOnControllerInput,
 } from './types';
 
@@ -39,6 +41,8 @@ export interface ControllerActivityDeps {
   rebootTimeoutMs?: number;
   /** Pause between SSH polls while a controller reboots. Default 5 s. */
   rebootPollMs?: number;
+  /** A download with no byte progress this long fails as DownloadStalled. Default 60 s. */
+  downloadStallMs?: number;
 }
 
 type ControllerActivities = Pick<
@@ -48,9 +52,6 @@ type ControllerActivities = Pick<
 
 /** Heartbeat period while a copy runs; the worker throttles what reaches the server. */
 const heartbeatEveryMs = 2000;
-
-/** Rounding allowance when comparing a controller's uptime (whole seconds) with the time since reload. */
-const uptimeSlackMs = 2000;
 
 /** Turns driver errors into ApplicationFailures with stable types; messages never hold secrets. */
 function toFailure(err: unknown): unknown {
@@ -158,15 +159,30 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
       throw toFailure(err);
     }
     const user = server?.username ?? (source.protocol === 'ftp' ? 'anonymous' : undefined);
+    if (input.expected && (await imageProblems(controller, partition, input.expected)).length === 0) {
+      log.info({ partition }, 'partition already holds the verified image; not copying again');
+      return { bytes: input.expected.payloadLength, alreadyThere: true };
+    }
     log.info(
       { protocol: source.protocol, server: source.server.host, partition },
       'controller download starting',
     );
     let progress: { bytes: number; totalBytes?: number } = { bytes: 0 };
     context.heartbeat(progress);
+    // Liveness is not progress: heartbeats keep the activity alive while the controller prints
+    // nothing, so a transfer whose byte count stands still is stopped here.
+    const stallMs = deps.downloadStallMs ?? 60_000;
+    const stall = new AbortController();
+    let progressAt = Date.now();
     // Heartbeat even while the controller prints nothing (login delays, a stalled transfer): a
     // cancellation (purge) only reaches an activity through its heartbeats.
-    const keepAlive = setInterval(() => context.heartbeat(progress), heartbeatEveryMs);
+    const keepAlive = setInterval(
+      () => {
+        context.heartbeat(progress);
+        if (Date.now() - progressAt >= stallMs) stall.abort();
+      },
+      Math.min(heartbeatEveryMs, stallMs / 4),
+    );
     try {
       const result = await withDriver(controller, (driver) =>
         driver.copy(
@@ -181,8 +197,9 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
           },
           server?.password,
           {
-            signal: context.cancellationSignal,
+            signal: AbortSignal.any([context.cancellationSignal, stall.signal]),
             onProgress: ({ bytes, totalBytes }) => {
+              if (bytes > progress.bytes) progressAt = Date.now();
               progress = { bytes, totalBytes };
               context.heartbeat(progress);
             },
@@ -196,6 +213,11 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
         log.info('controller download cancelled; the controller abandoned the transfer');
         throw context.cancellationSignal.reason;
       }
+      if (stall.signal.aborted) {
+        const message = `controller ${controller.ip} download made no progress for ${stallMs / 1000} s (stuck at ${progress.bytes} bytes)`;
+        log.warn({ bytes: progress.bytes, stallMs }, 'controller download stalled; abandoned');
+        throw ApplicationFailure.create({ type: failureTypes.downloadStalled, message });
+      }
       const failure = err as Error & { type?: string };
       log.warn({ failureType: failure.type, error: failure.message }, 'controller download failed');
       throw err;
@@ -205,13 +227,17 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
   }
 
   /**
-   * What a real controller offers after `copy`: `show image version` of the partition (version,
-   * build, and the controller's own signature validation); the payload SHA-256 only where the
-   * controller advertises `image-sha256`.
+   * What is wrong with the image on a partition, compared with the verified one; empty when it is
+   * exactly it. What a real controller offers: `show image version` of the partition (version, build,
+   * and the controller's own signature validation); the payload SHA-256 only where the controller
+   * advertises `image-sha256`.
    */
-  async function verifyImageOnController(input: VerifyOnControllerInput): Promise<void> {
-    const { controller, partition, expected } = input;
-    const problems = await withDriver(controller, async (driver) => {
+  function imageProblems(
+    controller: Controller,
+    partition: 0 | 1,
+    expected: VerifiedImage,
+  ): Promise<string[]> {
+    return withDriver(controller, async (driver) => {
       const found = (await driver.partitions()).find((p) => p.partition === partition);
       if (!found?.version) return [`partition ${partition} holds no image`];
       const issues: string[] = [];
@@ -229,6 +255,11 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
       }
       return issues;
     });
+  }
+
+  async function verifyImageOnController(input: VerifyOnControllerInput): Promise<void> {
+    const { controller, partition, expected } = input;
+    const problems = await imageProblems(controller, partition, expected);
     if (problems.length === 0) return;
     const message = `image on ${controller.ip} partition ${partition} failed its check: ${problems.join('; ')}`;
     logger.warn({ controller: controller.ip, partition, problems }, 'image on controller failed its check');
@@ -251,41 +282,26 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
   }
 
   async function rebootController(input: RebootInput): Promise<void> {
-    const context = Context.current();
-    const { controller, partition } = input;
-    const timeoutMs = input.timeoutMs ?? deps.rebootTimeoutMs ?? 10 * 60_000;
-    const pollMs = deps.rebootPollMs ?? 5000;
-    await withDriver(controller, async (driver) => {
-      await driver.setBootPartition(partition);
-      await driver.reload();
+    const { controller } = input;
+    const device: RebootDevice = {
+      look: () =>
+        withDriver(controller, async (driver) => {
+          const facts = await driver.facts();
+          return {
+            version: facts.version,
+            build: facts.build,
+            uptimeSeconds: facts.uptimeSeconds,
+            defaultBoot: facts.partitions.find((p) => p.defaultBoot)?.partition,
+          };
+        }),
+      setBootPartition: (partition) => withDriver(controller, (driver) => driver.setBootPartition(partition)),
+      reload: () => withDriver(controller, (driver) => driver.reload()),
+    };
+    await rebootOnce(Context.current(), device, input, {
+      timeoutMs: input.timeoutMs ?? deps.rebootTimeoutMs ?? 10 * 60_000,
+      pollMs: deps.rebootPollMs ?? 5000,
+      logger,
     });
-    logger.info({ controller: controller.ip, partition, timeoutMs }, 'controller reloading');
-    const reloadedAt = Date.now();
-    const deadline = reloadedAt + timeoutMs;
-    let lastError = 'no answer yet';
-    for (;;) {
-      await context.sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
-      context.heartbeat({ waitingMs: timeoutMs - (deadline - Date.now()) });
-      try {
-        const { uptimeSeconds } = await withDriver(controller, (driver) => driver.facts());
-        // Up for longer than the reload is old: it has not gone down yet (a slow real device).
-        if (uptimeSeconds !== undefined && uptimeSeconds * 1000 > Date.now() - reloadedAt + uptimeSlackMs)
-          lastError = `still up from before the reload (uptime ${uptimeSeconds} s)`;
-        else {
-          logger.info({ controller: controller.ip, uptimeSeconds }, 'controller answers again after reload');
-          return;
-        }
-      } catch (err) {
-        const type = (err as { type?: string }).type;
-        if (type !== failureTypes.controllerUnreachable) throw err;
-        lastError = (err as Error).message;
-      }
-      if (Date.now() >= deadline) break;
-    }
-    throw ApplicationFailure.nonRetryable(
-      `controller ${controller.ip} did not come back within ${Math.round(timeoutMs / 1000)} s after reload (last: ${lastError})`,
-      failureTypes.rebootTimeout,
-    );
   }
 
   return { inspectController, downloadImage, verifyImageOnController, logOnController, rebootController };

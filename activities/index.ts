@@ -11,6 +11,10 @@ export interface ActivityDeps {
   logger: Logger;
   /** known_hosts file for SSH endpoints without a pinned host key. Default: env CIU_KNOWN_HOSTS. */
   knownHostsFile?: string;
+  /** A download with no byte progress this long fails as DownloadStalled. Default 60 s (env CIU_DOWNLOAD_STALL_TIMEOUT). */
+  downloadStallMs?: number;
+  /** Pause between SSH polls while a controller reboots. Default 5 s. */
+  rebootPollMs?: number;
 }
 
 /** Every activity the ciu workflows call, bound to the worker's dependencies. */

@@ -20,10 +20,17 @@ export interface DownloadImageInput {
   campaign: string;
   /** Total attempt number (1-based), for logs. */
   attempt: number;
+  /**
+   * The verified image. When given and the partition already holds exactly it (type, version, build,
+   * SHA-256) — a copy that finished before a worker crash — nothing is copied again.
+   */
+  expected?: VerifiedImage;
 }
 
 export interface DownloadImageResult {
   bytes: number;
+  /** True when the partition already held the expected image and no copy was started. */
+  alreadyThere?: boolean;
 }
 
 export interface VerifyOnControllerInput {
@@ -44,6 +51,8 @@ export interface RebootInput {
   partition: 0 | 1;
   /** How long the controller may stay unreachable after reload. Default 10 minutes. */
   timeoutMs?: number;
+  /** The image it should run afterwards: when it already does, no reload is sent. */
+  expected?: { version: string; build: number };
 }
 
 /** Every activity the workflows call. Heartbeats: downloadImage ({ bytes, totalBytes }), rebootController. */
@@ -58,6 +67,9 @@ export interface UpgradeActivities {
   verifyImageOnController(input: VerifyOnControllerInput): Promise<void>;
   /** Writes one line into the controller's own log. */
   logOnController(input: ControllerLogInput): Promise<void>;
-  /** Sets the boot partition, reloads, and waits until the controller answers SSH again. */
+  /**
+   * Sets the boot partition, reloads, and waits until the controller answers SSH again; looks first,
+   * and resumes a wait recorded in its heartbeat ({ reloadedAt, waitedMs }) instead of reloading twice.
+   */
   rebootController(input: RebootInput): Promise<void>;
 }

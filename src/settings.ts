@@ -2,6 +2,7 @@
  * The one place ciu reads its process environment. Every other module takes these values as options,
  * so what a worker or a `ciu` call does depends on flags and this table, nothing read deep inside.
  */
+import { parseDuration } from './domain/duration';
 
 /** Each variable ciu reads, with what it sets (README "Settings" lists the same). */
 export const settingVariables = {
@@ -18,6 +19,12 @@ export const settingVariables = {
     '1 renders log lines for humans (pino-pretty), 0 keeps JSON; unset: JSON, but pretty for the demo',
   CIU_METRICS: "host:port of ciu's Prometheus endpoint for `ciu worker` (default off)",
   CIU_SDK_METRICS: "host:port of the Temporal runtime's Prometheus endpoint (default off)",
+  CIU_DOWNLOAD_STALL_TIMEOUT:
+    'a download with no byte progress this long fails as DownloadStalled (default 60s)',
+  CIU_SHUTDOWN_GRACE:
+    'after SIGTERM/SIGINT, how long running activities may finish before they are cancelled (default 10s)',
+  CIU_SHUTDOWN_FORCE:
+    'after SIGTERM/SIGINT, by when the worker stops even if an activity has not (default 30s)',
 } as const;
 
 /** Everything the environment configures, resolved with its defaults. */
@@ -33,6 +40,20 @@ export interface CiuSettings {
   logPretty?: boolean;
   metricsAddress?: string;
   sdkMetricsAddress?: string;
+  /** Unset: the worker's defaults (60 s, 10 s, 30 s). */
+  downloadStallMs?: number;
+  shutdownGraceMs?: number;
+  shutdownForceMs?: number;
+}
+
+/** A duration variable ('60s', '2m') in ms; a bad value names the variable. */
+function duration(env: NodeJS.ProcessEnv, name: keyof typeof settingVariables): number | undefined {
+  const text = optional(env[name]);
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 1000)
+    throw new Error(`${name} must be a duration of at least 1s ('60s', '2m'), got "${text}"`);
+  return ms;
 }
 
 function optional(value: string | undefined): string | undefined {
@@ -62,7 +83,12 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): CiuSettin
   };
   if (env.CIU_LOG_PRETTY === '1' || env.CIU_LOG_PRETTY === '0')
     settings.logPretty = env.CIU_LOG_PRETTY === '1';
-  for (const [key, value] of Object.entries(files))
+  const durations = {
+    downloadStallMs: duration(env, 'CIU_DOWNLOAD_STALL_TIMEOUT'),
+    shutdownGraceMs: duration(env, 'CIU_SHUTDOWN_GRACE'),
+    shutdownForceMs: duration(env, 'CIU_SHUTDOWN_FORCE'),
+  };
+  for (const [key, value] of Object.entries({ ...files, ...durations }))
     if (value !== undefined) Object.assign(settings, { [key]: value });
   return settings;
 }

@@ -34,6 +34,9 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       logger,
       credentials: credentialStore(credentialsFile ? { file: credentialsFile } : {}),
       ...(knownHostsFile ? { knownHostsFile } : {}),
+      ...(settings.downloadStallMs !== undefined ? { downloadStallMs: settings.downloadStallMs } : {}),
+      ...(settings.shutdownGraceMs !== undefined ? { shutdownGraceMs: settings.shutdownGraceMs } : {}),
+      ...(settings.shutdownForceMs !== undefined ? { shutdownForceMs: settings.shutdownForceMs } : {}),
       ...(options.interceptors ? { interceptors: options.interceptors } : {}),
     });
     logger.info({ address, taskQueue: worker.options.taskQueue }, 'worker polling');

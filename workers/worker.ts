@@ -24,6 +24,10 @@ export interface CiuWorkerOptions extends ActivityDeps {
    * a controller's download, so they are cheap; max-downloads is enforced by the master, not here.
    */
   maxConcurrentActivityTaskExecutions?: number;
+  /** Time running activities get to finish after SIGTERM/SIGINT before they are cancelled. Default 10 s. */
+  shutdownGraceMs?: number;
+  /** Time after SIGTERM/SIGINT by which the worker stops even if activities have not. Default 30 s. */
+  shutdownForceMs?: number;
   /** E.g. ciu's download counters (src/metrics.ts downloadMetricsInterceptor). Default none. */
   interceptors?: WorkerInterceptors;
 }
@@ -36,6 +40,8 @@ export async function createCiuWorker(options: CiuWorkerOptions): Promise<Worker
     workflowBundle,
     maxConcurrentActivityTaskExecutions,
     interceptors,
+    shutdownGraceMs,
+    shutdownForceMs,
     ...deps
   } = options;
   return Worker.create({
@@ -47,6 +53,11 @@ export async function createCiuWorker(options: CiuWorkerOptions): Promise<Worker
     maxConcurrentActivityTaskExecutions: maxConcurrentActivityTaskExecutions ?? 200,
     // downloadImage's heartbeat timeout is 45 s; unthrottled to 5 s so a purge reaches a running download fast.
     maxHeartbeatThrottleInterval: '5s',
+    // Asked to stop, the worker gives running activities this long to finish, then cancels them:
+    // a download sends Ctrl-C to its controller, a reboot wait stops polling (its retry resumes it).
+    shutdownGraceTime: shutdownGraceMs ?? 10_000,
+    // ...and exits within this long of the request even if an activity ignores its cancellation.
+    shutdownForceTime: shutdownForceMs ?? 30_000,
     ...(interceptors ? { interceptors } : {}),
   });
 }

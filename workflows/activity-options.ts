@@ -14,29 +14,37 @@ export const shortCommand = proxyActivities<Pick<UpgradeActivities, 'inspectCont
 );
 
 /**
- * Image download: one try per call (the workflow counts quick tries); hours for slow links, but a
- * silent transfer is noticed within a minute via heartbeats; waits for the activity to acknowledge a
- * purge so the controller's copy is really stopped.
+ * Image download: one try per call (the workflow counts quick tries); hours for slow links. The
+ * activity heartbeats every 2 s (throttled to at most 5 s), so 20 s without one means its worker is
+ * gone; a transfer that is alive but makes no byte progress is the activity's own DownloadStalled.
+ * Waits for the activity to acknowledge a purge so the controller's copy is really stopped.
  */
 export const transfer = proxyActivities<Pick<UpgradeActivities, 'downloadImage' | 'verifyImageOnController'>>(
   {
     startToCloseTimeout: '6 hours',
-    heartbeatTimeout: '45 seconds',
+    heartbeatTimeout: '20 seconds',
     retry: { maximumAttempts: 1 },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   },
 );
 
-/** Reboot: reload plus up to ~10 minutes until SSH answers again; heartbeats while waiting. Not repeated blindly. */
-export const reboot = proxyActivities<Pick<UpgradeActivities, 'rebootController'>>({
-  startToCloseTimeout: '20 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: {
-    maximumAttempts: 2,
-    initialInterval: '30s',
-    nonRetryableErrorTypes,
-  },
-});
+/**
+ * Reboot: reload plus up to `rebootTimeoutMs` (the profile's reboot-timeout) until SSH answers again,
+ * heartbeating ({ reloadedAt, waitedMs }) while it waits. A retry after a worker crash resumes the
+ * wait from those details and never reloads again, so a short retry interval is safe; the heartbeat
+ * timeout is short so that a crashed worker's attempt is noticed fast.
+ */
+export function reboot(rebootTimeoutMs: number) {
+  return proxyActivities<Pick<UpgradeActivities, 'rebootController'>>({
+    startToCloseTimeout: rebootTimeoutMs + 5 * 60_000,
+    heartbeatTimeout: '30 seconds',
+    retry: {
+      maximumAttempts: 3,
+      initialInterval: '2s',
+      nonRetryableErrorTypes,
+    },
+  });
+}
 
 /**
  * Image-header check: a losing image server must not end the campaign, so transient failures retry

@@ -68,6 +68,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   const carried: ControllerCarried = input.carried ?? { attempts: 0, cycles: 0, run: 1 };
   const retryMs = parseDuration(input.retryInterval) as number;
   const backoffMs = parseDuration(input.quickTryBackoff ?? '5s') as number;
+  const rebootTimeoutMs = parseDuration(input.rebootTimeout ?? '10m') as number;
   const ctx = { campaign, controller: controller.ip, model: controller.model };
 
   const progress = new ControllerProgress(input, carried);
@@ -226,6 +227,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
         partition,
         campaign,
         attempt: status.attempts,
+        expected: image,
       });
       showProgress({ bytes: result.bytes, totalBytes: image.payloadLength });
       await transfer.verifyImageOnController({ controller, partition, expected: image });
@@ -240,7 +242,12 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       return finish('downloaded-reboot-required');
     }
     await report({ state: 'rebooting' });
-    await reboot.rebootController({ controller, partition });
+    await reboot(rebootTimeoutMs).rebootController({
+      controller,
+      partition,
+      timeoutMs: rebootTimeoutMs,
+      expected: { version: image.version, build: image.build },
+    });
     const after = await shortCommand.inspectController(controller);
     showProgress({ runningVersion: after.runningVersion, runningBuild: after.runningBuild });
     if (!progress.runsTarget(after.runningVersion, after.runningBuild)) {

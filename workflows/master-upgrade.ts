@@ -148,6 +148,7 @@ export async function masterUpgrade(
           retryInterval: config.profile.retryInterval,
           quickTries: config.profile.quickTries,
           quickTryBackoff: config.profile.quickTryBackoff,
+          rebootTimeout: config.profile.rebootTimeout,
           partition: config.profile.partition,
           master: { workflowId: campaign },
           searchAttributes: useSearchAttributes,

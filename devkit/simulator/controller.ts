@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server as TcpServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Server, utils, type AuthenticationType, type Connection, type ParsedKey } from 'ssh2';
 import { download } from '../../src/transfer';
@@ -81,7 +82,9 @@ export class SimulatedController {
   /** Its known_hosts line. */
   readonly knownHostsLine: string;
   readonly log: ControllerLog;
-  private server: Server | undefined;
+  private server: Server | TcpServer | undefined;
+  /** TCP connections a blackholed controller holds open without a word. */
+  private readonly heldSockets = new Set<Socket>();
   private readonly authorizedKey: ParsedKey | undefined;
   private readonly connections = new Set<Connection>();
   private rebootTimer: NodeJS.Timeout | undefined;
@@ -193,11 +196,18 @@ export class SimulatedController {
     };
   }
 
-  /** Changes fault switches; `unreachable` takes effect at once. */
+  /** Changes fault switches; `unreachable` and `blackhole` take effect at once. */
   async setFaults(changes: Partial<ControllerFaults>): Promise<void> {
     Object.assign(this.faults, changes);
+    if (changes.blackhole !== undefined) await this.goDown();
     if (changes.unreachable === true) await this.goDown();
-    else if (changes.unreachable === false && !this.rebootTimer && !this.stopped) await this.listen();
+    else if (
+      (changes.unreachable === false || changes.blackhole !== undefined) &&
+      !this.faults.unreachable &&
+      !this.rebootTimer &&
+      !this.stopped
+    )
+      await this.listen();
   }
 
   /** Stops listening and drops every session, for good. */
@@ -260,7 +270,13 @@ export class SimulatedController {
     if (this.server) return Promise.resolve();
     const advertised = this.options.capabilities ?? ['image-sha256', 'log-message'];
     const banner = advertised.length ? { banner: `ciu-capabilities: ${advertised.join(' ')}\n` } : {};
-    const server = new Server({ hostKeys: [this.hostKey], ...banner }, (client) => this.accept(client));
+    const server = this.faults.blackhole
+      ? createServer((socket) => {
+          this.heldSockets.add(socket);
+          socket.on('error', () => undefined);
+          socket.on('close', () => this.heldSockets.delete(socket));
+        })
+      : new Server({ hostKeys: [this.hostKey], ...banner }, (client) => this.accept(client));
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -276,6 +292,8 @@ export class SimulatedController {
     this.server = undefined;
     for (const client of this.connections) client.end();
     this.connections.clear();
+    for (const socket of this.heldSockets) socket.destroy();
+    this.heldSockets.clear();
     return server ? new Promise((resolve) => server.close(() => resolve())) : Promise.resolve();
   }
 

@@ -157,6 +157,11 @@ async function download(
     );
   }
   terminal.write(`Downloading ${args.file} from ${args.host} (${args.protocol})\n`);
+  await ctx.log.write(
+    'info',
+    'fpapps',
+    `Image download started: ${args.file} to partition ${args.partition}`,
+  );
 
   const stall = Boolean(faults.stallDownloads);
   if (stall) faults.stallDownloads = (faults.stallDownloads ?? 1) - 1;

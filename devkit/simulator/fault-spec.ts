@@ -11,6 +11,7 @@ const counters = {
 const flags = {
   'flash-full': 'flashFull',
   unreachable: 'unreachable',
+  blackhole: 'blackhole',
   'never-come-back': 'neverComeBack',
   'boot-old-version': 'bootOldVersion',
 } as const;

@@ -17,6 +17,8 @@ export interface ControllerFaults {
   flashFull?: boolean;
   /** SSH does not listen at all. */
   unreachable?: boolean;
+  /** The port accepts TCP connections but never says a word (no SSH banner): a hung device or a black-holing firewall. */
+  blackhole?: boolean;
   /** After `reload` the controller never answers SSH again. */
   neverComeBack?: boolean;
   /** After `reload` it boots the partition it ran before, whatever `boot system partition` said. */

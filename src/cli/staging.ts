@@ -164,6 +164,11 @@ export function setQuickTryBackoff(config: StagedConfig, text: string): StagedCo
   return { ...config, profile: { ...config.profile, quickTryBackoff } };
 }
 
+export function setRebootTimeout(config: StagedConfig, text: string): StagedConfig {
+  const rebootTimeout = check(profileFields.rebootTimeout, text, 'profile.rebootTimeout');
+  return { ...config, profile: { ...config.profile, rebootTimeout } };
+}
+
 export function setPartition(config: StagedConfig, text: string): StagedConfig {
   const typed = text === '0' ? 0 : text === '1' ? 1 : text;
   const partition = check(profileFields.partition, typed, 'profile.partition');

@@ -52,6 +52,12 @@ const table = {
   },
   /** The controller's download failed (transfer error, corrupt bytes, stalled); counts as one try. */
   downloadFailed: { type: 'DownloadFailed', permanent: false, wording: 'Download failed: retrying' },
+  /** The controller's download made no byte progress for the stall time (default 60 s); counts as one try. */
+  downloadStalled: {
+    type: 'DownloadStalled',
+    permanent: false,
+    wording: 'Download stalled (no progress): retrying',
+  },
   /** The image is not for this controller's platform. */
   imageTypeMismatch: {
     type: 'ImageTypeMismatch',

@@ -32,6 +32,9 @@ const imageFile = z.string('must be a string').superRefine((name, ctx) => {
 });
 const version = z.string('must be a string').regex(versionPattern, 'must be a version like 6.4.0.0');
 const partition = z.union([z.literal(0), z.literal(1)], 'must be 0 or 1');
+/** The longest reboot-timeout a profile may set. */
+export const maxRebootTimeoutMs = 2 * 60 * 60_000;
+
 const duration = (atLeastMs: number, what: string) =>
   z
     .string('must be a string')
@@ -39,6 +42,11 @@ const duration = (atLeastMs: number, what: string) =>
       (d) => (parseDuration(d) ?? -1) >= atLeastMs,
       `must be a duration of at least ${what} and at most 365d ('15m', '30s', '2h')`,
     );
+/** How long a reloaded controller may stay silent: real ones take minutes; over 2 h it is lost, not slow. */
+const rebootTimeout = z.string('must be a string').refine((d) => {
+  const ms = parseDuration(d) ?? -1;
+  return ms >= 1_000 && ms <= maxRebootTimeoutMs;
+}, "must be a duration between 1s and 2h ('10m', '90s')");
 
 /** A controller model ciu knows (src/domain/models.ts). */
 export const controllerModelSchema = z.custom<ControllerModel>(
@@ -121,6 +129,8 @@ export const upgradeProfileSchema = z.strictObject({
     .default('non-boot'),
   /** Pause between the quick tries of one cycle, as a duration. Default '5s'. */
   quickTryBackoff: duration(0, '0s').optional(),
+  /** How long a controller may stay unreachable after reload, as a duration (1s–2h). Default '10m'. */
+  rebootTimeout: rebootTimeout.optional(),
 });
 
 /** A target: one IPv4 host, a CIDR subnet, or 'all' associated controllers. */
@@ -235,6 +245,8 @@ export const controllerUpgradeInputSchema = z.strictObject({
   quickTries: wholeNumber(1),
   /** Pause between quick tries. Default '5s'. */
   quickTryBackoff: duration(0, '0s').optional(),
+  /** How long the controller may stay unreachable after reload. Default '10m'. */
+  rebootTimeout: rebootTimeout.optional(),
   partition: upgradeProfileSchema.shape.partition.unwrap(),
   /** Master to report to and take download slots from. Absent: the child runs alone, unthrottled. */
   master: z.strictObject({ workflowId: z.string('must be a string').min(1, 'must not be empty') }).optional(),

@@ -11,6 +11,7 @@ import {
   setModelImage,
   setPartition,
   setQuickTries,
+  setRebootTimeout,
   setRetryInterval,
   upsertControllers,
 } from '../../src/cli/staging';
@@ -138,6 +139,13 @@ describe('staging edits', () => {
     expect(usageIssues(() => setRetryInterval(emptyConfig(), '99999999999999999999999d'))[0]).toBe(
       "profile.retryInterval must be a duration of at least 1s and at most 365d ('15m', '30s', '2h')",
     );
+    expect(usageIssues(() => setRebootTimeout(emptyConfig(), '3h'))[0]).toBe(
+      "profile.rebootTimeout must be a duration between 1s and 2h ('10m', '90s')",
+    );
+    expect(usageIssues(() => setRebootTimeout(emptyConfig(), '500ms'))[0]).toBe(
+      "profile.rebootTimeout must be a duration between 1s and 2h ('10m', '90s')",
+    );
+    expect(setRebootTimeout(emptyConfig(), '15m').profile.rebootTimeout).toBe('15m');
     expect(usageIssues(() => setPartition(emptyConfig(), '2'))[0]).toBe(
       "profile.partition must be 'non-boot', 0 or 1",
     );

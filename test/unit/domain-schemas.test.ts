@@ -42,6 +42,7 @@ describe('controllerUpgrade input', () => {
       image: { ...good.image, payloadSha256: 'xyz' },
       quickTries: 0,
       retryInterval: '10ms',
+      rebootTimeout: '1d',
       master: { workflowId: '' },
       extra: 1,
     };
@@ -51,6 +52,7 @@ describe('controllerUpgrade input', () => {
       'image.payloadSha256 must be a hex SHA-256',
       "retryInterval must be a duration of at least 1s and at most 365d ('15m', '30s', '2h')",
       'quickTries must be >= 1',
+      "rebootTimeout must be a duration between 1s and 2h ('10m', '90s')",
       'master.workflowId must not be empty',
       'extra is not a known field',
     ]);

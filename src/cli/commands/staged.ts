@@ -20,6 +20,7 @@ import {
   setPartition,
   setQuickTries,
   setQuickTryBackoff,
+  setRebootTimeout,
   setRetryInterval,
   upsertControllers,
 } from '../staging';
@@ -107,6 +108,12 @@ export function registerProfileCommands(program: Command, ctx: CliContext): void
     'pause between the quick tries of one cycle (default 5s)',
     '5s',
     setQuickTryBackoff,
+  );
+  setting(
+    'reboot-timeout',
+    'how long a reloaded controller may stay unreachable, 1s to 2h (default 10m)',
+    '10m',
+    setRebootTimeout,
   );
 }
 
