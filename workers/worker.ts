@@ -6,6 +6,7 @@ import {
 } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { taskQueue } from '../workflows/definitions';
+import { boundedFailureInterceptor } from './bounded-failures';
 
 export { taskQueue };
 
@@ -46,7 +47,11 @@ export function createCiuWorker(options: CiuWorkerOptions): Promise<Worker> {
     maxConcurrentActivityTaskExecutions: maxConcurrentActivityTaskExecutions ?? 200,
     // downloadImage's heartbeat timeout is 45 s; unthrottled to 5 s so a purge reaches a running download fast.
     maxHeartbeatThrottleInterval: '5s',
-    ...(interceptors ? { interceptors } : {}),
+    interceptors: {
+      ...interceptors,
+      // Outermost: it bounds what the other interceptors and the activity throw.
+      activity: [boundedFailureInterceptor, ...(interceptors?.activity ?? [])],
+    },
   });
 }
 

@@ -32,9 +32,26 @@ function relative(iso: string, now: Date): string {
   return `${time} (in ${span})`;
 }
 
+/** A device's or server's text on one line: a status screen line never breaks inside it. */
+export function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
 function cut(text: string, width: number): string {
-  const oneLine = text.replace(/\s+/g, ' ').trim();
-  return oneLine.length > width ? `${oneLine.slice(0, width - 1)}…` : oneLine;
+  const line = oneLine(text);
+  return line.length > width ? `${line.slice(0, width - 1)}…` : line;
+}
+
+/** States that end well: an error a controller reported on the way there is history, not a current problem. */
+const settledWell: readonly ControllerStatus['state'][] = [
+  'upgraded',
+  'up-to-date',
+  'downloaded-reboot-required',
+];
+
+function lastErrorText(c: ControllerStatus, width: number): string {
+  if (!c.lastError) return '-';
+  return settledWell.includes(c.state) ? cut(`earlier: ${c.lastError}`, width) : cut(c.lastError, width);
 }
 
 /** The ArubaOS-style state text, with the try and progress while downloading. */
@@ -69,7 +86,7 @@ export function renderStatusTable(
       stateText(c, options.quickTries),
       String(c.attempts),
       c.state === 'waiting-retry' && c.nextRetryAt ? relative(c.nextRetryAt, now) : '-',
-      c.lastError ? cut(c.lastError, errorWidth) : '-',
+      lastErrorText(c, errorWidth),
     ]);
   }
   return table.toString();

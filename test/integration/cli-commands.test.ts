@@ -179,7 +179,7 @@ describe('ciu commands end to end', () => {
     const purge = await ciu('upgrade', 'target', 'purge', '127.22.1.2', '127.22.3.0/24');
     expect(purge).toMatchObject({
       code: 0,
-      stdout: 'purgeTargets 127.22.1.2 127.22.3.0/24 sent to campaign cli-it\n',
+      stdout: 'Campaign cli-it: purged 127.22.1.2, 127.22.3.1\n',
     });
     const watched = await ciu('show', 'upgrade', 'status', '--watch', '--interval', '0.5', '--exit-status');
     expect(watched.code).toBe(3);
