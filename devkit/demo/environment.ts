@@ -66,7 +66,7 @@ export interface DemoEnvironment {
 
 /** The `npm start` fleet: two models on two subnets, faults included, one up-to-date and one untargeted. */
 export const demoGroups: DemoGroup[] = [
-  // 127.20.1.2 refuses 4 downloads: three quick tries, a retry window, then it upgrades.
+  // 127.20.1.2 refuses 4 downloads: three quick tries, a retry window, a fourth refused try, then it upgrades on the 5th.
   {
     subnet: '127.20.1.0/24',
     target: '127.20.1.0/24',
