@@ -1,4 +1,4 @@
-import { Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
+import { Runtime, type LogLevel, type LogMetadata, type Logger as SdkLogger } from '@temporalio/worker';
 import { boundText } from '../src/domain/bounded';
 import type { Logger } from '../src/logging';
 
@@ -49,6 +49,18 @@ export function sdkLogWriter(logger: Logger): (level: LogLevel, message: string,
     );
 }
 
+/** The SDK's logger interface over one function that receives every line with its level. */
+export function sdkLogger(write: (level: LogLevel, message: string, meta?: LogMetadata) => void): SdkLogger {
+  return {
+    log: write,
+    trace: (m, meta) => write('TRACE', m, meta),
+    debug: (m, meta) => write('DEBUG', m, meta),
+    info: (m, meta) => write('INFO', m, meta),
+    warn: (m, meta) => write('WARN', m, meta),
+    error: (m, meta) => write('ERROR', m, meta),
+  };
+}
+
 /**
  * Installs the Temporal runtime once per process, routing every SDK log — including workflow
  * `log.*` calls, which are the master's structured log — into pino with their metadata as fields.
@@ -56,14 +68,7 @@ export function sdkLogWriter(logger: Logger): (level: LogLevel, message: string,
 export function installRuntime({ logger, metricsBindAddress, shutdownSignals }: RuntimeSetup): void {
   const write = sdkLogWriter(logger);
   Runtime.install({
-    logger: {
-      log: write,
-      trace: (m, meta) => write('TRACE', m, meta),
-      debug: (m, meta) => write('DEBUG', m, meta),
-      info: (m, meta) => write('INFO', m, meta),
-      warn: (m, meta) => write('WARN', m, meta),
-      error: (m, meta) => write('ERROR', m, meta),
-    },
+    logger: sdkLogger(write),
     telemetryOptions: {
       logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
       ...(metricsBindAddress ? { metrics: { prometheus: { bindAddress: metricsBindAddress } } } : {}),

@@ -7,6 +7,7 @@ import {
 import { createActivities, type ActivityDeps } from '../activities';
 import { taskQueue } from '../workflows/definitions';
 import { boundedFailureInterceptor } from './bounded-failures';
+import { workflowBundleFor } from './bundle';
 
 export { taskQueue };
 
@@ -17,7 +18,7 @@ export interface CiuWorkerOptions extends ActivityDeps {
   namespace?: string;
   /** Default 'ciu'. */
   taskQueue?: string;
-  /** A prebuilt workflow bundle (tests bundle once per file); default: bundle workflows/ now. */
+  /** A workflow bundle (tests bundle once per file); default: dist/workflow-bundle.js, else bundle now. */
   workflowBundle?: WorkflowBundleOption;
   /**
    * Activities running at once on this worker. Default 200: most of them are SSH sessions waiting on
@@ -29,7 +30,7 @@ export interface CiuWorkerOptions extends ActivityDeps {
 }
 
 /** A worker for both ciu workflows and all activities. Call `installRuntime` first in a process entry. */
-export function createCiuWorker(options: CiuWorkerOptions): Promise<Worker> {
+export async function createCiuWorker(options: CiuWorkerOptions): Promise<Worker> {
   const {
     connection,
     namespace,
@@ -42,7 +43,7 @@ export function createCiuWorker(options: CiuWorkerOptions): Promise<Worker> {
     connection,
     namespace: namespace ?? 'default',
     taskQueue: options.taskQueue ?? taskQueue,
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    workflowBundle: workflowBundle ?? (await workflowBundleFor(deps.logger)),
     activities: createActivities(deps),
     maxConcurrentActivityTaskExecutions: maxConcurrentActivityTaskExecutions ?? 200,
     // downloadImage's heartbeat timeout is 45 s; unthrottled to 5 s so a purge reaches a running download fast.

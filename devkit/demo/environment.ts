@@ -8,7 +8,7 @@ import type { Controller } from '../../src/domain/types';
 import { buildImage } from '../../src/image';
 import { loopbackHosts, startFleet, type Fleet } from '../simulator/fleet';
 import type { ControllerFaults } from '../simulator/faults';
-import { startFtpServer, type LocalImageServer } from '../image-server';
+import { freeLoopbackAddress, startFtpServer, type LocalImageServer } from '../image-server';
 
 /** One group of simulated controllers in the demo. */
 export interface DemoGroup {
@@ -41,7 +41,11 @@ export interface DemoOptions {
   maxDownloads?: number;
   retryInterval?: string;
   quickTryBackoff?: string;
-  /** FTP image server's port on 127.0.0.1. Default: a free high port (`ciu start` uses 2121). */
+  /**
+   * FTP image server's port. Default 21 on a free loopback address; given (`ciu start`), on
+   * 127.21.0.21. Controllers speak arubaos, which reaches only port 21; any other port makes them
+   * speak arubaos-ext (the simulator's `copy … port <n>`).
+   */
   ftpPort?: number;
   /** Controller SSH port. Default 22 (each controller has its own address). */
   sshPort?: number;
@@ -112,7 +116,9 @@ export async function startDemoEnvironment(options: DemoOptions): Promise<DemoEn
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
-    const ftp = await startFtpServer(options.ftpPort ? { port: options.ftpPort } : {});
+    const ftpPort = options.ftpPort ?? 21;
+    const ftpHost = options.ftpPort === undefined ? await freeLoopbackAddress(21) : '127.21.0.21';
+    const ftp = await startFtpServer({ host: ftpHost, port: ftpPort });
     stops.push(() => ftp.stop());
     const models = [...new Set(groups.flatMap((g) => g.models))];
     const images: Record<string, string> = {};
@@ -143,7 +149,7 @@ export async function startDemoEnvironment(options: DemoOptions): Promise<DemoEn
         credentials: login,
         ...(options.sshPort ? { port: options.sshPort } : {}),
         ...(group.standbyEvery ? { standbyEvery: group.standbyEvery } : {}),
-        controller: { rebootDelayMs: options.rebootDelayMs ?? 2000 },
+        controller: { rebootDelayMs: options.rebootDelayMs ?? 2000, extensions: ftpPort !== 21 },
         faults: Object.fromEntries(
           Object.entries(group.faults ?? {}).map(([i, faults]) => [ips[Number(i)] as string, faults]),
         ),

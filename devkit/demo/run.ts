@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pino from 'pino';
 import { validateCampaignConfig } from '../../src/domain/config';
 import type { CampaignStatus } from '../../src/domain/status';
 import { createLogger, type Logger } from '../../src/logging';
@@ -8,7 +9,7 @@ import { upgradeStatusQuery } from '../../workflows/definitions';
 import { installRuntime } from '../../workers/runtime';
 import { campaignSettled, renderCampaignStatus } from '../../src/cli/commands/campaign';
 import { commitCampaign } from '../../src/cli/commit';
-import { withLiveProgress } from '../../src/cli/progress';
+import { DownloadRates, redraw, withLiveProgress } from '../../src/cli/progress';
 import { saveCommitted, saveStaged, toStaged } from '../../src/cli/config-file';
 import type { CliIo } from '../../src/cli/context';
 import { startLocalStack, type LocalStack } from '../stack';
@@ -28,13 +29,19 @@ export interface DemoRunOptions {
   sdkMetricsAddress?: string;
   /** Demo fleet and profile settings (stateDir is derived from configDir). */
   demo?: Omit<DemoOptions, 'stateDir'>;
-  /** Human logs (pino-pretty). Default true. */
+  /** Logs on the terminal (stderr) instead of in `logFile`, which leaves the terminal to the live table. */
+  verbose?: boolean;
+  /** Where the logs go unless verbose. Default <configDir>/ciu-start.log, appended to. */
+  logFile?: string;
+  /** Human logs (pino-pretty) when verbose. Default true. */
   prettyLogs?: boolean;
+  /** Whether stdout is a terminal the table is redrawn in, and its width. Default: process.stdout's. */
+  terminal?: { columns: number } | undefined;
 }
 
 /**
- * Resolves `stopped` on the first SIGINT/SIGTERM (or `stop()`) and keeps catching later signals until
- * `release`, so a second Ctrl-C cannot cut the cleanup short.
+ * Resolves `stopped` on the first SIGINT/SIGTERM/SIGHUP (or `stop()`) and keeps catching later signals
+ * until `release`, so a second Ctrl-C (or a closed terminal) cannot cut the cleanup short.
  */
 function signalled(): { stopped: Promise<void>; stop(): void; release(): void } {
   let stop: () => void = () => undefined;
@@ -42,12 +49,14 @@ function signalled(): { stopped: Promise<void>; stop(): void; release(): void } 
   const handler = () => stop();
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  process.on('SIGHUP', handler);
   return {
     stopped,
     stop,
     release() {
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);
+      process.off('SIGHUP', handler);
     },
   };
 }
@@ -67,7 +76,20 @@ function visible(status: CampaignStatus): string {
  * its end state, then stays up for the Web UI until Ctrl-C, and stops everything it started.
  */
 export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void> {
-  const logger: Logger = createLogger('ciu', { pretty: options.prettyLogs ?? true });
+  mkdirSync(options.configDir, { recursive: true });
+  const logFile = options.logFile ?? join(options.configDir, 'ciu-start.log');
+  const logger: Logger = options.verbose
+    ? createLogger('ciu', { pretty: options.prettyLogs ?? true })
+    : pino(
+        { name: 'ciu', level: process.env.CIU_LOG_LEVEL ?? 'info' },
+        pino.destination({ dest: logFile, append: true, sync: true }),
+      );
+  const terminal =
+    'terminal' in options
+      ? options.terminal
+      : process.stdout.isTTY
+        ? { columns: process.stdout.columns }
+        : undefined;
   const signals = signalled();
   const untilStopped = signals.stopped;
   let stopping = false;
@@ -77,7 +99,7 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
   const cleanups: Array<[string, () => Promise<void>]> = [];
   const say = (text: string) => io.out(`${text}\n`);
   try {
-    mkdirSync(options.configDir, { recursive: true });
+    if (!options.verbose) say(`Logs: ${logFile} (\`npx ciu start --verbose\` shows them here instead)`);
     const dbFile = join(options.configDir, 'temporal.db');
     // The demo orders its own shutdown on Ctrl-C (the campaign view first, then the worker), so
     // the SDK must not stop the worker on the same signal while a commit is still waiting for it.
@@ -148,15 +170,25 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
     say(`write memory: campaign ${campaign} ${outcome.action} (run ${outcome.runId})\n`);
 
     const handle = client.workflow.getHandle(campaign);
+    const rates = new DownloadRates();
+    const quickTries = validation.config.profile.quickTries;
     let last = '';
+    let frame: string | undefined;
     let status: CampaignStatus | undefined;
     while (!stopping) {
       status = await withLiveProgress(client, await handle.query(upgradeStatusQuery));
-      if (visible(status) !== last) {
+      if (terminal) {
+        // The live view: one table redrawn in place, with a progress bar per download.
+        const next = renderCampaignStatus(status, {
+          quickTries,
+          rates: rates.update(status),
+          width: terminal.columns,
+        });
+        io.out(redraw(frame, next));
+        frame = next;
+      } else if (visible(status) !== last) {
         last = visible(status);
-        say(
-          `[${new Date().toISOString().slice(11, 19)}] ${renderCampaignStatus(status, { quickTries: validation.config.profile.quickTries })}`,
-        );
+        say(`[${new Date().toISOString().slice(11, 19)}] ${renderCampaignStatus(status, { quickTries })}`);
       }
       if (campaignSettled(status)) break;
       await Promise.race([new Promise((r) => setTimeout(r, 1000)), untilStopped]);
@@ -176,11 +208,11 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
           ``,
           `Try next (another terminal):`,
           `  npx ciu${address} show upgrade status --campaign ${campaign}`,
-          `  npx ciu${address} upgrade target purge 127.20.1.0/24 --campaign ${campaign}`,
-          `  temporal workflow query${address} --workflow-id ${campaign} --type upgradeStatus`,
-          `  temporal workflow signal${address} --workflow-id ${campaign} --name purgeTargets --input '"127.20.1.0/24"'`,
-          `  temporal workflow start${address} --type masterUpgrade --task-queue ciu --workflow-id again-1 --input-file ${inputFile}`,
-          `  temporal workflow list${address} --query 'CiuState="up-to-date"'`,
+          `  npx ciu temporal workflow query${address} --workflow-id ${campaign} --type upgradeStatus`,
+          `  npx ciu temporal workflow list${address} --query 'CiuCampaign="${campaign}" AND CiuState="upgraded"'`,
+          `  npx ciu temporal workflow start${address} --type masterUpgrade --task-queue ciu --workflow-id ${campaign}-again --input-file ${inputFile}`,
+          // This campaign has ended, so a purge has nothing to stop: say how, without a command that would fail.
+          `While a campaign runs, \`npx ciu upgrade target purge <ip|subnet|all> --campaign <name>\` (the purgeTargets signal) stops those controllers.`,
         ].join('\n'),
       );
       await untilStopped;

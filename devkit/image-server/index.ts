@@ -9,3 +9,4 @@ export { startTftpServer, type TftpServerOptions } from './tftp';
 export { startHttpServer, type HttpServerOptions, type LocalHttpServer } from './http';
 export type { LocalImageServer } from './types';
 export type { ServedFiles } from './files';
+export { freeLoopbackAddress } from './address';

@@ -6,7 +6,7 @@ import { download } from '../../src/transfer';
 import { imageTypeFor, type ControllerModel } from '../../src/domain/models';
 import type { Controller } from '../../src/domain/types';
 import { hostKeyFingerprint } from '../../src/transfer/host-key';
-import type { CliContext } from './cli';
+import type { CliContext, SwitchRow } from './cli';
 import { ControllerLog } from './controller-log';
 import type { ImageFetcher } from './copy';
 import type { ControllerFaults } from './faults';
@@ -22,6 +22,21 @@ export interface SimulatedControllerOptions {
   model: ControllerModel;
   /** Default 'local'. */
   role?: 'local' | 'standby';
+  /** ArubaOS prompt style: 6 `(host) #` (default) or 8 `(host) [mynode] #`. */
+  aos?: 6 | 8;
+  /**
+   * Accept the simulator's `copy` extensions (ftps/sftp/http, `port`, `host-key`); its inventory
+   * entry then says dialect `arubaos-ext`. Default false: only what ArubaOS documents.
+   */
+  extensions?: boolean;
+  /** What `enable` asks for. Default: the login password. */
+  enablePassword?: string;
+  /**
+   * Extra commands it advertises in its SSH login banner (`show image checksum` as image-sha256,
+   * `logging message` as log-message). Default both; [] for one that, like a real ArubaOS
+   * controller, advertises nothing (it still answers them).
+   */
+  capabilities?: ReadonlyArray<'image-sha256' | 'log-message'>;
   /** Version and build of the image in partition 0 on first start. */
   version: string;
   build: number;
@@ -71,6 +86,7 @@ export class SimulatedController {
   private readonly connections = new Set<Connection>();
   private rebootTimer: NodeJS.Timeout | undefined;
   private bootedAt = new Date();
+  private associates: SimulatedController[] = [];
   private stopped = false;
 
   private constructor(
@@ -138,6 +154,25 @@ export class SimulatedController {
       role: this.options.role ?? 'local',
       ssh: { host: this.ip, port: this.port, hostKey: this.hostKeyFingerprint },
       credentialsRef,
+      ...(this.options.extensions ? { dialect: 'arubaos-ext' as const } : {}),
+    };
+  }
+
+  /** Makes it a master whose `show switches` lists these controllers besides itself. */
+  setAssociates(controllers: SimulatedController[]): void {
+    this.associates = controllers;
+  }
+
+  private switchRow(type: SwitchRow['type']): SwitchRow {
+    const running = this.flash.running;
+    return {
+      ip: this.ip,
+      name: `${this.model}-${this.ip}`,
+      type,
+      model: this.model,
+      version: running.version,
+      build: running.build,
+      up: this.server !== undefined,
     };
   }
 
@@ -201,6 +236,13 @@ export class SimulatedController {
   private cliContext(): CliContext {
     return {
       hostname: `${this.model}-${this.ip}`,
+      aos: this.options.aos ?? 6,
+      enablePassword: this.options.enablePassword ?? this.options.login.password,
+      extensions: this.options.extensions ?? false,
+      switches: () => [
+        this.switchRow(this.associates.length > 0 ? 'master' : (this.options.role ?? 'local')),
+        ...this.associates.map((c) => c.switchRow(c.options.role ?? 'local')),
+      ],
       model: this.faults.wrongModel ?? this.model,
       flash: this.flash,
       log: this.log,
@@ -216,7 +258,9 @@ export class SimulatedController {
 
   private listen(): Promise<void> {
     if (this.server) return Promise.resolve();
-    const server = new Server({ hostKeys: [this.hostKey] }, (client) => this.accept(client));
+    const advertised = this.options.capabilities ?? ['image-sha256', 'log-message'];
+    const banner = advertised.length ? { banner: `ciu-capabilities: ${advertised.join(' ')}\n` } : {};
+    const server = new Server({ hostKeys: [this.hostKey], ...banner }, (client) => this.accept(client));
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -237,6 +281,8 @@ export class SimulatedController {
 
   private accept(client: Connection): void {
     this.connections.add(client);
+    // Without it the echo and the prompt can leave as separate packets held apart by Nagle's algorithm.
+    (client as Connection & { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
     const { username, password } = this.options.login;
     const key = this.authorizedKey;
     const methods: AuthenticationType[] = key ? ['publickey', 'password'] : ['password'];

@@ -2,16 +2,6 @@ import { open, rm } from 'node:fs/promises';
 import type { Credentials } from '../../src/credentials/store';
 import { imageTypeFor } from '../../src/domain/models';
 import type { Protocol } from '../../src/domain/types';
-import { loginProtocols } from '../../src/domain/rules';
-import {
-  CommandValueError,
-  checkFile,
-  checkFingerprint,
-  checkHost,
-  checkPartition,
-  checkPort,
-  checkUser,
-} from '../../src/device/validate';
 import { HEADER_SIZE, verifyImageFile } from '../../src/image';
 import type { TransferEndpoint } from '../../src/transfer/endpoint';
 import type { ControllerLog } from './controller-log';
@@ -35,6 +25,11 @@ export interface CopyContext {
   log: ControllerLog;
   faults: ControllerFaults;
   fetch: ImageFetcher;
+  /**
+   * Accept the simulator's extensions to ArubaOS's `copy`: ftps/sftp/http sources and the
+   * `port <n>` / `host-key <fingerprint>` clauses. Off: only what ArubaOS documents.
+   */
+  extensions: boolean;
   /** known_hosts for scp/sftp image servers without a pinned key. */
   knownHostsFile?: string;
   /** CA bundle trusted for ftps image servers. Default: env CIU_TLS_CA_FILE, else the system CAs. */
@@ -43,7 +38,7 @@ export interface CopyContext {
   progressIntervalMs?: number;
 }
 
-interface CopyArgs {
+export interface CopyArgs {
   protocol: Protocol;
   host: string;
   user?: string;
@@ -53,47 +48,71 @@ interface CopyArgs {
   hostKey?: string;
 }
 
-const protocols: readonly Protocol[] = ['ftp', 'ftps', 'scp', 'sftp', 'tftp', 'http'];
+/** What ArubaOS's `copy` reaches a remote file with, and which of them ask for a user. */
+const documentedSources: Record<string, { user: boolean }> = {
+  ftp: { user: true },
+  scp: { user: true },
+  tftp: { user: false },
+};
+const extensionSources: Record<string, { user: boolean }> = {
+  ftps: { user: true },
+  sftp: { user: true },
+  http: { user: false },
+};
+
+/** A `copy` line the CLI does not accept; `word` is the index (after `copy`) of the offending word. */
+export class CopySyntaxError extends Error {
+  override readonly name = 'CopySyntaxError';
+  constructor(readonly word: number) {
+    super(`invalid copy argument at word ${word}`);
+  }
+}
 
 /** A reply line the device prints for a copy that failed, and the reason it logs. */
 class CopyFailure extends Error {
   override readonly name = 'CopyFailure';
 }
 
-/** Parses `copy <proto>: <host> [<user>] <file> system: partition <n> [port <p>] [host-key <fp>]`. */
-export function parseCopyArgs(words: string[]): CopyArgs {
-  const protocol = words[1]?.replace(/:$/, '') as Protocol;
-  if (!protocols.includes(protocol) || !words[1]?.endsWith(':'))
-    throw new CommandValueError('source', `must be one of ${protocols.map((p) => `${p}:`).join(' ')}`);
-  const systemAt = words.indexOf('system:');
-  const sourceWords = words.slice(2, systemAt === -1 ? undefined : systemAt);
-  if (systemAt === -1 || words[systemAt + 1] !== 'partition' || words[systemAt + 2] === undefined)
-    throw new CommandValueError('destination', 'must be "system: partition <0|1>"');
-  if (sourceWords.length < 2 || sourceWords.length > 3)
-    throw new CommandValueError('source', 'must be "<host> [<user>] <file>"');
-  const [host = '', second = '', third] = sourceWords;
-  const args: CopyArgs = {
-    protocol,
-    host: checkHost('host', host),
-    file: checkFile('file', third ?? second),
-    partition: checkPartition('partition', Number(words[systemAt + 2])),
-  };
-  if (third !== undefined) args.user = checkUser('user', second);
-  else if (loginProtocols.includes(protocol))
-    throw new CommandValueError('user', `is required for ${protocol}:`);
-  const rest = words.slice(systemAt + 3);
-  for (let i = 0; i < rest.length; i += 2) {
-    const value = rest[i + 1];
-    if (rest[i] === 'port' && value !== undefined) args.port = checkPort('port', Number(value));
-    else if (rest[i] === 'host-key' && value !== undefined)
-      args.hostKey = checkFingerprint('host-key', value);
-    else
-      throw new CommandValueError(
-        rest[i] ?? 'option',
-        'is not a copy option (port <n>, host-key <fingerprint>)',
-      );
+const hostWord = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$/;
+const userWord = /^[A-Za-z0-9_][A-Za-z0-9._@-]*$/;
+const fileWord = /^[^\s-][^\s]*$/;
+const fingerprintWord = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+
+/**
+ * Parses the words after `copy`: `<proto>: <host> [<user>] <file> system: partition <0|1>`, then,
+ * with extensions, `port <n>` and `host-key <fingerprint>` in any order.
+ */
+export function parseCopyArgs(args: readonly string[], extensions: boolean): CopyArgs {
+  const source = /^([a-z]+):$/.exec(args[0] ?? '')?.[1] ?? '';
+  const kind = documentedSources[source] ?? (extensions ? extensionSources[source] : undefined);
+  if (!kind) throw new CopySyntaxError(0);
+  const fields = kind.user ? 3 : 2;
+  const [host = '', second = '', third = ''] = args.slice(1, 1 + fields);
+  if (!hostWord.test(host)) throw new CopySyntaxError(1);
+  const user = kind.user ? second : undefined;
+  if (user !== undefined && !userWord.test(user)) throw new CopySyntaxError(2);
+  const file = kind.user ? third : second;
+  if (!fileWord.test(file)) throw new CopySyntaxError(fields);
+  if (args[fields + 1] !== 'system:') throw new CopySyntaxError(fields + 1);
+  if (args[fields + 2] !== 'partition') throw new CopySyntaxError(fields + 2);
+  const partition = args[fields + 3];
+  if (partition !== '0' && partition !== '1') throw new CopySyntaxError(fields + 3);
+  const parsed: CopyArgs = { protocol: source as Protocol, host, file, partition: partition === '0' ? 0 : 1 };
+  if (user !== undefined) parsed.user = user;
+  for (let i = fields + 4; i < args.length; i += 2) {
+    const value = args[i + 1] ?? '';
+    if (
+      extensions &&
+      args[i] === 'port' &&
+      /^\d{1,5}$/.test(value) &&
+      Number(value) >= 1 &&
+      Number(value) <= 65535
+    )
+      parsed.port = Number(value);
+    else if (extensions && args[i] === 'host-key' && fingerprintWord.test(value)) parsed.hostKey = value;
+    else throw new CopySyntaxError(extensions && (args[i] === 'port' || args[i] === 'host-key') ? i + 1 : i);
   }
-  return args;
+  return parsed;
 }
 
 /**
@@ -101,8 +120,8 @@ export function parseCopyArgs(words: string[]): CopyArgs {
  * type against the controller's platform, writes the partition, and logs the outcome — success or
  * the exact failure — in the controller's own log.
  */
-export async function runCopy(words: string[], terminal: Terminal, ctx: CopyContext): Promise<void> {
-  const args = parseCopyArgs(words);
+export async function runCopy(words: readonly string[], terminal: Terminal, ctx: CopyContext): Promise<void> {
+  const args = parseCopyArgs(words, ctx.extensions);
   const credentials: Credentials | undefined =
     args.user === undefined ? undefined : { username: args.user, password: await terminal.ask('Password:') };
   const source = `${args.protocol}://${args.host}${args.port ? `:${args.port}` : ''}/${args.file}`;

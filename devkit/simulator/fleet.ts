@@ -23,12 +23,20 @@ export interface FleetOptions {
   credentials: { username: string; password: string; publicKey?: string; ref?: string };
   /** SSH port on every address. Default 22. */
   port?: number;
+  /** The first controller is a master whose `show switches` lists the others. Default false. */
+  master?: boolean;
   /** Every n-th controller (n, 2n, …) is a standby; the rest are locals. Default: none. */
   standbyEvery?: number;
-  /** Options passed to every controller (reboot delay, progress interval, image-server known_hosts, fetch). */
+  /** Options passed to every controller (reboot delay, progress interval, image-server known_hosts, fetch, prompt style, copy extensions). */
   controller?: Pick<
     SimulatedControllerOptions,
-    'rebootDelayMs' | 'progressIntervalMs' | 'imageServerKnownHosts' | 'imageServerCaFile' | 'fetch'
+    | 'rebootDelayMs'
+    | 'progressIntervalMs'
+    | 'imageServerKnownHosts'
+    | 'imageServerCaFile'
+    | 'fetch'
+    | 'aos'
+    | 'extensions'
   >;
 }
 
@@ -101,6 +109,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     await stop();
     throw err;
   }
+  if (options.master) controllers[0]?.setAssociates(controllers.slice(1));
   const byIp = new Map(controllers.map((c) => [c.ip, c]));
   return {
     controllers,

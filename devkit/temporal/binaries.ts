@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 
 /** Raised when a Temporal binary is not installed; the message says how to install it. */
 export class MissingBinaryError extends Error {
@@ -11,8 +11,14 @@ export class MissingBinaryError extends Error {
   }
 }
 
-const projectRoot = resolve(__dirname, '..', '..');
-const venvBin = join(projectRoot, '.tools', 'venv', 'bin');
+/** The checkout holding package.json: the sources' parent, or dist/'s when running compiled. */
+function projectRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(from, '..', '..');
+  }
+}
+const venvBin = join(projectRoot(__dirname), '.tools', 'venv', 'bin');
 
 function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {

@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import { CliError } from './exit-codes';
 
 /** Where the CLI finds Temporal: `--address` / TEMPORAL_ADDRESS (default 127.0.0.1:7233), `--namespace` / TEMPORAL_NAMESPACE (default 'default'). */
@@ -16,6 +16,9 @@ export function defaultTemporalTarget(env: NodeJS.ProcessEnv = process.env): Tem
 
 /** Runs `fn` with a connected client and always closes the connection. */
 export async function withClient<T>(target: TemporalTarget, fn: (client: Client) => Promise<T>): Promise<T> {
+  // Loaded here, not at the top: the gRPC client and its protos are most of a `ciu` call's start-up,
+  // and commands that never reach Temporal (--help, staging) should not pay for them.
+  const { Client, Connection } = await import('@temporalio/client');
   let connection: Connection;
   try {
     connection = await Connection.connect({ address: target.address, connectTimeout: 5_000 });

@@ -1,5 +1,11 @@
 import { runCli } from './program';
 
+// A reader that stops early (`ciu --help | head`) is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 // `ciu` entry: bin/ciu.js and `npm start` land here. Every command has stopped what it started when
 // it returns; the explicit exit ends what the Temporal runtime or a log transport still holds open.
 void runCli(process.argv.slice(2), {

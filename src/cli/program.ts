@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { registerCampaignCommands } from './commands/campaign';
+import { registerDiscoverCommand } from './commands/discover';
 import {
   registerInventoryCommands,
   registerProfileCommands,
@@ -10,6 +10,7 @@ import { registerImageCommands } from './commands/image';
 import { registerRuntimeCommands } from './commands/runtime';
 import { registerSimulateCommand } from './commands/simulate';
 import { registerStartCommand } from './commands/start';
+import { registerTemporalCommand, runTemporalCli } from './commands/temporal';
 import { withExamples, type CliContext } from './context';
 import { CliError, exitCodes } from './exit-codes';
 
@@ -49,16 +50,18 @@ Example:
   );
   registerTargetCommands(upgrade, target, ctx);
   registerInventoryCommands(program, ctx);
+  registerDiscoverCommand(program, ctx);
   registerCampaignCommands(program, target, ctx);
   registerRuntimeCommands(program, ctx);
   registerImageCommands(program, ctx);
   registerSimulateCommand(program, ctx);
   registerStartCommand(program, ctx);
+  registerTemporalCommand(program, ctx);
   return program;
 }
 
 /** Turns any error into a message and an exit code. */
-export function exitCodeFor(err: unknown, ctx: CliContext): number {
+export async function exitCodeFor(err: unknown, ctx: CliContext): Promise<number> {
   if (err instanceof CommanderError) {
     return err.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
   }
@@ -66,6 +69,8 @@ export function exitCodeFor(err: unknown, ctx: CliContext): number {
     ctx.io.err(`ciu: ${err.message}\n`);
     return err.exitCode;
   }
+  // Only a command that reached Temporal can fail with its errors, and it has loaded the client already.
+  const { WorkflowNotFoundError, WorkflowUpdateFailedError } = await import('@temporalio/client');
   if (err instanceof WorkflowNotFoundError) {
     ctx.io.err(`ciu: no such campaign: ${err.workflowId} (commit one with \`ciu write memory\`)\n`);
     return exitCodes.notFound;
@@ -81,9 +86,10 @@ export function exitCodeFor(err: unknown, ctx: CliContext): number {
 /** Runs one command line (without node and script) and returns the exit code. */
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
   try {
+    if (argv[0] === 'temporal') return await runTemporalCli(argv.slice(1), ctx);
     await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
     return exitCodes.ok;
   } catch (err) {
-    return exitCodeFor(err, ctx);
+    return await exitCodeFor(err, ctx);
   }
 }

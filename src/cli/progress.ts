@@ -35,3 +35,39 @@ export async function withLiveProgress(client: Client, status: CampaignStatus): 
   );
   return { ...status, controllers };
 }
+
+/** Download rates per controller from successive status snapshots (bytes per second since the last one). */
+export class DownloadRates {
+  private readonly seen = new Map<string, { bytes: number; at: number }>();
+  private readonly rates = new Map<string, number>();
+
+  /** Takes a snapshot taken at `at` (ms) and returns the rate of every download in flight that has one. */
+  update(status: CampaignStatus, at: number = Date.now()): ReadonlyMap<string, number> {
+    const downloading = new Set<string>();
+    for (const c of status.controllers) {
+      if (c.state !== 'downloading' || c.bytes === undefined) continue;
+      downloading.add(c.ip);
+      const before = this.seen.get(c.ip);
+      // A new attempt starts again from 0 bytes: no rate until the next sample.
+      if (before && c.bytes >= before.bytes && at > before.at)
+        this.rates.set(c.ip, ((c.bytes - before.bytes) * 1000) / (at - before.at));
+      else this.rates.delete(c.ip);
+      this.seen.set(c.ip, { bytes: c.bytes, at });
+    }
+    for (const ip of [...this.seen.keys()])
+      if (!downloading.has(ip)) {
+        this.seen.delete(ip);
+        this.rates.delete(ip);
+      }
+    return this.rates;
+  }
+}
+
+/**
+ * Text that replaces the last `frame` written to a terminal with `next`, in place: the cursor goes back
+ * to the frame's first line and everything below it is cleared before `next` is written.
+ */
+export function redraw(previous: string | undefined, next: string): string {
+  const lines = previous ? previous.split('\n').length - 1 : 0;
+  return `${lines > 0 ? `\x1b[${lines}F\x1b[J` : ''}${next}`;
+}

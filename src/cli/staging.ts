@@ -45,6 +45,7 @@ const inventoryKeywords = {
   ssh: 'ssh',
   credentials: 'credentialsRef',
   'host-key': 'hostKey',
+  dialect: 'dialect',
 } as const;
 
 /** Splits `keyword value keyword value ...` into pairs, refusing unknown or dangling keywords. */
@@ -192,7 +193,7 @@ export function removeTarget(config: StagedConfig, text: string): StagedConfig {
   return { ...config, targets: config.targets.filter((t) => t !== selector) };
 }
 
-/** `inventory add <ip> model <m> role <local|standby> credentials <ref> [ssh <host[:port]>] [host-key <fp>]` */
+/** `inventory add <ip> model <m> role <local|standby> credentials <ref> [ssh <host[:port]>] [host-key <fp>] [dialect <d>]` */
 export function addController(config: StagedConfig, ip: string, words: readonly string[]): StagedConfig {
   const field = `inventory[${ip}]`;
   const pairs = keywordPairs(words, inventoryKeywords, `inventory add ${ip}`);
@@ -207,6 +208,7 @@ export function addController(config: StagedConfig, ip: string, words: readonly 
       role: pairs.get('role'),
       ssh: { host, port: port ?? 22, ...(hostKey ? { hostKey } : {}) },
       credentialsRef: pairs.get('credentials'),
+      ...(pairs.get('dialect') ? { dialect: pairs.get('dialect') } : {}),
     },
     field,
   );

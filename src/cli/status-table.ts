@@ -5,10 +5,15 @@ import { controllerStates, stateLabels, type ControllerStatus } from '../domain/
 export interface StatusTableOptions {
   /** Clock for "in 12m" next-retry hints. Default: now. */
   now?: Date;
-  /** Longest last-error text shown; the rest is cut with '…'. Default 60 (--json has it all). */
-  errorWidth?: number;
+  /**
+   * Terminal width the table must fit: the last-error column wraps (never cut) to fit it. Default 120;
+   * 0 = no limit, one line per controller (`--wide`).
+   */
+  width?: number;
   /** The profile's quick tries per cycle, for "attempt 2/3"; unknown = "attempt 2". */
   quickTries?: number;
+  /** Bytes per second of each download in flight, by controller IP: adds a Progress column with bars. */
+  rates?: ReadonlyMap<string, number>;
 }
 
 function version(v: string | undefined, build: number | undefined): string {
@@ -37,11 +42,6 @@ export function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
-function cut(text: string, width: number): string {
-  const line = oneLine(text);
-  return line.length > width ? `${line.slice(0, width - 1)}…` : line;
-}
-
 /** States that end well: an error a controller reported on the way there is history, not a current problem. */
 const settledWell: readonly ControllerStatus['state'][] = [
   'upgraded',
@@ -49,9 +49,30 @@ const settledWell: readonly ControllerStatus['state'][] = [
   'downloaded-reboot-required',
 ];
 
-function lastErrorText(c: ControllerStatus, width: number): string {
+function lastErrorText(c: ControllerStatus): string {
   if (!c.lastError) return '-';
-  return settledWell.includes(c.state) ? cut(`earlier: ${c.lastError}`, width) : cut(c.lastError, width);
+  return settledWell.includes(c.state) ? `earlier: ${oneLine(c.lastError)}` : oneLine(c.lastError);
+}
+
+/** 1536 → "1.5 KiB". */
+export function byteSize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** `[######--------------] 1.2 MiB of 4.0 MiB, 850.0 KiB/s` — the rate only once it is known. */
+export function progressBar(bytes: number, total: number | undefined, rate?: number, width = 20): string {
+  const done = total ? Math.min(width, Math.floor((bytes / total) * width)) : 0;
+  const bar = total ? `[${'#'.repeat(done)}${'-'.repeat(width - done)}] ` : '';
+  const of = total ? ` of ${byteSize(total)}` : '';
+  const speed = rate === undefined ? '' : `, ${byteSize(Math.round(rate))}/s`;
+  return `${bar}${byteSize(bytes)}${of}${speed}`;
 }
 
 /** The ArubaOS-style state text, with the try and progress while downloading. */
@@ -63,32 +84,107 @@ export function stateText(status: ControllerStatus, quickTries?: number): string
   return `${label}${attempt}${percent(status.bytes, status.totalBytes)}`;
 }
 
-/** One row per controller: IP, model, role, running and target version, state, attempts, next retry, last error. */
+/** Words of `text` in lines of at most `width` characters; a longer word is split, nothing is dropped. */
+export function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (let word of text.replace(/\s+/g, ' ').trim().split(' ')) {
+    while (word.length > width) {
+      if (line) lines.push(line);
+      lines.push(word.slice(0, width));
+      word = word.slice(width);
+      line = '';
+    }
+    if (!line) line = word;
+    else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+    else {
+      lines.push(line);
+      line = word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines.join('\n');
+}
+
+/** The last error keeps this many characters a line before other columns start to wrap. */
+const lastErrorRoom = 32;
+
+/**
+ * Column widths (cell text plus one space of padding either side) that add up to at most `budget`: the
+ * last column (the cause of a failure) narrows first, to `lastErrorRoom`; then the widest other column
+ * gives up a character at a time, none below its longest word; then the last column again.
+ */
+function fitColumns(lines: readonly string[][], budget: number): number[] {
+  const columns = lines[0]!.map((_, i) => lines.map((line) => line[i]!.replace(/\s+/g, ' ').trim()));
+  const widths = columns.map((cells) => Math.max(...cells.map((c) => c.length)) + 2);
+  const floors = columns.map(
+    (cells) => Math.max(...cells.flatMap((c) => c.split(' ').map((w) => w.length))) + 2,
+  );
+  const last = widths.length - 1;
+  const over = () => widths.reduce((a, b) => a + b, 0) - budget;
+  const narrow = (i: number, floor: number) => {
+    const by = Math.min(over(), widths[i]! - floor);
+    if (by > 0) widths[i] = widths[i]! - by;
+  };
+  narrow(last, Math.max(floors[last]!, lastErrorRoom + 2));
+  while (over() > 0) {
+    let widest = -1;
+    for (let i = 0; i < last; i += 1)
+      if (widths[i]! > floors[i]! && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
+    if (widest < 0) break;
+    widths[widest] = widths[widest]! - 1;
+  }
+  narrow(last, floors[last]!);
+  return widths;
+}
+
+/**
+ * One row per controller: IP, model, role, running and target version, state, (progress,) attempts,
+ * next retry, last error. The last error wraps inside its column so the table fits `width`.
+ */
 export function renderStatusTable(
   controllers: readonly ControllerStatus[],
   options: StatusTableOptions = {},
 ): string {
   const now = options.now ?? new Date();
-  const errorWidth = options.errorWidth ?? 60;
-  const table = new Table({
-    head: ['IP', 'Model', 'Role', 'Running', 'Target', 'State', 'Attempts', 'Next retry', 'Last error'],
-    style: { head: [], border: [] },
-    // One line per controller, no rules between rows: a fleet fits on a screen.
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-  });
-  for (const c of controllers) {
-    table.push([
+  const withProgress =
+    options.rates !== undefined &&
+    controllers.some((c) => c.state === 'downloading' && c.bytes !== undefined);
+  const head = ['IP', 'Model', 'Role', 'Running', 'Target', 'State'];
+  if (withProgress) head.push('Progress');
+  head.push('Attempts', 'Next retry', 'Last error');
+  const rows = controllers.map((c) => {
+    const row = [
       c.ip,
       c.model,
       c.role,
       version(c.runningVersion, c.runningBuild),
       version(c.targetVersion, c.targetBuild),
       stateText(c, options.quickTries),
+    ];
+    if (withProgress)
+      row.push(
+        c.state === 'downloading' && c.bytes !== undefined
+          ? progressBar(c.bytes, c.totalBytes, options.rates?.get(c.ip))
+          : '',
+      );
+    row.push(
       String(c.attempts),
       c.state === 'waiting-retry' && c.nextRetryAt ? relative(c.nextRetryAt, now) : '-',
-      lastErrorText(c, errorWidth),
-    ]);
-  }
+      lastErrorText(c),
+    );
+    return row;
+  });
+  const width = options.width ?? 120;
+  const widths = width > 0 ? fitColumns([head, ...rows], width - (head.length + 1)) : undefined;
+  const table = new Table({
+    head: widths ? head.map((h, i) => wrap(h, widths[i]! - 2)) : head,
+    style: { head: [], border: [] },
+    // No rules between rows: a fleet fits on a screen, and a wrapped cause stays beside its controller.
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+    ...(widths ? { colWidths: widths } : {}),
+  });
+  for (const row of rows) table.push(widths ? row.map((cell, i) => wrap(cell, widths[i]! - 2)) : row);
   return table.toString();
 }
 

@@ -11,6 +11,8 @@ export interface Credentials {
   password?: string;
   /** PEM private key (SSH). */
   privateKey?: string;
+  /** A controller's enable password, for a CLI that starts in user mode (`>`). Default: `password`. */
+  enablePassword?: string;
 }
 
 /** Raised for a reference the store does not hold. The message names the reference, never a secret. */
@@ -30,6 +32,7 @@ interface FileEntry {
   password?: unknown;
   passwordFile?: unknown;
   privateKeyFile?: unknown;
+  enablePassword?: unknown;
 }
 
 function envKey(ref: string): string {
@@ -62,6 +65,8 @@ export function credentialStore(options: { file?: string; env?: NodeJS.ProcessEn
         credentials.password = readFileSync(entry.passwordFile, 'utf8').trim();
       if (typeof entry?.privateKeyFile === 'string')
         credentials.privateKey = readFileSync(entry.privateKeyFile, 'utf8');
+      const enable = env[`CIU_CRED_${key}_ENABLE_PASSWORD`] ?? entry?.enablePassword;
+      if (typeof enable === 'string') credentials.enablePassword = enable;
       return credentials;
     },
   };

@@ -1,4 +1,5 @@
-import { loginProtocols, protocols, type Protocol } from '../domain/rules';
+import { defaultPorts, type DialectSpec } from '../domain/dialects';
+import { loginProtocols, type Protocol } from '../domain/rules';
 import {
   CommandValueError,
   checkFile,
@@ -11,10 +12,10 @@ import {
 } from './validate';
 
 /**
- * Builders for the ArubaOS-style controller CLI. Each returns one command line built only from
- * validated values. Extensions beyond ArubaOS (documented in /tmp/ciu-notes/device-api.md):
- * `port <n>` and `host-key <fingerprint>` suffixes on `copy`, `show image checksum partition <n>`,
- * and `logging message <level> "<text>"`.
+ * Builders for the controller CLI. Each returns one command line built only from validated values.
+ * ArubaOS 6.x/8.x documents every command here except the capability commands (`show image checksum`,
+ * `logging message`), which the driver sends only to a controller that advertises them, and the
+ * `port`/`host-key` clauses of `copy`, which only the `arubaos-ext` dialect has.
  */
 
 /** What `copy <protocol>: … system: partition <n>` fetches, and from where. */
@@ -27,13 +28,15 @@ export interface CopyRequest {
   user?: string;
   file: string;
   partition: 0 | 1;
-  /** Pinned image-server host key for scp/sftp ('SHA256:<base64>'). */
+  /** Pinned image-server host key for scp/sftp ('SHA256:<base64>'), sent only where the dialect has the clause. */
   hostKey?: string;
 }
 
 export const showVersion = (): string => 'show version';
 export const showImageVersion = (): string => 'show image version';
+export const showSwitches = (): string => 'show switches';
 
+/** Capability `image-sha256`: the SHA-256 of a partition's image payload. */
 export function showImageChecksum(partition: number): string {
   return `show image checksum partition ${checkPartition('partition', partition)}`;
 }
@@ -53,25 +56,37 @@ export function showLog(lines: number): string {
 
 export type LogLevel = 'error' | 'warning' | 'info';
 
-/** `logging message <level> "<text>"`: writes one line into the controller's own log. */
+/** Capability `log-message`: `logging message <level> "<text>"` writes one line into the controller's log. */
 export function logMessage(level: LogLevel, text: string): string {
   if (level !== 'error' && level !== 'warning' && level !== 'info')
     throw new CommandValueError('level', 'must be error, warning or info');
   return `logging message ${level} ${quoteLogText(text)}`;
 }
 
-/** `copy <protocol>: <host> [<user>] <file> system: partition <n> [port <p>] [host-key <fp>]`. */
-export function copyImage(request: CopyRequest): string {
-  if (!protocols.includes(request.protocol))
-    throw new CommandValueError('protocol', `must be one of ${protocols.join(', ')}`);
+/**
+ * `copy <protocol>: <host> [<user>] <file> system: partition <n>`, plus `port <p>` and
+ * `host-key <fp>` where the dialect has those clauses. A dialect without a port clause refuses a
+ * non-default port rather than silently fetching from another one.
+ */
+export function copyImage(request: CopyRequest, dialect: DialectSpec): string {
+  if (!dialect.protocols.includes(request.protocol))
+    throw new CommandValueError('protocol', `must be one of ${dialect.protocols.join(', ')}`);
   const words = [`copy ${request.protocol}:`, checkHost('server.host', request.host)];
   if (request.user !== undefined) words.push(checkUser('user', request.user));
   else if (loginProtocols.includes(request.protocol))
     throw new CommandValueError('user', `is required for ${request.protocol}`);
   words.push(checkFile('imageFile', request.file), 'system:', 'partition');
   words.push(String(checkPartition('partition', request.partition)));
-  if (request.port !== undefined) words.push('port', String(checkPort('server.port', request.port)));
-  if (request.hostKey !== undefined)
+  if (request.port !== undefined) {
+    const port = checkPort('server.port', request.port);
+    if (dialect.serverPort) words.push('port', String(port));
+    else if (port !== defaultPorts[request.protocol])
+      throw new CommandValueError(
+        'server.port',
+        `must be ${defaultPorts[request.protocol]}: the controller's copy command has no port clause`,
+      );
+  }
+  if (request.hostKey !== undefined && dialect.serverHostKey)
     words.push('host-key', checkFingerprint('server.hostKey', request.hostKey));
   return words.join(' ');
 }

@@ -1,5 +1,7 @@
 import { failureTypes, type FailureType } from '../domain/errors';
+import type { DialectName } from '../domain/dialects';
 import * as commands from './commands';
+import { dialectFor, type Capability } from './dialect';
 import { DeviceError } from './errors';
 import {
   commandError,
@@ -8,12 +10,14 @@ import {
   parseProgressLine,
   parseShowImageVersion,
   parseShowLog,
+  parseShowSwitches,
   parseShowVersion,
+  type SwitchesReply,
   type LogLine,
   type PartitionReply,
   type VersionReply,
 } from './parsers';
-import { DeviceSession, type SessionOptions } from './session';
+import { DeviceSession, passwordPrompt, type SessionOptions } from './session';
 
 /** Timeouts for one controller, each with its default. */
 export interface DriverTimeouts {
@@ -33,8 +37,9 @@ export interface DeviceFacts extends VersionReply {
 /** Progress of a copy, from the controller's "Received … bytes" lines. */
 export type CopyProgress = (progress: { bytes: number; totalBytes?: number }) => void;
 
-const passwordPrompt = /Password:\s*$/;
-const reloadConfirm = /\(y\/n\):\s*$/;
+/** ArubaOS asks whether to save unsaved changes before it asks to restart; ciu never saves config. */
+const reloadSave = /save.*\(y\/n\):?\s*$/i;
+const reloadConfirm = /(?:restart|reset|reload).*\(y\/n\):?\s*$/i;
 
 /** The controller CLI, one typed method per command. Close it when done. */
 export class ControllerDriver {
@@ -44,9 +49,22 @@ export class ControllerDriver {
     private readonly timeouts: DriverTimeouts,
   ) {}
 
-  /** Opens an SSH session to the controller's CLI (host key checked by `acceptHostKey`). */
-  static async open(options: SessionOptions, timeouts: DriverTimeouts = {}): Promise<ControllerDriver> {
-    return new ControllerDriver(await DeviceSession.open(options), options.host, timeouts);
+  /** Opens an SSH session to the controller's CLI in its dialect (default arubaos), ready for commands. */
+  static async open(
+    options: SessionOptions,
+    timeouts: DriverTimeouts = {},
+    dialect?: DialectName,
+  ): Promise<ControllerDriver> {
+    return new ControllerDriver(
+      await DeviceSession.open(options, dialectFor(dialect)),
+      options.host,
+      timeouts,
+    );
+  }
+
+  /** Whether the controller advertised an extra capability at login. */
+  has(capability: Capability): boolean {
+    return this.session.capabilities.has(capability);
   }
 
   /** `show version` + `show image version`. */
@@ -60,8 +78,14 @@ export class ControllerDriver {
     return parseShowImageVersion(await this.command(commands.showImageVersion()));
   }
 
-  /** SHA-256 (hex) of the image payload in a partition; undefined when it is empty. */
+  /** `show switches` on a master/conductor: its associated controllers. */
+  async switches(): Promise<SwitchesReply> {
+    return parseShowSwitches(await this.command(commands.showSwitches()));
+  }
+
+  /** SHA-256 (hex) of the image payload in a partition, undefined when it is empty (capability `image-sha256`). */
   async checksum(partition: 0 | 1): Promise<string | undefined> {
+    this.require('image-sha256');
     return parseImageChecksum(await this.command(commands.showImageChecksum(partition)));
   }
 
@@ -75,7 +99,7 @@ export class ControllerDriver {
     password: string | undefined,
     options: { onProgress?: CopyProgress; signal?: AbortSignal } = {},
   ): Promise<{ bytes: number; totalBytes?: number }> {
-    const line = commands.copyImage(request);
+    const line = commands.copyImage(request, this.session.dialect.spec);
     const output = await this.session.run(line, {
       timeoutMs: this.timeouts.copyMs ?? 2 * 60 * 60_000,
       idleTimeoutMs: this.timeouts.copyIdleMs ?? 60_000,
@@ -94,8 +118,9 @@ export class ControllerDriver {
       : { bytes: reply.bytes, totalBytes: reply.totalBytes };
   }
 
-  /** Writes one line into the controller's own log. */
+  /** Writes one line into the controller's own log (capability `log-message`). */
   async log(level: commands.LogLevel, message: string): Promise<void> {
+    this.require('log-message');
     await this.command(commands.logMessage(level, message));
   }
 
@@ -113,7 +138,10 @@ export class ControllerDriver {
   async reload(): Promise<void> {
     await this.session.run(commands.reload(), {
       timeoutMs: this.timeouts.commandMs ?? 30_000,
-      answers: [{ prompt: reloadConfirm, answer: 'y' }],
+      answers: [
+        { prompt: reloadSave, answer: 'n' },
+        { prompt: reloadConfirm, answer: 'y' },
+      ],
       expectClose: true,
     });
     this.session.close();
@@ -123,11 +151,17 @@ export class ControllerDriver {
     this.session.close();
   }
 
-  /** Runs a non-copy command; a CLI error reply becomes a DeviceError of type `onError`. */
-  private async command(
-    line: string,
-    onError: FailureType = failureTypes.controllerUnreachable,
-  ): Promise<string> {
+  private require(capability: Capability): void {
+    if (!this.has(capability))
+      throw new DeviceError(
+        failureTypes.commandRejected,
+        this.host,
+        `controller ${this.host} does not offer ${capability} (not advertised at login)`,
+      );
+  }
+
+  /** Runs a non-copy command; a CLI refusal becomes a DeviceError of type `onError`. */
+  private async command(line: string, onError: FailureType = failureTypes.commandRejected): Promise<string> {
     const output = await this.session.run(line, { timeoutMs: this.timeouts.commandMs ?? 30_000 });
     const error = commandError(output);
     if (error) throw new DeviceError(onError, this.host, `controller rejected "${line}": ${error}`);

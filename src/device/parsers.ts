@@ -60,7 +60,10 @@ export interface PartitionReply {
   /** Absent when the partition holds no image. */
   version?: string;
   build?: number;
+  /** Only the ciu simulator prints it; a real controller names no image type. */
   imageType?: string;
+  /** The controller's own verdict on the image, e.g. "Digitally Signed - Production Build". */
+  signature?: string;
 }
 
 export function parseShowImageVersion(text: string): PartitionReply[] {
@@ -83,8 +86,11 @@ export function parseShowImageVersion(text: string): PartitionReply[] {
     const field = /^([A-Za-z ]+?)\s*:\s*(.*)$/.exec(line);
     if (!field) continue;
     const [, key, value = ''] = field;
-    if (key === 'Software Version') current.version = /ArubaOS (\S+)/.exec(value)?.[1] ?? value.trim();
-    else if (key === 'Build number') current.build = Number(value.trim());
+    if (key === 'Software Version') {
+      current.version = /ArubaOS (\S+)/.exec(value)?.[1] ?? value.trim();
+      const signature = /\(([^()]*Signed[^()]*)\)/.exec(value)?.[1];
+      if (signature) current.signature = signature;
+    } else if (key === 'Build number') current.build = Number(value.trim());
     else if (key === 'Image type') current.imageType = value.trim();
   }
   if (result.length === 0) throw new ReplyFormatError('show image version', 'no "Partition :" entries');
@@ -121,6 +127,8 @@ const copyErrorKinds: Array<[RegExp, FailureType]> = [
 export function parseCopyReply(text: string): CopyReply {
   let progress: { bytes: number; totalBytes?: number } = { bytes: 0 };
   for (const line of lines(text)) {
+    const refusal = /^\s*(% Invalid input.*?)\s*$/.exec(line)?.[1];
+    if (refusal) return { ok: false, failureType: failureTypes.commandRejected, error: refusal };
     const error = /^\s*Error:\s*(.+?)\s*$/.exec(line)?.[1];
     if (error) {
       const kind = copyErrorKinds.find(([pattern]) => pattern.test(error));
@@ -152,6 +160,91 @@ export function parseShowLog(text: string): LogLine[] {
     if (m) result.push({ time: m[1] ?? '', severity: m[2] ?? '', process: m[3] ?? '', message: m[4] ?? '' });
   }
   return result;
+}
+
+/** One controller in a master's `show switches`. */
+export interface SwitchEntry {
+  ip: string;
+  /** ciu model name (A7210 from "Aruba7210"). */
+  model: string;
+  role: 'master' | 'standby' | 'local';
+  version: string;
+  build?: number;
+  name: string;
+}
+
+/** `show switches`: rows it could parse, and the text of every row it could not. */
+export interface SwitchesReply {
+  switches: SwitchEntry[];
+  refused: Array<{ line: string; reason: string }>;
+}
+
+const switchRoles: Record<string, SwitchEntry['role']> = {
+  master: 'master',
+  conductor: 'master',
+  standby: 'standby',
+  local: 'local',
+  md: 'local',
+  'managed device': 'local',
+};
+
+/**
+ * `show switches` (6.x and 8.x): columns are found from the dashed underline below the header, not
+ * from fixed offsets, so wider names or extra columns shift nothing.
+ */
+export function parseShowSwitches(text: string): SwitchesReply {
+  const all = lines(text);
+  const underlineAt = all.findIndex(
+    (line, i) => i > 0 && /^-+( +-+)+\s*$/.test(line) && /IP Address/.test(all[i - 1] ?? ''),
+  );
+  if (underlineAt === -1) throw new ReplyFormatError('show switches', 'no header with a dashed underline');
+  const header = all[underlineAt - 1] ?? '';
+  const underline = all[underlineAt] ?? '';
+  const starts = [...underline.matchAll(/-+/g)].map((m) => m.index);
+  const names = starts.map((start, i) => header.slice(start, starts[i + 1]).trim());
+  const column = (name: string): number => names.indexOf(name);
+  const wanted = {
+    ip: column('IP Address'),
+    model: column('Model'),
+    type: column('Type'),
+    version: column('Version'),
+    name: column('Name'),
+  };
+  for (const [key, index] of Object.entries(wanted))
+    if (index === -1) throw new ReplyFormatError('show switches', `no "${key}" column`);
+  const reply: SwitchesReply = { switches: [], refused: [] };
+  for (const line of all.slice(underlineAt + 1)) {
+    if (!line.trim()) continue;
+    if (/^Total Switches\s*:/i.test(line.trim())) continue;
+    const cell = (index: number): string =>
+      line.slice(starts[index], index + 1 < starts.length ? starts[index + 1] : undefined).trim();
+    const ip = cell(wanted.ip);
+    const model = /^Aruba(\w+?)(?:-[A-Z]+)?$/.exec(cell(wanted.model))?.[1];
+    const role = switchRoles[cell(wanted.type).toLowerCase()];
+    const version = /^(\d+(?:\.\d+){1,3}[\w.-]*?)(?:_(\d+))?$/.exec(cell(wanted.version));
+    const reason = !/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)
+      ? 'no IPv4 address'
+      : !model
+        ? 'no Aruba model'
+        : !role
+          ? `unknown type "${cell(wanted.type)}"`
+          : !version
+            ? 'no version'
+            : undefined;
+    if (reason || !model || !role || !version) {
+      reply.refused.push({ line: line.trimEnd(), reason: reason ?? 'unparsable' });
+      continue;
+    }
+    reply.switches.push({
+      ip,
+      model: /^\d/.test(model) ? `A${model}` : model,
+      role,
+      version: version[1] ?? '',
+      ...(version[2] === undefined ? {} : { build: Number(version[2]) }),
+      name: cell(wanted.name),
+    });
+  }
+  return reply;
 }
 
 /** A command the CLI rejected: "% Invalid input detected …" or "Error: …" on a non-copy command. */

@@ -1,6 +1,7 @@
-import { Client, type ClientChannel } from 'ssh2';
+import type { Client, ClientChannel } from 'ssh2';
 import { failureTypes, type FailureType } from '../domain/errors';
-import { hostKeyVerifier } from '../transfer/host-key';
+import { openSshConnection, SshConnectError } from '../transfer/ssh-connect';
+import { advertisedCapabilities, TerminalText, type Capability, type Dialect } from './dialect';
 import { DeviceError } from './errors';
 
 /** How to reach and log in to one controller's CLI. */
@@ -10,6 +11,8 @@ export interface SessionOptions {
   username: string;
   password?: string;
   privateKey?: string;
+  /** Answers `enable`'s `Password:` when the CLI starts in user mode (`>`). Default: `password`. */
+  enablePassword?: string;
   /** Pinned host key 'SHA256:<base64>'; without it, `knownHostsFile` decides. Unknown keys are refused. */
   hostKey?: string;
   /** known_hosts file. Default: env CIU_KNOWN_HOSTS. */
@@ -42,8 +45,9 @@ export interface RunOptions {
   expectClose?: boolean;
 }
 
-const cliPrompt = /(?<=^|\n)\([^()\r\n]*\) ?#\s*$/;
 const interrupt = '\x03';
+/** The question a controller asks for a password (image server, enable). */
+export const passwordPrompt = /Password:\s*$/;
 /** How much of the output's end is searched for a prompt. */
 const tailChars = 256;
 
@@ -56,21 +60,24 @@ export class DeviceSession {
   private onData: (() => void) | undefined;
   private onClose: (() => void) | undefined;
   private closed = false;
+  private readonly text = new TerminalText();
+  private lastLevel: '>' | '#' | undefined;
 
   private constructor(
     private readonly client: Client,
     private readonly channel: ClientChannel,
     /** host:port, for messages. */
     readonly target: string,
+    readonly dialect: Dialect,
+    /** What the controller advertised at login beyond its dialect. */
+    readonly capabilities: ReadonlySet<Capability>,
   ) {
-    channel.on('data', (chunk: Buffer) => {
-      this.buffer += chunk.toString('utf8');
+    const receive = (chunk: Buffer): void => {
+      this.buffer += this.text.push(chunk.toString('utf8'));
       this.onData?.();
-    });
-    channel.stderr.on('data', (chunk: Buffer) => {
-      this.buffer += chunk.toString('utf8');
-      this.onData?.();
-    });
+    };
+    channel.on('data', receive);
+    channel.stderr.on('data', receive);
     const closed = (): void => {
       if (this.closed) return;
       this.closed = true;
@@ -81,58 +88,75 @@ export class DeviceSession {
     client.on('error', closed);
   }
 
-  /** Connects, checks the host key, logs in, opens the shell and waits for the first prompt. */
-  static async open(options: SessionOptions): Promise<DeviceSession> {
+  /**
+   * Connects, checks the host key, logs in, opens the shell, waits for the first prompt and
+   * prepares the CLI as the dialect says: `enable` from user mode, then `no paging`.
+   */
+  static async open(options: SessionOptions, dialect: Dialect): Promise<DeviceSession> {
     const target = `${options.host}:${options.port}`;
-    const client = new Client();
-    const hostKey = hostKeyVerifier({
-      host: options.host,
-      port: options.port,
-      hostKey: options.hostKey,
-      knownHostsFile: options.knownHostsFile,
-    });
-    await new Promise<void>((resolve, reject) => {
-      client.once('ready', () => resolve());
-      client.once('error', (err: Error & { level?: string }) => {
-        const rejection = hostKey.rejection();
-        if (rejection)
-          reject(new DeviceError(failureTypes.hostKeyMismatch, options.host, `controller ${rejection}`));
-        else if (err.level === 'client-authentication')
-          reject(
-            new DeviceError(
-              failureTypes.authenticationFailed,
-              options.host,
-              `controller ${target} refused the login of user ${options.username}`,
-            ),
-          );
-        else
-          reject(
-            new DeviceError(
-              failureTypes.controllerUnreachable,
-              options.host,
-              `controller ${target} unreachable: ${err.message}`,
-            ),
-          );
-      });
-      client.connect({
+    let banner = '';
+    let client: Client;
+    try {
+      client = await openSshConnection({
         host: options.host,
         port: options.port,
         username: options.username,
         password: options.password,
         privateKey: options.privateKey,
-        readyTimeout: options.connectTimeoutMs ?? 15_000,
-        tryKeyboard: false,
-        hostVerifier: hostKey.hostVerifier,
+        hostKey: options.hostKey,
+        knownHostsFile: options.knownHostsFile,
+        readyTimeoutMs: options.connectTimeoutMs ?? 15_000,
+        onBanner: (message) => (banner += message),
       });
-    });
-    try {
-      const channel = await new Promise<ClientChannel>((resolve, reject) =>
-        client.shell(false, (err, ch) => (err ? reject(err) : resolve(ch))),
+    } catch (err) {
+      if (!(err instanceof SshConnectError)) throw err;
+      if (err.kind === 'host-key')
+        throw new DeviceError(failureTypes.hostKeyMismatch, options.host, `controller ${err.message}`);
+      if (err.kind === 'auth')
+        throw new DeviceError(
+          failureTypes.authenticationFailed,
+          options.host,
+          `controller ${target} refused the login of user ${options.username}`,
+        );
+      throw new DeviceError(
+        failureTypes.controllerUnreachable,
+        options.host,
+        `controller ${target} unreachable: ${(err.cause as Error).message}`,
       );
-      const session = new DeviceSession(client, channel, target);
-      await session.run('', { timeoutMs: options.connectTimeoutMs ?? 15_000 });
+    }
+    let session: DeviceSession | undefined;
+    try {
+      // A wide terminal: controllers wrap long lines (show switches) at the terminal width.
+      const channel = await new Promise<ClientChannel>((resolve, reject) =>
+        client.shell({ term: 'vt100', cols: 511, rows: 24 }, (err, ch) => (err ? reject(err) : resolve(ch))),
+      );
+      session = new DeviceSession(client, channel, target, dialect, advertisedCapabilities(banner));
+      const timeoutMs = options.connectTimeoutMs ?? 15_000;
+      await session.run('', { timeoutMs });
+      if (!session.privileged()) {
+        await session.run(dialect.enable, {
+          timeoutMs,
+          answers: [{ prompt: passwordPrompt, answer: options.enablePassword ?? options.password ?? '' }],
+        });
+        if (!session.privileged())
+          throw new DeviceError(
+            failureTypes.authenticationFailed,
+            options.host,
+            `controller ${target} refused "enable" for user ${options.username}`,
+          );
+      }
+      for (const line of dialect.prepare) {
+        const output = await session.run(line, { timeoutMs });
+        if (/^\s*(% |Error:)/m.test(output))
+          throw new DeviceError(
+            failureTypes.commandRejected,
+            options.host,
+            `controller ${target} rejected "${line}": ${output.trim()}`,
+          );
+      }
       return session;
     } catch (err) {
+      session?.close();
       client.end();
       if (err instanceof DeviceError) throw err;
       throw new DeviceError(
@@ -141,6 +165,11 @@ export class DeviceSession {
         `controller ${target} opened no CLI shell: ${(err as Error).message}`,
       );
     }
+  }
+
+  /** Whether the last prompt seen was privileged (`#`), not user mode (`>`). */
+  privileged(): boolean {
+    return this.lastLevel === '#';
   }
 
   /**
@@ -214,15 +243,23 @@ export class DeviceSession {
         // Prompts sit at the very end of the output: look at the tail only, so a long copy's
         // thousands of progress lines do not make each check slower than the last.
         const fresh = this.buffer.slice(Math.max(answeredUpTo, this.buffer.length - tailChars));
-        const next = answers[0];
-        if (next && next.prompt.test(fresh)) {
-          answers.shift();
+        const asked = answers.findIndex((a) => a.prompt.test(fresh));
+        if (asked !== -1) {
+          const [next] = answers.splice(asked, 1);
           answeredUpTo = this.buffer.length;
-          this.channel.write(`${next.answer}\n`);
+          this.channel.write(`${next?.answer ?? ''}\n`);
           return;
         }
-        if (cliPrompt.test(this.buffer.slice(-tailChars))) {
-          const output = this.buffer.replace(cliPrompt, '');
+        if (this.dialect.more.test(fresh)) {
+          this.buffer = this.buffer.replace(this.dialect.more, '');
+          answeredUpTo = this.buffer.length;
+          this.channel.write(' ');
+          return;
+        }
+        const prompt = this.dialect.prompt.exec(this.buffer.slice(-tailChars));
+        if (prompt) {
+          this.lastLevel = prompt.groups?.level === '>' ? '>' : '#';
+          const output = withoutEcho(this.buffer.slice(0, this.buffer.length - prompt[0].length), command);
           finish(() => resolve(output));
         }
       };
@@ -257,6 +294,14 @@ export class DeviceSession {
   private failure(type: FailureType, message: string): DeviceError {
     return new DeviceError(type, this.target.replace(/:\d+$/, ''), message);
   }
+}
+
+/** Output without the controller's echo of the command line (a terminal echoes what is typed). */
+function withoutEcho(output: string, command: string): string {
+  if (!command) return output;
+  const text = output.replace(/^\n+/, '');
+  const firstLine = text.split('\n', 1)[0] ?? '';
+  return firstLine.trimEnd().endsWith(command) ? text.slice(firstLine.length + 1) : output;
 }
 
 /** The command word(s) without arguments, so messages never echo values such as user names. */

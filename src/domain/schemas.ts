@@ -4,6 +4,7 @@
  * (`z.infer`). Value rules come from ./rules; nothing here does I/O.
  */
 import { z } from 'zod';
+import { dialectNames } from './dialects';
 import { parseDuration } from './duration';
 import { isKnownModel, knownModels, type ControllerModel } from './models';
 import { isCredentialsRef, isHost, isHostKeyFingerprint, isIPv4, fileNameProblem, protocols } from './rules';
@@ -72,6 +73,8 @@ export const controllerSchema = z.strictObject({
   ssh: sshEndpointSchema,
   /** Name of the SSH login credentials in the worker's credential store (never the secret itself). */
   credentialsRef,
+  /** CLI dialect (src/domain/dialects.ts). Default 'arubaos'. */
+  dialect: z.enum(dialectNames, `must be one of ${dialectNames.join(', ')}`).optional(),
 });
 
 /** Where an image lives. `port` defaults to the protocol's; without `hostKey`, known_hosts decides (scp/sftp). */

@@ -16,7 +16,13 @@ import type { CampaignConfig, Controller } from '../../src/domain/types';
 import { startFleet, type Fleet, type FleetOptions } from '../../devkit/simulator/fleet';
 import type { LocalTemporal, RunningWorker } from '../../devkit/stack';
 import { masterUpgrade, purgeTargetsSignal, upgradeStatusQuery } from '../../workflows';
-import { createTestImage, startFtpServer, startSshServer, type LocalImageServer } from '../fixtures/servers';
+import {
+  createTestImage,
+  freeLoopbackAddress,
+  startFtpServer,
+  startSshServer,
+  type LocalImageServer,
+} from '../fixtures/servers';
 import { waitForStatus } from '../fixtures/campaign';
 import { startTestTemporal } from '../fixtures/temporal';
 import { startTestWorker } from '../fixtures/worker';
@@ -47,10 +53,12 @@ beforeAll(async () => {
   installQuietRuntime();
   stateDir = await mkdtemp(join(tmpdir(), 'ciu-e2e-'));
   const files = { [img72.name]: img72.bytes, [img70.name]: img70.bytes };
+  // Real ArubaOS copy has no port clause: the image servers listen on 21 and 22 of their own address.
+  const imageHost = await freeLoopbackAddress(21);
   [temporal, ftp, ssh] = await Promise.all([
     startTestTemporal(),
-    startFtpServer({ files }),
-    startSshServer({ files }),
+    startFtpServer({ files, host: imageHost, port: 21 }),
+    startSshServer({ files, host: imageHost, port: 22 }),
   ]);
   const deps: ControllerActivityDeps = {
     credentials: staticCredentialStore({
@@ -91,7 +99,7 @@ async function fleet(
     faults,
     stateDir: join(stateDir, subnet.replace('/', '_')),
     credentials: controllerLogin,
-    controller: { rebootDelayMs: 1000, progressIntervalMs: 50 },
+    controller: { rebootDelayMs: 1000, progressIntervalMs: 50, imageServerKnownHosts: ssh.knownHostsFile },
   });
   fleets.push(started);
   return started;
@@ -116,7 +124,7 @@ function config(
         A7010: {
           imageFile: img70.name,
           server: { host: ssh.host, port: ssh.port, hostKey: ssh.hostKey },
-          protocol: 'sftp',
+          protocol: 'scp',
           credentialsRef: 'image-ssh',
         },
       },
@@ -173,8 +181,8 @@ test('a mixed fleet of two models across two subnets is upgraded with autoboot: 
       const log = await logOf(f, c.ip);
       const expected =
         c.model === 'A7210'
-          ? `Image download succeeded: ftp://127.0.0.1:${ftp.port}/${img72.name}`
-          : `Image download succeeded: sftp://127.0.0.1:${ssh.port}/${img70.name}`;
+          ? `Image download succeeded: ftp://${ftp.host}/${img72.name}`
+          : `Image download succeeded: scp://${ssh.host}/${img70.name}`;
       expect(log).toContain(expected);
       expect(log).toContain('System booted from partition 1, running 6.4.0.0 build 81234');
     }
@@ -184,7 +192,7 @@ test('a mixed fleet of two models across two subnets is upgraded with autoboot: 
 test('a controller that fails 5 downloads upgrades on the next cycle; its log and the master’s status show the errors', async () => {
   const f = await fleet('127.60.3.0/24', 1, ['A7210'], { '127.60.3.1': { refuseDownloads: 5 } });
   const handle = await startCampaign(config(f.inventory, ['all'], { autoboot: true, retryInterval: '5s' }));
-  const refused = 'transfer refused: image server 127.0.0.1 closed the data connection (simulated fault)';
+  const refused = `transfer refused: image server ${ftp.host} closed the data connection (simulated fault)`;
 
   const waiting = await waitForStatus(handle, (c) => c['127.60.3.1']?.state === 'waiting-retry');
   expect(waiting.controllers[0]).toMatchObject({ state: 'waiting-retry', attempts: 3 });

@@ -134,7 +134,8 @@ describe('ciu commands end to end', () => {
     );
     expect(settled.controllers.find((c) => c.ip === '127.22.2.1')?.lastError).toMatch(/FlashFull/);
 
-    const table = await ciu('show', 'upgrade', 'status');
+    // --wide: one line per controller, so each row reads on one line (wrapping: test/unit/cli-status-table.test.ts).
+    const table = await ciu('show', 'upgrade', 'status', '--wide');
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(
       /127\.22\.1\.1 .*A7210 .*local .*6\.5\.1\.0 \(66000\) .*6\.5\.1\.0 \(66000\) .*Upgraded/,

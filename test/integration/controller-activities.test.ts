@@ -1,6 +1,9 @@
 /**
  * Controller activities ↔ simulated controllers over real SSH; the simulators really download from
- * real vsftpd, OpenSSH (sftp, scp), tftpd-hpa and HTTP servers on loopback.
+ * real vsftpd, OpenSSH (sftp, scp), tftpd-hpa and HTTP servers on loopback. The fleet speaks
+ * arubaos-ext (every protocol, servers on high ports); a plain ArubaOS 8.x controller, advertising
+ * nothing, gets the documented commands only, from servers on their well-known ports. Every test
+ * passes alone: one that needs an image on a partition puts it there itself.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,8 +20,10 @@ import { staticCredentialStore } from '../../src/credentials/store';
 import { failureTypes } from '../../src/domain/errors';
 import type { Controller, Protocol } from '../../src/domain/types';
 import { startFleet, type Fleet } from '../../devkit/simulator/fleet';
+import { SimulatedController } from '../../devkit/simulator/controller';
 import {
   createTestImage,
+  freeLoopbackAddress,
   startFtpServer,
   startHttpServer,
   startSshServer,
@@ -50,6 +55,10 @@ let ftp: LocalImageServer;
 let ssh: LocalImageServer;
 let tftp: LocalImageServer;
 let http: LocalImageServer;
+/** vsftpd on port 21 and tftpd-hpa on port 69 of one loopback address, for the plain controller. */
+let ftp21: LocalImageServer;
+let tftp69: LocalImageServer;
+let plain: SimulatedController;
 const logLines: string[] = [];
 const logger = pino(
   { level: 'debug' },
@@ -65,12 +74,14 @@ function activities(extra: { knownHostsFile?: string; timeouts?: { copyIdleMs: n
   return createControllerActivities({
     credentials: staticCredentialStore({
       controllers: { username: 'admin', password: controllerPassword },
+      'plain-controller': { username: 'admin', password: controllerPassword, enablePassword: 'En-pa55-word' },
       'bad-login': { username: 'admin', password: 'not-the-password' },
-      'key-login': { username: 'admin', privateKey: loginKey.private },
+      'key-login': { username: 'admin', privateKey: loginKey.private, enablePassword: controllerPassword },
       'stranger-key': { username: 'admin', privateKey: strangerKey.private },
       'image-ftp': ftp.credentials!,
       'image-ssh': ssh.credentials!,
       'image-ftp-wrong': { username: ftp.credentials!.username, password: 'wrong-image-pw' },
+      'image-ftp21': ftp21.credentials!,
     }),
     logger,
     // vsftpd answers a wrong password only after a delay; the stall test sets its own short limit.
@@ -128,6 +139,19 @@ async function logOf(n: number): Promise<string> {
   return (await fleet.controller(controller(n).ip).log.tail(200)).join('\n');
 }
 
+/** Puts the target image into partition 1 of controller n (over FTP) unless it is already there. */
+async function withImageInPartition1(n: number): Promise<void> {
+  const c = controller(n);
+  if (fleet.controller(c.ip).snapshot().partitions[1]?.version === '6.4.0.0') return;
+  await run(activities().downloadImage, {
+    controller: c,
+    source: sourceOn(ftp, 'ftp', imageFor(c).name, 'image-ftp'),
+    partition: 1,
+    campaign: 'c1',
+    attempt: 1,
+  });
+}
+
 async function eventually(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -139,11 +163,14 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 10_000): Pr
 beforeAll(async () => {
   stateDir = await mkdtemp(join(tmpdir(), 'ciu-ctl-'));
   const files = { [images['72xx'].name]: images['72xx'].bytes, [images['70xx'].name]: images['70xx'].bytes };
-  [ftp, ssh, tftp, http] = await Promise.all([
+  const wellKnown = await freeLoopbackAddress(21);
+  [ftp, ssh, tftp, http, ftp21, tftp69] = await Promise.all([
     startFtpServer({ files }),
     startSshServer({ files }),
     startTftpServer({ files }),
     startHttpServer({ files }),
+    startFtpServer({ files, host: wellKnown, port: 21 }),
+    startTftpServer({ files, host: wellKnown, port: 69 }),
   ]);
   await writeSparseImage(join(ftp.root, bigImage), {
     imageType: '72xx',
@@ -159,7 +186,7 @@ beforeAll(async () => {
     build: 40000,
     stateDir,
     credentials: { username: 'admin', password: controllerPassword, publicKey: loginKey.public },
-    controller: { rebootDelayMs: 1000, progressIntervalMs: 50 },
+    controller: { rebootDelayMs: 1000, progressIntervalMs: 50, extensions: true },
     faults: {
       '127.52.0.7': { refuseDownloads: 1 },
       '127.52.0.9': { wrongModel: 'A7010' },
@@ -167,11 +194,24 @@ beforeAll(async () => {
       '127.52.0.13': { corruptDownloads: 1, stallDownloads: 0 },
     },
   });
+  plain = await SimulatedController.start({
+    ip: '127.52.1.1',
+    model: 'A7210',
+    version: '6.3.1.0',
+    build: 40000,
+    stateDir: join(stateDir, 'plain'),
+    login: { username: 'admin', password: controllerPassword },
+    enablePassword: 'En-pa55-word',
+    aos: 8,
+    capabilities: [],
+    progressIntervalMs: 50,
+  });
 });
 
 afterAll(async () => {
   await fleet?.stop();
-  await Promise.all([ftp, ssh, tftp, http].map((s) => s?.stop()));
+  await plain?.stop();
+  await Promise.all([ftp, ssh, tftp, http, ftp21, tftp69].map((s) => s?.stop()));
   await rm(stateDir, { recursive: true, force: true });
 });
 
@@ -188,7 +228,7 @@ describe('inspectController', () => {
       runningVersion: '6.3.1.0',
       runningBuild: 40000,
       bootPartition: 0,
-      partitions: [{ partition: 0, version: '6.3.1.0', build: 40000, imageType: '72xx' }, { partition: 1 }],
+      partitions: [{ partition: 0, version: '6.3.1.0', build: 40000 }, { partition: 1 }],
     });
   });
 
@@ -232,6 +272,7 @@ describe('downloadImage: the controller fetches the image itself', () => {
         build: 81234,
         imageType: c.model === 'A7210' ? '72xx' : '70xx',
       });
+      if (protocol === 'ftp') expect(await ftp.serverLog()).toContain(image.name);
       expect(await logOf(n)).toMatch(
         new RegExp(
           `<INFO> \\|fpapps\\| Image download succeeded: ${protocol}://127\\.0\\.0\\.1:\\d+/${image.name} version 6\\.4\\.0\\.0 build 81234 written to partition 1`,
@@ -244,10 +285,6 @@ describe('downloadImage: the controller fetches the image itself', () => {
       });
     },
   );
-
-  test('vsftpd really served the file the controller asked for', async () => {
-    expect(await ftp.serverLog()).toContain(images['72xx'].name);
-  });
 
   test('a refused download fails with the controller’s own error, logged on the controller', async () => {
     const c = controller(7);
@@ -386,6 +423,7 @@ describe('downloadImage: the controller fetches the image itself', () => {
 
 describe('verifyImageOnController', () => {
   test('a partition that does not hold the expected image fails IntegrityCheckFailed, naming what differs', async () => {
+    await withImageInPartition1(3);
     const c = controller(3);
     const expected = { ...verified(imageFor(c)), build: 99999, payloadSha256: '0'.repeat(64) };
     const err = await failureOf(
@@ -428,6 +466,7 @@ describe('logOnController', () => {
 
 describe('rebootController', () => {
   test('boots the new partition and returns once SSH answers; the controller then runs the new image', async () => {
+    await withImageInPartition1(1);
     const c = controller(1);
     await run(activities().rebootController, { controller: c, partition: 1 });
     const facts = await run(activities().inspectController, c);
@@ -436,6 +475,7 @@ describe('rebootController', () => {
   });
 
   test('a controller still answering right after `reload` is not mistaken for one already back', async () => {
+    await withImageInPartition1(2);
     const c = controller(2);
     const sim = fleet.controller(c.ip);
     await sim.setFaults({ slowShutdownMs: 1500 });
@@ -447,6 +487,7 @@ describe('rebootController', () => {
   });
 
   test('a controller that boots its old partition comes back on the old version', async () => {
+    await withImageInPartition1(3);
     const c = controller(3);
     await fleet.controller(c.ip).setFaults({ bootOldVersion: true });
     await run(activities().rebootController, { controller: c, partition: 1 });
@@ -465,6 +506,7 @@ describe('rebootController', () => {
   });
 
   test('a controller that never comes back: RebootTimeout, non-retryable, within the deadline', async () => {
+    await withImageInPartition1(5);
     const c = controller(5);
     await fleet.controller(c.ip).setFaults({ neverComeBack: true });
     const started = Date.now();
@@ -544,5 +586,87 @@ describe('SSH trust and login', () => {
     );
     expect(err.type).toBe(failureTypes.invalidInput);
     expect(err.message).toMatch(/^imageFile must be a file name/);
+  });
+});
+
+describe('a plain ArubaOS 8.x controller: documented commands only', () => {
+  const entry = (): Controller => plain.inventoryEntry('plain-controller');
+  const image = () => images['72xx'];
+
+  test('user mode, enable with its own password, no paging, 8.x prompts: inspect works', async () => {
+    const facts = await run(activities().inspectController, entry());
+    expect(facts).toMatchObject({ model: 'A7210', runningVersion: '6.3.1.0', runningBuild: 40000 });
+  });
+
+  test.each<[Protocol, () => LocalImageServer, string | undefined]>([
+    ['ftp', () => ftp21, 'image-ftp21'],
+    ['tftp', () => tftp69, undefined],
+  ])(
+    '%s from its well-known port: real-syntax copy, then checked by show image version alone',
+    async (protocol, server, ref) => {
+      const source = { ...sourceOn(server(), protocol, image().name, ref) };
+      const result = await run(activities().downloadImage, {
+        controller: entry(),
+        source,
+        partition: 1,
+        campaign: 'c1',
+        attempt: 1,
+      });
+      expect(result.bytes).toBe(image().bytes.length);
+      expect((await plain.log.tail(5)).join('\n')).toContain(
+        `Image download succeeded: ${protocol}://${server().host}/${image().name}`,
+      );
+      await run(activities().verifyImageOnController, {
+        controller: entry(),
+        partition: 1,
+        // Without image-sha256 the payload digest cannot be read back: only version, build and signature count.
+        expected: { ...verified(image()), payloadSha256: '0'.repeat(64) },
+      });
+      const err = await failureOf(
+        run(activities().verifyImageOnController, {
+          controller: entry(),
+          partition: 1,
+          expected: { ...verified(image()), build: 99999 },
+        }),
+      );
+      expect(err.type).toBe(failureTypes.integrityCheckFailed);
+      expect(err.message).toBe(
+        `image on 127.52.1.1 partition 1 failed its check: build is 81234, expected 99999`,
+      );
+    },
+  );
+
+  test('an image server on another port is refused before anything is sent, naming the field', async () => {
+    const err = await failureOf(
+      run(activities().downloadImage, {
+        controller: entry(),
+        source: sourceOn(ftp, 'ftp', image().name, 'image-ftp'),
+        partition: 1,
+        campaign: 'c1',
+        attempt: 1,
+      }),
+    );
+    expect(err.type).toBe(failureTypes.invalidInput);
+    expect(err.message).toBe("server.port must be 21: the controller's copy command has no port clause");
+  });
+
+  test('logOnController writes nothing and says so: the controller logged its own failed copy', async () => {
+    const before = await plain.log.tail(500);
+    await run(activities().logOnController, {
+      controller: entry(),
+      level: 'error',
+      message: 'ciu c1: failed',
+    });
+    expect(await plain.log.tail(500)).toEqual(before);
+    expect(logLines.join('')).toContain('controller log line unsupported by this controller');
+  });
+
+  test('a wrong enable password (the login password, by default): AuthenticationFailed, non-retryable', async () => {
+    const err = await failureOf(
+      run(activities().inspectController, { ...entry(), credentialsRef: 'controllers' }),
+    );
+    expect(err.type).toBe(failureTypes.authenticationFailed);
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toBe('controller 127.52.1.1:22 refused "enable" for user admin');
   });
 });

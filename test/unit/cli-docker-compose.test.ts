@@ -11,15 +11,21 @@ interface Service {
   environment?: Record<string, string>;
   ports?: string[];
 }
-const compose = parseYaml(readFileSync(join(__dirname, '../../docker-compose.yml'), 'utf8')) as {
+const compose = parseYaml(readFileSync(join(__dirname, '../../docker-compose.yml'), 'utf8'), {
+  merge: true,
+}) as {
   services: Record<string, Service>;
 };
 
 describe('docker-compose.yml', () => {
-  it('runs Temporal on PostgreSQL, the Web UI and a ciu worker built from the Dockerfile', () => {
+  it('runs temporalio/server on PostgreSQL, schemas by an admin-tools job, the Web UI and a ciu worker', () => {
     const { services } = compose;
     expect(services.postgresql?.image).toMatch(/^postgres:/);
+    expect(services.temporal?.image).toMatch(/^temporalio\/server:/);
     expect(services.temporal?.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
+    expect(services['temporal-schema']?.image).toMatch(/^temporalio\/admin-tools:/);
+    expect([services['temporal-schema']?.entrypoint].flat().join(' ')).toContain('update-schema');
+    expect(Object.values(services).map((s) => s.image)).not.toContain(expect.stringMatching(/auto-setup/));
     expect(services['temporal-ui']?.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
     expect(services['ciu-worker']).toMatchObject({
       build: '.',
@@ -34,6 +40,11 @@ describe('docker-compose.yml', () => {
       type,
     ]);
     expect(Object.fromEntries(registered)).toEqual(ciuSearchAttributes);
+  });
+
+  it('pins every image by version', () => {
+    for (const { image } of Object.values(compose.services).filter((s) => s.image))
+      expect(image).toMatch(/^[\w./-]+:\d+(\.\d+)+$/);
   });
 
   it('publishes ports on loopback only', () => {

@@ -42,15 +42,14 @@ describe('ciu --help', () => {
     );
   });
 
-  it.each(allCommands(buildProgram(capture())).map((c) => [c.path.join(' ')]))(
-    '"%s --help" shows an example',
-    async (path) => {
-      const ctx = capture();
-      const code = await runCli([...path.split(' '), '--help'], ctx);
-      expect(code).toBe(0);
-      expect(ctx.stdout()).toMatch(/Examples?:\n {2}\$ ciu /);
-    },
-  );
+  // `ciu temporal --help` is the Temporal CLI's own help (test/integration/cli-temporal-passthrough.test.ts).
+  const ownHelp = allCommands(buildProgram(capture())).filter((c) => c.path[0] !== 'temporal');
+  it.each(ownHelp.map((c) => [c.path.join(' ')]))('"%s --help" shows an example', async (path) => {
+    const ctx = capture();
+    const code = await runCli([...path.split(' '), '--help'], ctx);
+    expect(code).toBe(0);
+    expect(ctx.stdout()).toMatch(/Examples?:\n {2}\$ ciu /);
+  });
 
   it('exits 2 for an unknown command or a missing argument', async () => {
     const unknown = capture();

@@ -23,7 +23,7 @@ function stagedFleet() {
     'image-file',
     'ArubaOS_72xx_6.5.1.0_100',
     'server',
-    '127.0.0.1:2121',
+    '127.0.0.1:21',
     'protocol',
     'ftp',
     'credentials',
@@ -61,7 +61,7 @@ describe('staging edits', () => {
     const config = stagedFleet();
     expect(config.profile.models.A7210).toEqual({
       imageFile: 'ArubaOS_72xx_6.5.1.0_100',
-      server: { host: '127.0.0.1', port: 2121 },
+      server: { host: '127.0.0.1', port: 21 },
       protocol: 'ftp',
       credentialsRef: 'image-ftp',
       expectedVersion: '6.5.1.0',

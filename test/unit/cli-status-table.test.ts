@@ -1,4 +1,5 @@
 import { campaignProblem, campaignSettled, renderCampaignStatus } from '../../src/cli/commands/campaign';
+import { DownloadRates, redraw } from '../../src/cli/progress';
 import { renderStatusTable, stateCounts, stateText } from '../../src/cli/status-table';
 import type { CampaignStatus, ControllerStatus } from '../../src/domain/status';
 
@@ -51,10 +52,20 @@ const controllers: ControllerStatus[] = [
   },
 ];
 
-function rowOf(table: string, ip: string): string {
-  const row = table.split('\n').find((line) => line.includes(ip));
-  if (!row) throw new Error(`no row for ${ip}`);
-  return row;
+/** A table row as the operator reads it: every cell's wrapped lines joined, cells joined by " | ". */
+function rowOf(table: string, firstCell: string): string {
+  const rows: string[][] = [];
+  for (const line of table.split('\n').filter((l) => l.startsWith('│'))) {
+    const cells = line
+      .split('│')
+      .slice(1, -1)
+      .map((c) => c.trim());
+    if (cells[0] || !rows.length) rows.push(cells);
+    else rows.at(-1)!.forEach((_, i, row) => (row[i] = [row[i], cells[i]].filter(Boolean).join(' ')));
+  }
+  const row = rows.find((r) => r[0] === firstCell);
+  if (!row) throw new Error(`no row for ${firstCell}`);
+  return row.join(' | ');
 }
 
 describe('show upgrade status table', () => {
@@ -72,10 +83,10 @@ describe('show upgrade status table', () => {
       'Next retry',
       'Last error',
     ])
-      expect(table).toContain(column);
+      expect(rowOf(table, 'IP')).toContain(column);
   });
 
-  it('shows ArubaOS labels, progress, retry times and one-line errors per controller', () => {
+  it('shows ArubaOS labels, progress, retry times and whole errors per controller', () => {
     expect(rowOf(table, '127.20.1.10')).toMatch(
       /A7210.*local.*6\.5\.1\.0 \(100\).*6\.5\.1\.0 \(100\).*Upgraded.*1/,
     );
@@ -90,19 +101,37 @@ describe('show upgrade status table', () => {
     const row = rowOf(
       renderStatusTable([{ ...controllers[0]!, attempts: 2, lastError: 'DownloadFailed: 550 refused' }], {
         now,
+        width: 0,
       }),
       '127.20.1.10',
     );
     expect(row).toMatch(/Upgraded.*earlier: DownloadFailed: 550 refused/);
   });
 
-  it('cuts long errors to the width asked for', () => {
-    const cut = renderStatusTable([{ ...controllers[2]!, lastError: 'x'.repeat(200) }], {
-      now,
-      errorWidth: 20,
-    });
-    expect(cut).toContain(`${'x'.repeat(19)}…`);
-    expect(cut).not.toContain('x'.repeat(21));
+  it('fits 120 columns by wrapping the cause of a failure, never cutting it', () => {
+    const cause =
+      'DownloadFailed: 550 Failed to open file. (refused by the image server 10.0.0.5:21 for user image-ftp after 3 tries, ' +
+      'check the file name ArubaOS_72xx_6.5.1.0_66000 and the permissions of its directory)';
+    const table = renderStatusTable([{ ...controllers[2]!, state: 'failed', lastError: cause }], { now });
+    const lines = table.split('\n');
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(120);
+    expect(lines.length).toBeGreaterThan(5);
+    expect(rowOf(table, controllers[2]!.ip)).toContain(cause);
+    expect(table).not.toContain('…');
+  });
+
+  it('keeps one line per controller with width 0 (--wide)', () => {
+    const cause = `DownloadFailed: ${'no route to the image server '.repeat(8)}`.trim();
+    const table = renderStatusTable([{ ...controllers[2]!, lastError: cause }], { now, width: 0 });
+    expect(rowOf(table, controllers[2]!.ip)).toContain(cause);
+    expect(table.split('\n').filter((l) => l.includes('127.20.')).length).toBe(1);
+  });
+
+  it('shows a progress bar per download with bytes of total and rate when rates are given', () => {
+    const downloading = { ...controllers[1]!, bytes: 1024 * 1024, totalBytes: 4 * 1024 * 1024 };
+    const table = renderStatusTable([downloading], { now, rates: new Map([[downloading.ip, 512 * 1024]]) });
+    expect(table).toContain('Progress');
+    expect(rowOf(table, downloading.ip)).toContain('[#####---------------] 1.0 MiB of 4.0 MiB, 512.0 KiB/s');
   });
 
   it('labels the reboot-required and verification states the ArubaOS way', () => {
@@ -179,5 +208,31 @@ describe('campaign status text', () => {
     expect(
       campaignProblem({ ...status, phase: 'completed', controllers: [controllers[0]!] }),
     ).toBeUndefined();
+  });
+});
+
+describe('live progress', () => {
+  const downloading = (bytes: number): CampaignStatus => ({
+    campaign: 'demo',
+    phase: 'running',
+    revision: 1,
+    verifications: [],
+    unmatchedSelectors: [],
+    controllers: [{ ...controllers[1]!, bytes, totalBytes: 4096 }],
+    counts: {},
+    downloadSlots: { inUse: 1, max: 2, waiting: 0 },
+  });
+
+  it('measures bytes per second between snapshots and starts over with a new attempt', () => {
+    const rates = new DownloadRates();
+    expect(rates.update(downloading(0), 1_000).size).toBe(0);
+    expect(rates.update(downloading(2048), 3_000).get('127.20.1.11')).toBe(1024);
+    expect(rates.update(downloading(100), 4_000).has('127.20.1.11')).toBe(false);
+    expect(rates.update({ ...downloading(0), controllers: [] }, 5_000).size).toBe(0);
+  });
+
+  it('redraws a frame in place: back to its first line, cleared, then the new frame', () => {
+    expect(redraw(undefined, 'a\nb\n')).toBe('a\nb\n');
+    expect(redraw('a\nb\n', 'c\n')).toBe('\x1b[2F\x1b[Jc\n');
   });
 });

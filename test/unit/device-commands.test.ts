@@ -1,9 +1,12 @@
 /** Command builders: exact lines, and every value validated so nothing can be injected into the CLI. */
+import { dialects } from '../../src/domain/dialects';
 import * as commands from '../../src/device/commands';
 import { CommandValueError, quoteLogText } from '../../src/device/validate';
 import { parseCopyArgs } from '../../devkit/simulator/copy';
-import { tokenize } from '../../devkit/simulator/terminal';
+import { words as tokenize } from '../../devkit/simulator/command-tree';
 
+const arubaos = dialects.arubaos;
+const ext = dialects['arubaos-ext'];
 const base: commands.CopyRequest = {
   protocol: 'ftp',
   host: '10.1.4.2',
@@ -13,20 +16,33 @@ const base: commands.CopyRequest = {
 };
 
 describe('copyImage', () => {
-  test('ArubaOS word order; the password is never part of the line', () => {
-    expect(commands.copyImage(base)).toBe(
+  test('ArubaOS word order as documented; the password is never part of the line', () => {
+    expect(commands.copyImage(base, arubaos)).toBe(
       'copy ftp: 10.1.4.2 images ArubaOS_72xx_6.4.0.0_81234 system: partition 1',
     );
-    expect(commands.copyImage({ ...base, protocol: 'tftp', user: undefined, partition: 0 })).toBe(
+    expect(commands.copyImage({ ...base, protocol: 'tftp', user: undefined, partition: 0 }, arubaos)).toBe(
       'copy tftp: 10.1.4.2 ArubaOS_72xx_6.4.0.0_81234 system: partition 0',
     );
   });
 
-  test('port and pinned image-server host key are appended', () => {
+  test('arubaos: no port or host-key clause; the default port is implied, another one refused', () => {
     const hostKey = `SHA256:${'A'.repeat(43)}`;
-    expect(commands.copyImage({ ...base, protocol: 'scp', port: 2222, hostKey, file: 'images/a.img' })).toBe(
-      `copy scp: 10.1.4.2 images images/a.img system: partition 1 port 2222 host-key ${hostKey}`,
+    expect(commands.copyImage({ ...base, protocol: 'scp', port: 22, hostKey }, arubaos)).toBe(
+      'copy scp: 10.1.4.2 images ArubaOS_72xx_6.4.0.0_81234 system: partition 1',
     );
+    expect(() => commands.copyImage({ ...base, port: 2121 }, arubaos)).toThrow(
+      "server.port must be 21: the controller's copy command has no port clause",
+    );
+    expect(() => commands.copyImage({ ...base, protocol: 'sftp' }, arubaos)).toThrow(
+      'protocol must be one of ftp, scp, tftp',
+    );
+  });
+
+  test('arubaos-ext: port and pinned image-server host key are appended', () => {
+    const hostKey = `SHA256:${'A'.repeat(43)}`;
+    expect(
+      commands.copyImage({ ...base, protocol: 'scp', port: 2222, hostKey, file: 'images/a.img' }, ext),
+    ).toBe(`copy scp: 10.1.4.2 images images/a.img system: partition 1 port 2222 host-key ${hostKey}`);
   });
 
   test.each<[Partial<commands.CopyRequest>, string]>([
@@ -64,15 +80,29 @@ describe('copyImage', () => {
     [{ hostKey: 'SHA256:abc reload' }, "server.hostKey must be a host-key fingerprint 'SHA256:<base64>'"],
     [{ protocol: 'gopher' as 'ftp' }, 'protocol must be one of ftp, ftps, scp, sftp, tftp, http'],
   ])('refuses %j, naming the field', (change, message) => {
-    const build = () => commands.copyImage({ ...base, ...change });
+    const build = () => commands.copyImage({ ...base, ...change }, ext);
     expect(build).toThrow(CommandValueError);
     expect(build).toThrow(message);
   });
 
-  test('the simulator parses exactly what the driver builds', () => {
+  test('the simulator parses exactly what the driver builds, in each dialect', () => {
     const hostKey = `SHA256:${'b'.repeat(43)}`;
-    const line = commands.copyImage({ ...base, protocol: 'sftp', port: 2222, hostKey });
-    expect(parseCopyArgs(tokenize(line))).toEqual({
+    const args = (line: string) => tokenize(line).slice(1);
+    for (const protocol of arubaos.protocols) {
+      const request = { ...base, protocol, port: protocol === 'tftp' ? 69 : undefined, hostKey };
+      if (protocol === 'tftp') delete request.user;
+      const line = commands.copyImage(request, arubaos);
+      expect(parseCopyArgs(args(line), false)).toEqual({
+        protocol,
+        host: '10.1.4.2',
+        ...(protocol === 'tftp' ? {} : { user: 'images' }),
+        file: 'ArubaOS_72xx_6.4.0.0_81234',
+        partition: 1,
+      });
+    }
+    const line = commands.copyImage({ ...base, protocol: 'sftp', port: 2222, hostKey }, ext);
+    expect(() => parseCopyArgs(args(line), false)).toThrow('invalid copy argument at word 0');
+    expect(parseCopyArgs(args(line), true)).toEqual({
       protocol: 'sftp',
       host: '10.1.4.2',
       user: 'images',
@@ -81,9 +111,12 @@ describe('copyImage', () => {
       port: 2222,
       hostKey,
     });
-    expect(() => parseCopyArgs(tokenize('copy scp: 10.1.4.2 a.img system: partition 1'))).toThrow(
-      'user is required for scp:',
+    expect(() => parseCopyArgs(args('copy scp: 10.1.4.2 a.img system: partition 1'), false)).toThrow(
+      'invalid copy argument at word 4',
     );
+    expect(() =>
+      parseCopyArgs(args('copy ftp: 10.1.4.2 u a.img system: partition 1 port 21'), false),
+    ).toThrow('invalid copy argument at word 7');
   });
 });
 

@@ -10,6 +10,7 @@ import {
   parseProgressLine,
   parseShowImageVersion,
   parseShowLog,
+  parseShowSwitches,
   parseShowVersion,
 } from '../../src/device/parsers';
 
@@ -55,7 +56,14 @@ describe('parseShowVersion', () => {
 describe('parseShowImageVersion', () => {
   test('one image: partition 0 running and default boot, partition 1 empty', () => {
     expect(parseShowImageVersion(transcript('show-image-version-one-image.txt'))).toEqual([
-      { partition: 0, defaultBoot: true, running: true, version: '6.3.1.0', build: 40000, imageType: '72xx' },
+      {
+        partition: 0,
+        defaultBoot: true,
+        running: true,
+        version: '6.3.1.0',
+        build: 40000,
+        signature: 'Digitally Signed SHA1/SHA256 - Production Build',
+      },
       { partition: 1, defaultBoot: false, running: false },
     ]);
   });
@@ -68,7 +76,7 @@ describe('parseShowImageVersion', () => {
         running: true,
         version: '6.3.1.0',
         build: 40000,
-        imageType: '72xx',
+        signature: 'Digitally Signed SHA1/SHA256 - Production Build',
       },
       {
         partition: 1,
@@ -76,7 +84,7 @@ describe('parseShowImageVersion', () => {
         running: false,
         version: '6.4.0.0',
         build: 81234,
-        imageType: '72xx',
+        signature: 'Digitally Signed SHA1/SHA256 - Production Build',
       },
     ]);
   });
@@ -179,5 +187,50 @@ describe('commandError', () => {
       'Error: partition 1 does not contain a valid image',
     );
     expect(commandError(transcript('show-version.txt'))).toBeUndefined();
+  });
+});
+
+describe('parseShowSwitches', () => {
+  test('columns from the dashed underline: wide names and an unparsable row do not shift the rest', () => {
+    const header =
+      'IP Address    IPv6 Address  Name                          Location          Type     Model       Version          Status  Configuration State  Config Sync Time (sec)  Config ID';
+    const underline =
+      '----------    ------------  ----                          --------          ----     -----       -------          ------  -------------------  ----------------------  ---------';
+    const row = (ip: string, name: string, type: string, model: string, version: string) =>
+      `${ip.padEnd(14)}${'None'.padEnd(14)}${name.padEnd(30)}${'Building1.floor1'.padEnd(18)}${type.padEnd(9)}${model.padEnd(12)}${version.padEnd(17)}${'up'.padEnd(8)}${'UPDATE SUCCESSFUL'.padEnd(21)}${'0'.padEnd(24)}29`;
+    const text = [
+      'All Switches',
+      '------------',
+      header,
+      underline,
+      row('10.1.1.10', 'conductor-with-a-long-name-1', 'conductor', 'ArubaMM-VA', '8.6.0.2_73853'),
+      row('10.1.1.11', 'md-1', 'MD', 'Aruba7210', '8.6.0.2_73853'),
+      row('10.1.1.12', 'sb-1', 'standby', 'Aruba7005-US', '6.5.4.8'),
+      row('10.1.1.x', 'broken', 'MD', 'Aruba7210', '8.6.0.2_73853'),
+      '',
+      'Total Switches:4',
+    ].join('\r\n');
+    const reply = parseShowSwitches(text);
+    expect(reply.switches).toEqual([
+      {
+        ip: '10.1.1.10',
+        model: 'MM',
+        role: 'master',
+        version: '8.6.0.2',
+        build: 73853,
+        name: 'conductor-with-a-long-name-1',
+      },
+      { ip: '10.1.1.11', model: 'A7210', role: 'local', version: '8.6.0.2', build: 73853, name: 'md-1' },
+      { ip: '10.1.1.12', model: 'A7005', role: 'standby', version: '6.5.4.8', name: 'sb-1' },
+    ]);
+    expect(reply.refused).toEqual([
+      { line: expect.stringMatching(/^10\.1\.1\.x +None +broken/), reason: 'no IPv4 address' },
+    ]);
+  });
+
+  test('a reply without the header underline is refused as a whole', () => {
+    expect(() => parseShowSwitches('IP Address Name\n10.1.1.1 x')).toThrow(
+      'unexpected reply to "show switches": no header with a dashed underline',
+    );
   });
 });

@@ -1,6 +1,6 @@
 /** Pure pieces of the controller simulator: subnet addressing and the CLI's word splitting. */
 import { loopbackHosts } from '../../devkit/simulator/fleet';
-import { tokenize } from '../../devkit/simulator/terminal';
+import { resolveCommand, wordColumn, words as tokenize } from '../../devkit/simulator/command-tree';
 
 describe('loopbackHosts', () => {
   test('host addresses of a /24 from .1 upwards; a /30 from its first host', () => {
@@ -31,5 +31,52 @@ describe('tokenize', () => {
       'c',
     ]);
     expect(tokenize('')).toEqual([]);
+  });
+});
+
+describe('the simulated CLI grammar (its own, not the driver’s)', () => {
+  const specs = [
+    { id: 'show-version', words: ['show', 'version'], modes: ['enable' as const] },
+    { id: 'show-switches', words: ['show', 'switches'], modes: ['enable' as const] },
+    { id: 'configure', words: ['configure', 'terminal'], modes: ['enable' as const] },
+    { id: 'copy', words: ['copy', '<rest>'], modes: ['enable' as const] },
+    { id: 'boot', words: ['boot', 'system', 'partition', '<value>'], modes: ['enable' as const] },
+  ];
+
+  test.each([
+    ['sh ver', 'show-version', []],
+    ['show sw', 'show-switches', []],
+    ['conf t', 'configure', []],
+    ['configure term', 'configure', []],
+    [
+      'copy ftp: 10.1.1.1 u f system: partition 1',
+      'copy',
+      ['ftp:', '10.1.1.1', 'u', 'f', 'system:', 'partition', '1'],
+    ],
+    ['boot sys part 1', 'boot', ['1']],
+  ])('%j resolves by unique prefixes', (line, id, args) => {
+    expect(resolveCommand(tokenize(line), specs, 'enable')).toEqual({ ok: true, id, args });
+  });
+
+  test('ambiguous, invalid (with the word it fails at) and incomplete lines', () => {
+    expect(
+      resolveCommand(
+        tokenize('show s'),
+        [...specs, { id: 'x', words: ['show', 'system'], modes: ['enable'] }],
+        'enable',
+      ),
+    ).toEqual({ ok: false, error: 'ambiguous', at: 1 });
+    expect(resolveCommand(tokenize('show bogus'), specs, 'enable')).toEqual({
+      ok: false,
+      error: 'invalid',
+      at: 1,
+    });
+    expect(resolveCommand(tokenize('show'), specs, 'enable')).toEqual({ ok: false, error: 'incomplete' });
+    expect(resolveCommand(tokenize('show version'), specs, 'user')).toEqual({
+      ok: false,
+      error: 'invalid',
+      at: 0,
+    });
+    expect(wordColumn('  show   bogus', 1)).toBe(9);
   });
 });

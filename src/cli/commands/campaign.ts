@@ -1,36 +1,34 @@
 import type { Command } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
 import { validateCampaignConfig } from '../../domain/config';
+import { campaignDialectIssues } from '../../domain/dialects';
 import { operatorHint } from '../../domain/errors';
 import type { CampaignStatus } from '../../domain/status';
 import type { CampaignConfig } from '../../domain/types';
-import { purgeSelectorIssues } from '../../domain/targets';
-import { purgeTargetsUpdate, upgradeStatusQuery } from '../../../workflows/definitions';
+import { purgeSelectorIssues, resolveTargets } from '../../domain/targets';
 import { withClient } from '../client';
-import { commitCampaign } from '../commit';
-import { withLiveProgress } from '../progress';
 import { loadCommitted, loadStaged, saveCommitted, type StagedConfig } from '../config-file';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { CliError, exitCodes, UsageError } from '../exit-codes';
-import { oneLine, renderStatusTable, stateCounts } from '../status-table';
+import { oneLine, renderStatusTable, stateCounts, type StatusTableOptions } from '../status-table';
 
 /** The staged config as the masterUpgrade input, or a UsageError listing every bad field. */
 export function validateStaged(staged: StagedConfig) {
   const { campaign: _campaign, ...input } = staged;
   const result = validateCampaignConfig(input);
-  if (!result.ok)
-    throw new UsageError(
-      `write memory refused: the staged config has ${result.issues.length} problem(s)`,
-      result.issues,
-    );
+  const issues = result.ok ? campaignDialectIssues(result.config, targetedBy(result.config)) : result.issues;
+  if (!result.ok || issues.length > 0)
+    throw new UsageError(`write memory refused: the staged config has ${issues.length} problem(s)`, issues);
   return result.config;
 }
 
+function targetedBy(config: CampaignConfig): (ip: string) => boolean {
+  const ips = new Set(resolveTargets(config.inventory, config.targets).controllers.map((c) => c.ip));
+  return (ip) => ips.has(ip);
+}
+
 /** Human text for one status snapshot: campaign line, verification problems, unmatched targets, table, counts. */
-export function renderCampaignStatus(
-  status: CampaignStatus,
-  options: { now?: Date; quickTries?: number } = {},
-): string {
+export function renderCampaignStatus(status: CampaignStatus, options: StatusTableOptions = {}): string {
   const lines = [
     `Campaign ${status.campaign} — ${status.phase}, config revision ${status.revision}, downloads ${status.downloadSlots.inUse}/${status.downloadSlots.max} (${status.downloadSlots.waiting} waiting)`,
   ];
@@ -85,6 +83,7 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         if (!(timeout > 0)) throw new UsageError('--timeout must be a positive number of seconds');
         const staged = loadStaged(configDir);
         const config = validateStaged(staged);
+        const { commitCampaign } = await import('../commit');
         const outcome = await withClient(temporal, (client) =>
           commitCampaign(client, staged.campaign, config, { answerTimeoutMs: timeout * 1000 }),
         );
@@ -121,6 +120,7 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         if (issues.length > 0) throw new UsageError('purge refused', issues);
         const campaign = campaignName(this, ctx);
         // The update, not the signal: a worker's validator can refuse it, and the answer says what was purged.
+        const { purgeTargetsUpdate } = await import('../../../workflows/definitions');
         const result = await withClient(globalOptions(this, ctx).temporal, (client) =>
           client.workflow.getHandle(campaign).executeUpdate(purgeTargetsUpdate, {
             args: [selectors.length === 1 ? (selectors[0] as string) : selectors],
@@ -147,18 +147,31 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         'per controller: IP, model, role, running/target version, state, attempts, next retry, last error',
       )
       .option('--campaign <name>', 'campaign (default: the staged one)')
-      .option('--json', 'print the upgradeStatus query answer as JSON')
+      .option(
+        '--json',
+        'print the upgradeStatus query answer as JSON (schema: README, "show upgrade status --json")',
+      )
+      .option('--wide', 'one line per controller, whatever the terminal width (default: wrap to fit it)')
       .option('--watch', 'refresh until every controller has its end state')
       .option('--interval <seconds>', 'refresh period for --watch', '2')
       .option('--exit-status', 'exit 3 when a controller failed or the image verification failed')
       .action(async function (this: Command) {
-        const opts = this.opts<{ json?: boolean; watch?: boolean; interval: string; exitStatus?: boolean }>();
+        const opts = this.opts<{
+          json?: boolean;
+          wide?: boolean;
+          watch?: boolean;
+          interval: string;
+          exitStatus?: boolean;
+        }>();
+        const width = opts.wide ? 0 : (process.stdout.columns ?? 120);
         const campaign = campaignName(this, ctx);
         const committed = loadCommitted(globalOptions(this, ctx).configDir);
         const quickTries =
           committed?.campaign === campaign
             ? (committed.config as CampaignConfig).profile.quickTries
             : undefined;
+        const { upgradeStatusQuery } = await import('../../../workflows/definitions');
+        const { withLiveProgress } = await import('../progress');
         const status = await withClient(globalOptions(this, ctx).temporal, async (client) => {
           const handle = client.workflow.getHandle(campaign);
           for (;;) {
@@ -166,7 +179,7 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
             if (opts.json) ctx.io.out(`${JSON.stringify(snapshot, null, 2)}\n`);
             else
               ctx.io.out(
-                `${opts.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${renderCampaignStatus(snapshot, { quickTries })}`,
+                `${opts.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${renderCampaignStatus(snapshot, { quickTries, width })}`,
               );
             if (!opts.watch || campaignSettled(snapshot)) return snapshot;
             await sleep(Number(opts.interval) * 1000);

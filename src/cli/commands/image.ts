@@ -1,9 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { credentialStore } from '../../credentials/store';
 import { imageTypeFor } from '../../domain/models';
-import { buildImage, describeImageHeader } from '../../image';
-import { inspectImage } from '../../transfer';
 import { withExamples, type CliContext } from '../context';
 import { UsageError } from '../exit-codes';
 
@@ -51,6 +48,7 @@ export function registerImageCommands(program: Command, ctx: CliContext): void {
         if (!o.payload === !o.payloadSize)
           throw new UsageError('image build: give exactly one of --payload <file> or --payload-size <size>');
         const payload = o.payload ?? randomBytes(payloadSize(o.payloadSize as string));
+        const { buildImage, describeImageHeader } = await import('../../image');
         const header = await buildImage({
           payload,
           imageType,
@@ -76,6 +74,9 @@ export function registerImageCommands(program: Command, ctx: CliContext): void {
       .option('--known-hosts <file>', 'known_hosts for scp/sftp (default: $CIU_KNOWN_HOSTS)')
       .action(async function (this: Command, source: string) {
         const o = this.opts<{ credentials?: string; hostKey?: string; knownHosts?: string }>();
+        // The transfer clients (ssh2, basic-ftp) load only for the command that uses them.
+        const { inspectImage } = await import('../../transfer');
+        const { credentialStore } = await import('../../credentials/store');
         const inspected = await inspectImage(source, {
           ...(o.credentials ? { credentials: credentialStore({ env: ctx.env }).resolve(o.credentials) } : {}),
           ...(o.hostKey ? { hostKey: o.hostKey } : {}),

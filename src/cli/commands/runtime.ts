@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { Client, Connection } from '@temporalio/client';
-import { createCiuMetrics, downloadMetricsInterceptor, startMetricsServer } from '../../metrics';
 import { globalOptions, withExamples, type CliContext } from '../context';
 
 /** `ciu worker`: a worker process, with ciu's metrics endpoint beside it when asked. */
@@ -28,6 +26,9 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
         }>();
         const { temporal } = globalOptions(this, ctx);
         const metricsAddress = opts.metrics ?? ctx.env.CIU_METRICS;
+        const { Client, Connection } = await import('@temporalio/client');
+        const { createCiuMetrics, downloadMetricsInterceptor, startMetricsServer } =
+          await import('../../metrics');
         const connection = metricsAddress
           ? await Connection.connect({ address: temporal.address })
           : undefined;

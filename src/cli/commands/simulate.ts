@@ -18,6 +18,9 @@ interface SimulateOptions {
   standbyEvery?: string;
   rebootDelay: string;
   stateDir?: string;
+  aos: string;
+  extensions?: boolean;
+  master?: boolean;
   fault: string[];
   inventoryOut?: string;
   knownHostsOut?: string;
@@ -47,6 +50,12 @@ export function registerSimulateCommand(program: Command, ctx: CliContext): void
       .option('--ssh-port <port>', 'SSH port on every address', '22')
       .option('--standby-every <n>', 'every n-th controller is a standby')
       .option('--reboot-delay <ms>', 'how long a reload keeps a controller down', '3000')
+      .option('--aos <major>', 'ArubaOS prompt style: 6 "(host) #" or 8 "(host) [mynode] #"', '6')
+      .option(
+        '--extensions',
+        "accept ciu's copy extensions (ftps/sftp/http, port and host-key clauses); inventory dialect arubaos-ext",
+      )
+      .option('--master', 'the first controller is a master whose `show switches` lists the others')
       .option('--state-dir <dir>', 'flash and logs (default: <config-dir>/simulator)')
       .option(
         '--fault <ip:fault,…>',
@@ -67,6 +76,7 @@ export function registerSimulateCommand(program: Command, ctx: CliContext): void
         const models = o.models.split(',').map((m) => m.trim());
         for (const m of models)
           if (!isKnownModel(m)) throw new UsageError(`--models: "${m}" is not a known controller model`);
+        if (o.aos !== '6' && o.aos !== '8') throw new UsageError(`--aos must be 6 or 8, got "${o.aos}"`);
         const { startFleet, parseFaultSpecs } = await loadDevkit();
         const faults = parseFaultSpecs(o.fault);
         const password = randomBytes(12).toString('base64url');
@@ -81,7 +91,12 @@ export function registerSimulateCommand(program: Command, ctx: CliContext): void
           credentials: { username: 'admin', password, ref: o.credentialsRef },
           faults,
           ...(o.standbyEvery ? { standbyEvery: whole(o.standbyEvery, '--standby-every', 1) } : {}),
-          controller: { rebootDelayMs: whole(o.rebootDelay, '--reboot-delay', 0) },
+          controller: {
+            rebootDelayMs: whole(o.rebootDelay, '--reboot-delay', 0),
+            aos: o.aos === '8' ? 8 : 6,
+            extensions: o.extensions === true,
+          },
+          master: o.master === true,
         });
         try {
           if (o.inventoryOut) writeFileSync(o.inventoryOut, stringifyYaml(fleet.inventory));

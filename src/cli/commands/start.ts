@@ -29,10 +29,11 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       )
       .option(
         '--ftp-port <port>',
-        'port of the demo FTP image server on 127.0.0.1 (examples/upgrade.json expects 2121)',
-        '2121',
+        'port of the demo FTP image server on 127.21.0.21 (examples/upgrade.json expects 21)',
+        '21',
       )
       .option('--retry-interval <duration>', 'profile retry-interval for the demo', '20s')
+      .option('--verbose', 'logs on the terminal (stderr) instead of in <config-dir>/ciu-start.log')
       .action(async function (this: Command) {
         const o = this.opts<{
           port: string;
@@ -42,6 +43,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
           sshPort: string;
           ftpPort: string;
           retryInterval: string;
+          verbose?: boolean;
         }>();
         const { configDir } = globalOptions(this, ctx);
         const { runDemo } = await loadDevkit();
@@ -57,6 +59,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
               ftpPort: port(o.ftpPort, '--ftp-port'),
               retryInterval: o.retryInterval,
             },
+            verbose: o.verbose === true,
             prettyLogs: ctx.env.CIU_LOG_PRETTY !== '0',
           },
           ctx.io,

@@ -1,0 +1,101 @@
+/**
+ * What each controller dialect can be asked to do, as data the profile check, the activities and
+ * the driver share. Pure: no I/O.
+ */
+import type { Protocol } from './rules';
+
+/** Controller CLI dialects ciu speaks. */
+export const dialectNames = ['arubaos', 'arubaos-ext'] as const;
+export type DialectName = (typeof dialectNames)[number];
+
+/** The dialect of a controller whose inventory entry names none. */
+export const defaultDialect: DialectName = 'arubaos';
+
+/** What a dialect's `copy` command can express. */
+export interface DialectSpec {
+  /** Protocols its `copy <protocol>:` documents. */
+  protocols: readonly Protocol[];
+  /** `copy` takes a `port <n>` clause; without it only the protocol's well-known port can be used. */
+  serverPort: boolean;
+  /** `copy` takes a `host-key <fingerprint>` clause for scp/sftp. */
+  serverHostKey: boolean;
+}
+
+export const dialects: Record<DialectName, DialectSpec> = {
+  /** ArubaOS 6.x/8.x as documented: `copy ftp:|scp:|tftp: … system: partition {0|1}`. */
+  arubaos: { protocols: ['ftp', 'scp', 'tftp'], serverPort: false, serverHostKey: false },
+  /** ArubaOS plus the ciu simulator's extensions: ftps, sftp, http, port and host-key clauses. */
+  'arubaos-ext': {
+    protocols: ['ftp', 'ftps', 'scp', 'sftp', 'tftp', 'http'],
+    serverPort: true,
+    serverHostKey: true,
+  },
+};
+
+export function isDialectName(value: unknown): value is DialectName {
+  return typeof value === 'string' && (dialectNames as readonly string[]).includes(value);
+}
+
+/** The well-known port of each protocol: the only one a dialect without a port clause reaches. */
+export const defaultPorts: Record<Protocol, number> = {
+  ftp: 21,
+  ftps: 21,
+  scp: 22,
+  sftp: 22,
+  tftp: 69,
+  http: 80,
+};
+
+/** One model's image source as far as the dialect check cares. */
+export interface SourceForDialect {
+  protocol: Protocol;
+  server: { port?: number; hostKey?: string };
+}
+
+/**
+ * Why `dialect` cannot fetch from `source`, as `[field, message]` pairs (field relative to the
+ * model's profile entry); empty when it can.
+ */
+export function dialectProblems(dialect: DialectName, source: SourceForDialect): Array<[string, string]> {
+  const spec = dialects[dialect];
+  const problems: Array<[string, string]> = [];
+  if (!spec.protocols.includes(source.protocol))
+    problems.push([
+      'protocol',
+      `${source.protocol} cannot be used with ${dialect} controllers (they copy over ${spec.protocols.join(', ')})`,
+    ]);
+  const port = source.server.port;
+  if (!spec.serverPort && port !== undefined && port !== defaultPorts[source.protocol])
+    problems.push([
+      'server.port',
+      `must be ${defaultPorts[source.protocol]} (or omitted) for ${dialect} controllers: their copy command has no port clause`,
+    ]);
+  return problems;
+}
+
+/** What the campaign check needs of a validated config. */
+export interface ConfigForDialects {
+  inventory: ReadonlyArray<{ ip: string; model: string; dialect?: DialectName }>;
+  profile: { models: Record<string, SourceForDialect | undefined> };
+}
+
+/**
+ * One message per model whose image source a targeted controller's dialect cannot fetch, naming
+ * the field (`profile.models.A7210.server.port must be 21 …`). `write memory` refuses on these.
+ * Kept out of the workflow's own input validation, so campaigns started before this rule (whose
+ * saved histories the replay test guards) still replay; the driver refuses the same values when a
+ * copy is built, so the rule holds in the activities as well.
+ */
+export function campaignDialectIssues(
+  config: ConfigForDialects,
+  targeted: (ip: string) => boolean,
+): string[] {
+  const issues = new Set<string>();
+  for (const controller of config.inventory) {
+    const source = config.profile.models[controller.model];
+    if (!source || !targeted(controller.ip)) continue;
+    for (const [field, message] of dialectProblems(controller.dialect ?? defaultDialect, source))
+      issues.add(`profile.models.${controller.model}.${field} ${message}`);
+  }
+  return [...issues];
+}

@@ -1,0 +1,194 @@
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { freePort } from '../../devkit/temporal/free-port';
+
+// A newcomer's first half hour, scripted: a fresh clone, the README's two set-up commands, `npm start` in
+// a real terminal (tmux), Prometheus scraping the demo's worker with ciu's alerting rules, then every
+// command the demo prints to try next. To keep it quick the clone reuses this checkout's node_modules
+// and .tools (what `npm install` would fetch again), and `npm run build` stands in for `npm install`'s
+// own `prepare` step. The terminal is kept as test-artifacts/newcomer-terminal.txt.
+const repo = join(__dirname, '../..');
+const artifacts = join(repo, 'test-artifacts');
+const tmux = ['-L', `ciu-newcomer-${process.pid}`];
+
+let work: string;
+let clone: string;
+let prometheus: ChildProcess | undefined;
+let tmuxStarted = false;
+
+function pane(): string {
+  return execFileSync('tmux', [...tmux, 'capture-pane', '-p', '-J', '-S', '-', '-t', 'demo'], {
+    encoding: 'utf8',
+  });
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 180_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await Promise.resolve()
+      .then(probe)
+      .catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new Error(
+        `no ${what} within ${ms / 1000}s; terminal:\n${tmuxStarted ? pane().slice(-3000) : ''}`,
+      );
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+async function promQuery(
+  port: number,
+  query: string,
+): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(query)}`);
+  const body = (await res.json()) as {
+    status: string;
+    data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+  };
+  if (body.status !== 'success') throw new Error(`prometheus: ${JSON.stringify(body)}`);
+  return body.data.result;
+}
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'ciu-newcomer-'));
+  clone = join(work, 'ciu');
+  execFileSync('git', ['clone', '--quiet', repo, clone]);
+  symlinkSync(join(repo, 'node_modules'), join(clone, 'node_modules'));
+  mkdirSync(join(clone, '.tools'));
+  symlinkSync(join(repo, '.tools/venv'), join(clone, '.tools/venv'));
+  mkdirSync(artifacts, { recursive: true });
+});
+
+afterAll(async () => {
+  if (tmuxStarted) {
+    // After a failure midway, Ctrl-C still lets the demo stop what it started before tmux goes.
+    spawnSync('tmux', [...tmux, 'send-keys', '-t', 'demo', 'C-c']);
+    await until('demo exit', () => (/demo exited \d+/.test(pane()) ? true : undefined), 60_000).catch(
+      () => undefined,
+    );
+    spawnSync('tmux', [...tmux, 'kill-server']);
+  }
+  if (prometheus && prometheus.exitCode === null) {
+    prometheus.kill('SIGTERM');
+    await new Promise((r) => prometheus?.once('exit', r));
+  }
+  rmSync(work, { recursive: true, force: true });
+});
+
+it('fresh clone → npm start in a terminal → Prometheus sees the campaign → every printed command works', async () => {
+  const build = spawnSync('npm', ['run', 'build'], { cwd: clone, encoding: 'utf8' });
+  expect(build.status).toBe(0);
+
+  const [frontend, ui, metrics, sdkMetrics, ssh, ftp, prom] = (await Promise.all(
+    Array.from({ length: 7 }, () => freePort()),
+  )) as [number, number, number, number, number, number, number];
+  writeFileSync(
+    join(work, 'prometheus.yml'),
+    [
+      'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+      `rule_files: ['${join(clone, 'deploy/prometheus/ciu-alerts.yml')}']`,
+      'scrape_configs:',
+      `  - job_name: ciu-worker`,
+      `    static_configs: [{ targets: ['127.0.0.1:${metrics}', '127.0.0.1:${sdkMetrics}'] }]`,
+    ].join('\n'),
+  );
+  prometheus = spawn(
+    'prometheus',
+    [
+      `--config.file=${join(work, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(work, 'prometheus-data')}`,
+      `--web.listen-address=127.0.0.1:${prom}`,
+    ],
+    { stdio: 'ignore' },
+  );
+
+  const start = `npm start -- --port ${frontend} --ui-port ${ui} --metrics 127.0.0.1:${metrics} --sdk-metrics 127.0.0.1:${sdkMetrics} --ssh-port ${ssh} --ftp-port ${ftp}`;
+  execFileSync('tmux', [
+    ...tmux,
+    'new-session',
+    '-d',
+    '-s',
+    'demo',
+    '-x',
+    '120',
+    '-y',
+    '50',
+    '-c',
+    clone,
+    // The shell outlives the Ctrl-C it passes on to npm start, to report how the demo ended.
+    `trap : INT; ${start}; echo "demo exited $?"; sleep 600`,
+  ]);
+  tmuxStarted = true;
+
+  const terminal = await until('end state', () => {
+    const text = pane();
+    return text.includes('Every controller has its end state') ? text : undefined;
+  });
+  writeFileSync(join(artifacts, 'newcomer-terminal.txt'), terminal);
+
+  // The terminal is the operator's: the table drawn once and redrawn in place, no log records.
+  expect(terminal).toMatch(/Logs: \S+ciu-start\.log/);
+  expect(terminal.match(/│ IP /g)).toHaveLength(1);
+  expect(terminal).toMatch(/\d+ Upgraded.*1 Up-to-date, 1 Failed, 1 Not part of target/);
+  expect(terminal).not.toMatch(/"level":|\bINFO\b|\bWARN\b|webpack|asset workflow-bundle/);
+  const logFile = /Logs: (\S+ciu-start\.log)/.exec(terminal)![1]!;
+  expect(readFileSync(resolve(clone, logFile), 'utf8')).toMatch(/"msg":/);
+
+  // Prometheus scraped the worker during the campaign; the rules evaluate on its series.
+  const upgraded = await until('ciu_controllers{state="upgraded"} in Prometheus', async () => {
+    const [sample] = await promQuery(prom, 'ciu_controllers{state="upgraded"}');
+    return sample && Number(sample.value[1]) >= 4 ? Number(sample.value[1]) : undefined;
+  });
+  expect(upgraded).toBeGreaterThanOrEqual(4);
+  const started = await promQuery(prom, 'sum(ciu_downloads_started_total)');
+  expect(Number(started[0]?.value[1])).toBeGreaterThanOrEqual(5);
+  const failed = await promQuery(prom, 'sum by (type) (ciu_downloads_failed_total)');
+  expect(failed.map((s) => s.metric.type)).toEqual(expect.arrayContaining(['FlashFull']));
+  const alerts = await until(
+    'CiuControllersFailed pending',
+    async () => {
+      const res = (await (await fetch(`http://127.0.0.1:${prom}/api/v1/alerts`)).json()) as {
+        data: { alerts: Array<{ labels: { alertname: string }; state: string }> };
+      };
+      const names = res.data.alerts.map((a) => a.labels.alertname);
+      return names.includes('CiuControllersFailed') ? res.data.alerts : undefined;
+    },
+    60_000,
+  );
+  expect(alerts.find((a) => a.labels.alertname === 'CiuControllersFailed')?.state).toMatch(/pending|firing/);
+  // A worker polls the task queue, so the "no worker" alert stays quiet: the rule reads a real series.
+  expect(alerts.map((a) => a.labels.alertname)).not.toContain('CiuNoWorkerPolling');
+  expect(await promQuery(prom, 'temporal_num_pollers{task_queue="ciu"}')).not.toHaveLength(0);
+  // Every query of the Grafana dashboard is one Prometheus accepts, and the fleet panel has data.
+  const dashboard = JSON.parse(readFileSync(join(clone, 'deploy/grafana/ciu-dashboard.json'), 'utf8')) as {
+    panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+  };
+  for (const { targets } of dashboard.panels) for (const { expr } of targets) await promQuery(prom, expr);
+  const fleet = dashboard.panels.find((p) => p.title === 'Fleet by state')!.targets[0]!.expr;
+  expect((await promQuery(prom, fleet)).map((s) => s.metric.state)).toEqual(
+    expect.arrayContaining(['upgraded', 'failed', 'up-to-date']),
+  );
+
+  // Every command the demo prints to try next works as printed, in the clone.
+  const printed = terminal
+    .split('\n')
+    .filter((line) => /^ {2}npx ciu /.test(line))
+    .map((line) => line.trim());
+  expect(printed.length).toBeGreaterThanOrEqual(4);
+  for (const command of printed) {
+    const run = spawnSync('bash', ['-c', command], {
+      cwd: clone,
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `/usr/local/bin:/usr/bin:/bin` },
+    });
+    expect({ command, status: run.status, stderr: run.stderr }).toEqual({ command, status: 0, stderr: '' });
+  }
+
+  // Ctrl-C stops everything the demo started.
+  execFileSync('tmux', [...tmux, 'send-keys', '-t', 'demo', 'C-c']);
+  await until('demo exit', () => (/demo exited \d+/.test(pane()) ? true : undefined), 60_000);
+  expect(pane()).toContain('Stopping…');
+});
