@@ -7,6 +7,7 @@ import {
   type CredentialStore,
   type StoredCredentials,
 } from '../src/credentials/store';
+import { boundIssues } from '../src/domain/bounded';
 import { validate } from '../src/domain/config';
 import { failureTypes } from '../src/domain/errors';
 import { imageTypeFor } from '../src/domain/models';
@@ -31,7 +32,7 @@ export interface ImageActivityDeps {
 function parseInput(input: unknown): VerifyImageInput {
   const validation = validate(verifyImageInputSchema, input, 'verifyImage');
   if (validation.ok) return validation.value;
-  throw ApplicationFailure.nonRetryable(validation.issues.join('; '), failureTypes.invalidInput);
+  throw ApplicationFailure.nonRetryable(boundIssues(validation.issues), failureTypes.invalidInput);
 }
 
 /** The activity's cancellation signal, when running as an activity (tests and the CLI may call it directly). */

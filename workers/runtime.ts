@@ -1,4 +1,5 @@
 import { Runtime, type LogLevel, type LogMetadata, type Logger as SdkLogger } from '@temporalio/worker';
+import { boundText } from '../src/domain/bounded';
 import type { Logger } from '../src/logging';
 
 /** Options for the process-wide Temporal runtime. */
@@ -22,6 +23,32 @@ const pinoLevels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'
   ERROR: 'error',
 };
 
+/** An Error as fields a log line keeps (JSON.stringify makes `{}` of it): name, type, message, cause. */
+function errorFields(err: Error): Record<string, unknown> {
+  const failure = err as Error & { type?: unknown; nonRetryable?: unknown };
+  return {
+    name: err.name,
+    ...(typeof failure.type === 'string' ? { type: failure.type } : {}),
+    message: boundText(err.message),
+    ...(failure.nonRetryable === true ? { nonRetryable: true } : {}),
+    ...(err.cause instanceof Error ? { cause: errorFields(err.cause) } : {}),
+  };
+}
+
+/** Writes one SDK log line into pino; Error values among its metadata (the SDK's `error`) keep their text. */
+export function sdkLogWriter(logger: Logger): (level: LogLevel, message: string, meta?: LogMetadata) => void {
+  return (level, message, meta) =>
+    logger[pinoLevels[level]](
+      Object.fromEntries(
+        Object.entries(meta ?? {}).map(([key, value]) => [
+          key,
+          value instanceof Error ? errorFields(value) : value,
+        ]),
+      ),
+      message,
+    );
+}
+
 /** The SDK's logger interface over one function that receives every line with its level. */
 export function sdkLogger(write: (level: LogLevel, message: string, meta?: LogMetadata) => void): SdkLogger {
   return {
@@ -39,8 +66,7 @@ export function sdkLogger(write: (level: LogLevel, message: string, meta?: LogMe
  * `log.*` calls, which are the master's structured log — into pino with their metadata as fields.
  */
 export function installRuntime({ logger, metricsBindAddress, shutdownSignals }: RuntimeSetup): void {
-  const write = (level: LogLevel, message: string, meta?: LogMetadata) =>
-    logger[pinoLevels[level]]({ ...meta }, message);
+  const write = sdkLogWriter(logger);
   Runtime.install({
     logger: sdkLogger(write),
     telemetryOptions: {

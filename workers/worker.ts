@@ -6,6 +6,7 @@ import {
 } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { taskQueue } from '../workflows/definitions';
+import { boundedFailureInterceptor } from './bounded-failures';
 import { workflowBundleFor } from './bundle';
 
 export { taskQueue };
@@ -58,7 +59,11 @@ export async function createCiuWorker(options: CiuWorkerOptions): Promise<Worker
     shutdownGraceTime: shutdownGraceMs ?? 10_000,
     // ...and exits within this long of the request even if an activity ignores its cancellation.
     shutdownForceTime: shutdownForceMs ?? 30_000,
-    ...(interceptors ? { interceptors } : {}),
+    interceptors: {
+      ...interceptors,
+      // Outermost: it bounds what the other interceptors and the activity throw.
+      activity: [boundedFailureInterceptor, ...(interceptors?.activity ?? [])],
+    },
   });
 }
 

@@ -6,6 +6,7 @@
  * workflow issues commands in: keep it, or saved histories stop replaying.
  */
 import type { VerifiedImage } from '../activities/types';
+import { boundIssues, boundText } from '../src/domain/bounded';
 import { canonicalJson } from '../src/domain/canonical-json';
 import { validateCampaignConfig } from '../src/domain/config';
 import { failureText } from '../src/domain/errors';
@@ -21,7 +22,7 @@ import {
 } from '../src/domain/status';
 import { matchingIps, parseSelector, resolveTargets } from '../src/domain/targets';
 import type { CampaignConfig, Controller, ModelImage } from '../src/domain/types';
-import type { CommitResult, ControllerReport } from './definitions';
+import type { CommitResult, ControllerReport, PurgeResult } from './definitions';
 
 /** A targeted (or formerly targeted) controller, as the master tracks it. */
 export interface TargetEntry {
@@ -213,7 +214,7 @@ export class CampaignState {
   /** commitConfig: an equal config changes nothing; a new one bumps the revision and re-targets. */
   commit(next: unknown): CommitResult {
     const validated = validateCampaignConfig(next);
-    if (!validated.ok) throw new Error(validated.issues.join('; '));
+    if (!validated.ok) throw new Error(boundIssues(validated.issues));
     if (canonicalJson(validated.config) === canonicalJson(this.config))
       return { revision: this.revision, changed: false, added: [], removed: [] };
     this.config = validated.config;
@@ -241,8 +242,11 @@ export class CampaignState {
     this.dirty = true;
   }
 
-  /** purgeTargets: selectors that are invalid or match no target are kept (last 20) for the status query. */
-  purgeSelectors(selectors: string | string[]): void {
+  /**
+   * purgeTargets: selectors that are invalid or match no target are kept (last 20) for the status
+   * query. Returns the controllers purged now (purgeTargetsUpdate answers with them).
+   */
+  purgeSelectors(selectors: string | string[]): PurgeResult {
     const list = (Array.isArray(selectors) ? selectors : [selectors]).map(String);
     const known = Object.keys(this.targets);
     const invalid = list.filter((selector) => parseSelector(selector) === undefined);
@@ -253,13 +257,21 @@ export class CampaignState {
       this.log.warn('purge selectors ignored', { campaign: this.campaign, invalid, matchingNoTarget: idle });
       this.ignoredPurges = [
         ...this.ignoredPurges,
-        ...invalid.map((selector) => `"${selector}": not an IPv4 address, CIDR subnet or all`),
-        ...idle.map((selector) => `"${selector}": matches no target of this campaign`),
+        ...invalid.map(
+          (selector) => `"${boundText(selector, 100)}": not an IPv4 address, CIDR subnet or all`,
+        ),
+        ...idle.map((selector) => `"${boundText(selector, 100)}": matches no target of this campaign`),
       ].slice(-20);
     }
     const ips = matchingIps(known, list);
-    this.log.info('purge requested', { campaign: this.campaign, selectors: list, matched: ips.length });
-    this.purge(ips, `purgeTargets ${list.join(' ')}`);
+    const purged = ips.filter((ip) => !isFinal(this.targets[ip]!));
+    this.log.info('purge requested', {
+      campaign: this.campaign,
+      selectors: boundIssues(list),
+      matched: ips.length,
+    });
+    this.purge(ips, `purgeTargets ${boundIssues(list)}`);
+    return { purged, matchingNoTarget: idle };
   }
 
   /**
@@ -271,7 +283,9 @@ export class CampaignState {
     if (!entry || entry.child !== 'running') return;
     if (closed) entry.child = 'closed';
     if (closed || report.releasesSlot) this.slots.release(report.ip);
-    const { final: _final, releasesSlot: _releases, ...status } = report;
+    const { final: _final, releasesSlot: _releases, ...reported } = report;
+    const status =
+      reported.lastError === undefined ? reported : { ...reported, lastError: boundText(reported.lastError) };
     entry.status =
       entry.status.state === 'purged'
         ? { ...entry.status, ...status, state: 'purged' }
@@ -392,6 +406,29 @@ export class CampaignState {
       starts.push({ controller, entry, image, generation: ++target.generation });
     }
     return starts;
+  }
+
+  /**
+   * The campaign's first verification failed and it ends without dispatching: no target is left
+   * "waiting", each says why it will not be upgraded.
+   */
+  failUnverified(): void {
+    const failedModels = this.verifications()
+      .filter((v) => !v.ok)
+      .map((v) => v.model);
+    for (const target of Object.values(this.targets)) {
+      if (target.child !== 'none' || target.status.state !== 'waiting-verification') continue;
+      const entry = this.modelImage(target.status.model);
+      const check = entry && this.checks[imageKey(entry)];
+      target.status = {
+        ...target.status,
+        state: 'failed',
+        lastError:
+          check && !check.ok
+            ? `image not verified: ${failureText({ type: check.errorType, message: check.error ?? '' })}`
+            : `not started: the campaign's image verification failed (${failedModels.join(', ')})`,
+      };
+    }
   }
 
   /** Every target final and no child still running. */

@@ -14,6 +14,7 @@ import {
   TemporalFailure,
   workflowInfo,
 } from '@temporalio/workflow';
+import { boundIssues } from '../src/domain/bounded';
 import { validate } from '../src/domain/config';
 import { parseDuration } from '../src/domain/duration';
 import { failureText, failureTypes } from '../src/domain/errors';
@@ -62,7 +63,7 @@ class Purged extends Error {
 export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<ControllerUpgradeResult> {
   const validation = validate(controllerUpgradeInputSchema, raw);
   if (!validation.ok)
-    throw ApplicationFailure.nonRetryable(validation.issues.join('; '), failureTypes.invalidInput);
+    throw ApplicationFailure.nonRetryable(boundIssues(validation.issues), failureTypes.invalidInput);
   const input = validation.value;
   const { controller, campaign, image } = input;
   const carried: ControllerCarried = input.carried ?? { attempts: 0, cycles: 0, run: 1 };

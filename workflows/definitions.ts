@@ -15,6 +15,22 @@ export function controllerWorkflowId(campaign: string, ip: string): string {
 /** Removes targets: 'all', an IPv4 address or a CIDR subnet, or a list of them. Matching children end as purged. */
 export const purgeTargetsSignal = defineSignal<[selectors: string | string[]]>('purgeTargets');
 
+/** What purgeTargetsUpdate returns. */
+export interface PurgeResult {
+  /** Controllers purged by this call (already final ones are left as they are). */
+  purged: string[];
+  /** Valid selectors that matched no target of the campaign. */
+  matchingNoTarget: string[];
+}
+
+/**
+ * purgeTargets with an answer (what `ciu upgrade target purge` uses): the validator refuses a
+ * selector that is not an IPv4 address, a CIDR subnet or 'all', naming it; the answer lists what was purged.
+ */
+export const purgeTargetsUpdate = defineUpdate<PurgeResult, [selectors: string | string[]]>(
+  'purgeTargetsUpdate',
+);
+
 /** What commitConfig returns. */
 export interface CommitResult {
   /** Revision now in force (unchanged when `changed` is false). */

@@ -4,6 +4,7 @@ import {
   ChildWorkflowFailure,
   TemporalFailure,
 } from '@temporalio/workflow';
+import { boundText } from '../src/domain/bounded';
 import { isPermanentFailureType } from '../src/domain/errors';
 
 /** The ApplicationFailure (or other cause) an activity/child failure wraps. */
@@ -14,12 +15,13 @@ function innermost(err: unknown): unknown {
   return cause;
 }
 
-/** The failure type and message behind an activity/child failure (the ApplicationFailure it wraps). */
+/** The failure type and (bounded) message behind an activity/child failure (the ApplicationFailure it wraps). */
 export function describeFailure(err: unknown): { type?: string; message: string } {
   const cause = innermost(err);
-  if (cause instanceof ApplicationFailure) return { type: cause.type ?? undefined, message: cause.message };
-  if (cause instanceof TemporalFailure) return { type: cause.name, message: cause.message };
-  return { message: err instanceof Error ? err.message : String(err) };
+  if (cause instanceof ApplicationFailure)
+    return { type: cause.type ?? undefined, message: boundText(cause.message) };
+  if (cause instanceof TemporalFailure) return { type: cause.name, message: boundText(cause.message) };
+  return { message: boundText(err instanceof Error ? err.message : String(err)) };
 }
 
 /**

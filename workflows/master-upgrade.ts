@@ -6,13 +6,16 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { boundIssues } from '../src/domain/bounded';
 import { validateCampaignConfig } from '../src/domain/config';
+import { purgeSelectorIssues } from '../src/domain/targets';
 import { failureText, failureTypes } from '../src/domain/errors';
 import type { CampaignSummary } from '../src/domain/status';
 import type { CampaignConfig } from '../src/domain/types';
@@ -27,6 +30,7 @@ import {
   downloadSlotRequestSignal,
   purgeSignal,
   purgeTargetsSignal,
+  purgeTargetsUpdate,
   upgradeStatusQuery,
 } from './definitions';
 import { describeFailure } from './failures';
@@ -41,6 +45,9 @@ export interface MasterOptions {
   /** History length at which the master continues as new (or earlier, when the server suggests). Default 6,000. */
   historyLimit?: number;
 }
+
+/** patched() ID: campaigns started before it completed green after a failed verification; replays keep that. */
+const verificationFailsCampaign = 'verification-failure-fails-the-campaign';
 
 /** Children started per workflow task: a task's commands (each with its input) travel in one gRPC message of at most 4 MB. */
 const dispatchBatch = 200;
@@ -57,7 +64,7 @@ export async function masterUpgrade(
 ): Promise<CampaignSummary> {
   const validation = validateCampaignConfig(input);
   if (!validation.ok)
-    throw ApplicationFailure.nonRetryable(validation.issues.join('; '), failureTypes.invalidInput);
+    throw ApplicationFailure.nonRetryable(boundIssues(validation.issues), failureTypes.invalidInput);
   const campaign = workflowInfo().workflowId;
   const useSearchAttributes = options.searchAttributes !== false;
   const historyLimit = options.historyLimit ?? 6_000;
@@ -66,13 +73,19 @@ export async function masterUpgrade(
   if (!carried && useSearchAttributes) upsertSearchAttributes([{ key: campaignKey, value: campaign }]);
 
   setHandler(upgradeStatusQuery, () => state.status());
-  setHandler(purgeTargetsSignal, (selectors) => state.purgeSelectors(selectors));
+  setHandler(purgeTargetsSignal, (selectors) => void state.purgeSelectors(selectors));
+  setHandler(purgeTargetsUpdate, (selectors) => state.purgeSelectors(selectors), {
+    validator: (selectors) => {
+      const issues = purgeSelectorIssues(selectors);
+      if (issues.length > 0) throw new Error(`purge refused: ${boundIssues(issues)}`);
+    },
+  });
   setHandler(controllerReportSignal, (report) => state.applyReport(report, report.final === true));
   setHandler(downloadSlotRequestSignal, ({ ip }) => state.requestSlot(ip));
   setHandler(commitConfigUpdate, (next) => state.commit(next), {
     validator: (next) => {
       const validated = validateCampaignConfig(next);
-      if (!validated.ok) throw new Error(validated.issues.join('; '));
+      if (!validated.ok) throw new Error(boundIssues(validated.issues));
     },
   });
 
@@ -198,8 +211,23 @@ export async function masterUpgrade(
     const failed = state.verifications().filter((v) => !v.ok);
     if (failed.length > 0) {
       state.phase = 'verification-failed';
-      setCurrentDetails(`**Verification failed**: ${failed.map((v) => `${v.model}: ${v.error}`).join('; ')}`);
+      const report = boundIssues(failed.map((v) => `${v.model} ${v.imageFile}: ${v.error}`));
       log.error('verification failed; nothing dispatched', { campaign, models: failed.map((v) => v.model) });
+      if (patched(verificationFailsCampaign)) {
+        // A campaign that will do nothing ends red, not green: the operator fixes it and commits again.
+        state.failUnverified();
+        setCurrentDetails(
+          `**Failed: image verification** — nothing dispatched. ${report}. Fix the image or the upgrade-profile, then \`ciu write memory\`.`,
+        );
+        await condition(allHandlersFinished);
+        const { verifications, counts } = state.summary('verification-failed');
+        throw ApplicationFailure.nonRetryable(
+          `image verification failed, nothing dispatched: ${report}`,
+          failureTypes.imageVerificationFailed,
+          { verifications, counts },
+        );
+      }
+      setCurrentDetails(`**Verification failed**: ${failed.map((v) => `${v.model}: ${v.error}`).join('; ')}`);
       await condition(allHandlersFinished);
       return state.summary('verification-failed');
     }

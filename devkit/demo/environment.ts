@@ -63,6 +63,8 @@ export interface DemoEnvironment {
   config: CampaignConfigInput;
   /** The worker's credential store: controller login and the FTP login, by reference. */
   credentials: CredentialStore;
+  /** The same entries, with their policies, for a worker process's credential file. */
+  credentialEntries: Record<string, StoredCredentials>;
   /** known_hosts covering every simulated controller. */
   knownHostsFile: string;
   ftp: LocalImageServer;
@@ -74,7 +76,7 @@ export interface DemoEnvironment {
 
 /** The `npm start` fleet: two models on two subnets, faults included, one up-to-date and one untargeted. */
 export const demoGroups: DemoGroup[] = [
-  // 127.20.1.2 refuses 4 downloads: three quick tries, a retry window, then it upgrades.
+  // 127.20.1.2 refuses 4 downloads: three quick tries, a retry window, a fourth refused try, then it upgrades on the 5th.
   {
     subnet: '127.20.1.0/24',
     target: '127.20.1.0/24',
@@ -188,7 +190,7 @@ export async function startDemoEnvironment(options: DemoOptions): Promise<DemoEn
       },
       targets: [...new Set(groups.flatMap((g) => (g.target ? [g.target] : [])))],
     };
-    const credentials = staticCredentialStore({
+    const credentialEntries: Record<string, StoredCredentials> = {
       [controllersRef]: {
         username: login.username,
         password: login.password,
@@ -201,8 +203,9 @@ export async function startDemoEnvironment(options: DemoOptions): Promise<DemoEn
         },
       },
       [imagesRef]: ftp.credentials as StoredCredentials,
-    });
-    return { config, credentials, knownHostsFile, ftp, fleets, images, stop };
+    };
+    const credentials = staticCredentialStore(credentialEntries);
+    return { config, credentials, credentialEntries, knownHostsFile, ftp, fleets, images, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -3,7 +3,7 @@
  *   0  done
  *   1  runtime failure (Temporal unreachable, a workflow call failed, a server did not start)
  *   2  usage or validation error (bad arguments, staged config refused by `write memory`)
- *   3  the campaign has failed controllers (`show upgrade status --exit-status`)
+ *   3  the campaign failed its image verification or has failed controllers (`show upgrade status --exit-status`)
  *   4  the campaign or workflow does not exist
  */
 export const exitCodes = {

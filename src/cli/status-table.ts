@@ -37,6 +37,23 @@ function relative(iso: string, now: Date): string {
   return `${time} (in ${span})`;
 }
 
+/** A device's or server's text on one line: a status screen line never breaks inside it. */
+export function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/** States that end well: an error a controller reported on the way there is history, not a current problem. */
+const settledWell: readonly ControllerStatus['state'][] = [
+  'upgraded',
+  'up-to-date',
+  'downloaded-reboot-required',
+];
+
+function lastErrorText(c: ControllerStatus): string {
+  if (!c.lastError) return '-';
+  return settledWell.includes(c.state) ? `earlier: ${oneLine(c.lastError)}` : oneLine(c.lastError);
+}
+
 /** 1536 → "1.5 KiB". */
 export function byteSize(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -154,7 +171,7 @@ export function renderStatusTable(
     row.push(
       String(c.attempts),
       c.state === 'waiting-retry' && c.nextRetryAt ? relative(c.nextRetryAt, now) : '-',
-      c.lastError?.replace(/\s+/g, ' ').trim() || '-',
+      lastErrorText(c),
     );
     return row;
   });

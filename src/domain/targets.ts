@@ -69,3 +69,22 @@ export function matchingIps(ips: Iterable<string>, selectors: readonly string[])
   const parsed = selectors.map(parseSelector).filter((s): s is Selector => s !== undefined);
   return [...ips].filter((ip) => parsed.some((s) => selectorMatches(s, ip)));
 }
+
+/**
+ * What is wrong with a purge request (purgeTargetsUpdate's validator, the CLI): it must be one
+ * selector or a non-empty list of them, each 'all', an IPv4 address or a CIDR subnet. One issue per
+ * bad selector, naming it (cut to 100 characters).
+ */
+export function purgeSelectorIssues(selectors: unknown): string[] {
+  const list: unknown[] = Array.isArray(selectors) ? selectors : [selectors];
+  if (list.length === 0)
+    return ['selectors must name at least one target (an IPv4 address, a CIDR subnet or all)'];
+  return list.flatMap((selector, index) => {
+    const shown = JSON.stringify(selector) ?? String(selector);
+    const name = `selector ${shown.length > 100 ? `${shown.slice(0, 99)}…` : shown}`;
+    const at = Array.isArray(selectors) ? ` (selectors[${index}])` : '';
+    if (typeof selector !== 'string')
+      return [`${name}${at} must be a string: an IPv4 address, a CIDR subnet or all`];
+    return parseSelector(selector) ? [] : [`${name}${at} is not an IPv4 address, a CIDR subnet or all`];
+  });
+}

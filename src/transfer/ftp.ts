@@ -35,6 +35,9 @@ function ftpError(err: unknown, where: string, username: string): TransferError 
     return new TransferError('protocol', `${where} answered ${err.message}`, { cause: err });
   }
   const message = (err as Error).message ?? String(err);
+  // The server (or something between) dropped the connection unanswered: an outage, worth retrying.
+  if (/Server sent FIN packet unexpectedly/.test(message))
+    return new TransferError('unreachable', `${where} closed the connection (${message})`, { cause: err });
   if (/^Timeout/.test(message) || /because Timeout/.test(message))
     return new TransferError('timeout', `${where} timed out (${message})`, { cause: err });
   return new TransferError('protocol', `${where}: ${message}`, { cause: err });

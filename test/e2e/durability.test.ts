@@ -5,8 +5,8 @@
  * process killed outright mid-download — no controller is lost, no counter goes back, no finished
  * controller is downloaded to or rebooted twice.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -22,6 +22,7 @@ import { createCiuWorker, taskQueue as ciuTaskQueue } from '../../workers/worker
 import { controllerWorkflowId, masterUpgrade, upgradeStatusQuery } from '../../workflows';
 import { waitForStatus } from '../fixtures/campaign';
 import { eventually } from '../fixtures/eventually';
+import { killHard, spawnWorkerProcess } from '../fixtures/processes';
 import { createTestImage, startFtpServer, type LocalImageServer } from '../fixtures/servers';
 import { startTestTemporal } from '../fixtures/temporal';
 import { workflowBundle } from '../fixtures/worker';
@@ -94,30 +95,15 @@ async function stopMaster(): Promise<void> {
 }
 
 /** `npm run worker` as its own process (task queue 'ciu'), so it can be killed for real. */
-async function spawnWorkerProcess(): Promise<ChildProcess> {
-  const credentialsFile = join(dir, 'credentials.json');
-  await writeFile(credentialsFile, JSON.stringify(storeEntries()), {
-    mode: 0o600,
-  });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-    cwd: join(__dirname, '..', '..'),
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: master?.temporal.dev.address,
-      CIU_CREDENTIALS_FILE: credentialsFile,
-      CIU_LOG_LEVEL: 'error',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
+function spawnWorker(): ChildProcess {
+  if (!master) throw new Error('the master is not running');
+  const child = spawnWorkerProcess({
+    address: master.temporal.dev.address,
+    credentialsFile: join(dir, 'credentials.json'),
+    credentials: storeEntries(),
   });
   workerProcesses.push(child);
   return child;
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
 }
 
 function client(): Client {
@@ -192,7 +178,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(workerProcesses.map(kill));
+  await Promise.all(workerProcesses.map(killHard));
   await stopMaster();
   await Promise.all([fleet?.stop(), ftp?.stop()]);
   await rm(dir, { recursive: true, force: true });
@@ -301,7 +287,7 @@ test('a worker process killed (SIGKILL) mid-download: the next worker process re
   });
   fleets.push(second);
   try {
-    const doomed = await spawnWorkerProcess();
+    const doomed = spawnWorker();
     const campaign = `e2e-durability-kill-${process.pid}`;
     const handle = await client().workflow.start(masterUpgrade, {
       taskQueue: ciuTaskQueue,
@@ -311,11 +297,11 @@ test('a worker process killed (SIGKILL) mid-download: the next worker process re
     await waitForStatus(handle, (c) => stalled.every((ip) => c[ip]?.state === 'downloading'));
     for (const ip of stalled) await waitForBytesInFlight(controllerWorkflowId(campaign, ip));
 
-    await kill(doomed);
+    await killHard(doomed);
     // The device sees its CLI session drop and stops copying.
     for (const ip of stalled)
       await eventually(async () => (await logLines(second, ip, 'transfer aborted by user')).length === 1);
-    await spawnWorkerProcess();
+    spawnWorker();
 
     const summary = await handle.result();
     expect(summary.outcome).toBe('completed');

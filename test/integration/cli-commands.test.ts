@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,31 +6,16 @@ import type { CampaignStatus } from '../../src/domain/status';
 import { startMetricsServer } from '../../src/metrics';
 import { startTestDevServer } from '../fixtures/temporal';
 import { eventually } from '../fixtures/eventually';
+import { runCiu, type CommandResult } from '../fixtures/processes';
 import { startTestStack, type TestStack } from '../fixtures/stack';
 
 // The ciu CLI as an operator runs it (bin/ciu.js in its own process), against a real dev server,
 // worker, vsftpd and simulated controllers: stage, write memory, show status, purge.
-const bin = join(__dirname, '../../bin/ciu.js');
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('ciu commands end to end', () => {
   let stack: TestStack;
   let configDir: string;
-  const ciu = (...args: string[]): Promise<Result> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [bin, '--address', stack.dev.address, '--config-dir', configDir, ...args],
-        { env: { ...process.env, CIU_LOG_LEVEL: 'silent' } },
-        (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+  const ciu = (...args: string[]): Promise<CommandResult> => runCiu(stack.dev.address, configDir, args);
   const status = async (): Promise<CampaignStatus> => {
     const result = await ciu('show', 'upgrade', 'status', '--json');
     if (result.code !== 0) throw new Error(result.stderr);
@@ -180,7 +164,7 @@ describe('ciu commands end to end', () => {
     const purge = await ciu('upgrade', 'target', 'purge', '127.22.1.2', '127.22.3.0/24');
     expect(purge).toMatchObject({
       code: 0,
-      stdout: 'purgeTargets 127.22.1.2 127.22.3.0/24 sent to campaign cli-it\n',
+      stdout: 'Campaign cli-it: purged 127.22.1.2, 127.22.3.1\n',
     });
     const watched = await ciu('show', 'upgrade', 'status', '--watch', '--interval', '0.5', '--exit-status');
     expect(watched.code).toBe(3);
@@ -204,15 +188,7 @@ describe('ciu write memory without a worker', () => {
   it('starts the campaign but says no worker answered, exit 1, instead of hanging', async () => {
     const dev = await startTestDevServer();
     const dir = mkdtempSync(join(tmpdir(), 'ciu-noworker-'));
-    const ciu = (...args: string[]): Promise<Result> =>
-      new Promise((resolve) => {
-        execFile(
-          process.execPath,
-          [bin, '--address', dev.address, '--config-dir', dir, ...args],
-          (err, stdout, stderr) =>
-            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-        );
-      });
+    const ciu = (...args: string[]): Promise<CommandResult> => runCiu(dev.address, dir, args);
     try {
       const hostKey = `SHA256:${'A'.repeat(43)}`;
       await ciu(

@@ -13,6 +13,7 @@ import {
   controllerWorkflowId,
   masterUpgrade,
   purgeTargetsSignal,
+  purgeTargetsUpdate,
   upgradeStatusQuery,
 } from '../../workflows';
 import { eventually } from '../fixtures/eventually';
@@ -26,6 +27,7 @@ import {
   installQuietRuntime,
   targetImage,
 } from '../workflow/fake-activities';
+import type { CampaignSummary } from '../../src/domain/status';
 import type { CampaignConfig } from '../../src/domain/types';
 import type { UpgradeActivities } from '../../activities/types';
 
@@ -95,7 +97,7 @@ test('verifies once per image, upgrades every target, reports untargeted control
   expect(activities.rebootController).toHaveBeenCalledTimes(3);
 });
 
-test('a failed verification dispatches no child and ends with a per-model report', async () => {
+test('a failed verification dispatches no child and fails the campaign with a per-model report', async () => {
   const { activities } = fakeActivities({
     verifyImage: async (input) => {
       if (input.models.includes('A7005'))
@@ -113,17 +115,32 @@ test('a failed verification dispatches no child and ends with a per-model report
     server: { host: '127.0.0.1' },
     protocol: 'tftp',
   };
-  const { summary, children } = await withCampaign(activities, [config], async (handle) => {
-    const summary = await handle.result();
+  const { err, status, children, details } = await withCampaign(activities, [config], async (handle) => {
+    const err = await handle.result().catch((e: unknown) => e);
+    const status = await handle.query(upgradeStatusQuery);
     const children = [];
     for await (const wf of temporal.client.workflow.list({
       query: `WorkflowType = 'controllerUpgrade' AND CiuCampaign = '${handle.workflowId}'`,
     }))
       children.push(wf.workflowId);
-    return { summary, children };
+    const { currentDetails: details } = await handle.query<{ currentDetails: string }>(
+      '__temporal_workflow_metadata',
+    );
+    return { err, status, children, details };
   });
-  expect(summary.outcome).toBe('verification-failed');
-  expect(summary.verifications).toEqual([
+  // Red in the Web UI and for `temporal workflow list`: nothing will happen until a corrected commit.
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(failure.type).toBe('ImageVerificationFailed');
+  expect(failure.message).toBe(
+    'image verification failed, nothing dispatched: A7005 ArubaOS_72xx_6.4.0.0_81234: image type 72xx does not fit model A7005',
+  );
+  // The Web UI's "Current details" of the closed master say why and what to do.
+  expect(details).toBe(
+    '**Failed: image verification** — nothing dispatched. A7005 ArubaOS_72xx_6.4.0.0_81234: image type 72xx does not fit model A7005. Fix the image or the upgrade-profile, then `ciu write memory`.',
+  );
+  const [report] = failure.details as [Pick<CampaignSummary, 'verifications' | 'counts'>];
+  expect(report.verifications).toEqual([
     expect.objectContaining({
       model: 'A7005',
       ok: false,
@@ -132,7 +149,16 @@ test('a failed verification dispatches no child and ends with a per-model report
     }),
     expect.objectContaining({ model: 'A7210', ok: true, version: '6.4.0.0', build: 81234 }),
   ]);
-  expect(summary.counts).toEqual({ 'waiting-verification': 2 });
+  expect(report.counts).toEqual({ failed: 2 });
+  expect(status.phase).toBe('verification-failed');
+  expect(status.controllers.map((c) => [c.ip, c.state, c.lastError])).toEqual([
+    ['10.1.4.1', 'failed', "not started: the campaign's image verification failed (A7005)"],
+    [
+      '10.1.6.1',
+      'failed',
+      'image not verified: ImageVerificationFailed: image type 72xx does not fit model A7005',
+    ],
+  ]);
   expect(children).toEqual([]);
   expect(activities.downloadImage).not.toHaveBeenCalled();
   expect(activities.inspectController).not.toHaveBeenCalled();
@@ -328,6 +354,65 @@ test('bad input is refused by the workflow itself, naming the field', async () =
   expect(cause.message).toBe(
     'profile.maxDownloads must be >= 1; targets[1] "10.1.4.300" is not an IPv4 address or CIDR subnet',
   );
+});
+
+test('20,000 empty inventory entries end the campaign failed with a bounded InvalidInput message', async () => {
+  const { activities } = fakeActivities();
+  const config = {
+    ...campaignConfig(fleet('10.1.4.1')),
+    inventory: Array.from({ length: 20_000 }, () => ({})),
+  };
+  const err = await withWorker({ connection: temporal.workerConnection, activities }, (taskQueue) =>
+    temporal.client.workflow
+      .execute('masterUpgrade', {
+        taskQueue,
+        workflowId: `campaign-${taskQueue}`,
+        args: [config],
+        // Before the bound, the workflow task failed forever (TMPRL1103) and this never returned.
+        workflowExecutionTimeout: '60s',
+      })
+      .catch((e: unknown) => e),
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(cause.type).toBe('InvalidInput');
+  expect(cause.message.length).toBeLessThanOrEqual(1_000);
+  expect(cause.message).toMatch(/^inventory\[0\]\.ip is required; .*; and \d{5} more$/);
+}, 90_000);
+
+test('purgeTargetsUpdate refuses an invalid selector, naming it, and answers with what it purged', async () => {
+  const { activities } = fakeActivities({
+    downloadImage: async () => {
+      throw downloadFailure();
+    },
+  });
+  const config = campaignConfig(fleet('10.1.4.1', '10.1.4.2', '10.1.5.1'), {
+    retryInterval: '1h',
+    quickTryBackoff: '100ms',
+  });
+  await withCampaign(activities, [config], async (handle) => {
+    await eventually(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-retry'] === 3);
+    for (const [selectors, named] of [
+      ['garbage; reload', 'selector "garbage; reload" is not an IPv4 address, a CIDR subnet or all'],
+      [42, 'selector 42 must be a string: an IPv4 address, a CIDR subnet or all'],
+      [null, 'selector null must be a string: an IPv4 address, a CIDR subnet or all'],
+    ] as const) {
+      const err = await handle
+        .executeUpdate(purgeTargetsUpdate, { args: [selectors as unknown as string] })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect(((err as WorkflowUpdateFailedError).cause as Error).message).toBe(`purge refused: ${named}`);
+    }
+    expect((await handle.query(upgradeStatusQuery)).counts).toEqual({ 'waiting-retry': 3 });
+    expect(
+      await handle.executeUpdate(purgeTargetsUpdate, { args: [['10.1.4.0/24', '10.9.0.0/16']] }),
+    ).toEqual({ purged: ['10.1.4.1', '10.1.4.2'], matchingNoTarget: ['10.9.0.0/16'] });
+    expect(await handle.executeUpdate(purgeTargetsUpdate, { args: ['all'] })).toEqual({
+      purged: ['10.1.5.1'],
+      matchingNoTarget: [],
+    });
+    expect((await handle.result()).counts).toEqual({ purged: 3 });
+  });
 });
 
 test('a secret in the input is refused before it can spread', async () => {

@@ -184,3 +184,37 @@ describe('download slots', () => {
     expect(slots.waiting).toBe(1);
   });
 });
+
+test('purgeSelectors answers with the controllers it purged and the selectors that matched none', () => {
+  const state = running();
+  state.applyReport({ ip: '10.1.4.3', state: 'upgraded', attempts: 1 }, true);
+  expect(state.purgeSelectors(['10.1.4.0/24', '10.9.0.0/16'])).toEqual({
+    purged: ['10.1.4.1', '10.1.4.2'],
+    matchingNoTarget: ['10.9.0.0/16'],
+  });
+  expect(state.purgeSelectors('all')).toEqual({ purged: [], matchingNoTarget: [] });
+});
+
+test('a failed first verification leaves no target waiting: each says why it will not be upgraded', () => {
+  const state = new CampaignState(config(), 'spring', quiet);
+  state.applyTargets();
+  const [check] = state.imagesToVerify();
+  state.recordCheck(check!.key, { ok: false, error: 'bad magic', errorType: 'ImageVerificationFailed' });
+  state.failUnverified();
+  expect(state.counts()).toEqual({ failed: 3 });
+  expect(state.target('10.1.4.2')?.status.lastError).toBe(
+    'image not verified: ImageVerificationFailed: bad magic',
+  );
+});
+
+test('a huge lastError from a child and a huge purge selector are stored bounded', () => {
+  const state = running();
+  const reply = `% Error: ${'x'.repeat(10_000)}`;
+  state.applyReport({ ip: '10.1.4.1', state: 'waiting-retry', attempts: 1, lastError: reply }, false);
+  const stored = state.target('10.1.4.1')!.status.lastError!;
+  expect(stored.length).toBeLessThanOrEqual(1_000);
+  expect(stored).toMatch(/^% Error: x+ … \(\d+ more characters\)$/);
+  state.purgeSelectors('y'.repeat(5_000));
+  const [ignored] = state.status().ignoredPurges!;
+  expect(ignored!.length).toBeLessThan(200);
+});

@@ -1,4 +1,4 @@
-import { campaignSettled, renderCampaignStatus } from '../../src/cli/commands/campaign';
+import { campaignProblem, campaignSettled, renderCampaignStatus } from '../../src/cli/commands/campaign';
 import { DownloadRates, redrawControl } from '../../src/cli/progress';
 import { renderStatusTable, stateCounts, stateText } from '../../src/cli/status-table';
 import type { CampaignStatus, ControllerStatus } from '../../src/domain/status';
@@ -97,6 +97,17 @@ describe('show upgrade status table', () => {
     expect(rowOf(table, '127.20.2.11')).toMatch(/Not part of target/);
   });
 
+  it('shows an error an upgraded controller had on the way as history, not as a current problem', () => {
+    const row = rowOf(
+      renderStatusTable([{ ...controllers[0]!, attempts: 2, lastError: 'DownloadFailed: 550 refused' }], {
+        now,
+        width: 0,
+      }),
+      '127.20.1.10',
+    );
+    expect(row).toMatch(/Upgraded.*earlier: DownloadFailed: 550 refused/);
+  });
+
   it('fits 120 columns by wrapping the cause of a failure, never cutting it', () => {
     const cause =
       'DownloadFailed: 550 Failed to open file. (refused by the image server 10.0.0.5:21 for user image-ftp after 3 tries, ' +
@@ -173,6 +184,30 @@ describe('campaign status text', () => {
     expect(campaignSettled({ ...status, phase: 'verifying' })).toBe(false);
     expect(campaignSettled({ ...status, phase: 'running' })).toBe(false);
     expect(campaignSettled({ ...status, phase: 'completed' })).toBe(true);
+  });
+
+  it('prints an error text with newlines on one line', () => {
+    const text = renderCampaignStatus(
+      {
+        ...status,
+        verifications: [{ ...status.verifications[0]!, error: 'bad header\nchecksum 0x00' }],
+        ignoredPurges: ['"a\nb": not an IPv4 address, CIDR subnet or all'],
+      },
+      { now },
+    );
+    expect(text).toContain('failed verification: bad header checksum 0x00');
+    expect(text).toContain('Purges that did nothing: "a b": not');
+  });
+
+  it('--exit-status: a failed verification and failed controllers are problems, a clean run is not', () => {
+    expect(campaignProblem(status)).toBe('failed: image verification failed, nothing was dispatched');
+    const failed: ControllerStatus = { ...controllers[0]!, state: 'failed' };
+    expect(campaignProblem({ ...status, phase: 'completed', controllers: [failed] })).toBe(
+      'has failed controllers',
+    );
+    expect(
+      campaignProblem({ ...status, phase: 'completed', controllers: [controllers[0]!] }),
+    ).toBeUndefined();
   });
 });
 

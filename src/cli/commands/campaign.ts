@@ -5,12 +5,12 @@ import { campaignDialectIssues } from '../../domain/dialects';
 import { operatorHint } from '../../domain/errors';
 import type { CampaignStatus } from '../../domain/status';
 import type { CampaignConfig } from '../../domain/types';
-import { parseSelector, resolveTargets } from '../../domain/targets';
+import { purgeSelectorIssues, resolveTargets } from '../../domain/targets';
 import { withClient } from '../client';
 import { loadCommitted, loadStaged, saveCommitted, type StagedConfig } from '../config-file';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { CliError, exitCodes, UsageError } from '../exit-codes';
-import { renderStatusTable, stateCounts, type StatusTableOptions } from '../status-table';
+import { oneLine, renderStatusTable, stateCounts, type StatusTableOptions } from '../status-table';
 
 /** The staged config as the masterUpgrade input, or a UsageError listing every bad field. */
 export function validateStaged(staged: StagedConfig) {
@@ -34,11 +34,12 @@ export function renderCampaignStatus(status: CampaignStatus, options: StatusTabl
   ];
   for (const v of status.verifications.filter((v) => !v.ok))
     lines.push(
-      `Image ${v.imageFile} for ${v.model} failed verification: ${v.error ?? 'unknown error'}${operatorHint(v.errorType)}`,
+      `Image ${v.imageFile} for ${v.model} failed verification: ${oneLine(v.error ?? 'unknown error')}${operatorHint(v.errorType)}`,
     );
   if (status.unmatchedSelectors.length)
     lines.push(`Targets matching no associated controller: ${status.unmatchedSelectors.join(', ')}`);
-  if (status.ignoredPurges?.length) lines.push(`Purges that did nothing: ${status.ignoredPurges.join('; ')}`);
+  if (status.ignoredPurges?.length)
+    lines.push(`Purges that did nothing: ${oneLine(status.ignoredPurges.join('; '))}`);
   lines.push(renderStatusTable(status.controllers, options), stateCounts(status.controllers));
   return `${lines.join('\n')}\n`;
 }
@@ -46,6 +47,14 @@ export function renderCampaignStatus(status: CampaignStatus, options: StatusTabl
 /** Whether the campaign has ended: every controller final and the master done, or verification failed. */
 export function campaignSettled(status: CampaignStatus): boolean {
   return status.phase === 'completed' || status.phase === 'verification-failed';
+}
+
+/** Why `--exit-status` exits 3: a failed verification (nothing will be upgraded) or failed controllers. */
+export function campaignProblem(status: CampaignStatus): string | undefined {
+  if (status.phase === 'verification-failed')
+    return 'failed: image verification failed, nothing was dispatched';
+  if (status.controllers.some((c) => c.state === 'failed')) return 'has failed controllers';
+  return undefined;
 }
 
 function campaignName(command: Command, ctx: CliContext): string {
@@ -107,17 +116,21 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
       )
       .option('--campaign <name>', 'campaign (default: the staged one)')
       .action(async function (this: Command, selectors: string[]) {
-        for (const s of selectors)
-          if (!parseSelector(s))
-            throw new UsageError(`target "${s}" must be an IPv4 address, a CIDR subnet or all`);
+        const issues = purgeSelectorIssues(selectors);
+        if (issues.length > 0) throw new UsageError('purge refused', issues);
         const campaign = campaignName(this, ctx);
-        const { purgeTargetsSignal } = await import('../../../workflows/definitions');
-        await withClient(globalOptions(this, ctx).temporal, async (client) => {
-          await client.workflow
-            .getHandle(campaign)
-            .signal(purgeTargetsSignal, selectors.length === 1 ? (selectors[0] as string) : selectors);
-        });
-        ctx.io.out(`purgeTargets ${selectors.join(' ')} sent to campaign ${campaign}\n`);
+        // The update, not the signal: a worker's validator can refuse it, and the answer says what was purged.
+        const { purgeTargetsUpdate } = await import('../../../workflows/definitions');
+        const result = await withClient(globalOptions(this, ctx).temporal, (client) =>
+          client.workflow.getHandle(campaign).executeUpdate(purgeTargetsUpdate, {
+            args: [selectors.length === 1 ? (selectors[0] as string) : selectors],
+          }),
+        );
+        const purged = result.purged.length ? result.purged.join(', ') : 'nothing (already final or purged)';
+        const idle = result.matchingNoTarget.length
+          ? `; matching no target: ${result.matchingNoTarget.join(', ')}`
+          : '';
+        ctx.io.out(`Campaign ${campaign}: purged ${purged}${idle}\n`);
       }),
     'ciu upgrade target purge 10.1.4.0/24',
   );
@@ -141,7 +154,7 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
       .option('--wide', 'one line per controller, whatever the terminal width (default: wrap to fit it)')
       .option('--watch', 'refresh until every controller has its end state')
       .option('--interval <seconds>', 'refresh period for --watch', '2')
-      .option('--exit-status', 'exit 3 when a controller failed')
+      .option('--exit-status', 'exit 3 when a controller failed or the image verification failed')
       .action(async function (this: Command) {
         const opts = this.opts<{
           json?: boolean;
@@ -172,8 +185,9 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
             await sleep(Number(opts.interval) * 1000);
           }
         });
-        if (opts.exitStatus && status.controllers.some((c) => c.state === 'failed'))
-          throw new CliError(`campaign ${campaign} has failed controllers`, exitCodes.failedControllers);
+        const problem = campaignProblem(status);
+        if (opts.exitStatus && problem)
+          throw new CliError(`campaign ${campaign} ${problem}`, exitCodes.failedControllers);
       }),
     'ciu show upgrade status',
     'ciu show upgrade status --watch',
