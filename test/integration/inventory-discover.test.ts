@@ -27,6 +27,18 @@ beforeAll(async () => {
     controller: { aos: 8 },
   });
   await writeFile(join(dir, 'known_hosts'), fleet.knownHosts);
+  // The master's login, allowed only for SSH to the simulated fleet's addresses.
+  await writeFile(
+    join(dir, 'credentials.json'),
+    JSON.stringify({
+      master: {
+        username: 'admin',
+        password: 'Ctl-pa55-word',
+        allow: { purpose: 'controller-login', hosts: ['127.54.0.0/24'], ports: [22], protocols: ['ssh'] },
+      },
+    }),
+    { mode: 0o600 },
+  );
 });
 
 afterAll(async () => {
@@ -41,8 +53,7 @@ async function ciu(...argv: string[]): Promise<{ code: number; out: string; err:
     io: { out: (t) => (out += t), err: (t) => (err += t) },
     env: {
       CIU_KNOWN_HOSTS: join(dir, 'known_hosts'),
-      CIU_CRED_MASTER_USERNAME: 'admin',
-      CIU_CRED_MASTER_PASSWORD: 'Ctl-pa55-word',
+      CIU_CREDENTIALS_FILE: join(dir, 'credentials.json'),
     },
   });
   return { code, out, err };
