@@ -21,6 +21,7 @@ let tmuxStarted = false;
 function pane(): string {
   return execFileSync('tmux', [...tmux, 'capture-pane', '-p', '-J', '-S', '-', '-t', 'demo'], {
     encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
@@ -64,11 +65,14 @@ beforeAll(() => {
 
 afterAll(async () => {
   if (tmuxStarted) {
-    // After a failure midway, Ctrl-C still lets the demo stop what it started before tmux goes.
-    spawnSync('tmux', [...tmux, 'send-keys', '-t', 'demo', 'C-c']);
-    await until('demo exit', () => (/demo exited \d+/.test(pane()) ? true : undefined), 60_000).catch(
-      () => undefined,
-    );
+    const running = spawnSync('tmux', [...tmux, 'has-session', '-t', 'demo']).status === 0;
+    if (running && !/demo exited \d+/.test(pane())) {
+      // After a failure midway, Ctrl-C still lets the demo stop what it started before tmux goes.
+      spawnSync('tmux', [...tmux, 'send-keys', '-t', 'demo', 'C-c']);
+      await until('demo exit', () => (/demo exited \d+/.test(pane()) ? true : undefined), 60_000).catch(
+        () => undefined,
+      );
+    }
     spawnSync('tmux', [...tmux, 'kill-server']);
   }
   if (prometheus && prometheus.exitCode === null) {
