@@ -15,6 +15,7 @@ import {
 } from '@temporalio/workflow';
 import { boundIssues } from '../src/domain/bounded';
 import { validateCampaignConfig } from '../src/domain/config';
+import { campaignDialectIssues } from '../src/domain/dialects';
 import { purgeSelectorIssues } from '../src/domain/targets';
 import { failureText, failureTypes } from '../src/domain/errors';
 import type { CampaignSummary } from '../src/domain/status';
@@ -49,6 +50,9 @@ export interface MasterOptions {
 /** patched() ID: campaigns started before it completed green after a failed verification; replays keep that. */
 const verificationFailsCampaign = 'verification-failure-fails-the-campaign';
 
+/** patched() ID: campaigns started before it accepted image sources their controllers' dialect cannot fetch. */
+const dialectRulesAtStart = 'dialect-rules-at-start';
+
 /** Children started per workflow task: a task's commands (each with its input) travel in one gRPC message of at most 4 MB. */
 const dispatchBatch = 200;
 
@@ -65,6 +69,11 @@ export async function masterUpgrade(
   const validation = validateCampaignConfig(input);
   if (!validation.ok)
     throw ApplicationFailure.nonRetryable(boundIssues(validation.issues), failureTypes.invalidInput);
+  if (!carried && patched(dialectRulesAtStart)) {
+    const dialectIssues = campaignDialectIssues(validation.config);
+    if (dialectIssues.length > 0)
+      throw ApplicationFailure.nonRetryable(boundIssues(dialectIssues), failureTypes.invalidInput);
+  }
   const campaign = workflowInfo().workflowId;
   const useSearchAttributes = options.searchAttributes !== false;
   const historyLimit = options.historyLimit ?? 6_000;
@@ -86,6 +95,8 @@ export async function masterUpgrade(
     validator: (next) => {
       const validated = validateCampaignConfig(next);
       if (!validated.ok) throw new Error(boundIssues(validated.issues));
+      const dialectIssues = campaignDialectIssues(validated.config);
+      if (dialectIssues.length > 0) throw new Error(boundIssues(dialectIssues));
     },
   });
 

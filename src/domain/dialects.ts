@@ -3,6 +3,8 @@
  * the driver share. Pure: no I/O.
  */
 import type { Protocol } from './rules';
+import { resolveTargets } from './targets';
+import type { Controller } from './types';
 
 /** Controller CLI dialects ciu speaks. */
 export const dialectNames = ['arubaos', 'arubaos-ext'] as const;
@@ -81,15 +83,15 @@ export interface ConfigForDialects {
 
 /**
  * One message per model whose image source a targeted controller's dialect cannot fetch, naming
- * the field (`profile.models.A7210.server.port must be 21 …`). `write memory` refuses on these.
- * Kept out of the workflow's own input validation, so campaigns started before this rule (whose
- * saved histories the replay test guards) still replay; the driver refuses the same values when a
- * copy is built, so the rule holds in the activities as well.
+ * the field (`profile.models.A7210.server.port must be 21 …`). `write memory`, a new masterUpgrade
+ * run (behind patched(), so campaigns started before this rule replay) and the commitConfig
+ * validator refuse on these; the driver refuses the same values in the activities.
  */
-export function campaignDialectIssues(
-  config: ConfigForDialects,
-  targeted: (ip: string) => boolean,
-): string[] {
+export function campaignDialectIssues(config: ConfigForDialects & { targets: readonly string[] }): string[] {
+  const targetedIps = new Set(
+    resolveTargets(config.inventory as Controller[], [...config.targets]).controllers.map((c) => c.ip),
+  );
+  const targeted = (ip: string) => targetedIps.has(ip);
   const issues = new Set<string>();
   for (const controller of config.inventory) {
     const source = config.profile.models[controller.model];

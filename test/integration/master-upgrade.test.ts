@@ -531,3 +531,20 @@ test('an image server that is unreachable for a while delays verification, it do
   expect(summary.outcome).toBe('completed');
   expect(summary.counts).toEqual({ 'downloaded-reboot-required': 1 });
 });
+
+test('a campaign whose image server a controller cannot be told to use is refused at start, naming the field', async () => {
+  const { activities } = fakeActivities();
+  // ArubaOS's `copy ftp:` has no port clause: an FTP server on 2121 cannot be reached by arubaos controllers.
+  const config = campaignConfig(fleet('10.1.4.1'));
+  config.profile.models.A7210!.server.port = 2121;
+  const err = await withWorker({ connection: temporal.workerConnection, activities }, (taskQueue) =>
+    temporal.client.workflow
+      .execute('masterUpgrade', { taskQueue, workflowId: `campaign-${taskQueue}`, args: [config] })
+      .catch((e: unknown) => e),
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(cause.type).toBe('InvalidInput');
+  expect(cause.message).toMatch(/^profile\.models\.A7210\.server\.port must be 21/);
+  expect(activities.verifyImage).not.toHaveBeenCalled();
+}, 90_000);

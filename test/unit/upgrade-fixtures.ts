@@ -34,7 +34,7 @@ export function campaignConfig(
       models: {
         A7210: {
           imageFile: 'ArubaOS_72xx_6.4.0.0_81234',
-          server: { host: '127.0.0.1', port: 2121 },
+          server: { host: '127.0.0.1', port: 21 },
           protocol: 'ftp',
           credentialsRef: 'ftp-images',
         },

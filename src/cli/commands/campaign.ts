@@ -5,7 +5,7 @@ import { campaignDialectIssues } from '../../domain/dialects';
 import { operatorHint } from '../../domain/errors';
 import type { CampaignStatus } from '../../domain/status';
 import type { CampaignConfig } from '../../domain/types';
-import { purgeSelectorIssues, resolveTargets } from '../../domain/targets';
+import { purgeSelectorIssues } from '../../domain/targets';
 import { withClient } from '../client';
 import { loadCommitted, loadStaged, saveCommitted, type StagedConfig } from '../config-file';
 import { globalOptions, withExamples, type CliContext } from '../context';
@@ -16,15 +16,10 @@ import { oneLine, renderStatusTable, stateCounts, type StatusTableOptions } from
 export function validateStaged(staged: StagedConfig) {
   const { campaign: _campaign, ...input } = staged;
   const result = validateCampaignConfig(input);
-  const issues = result.ok ? campaignDialectIssues(result.config, targetedBy(result.config)) : result.issues;
+  const issues = result.ok ? campaignDialectIssues(result.config) : result.issues;
   if (!result.ok || issues.length > 0)
     throw new UsageError(`write memory refused: the staged config has ${issues.length} problem(s)`, issues);
   return result.config;
-}
-
-function targetedBy(config: CampaignConfig): (ip: string) => boolean {
-  const ips = new Set(resolveTargets(config.inventory, config.targets).controllers.map((c) => c.ip));
-  return (ip) => ips.has(ip);
 }
 
 /** Human text for one status snapshot: campaign line, verification problems, unmatched targets, table, counts. */
