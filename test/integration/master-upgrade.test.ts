@@ -62,6 +62,26 @@ function withCampaign<T>(
 
 const fleet = (...ips: string[]) => ips.map((ip) => controller(ip));
 
+/** Runs a campaign that must be refused at start; returns its failure (type InvalidInput expected by callers). */
+async function refusedCampaign(
+  config: unknown,
+  activities: ReturnType<typeof fakeActivities>['activities'],
+  workflowExecutionTimeoutMs?: number,
+): Promise<ApplicationFailure> {
+  const err = await withWorker({ connection: temporal.workerConnection, activities }, (taskQueue) =>
+    temporal.client.workflow
+      .execute('masterUpgrade', {
+        taskQueue,
+        workflowId: `campaign-${taskQueue}`,
+        args: [config],
+        ...(workflowExecutionTimeoutMs ? { workflowExecutionTimeout: workflowExecutionTimeoutMs } : {}),
+      })
+      .catch((e: unknown) => e),
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  return (err as WorkflowFailedError).cause as ApplicationFailure;
+}
+
 test('verifies once per image, upgrades every target, reports untargeted controllers and unmatched selectors', async () => {
   const { activities } = fakeActivities();
   const inventory = [...fleet('10.1.4.1', '10.1.4.2', '10.1.5.1'), controller('10.1.6.1', 'A7005')];
@@ -343,13 +363,7 @@ test('bad input is refused by the workflow itself, naming the field', async () =
     unknown
   >;
   (config.profile as Record<string, unknown>).maxDownloads = 0;
-  const err = await withWorker({ connection: temporal.workerConnection, activities }, (taskQueue) =>
-    temporal.client.workflow
-      .execute('masterUpgrade', { taskQueue, workflowId: `campaign-${taskQueue}`, args: [config] })
-      .catch((e: unknown) => e),
-  );
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+  const cause = await refusedCampaign(config, activities);
   expect(cause.type).toBe('InvalidInput');
   expect(cause.message).toBe(
     'profile.maxDownloads must be >= 1; targets[1] "10.1.4.300" is not an IPv4 address or CIDR subnet',
@@ -362,19 +376,8 @@ test('20,000 empty inventory entries end the campaign failed with a bounded Inva
     ...campaignConfig(fleet('10.1.4.1')),
     inventory: Array.from({ length: 20_000 }, () => ({})),
   };
-  const err = await withWorker({ connection: temporal.workerConnection, activities }, (taskQueue) =>
-    temporal.client.workflow
-      .execute('masterUpgrade', {
-        taskQueue,
-        workflowId: `campaign-${taskQueue}`,
-        args: [config],
-        // Before the bound, the workflow task failed forever (TMPRL1103) and this never returned.
-        workflowExecutionTimeout: '60s',
-      })
-      .catch((e: unknown) => e),
-  );
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+  // Before the bound, the workflow task failed forever (TMPRL1103) and this never returned.
+  const cause = await refusedCampaign(config, activities, 60_000);
   expect(cause.type).toBe('InvalidInput');
   expect(cause.message.length).toBeLessThanOrEqual(1_000);
   expect(cause.message).toMatch(/^inventory\[0\]\.ip is required; .*; and \d{5} more$/);
@@ -537,13 +540,7 @@ test('a campaign whose image server a controller cannot be told to use is refuse
   // ArubaOS's `copy ftp:` has no port clause: an FTP server on 2121 cannot be reached by arubaos controllers.
   const config = campaignConfig(fleet('10.1.4.1'));
   config.profile.models.A7210!.server.port = 2121;
-  const err = await withWorker({ connection: temporal.workerConnection, activities }, (taskQueue) =>
-    temporal.client.workflow
-      .execute('masterUpgrade', { taskQueue, workflowId: `campaign-${taskQueue}`, args: [config] })
-      .catch((e: unknown) => e),
-  );
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+  const cause = await refusedCampaign(config, activities);
   expect(cause.type).toBe('InvalidInput');
   expect(cause.message).toMatch(/^profile\.models\.A7210\.server\.port must be 21/);
   expect(activities.verifyImage).not.toHaveBeenCalled();
