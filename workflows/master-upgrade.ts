@@ -14,6 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { boundIssues } from '../src/domain/bounded';
+import { campaignSizeIssues } from '../src/domain/campaign-limits';
 import { validateCampaignConfig } from '../src/domain/config';
 import { campaignDialectIssues } from '../src/domain/dialects';
 import { purgeSelectorIssues } from '../src/domain/targets';
@@ -69,6 +70,10 @@ export async function masterUpgrade(
   const validation = validateCampaignConfig(input);
   if (!validation.ok)
     throw ApplicationFailure.nonRetryable(boundIssues(validation.issues), failureTypes.invalidInput);
+  // Refused before anything starts: an oversized campaign would wedge at its first continue-as-new.
+  const sizeIssues = carried ? [] : campaignSizeIssues(validation.config);
+  if (sizeIssues.length > 0)
+    throw ApplicationFailure.nonRetryable(boundIssues(sizeIssues), failureTypes.campaignTooLarge);
   if (!carried && patched(dialectRulesAtStart)) {
     const dialectIssues = campaignDialectIssues(validation.config);
     if (dialectIssues.length > 0)
@@ -95,8 +100,8 @@ export async function masterUpgrade(
     validator: (next) => {
       const validated = validateCampaignConfig(next);
       if (!validated.ok) throw new Error(boundIssues(validated.issues));
-      const dialectIssues = campaignDialectIssues(validated.config);
-      if (dialectIssues.length > 0) throw new Error(boundIssues(dialectIssues));
+      const issues = [...campaignDialectIssues(validated.config), ...campaignSizeIssues(validated.config)];
+      if (issues.length > 0) throw new Error(boundIssues(issues));
     },
   });
 

@@ -21,6 +21,8 @@ export interface DevServerOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** How long to wait for the frontend to answer. Default 60 s. */
   startTimeoutMs?: number;
+  /** Dynamic config values (`--dynamic-config-value key=value`), e.g. a lower `limit.blobSize.error` in a test. */
+  dynamicConfig?: Record<string, string | number>;
   /** Where the server's own output goes. Default: discarded (kept in memory for the start error). */
   onOutput?: (chunk: string) => void;
 }
@@ -51,6 +53,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   args.push(...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]));
   for (const [name, type] of Object.entries(ciuSearchAttributes))
     args.push('--search-attribute', `${name}=${type}`);
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {}))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

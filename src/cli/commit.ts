@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  ServiceError,
+  isGrpcServiceError,
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
 import { canonicalJson } from '../domain/canonical-json';
 import type { CampaignConfig } from '../domain/types';
 import { commitConfigUpdate, taskQueue, type CommitResult } from '../../workflows/definitions';
@@ -17,6 +23,15 @@ export interface CommitOutcome {
   runId: string;
   /** The commitConfig answer (absent for 'unchanged'). */
   result?: CommitResult;
+}
+
+/** Temporal's own words when the server refused the request itself (a payload over its limits, say). */
+function temporalRefusal(err: unknown, campaign: string): unknown {
+  const grpc = err instanceof ServiceError ? err.cause : err;
+  if (!isGrpcServiceError(grpc)) return err;
+  // A refused operation of update-with-start carries the reason in the message, the summary in details.
+  const said = grpc.message.endsWith(grpc.details) ? grpc.details : `${grpc.message} (${grpc.details})`;
+  return new CliError(`Temporal refused to start or update campaign ${campaign}: ${said}`);
 }
 
 /** SHA-256 of a validated config, independent of key order. */
@@ -55,10 +70,11 @@ export async function commitCampaign(
     memo: { [configHashMemo]: hash },
     staticSummary: `ciu campaign ${campaign}: ${config.targets.join(', ')}`,
   });
-  const update = client.workflow.executeUpdateWithStart(commitConfigUpdate, {
-    args: [config],
-    startWorkflowOperation,
-  });
+  const update = client.workflow
+    .executeUpdateWithStart(commitConfigUpdate, { args: [config], startWorkflowOperation })
+    .catch((err: unknown) => {
+      throw temporalRefusal(err, campaign);
+    });
   // Only a worker answers the update; without one the call would wait forever.
   const timeoutMs = options.answerTimeoutMs ?? 30_000;
   let timer: NodeJS.Timeout | undefined;

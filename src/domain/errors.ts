@@ -104,6 +104,12 @@ const table = {
   },
   /** A workflow or activity input failed validation. */
   invalidInput: { type: 'InvalidInput', permanent: true, wording: 'Invalid configuration value' },
+  /** More targets or a larger config than one campaign holds (src/domain/campaign-limits.ts). */
+  campaignTooLarge: {
+    type: 'CampaignTooLarge',
+    permanent: true,
+    wording: 'Campaign too large: split it into smaller campaigns',
+  },
 } as const satisfies Record<string, FailureKind>;
 
 type Table = typeof table;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
 import { validateCampaignConfig } from '../../domain/config';
+import { campaignSizeIssues } from '../../domain/campaign-limits';
 import { campaignDialectIssues } from '../../domain/dialects';
 import { operatorHint } from '../../domain/errors';
 import type { CampaignStatus } from '../../domain/status';
@@ -16,7 +17,9 @@ import { oneLine, renderStatusTable, stateCounts, type StatusTableOptions } from
 export function validateStaged(staged: StagedConfig) {
   const { campaign: _campaign, ...input } = staged;
   const result = validateCampaignConfig(input);
-  const issues = result.ok ? campaignDialectIssues(result.config) : result.issues;
+  const issues = result.ok
+    ? [...campaignDialectIssues(result.config), ...campaignSizeIssues(result.config)]
+    : result.issues;
   if (!result.ok || issues.length > 0)
     throw new UsageError(`write memory refused: the staged config has ${issues.length} problem(s)`, issues);
   return result.config;

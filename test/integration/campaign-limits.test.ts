@@ -1,0 +1,148 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
+import { stringify as stringifyYaml } from 'yaml';
+import { withClient } from '../../src/cli/client';
+import { commitCampaign } from '../../src/cli/commit';
+import { CliError } from '../../src/cli/exit-codes';
+import { maxCampaignTargets } from '../../src/domain/campaign-limits';
+import { failureTypes } from '../../src/domain/errors';
+import type { CampaignConfig } from '../../src/domain/types';
+import type { LocalTemporal } from '../../devkit/stack';
+import { runCiu } from '../fixtures/processes';
+import { startTestDevServer, startTestTemporal, temporalCliPath } from '../fixtures/temporal';
+import { withWorker } from '../fixtures/worker';
+import { campaignConfig, controller, fakeActivities, installQuietRuntime } from '../workflow/fake-activities';
+
+// A campaign larger than one master can carry is refused before it starts — by `ciu write memory`,
+// and by masterUpgrade itself when started with plain `temporal workflow start` — instead of
+// starting and wedging at its first continue-as-new. A request Temporal refuses comes back in
+// Temporal's own words.
+
+const run = promisify(execFile);
+
+/** A valid config over `n` controllers (10.x.y.z, inert data), targeting all of them. */
+function fleetConfig(n: number): CampaignConfig {
+  const ips = Array.from(
+    { length: n },
+    (_, i) => `10.${200 + Math.floor(i / 65536)}.${Math.floor(i / 256) % 256}.${i % 256}`,
+  );
+  return campaignConfig(ips.map((ip) => controller(ip)));
+}
+
+function stage(config: CampaignConfig, campaign: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ciu-limits-'));
+  writeFileSync(join(dir, 'config.yaml'), stringifyYaml({ campaign, ...config }));
+  return dir;
+}
+
+let temporal: LocalTemporal;
+
+beforeAll(async () => {
+  installQuietRuntime();
+  temporal = await startTestTemporal();
+});
+
+afterAll(() => temporal?.stop());
+
+test('ciu write memory refuses a campaign over the target limit, naming the limit, and starts nothing', async () => {
+  const dir = stage(fleetConfig(maxCampaignTargets + 1), 'too-big');
+  try {
+    const result = await runCiu(temporal.dev.address, dir, ['write', 'memory']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      `targets match ${(maxCampaignTargets + 1).toLocaleString('en-US')} controllers, the limit is ${maxCampaignTargets.toLocaleString('en-US')} per campaign`,
+    );
+    await expect(temporal.client.workflow.getHandle('too-big').describe()).rejects.toBeInstanceOf(
+      WorkflowNotFoundError,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('temporal workflow start with too many targets: masterUpgrade fails at once with the limit and starts no child', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ciu-limits-'));
+  const input = join(dir, 'input.json');
+  writeFileSync(input, JSON.stringify(fleetConfig(maxCampaignTargets + 500)));
+  const { activities } = fakeActivities();
+  try {
+    const failure = await withWorker(
+      { connection: temporal.workerConnection, activities },
+      async (taskQueue) => {
+        const workflowId = `campaign-${taskQueue}`;
+        await run(temporalCliPath(), [
+          'workflow',
+          'start',
+          '--address',
+          temporal.dev.address,
+          '--task-queue',
+          taskQueue,
+          '--type',
+          'masterUpgrade',
+          '--workflow-id',
+          workflowId,
+          '--input-file',
+          input,
+        ]);
+        const err = await temporal.client.workflow
+          .getHandle(workflowId)
+          .result()
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(WorkflowFailedError);
+        const children = await temporal.client.workflow.count(
+          `WorkflowType = 'controllerUpgrade' AND TaskQueue = '${taskQueue}'`,
+        );
+        expect(children.count).toBe(0);
+        return (err as WorkflowFailedError).cause as ApplicationFailure;
+      },
+    );
+    expect(failure.type).toBe(failureTypes.campaignTooLarge);
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain(
+      `targets match ${(maxCampaignTargets + 500).toLocaleString('en-US')} controllers, the limit is ${maxCampaignTargets.toLocaleString('en-US')} per campaign`,
+    );
+    expect(activities.verifyImage).not.toHaveBeenCalled();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a start Temporal refuses (a payload over its blob limit) is reported in Temporal words at once, not as "nothing answered"', async () => {
+  // A server with a 64 KiB payload limit: 1,000 controllers (~120 KB) are within ciu's own limits but not its.
+  const dev = await startTestDevServer({
+    dynamicConfig: { 'limit.blobSize.warn': 32 * 1024, 'limit.blobSize.error': 64 * 1024 },
+  });
+  const dir = stage(fleetConfig(1_000), 'refused-by-temporal');
+  try {
+    const started = Date.now();
+    const result = await runCiu(dev.address, dir, ['write', 'memory', '--timeout', '20']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'Temporal refused to start or update campaign refused-by-temporal: Blob data size exceeds limit',
+    );
+    expect(result.stderr).not.toContain('nothing answered');
+    expect(Date.now() - started).toBeLessThan(15_000);
+  } finally {
+    await dev.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a request over gRPC's 4 MB message limit is not retried for minutes: Temporal's answer comes back at once", async () => {
+  // Not reachable through `ciu write memory` (its own limit refuses first); commitCampaign is also the library call.
+  const config = fleetConfig(20_000);
+  const started = Date.now();
+  const err = await withClient({ address: temporal.dev.address, namespace: 'default' }, (client) =>
+    commitCampaign(client, 'over-grpc-limit', config, { answerTimeoutMs: 30_000 }),
+  ).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(CliError);
+  expect((err as CliError).message).toMatch(
+    /^Temporal refused to start or update campaign over-grpc-limit: grpc: received message larger than max \(\d+ vs\. 4194304\)$/,
+  );
+  expect(Date.now() - started).toBeLessThan(10_000);
+});
