@@ -20,6 +20,7 @@ import {
   type ControllerStatus,
   type ModelVerification,
 } from '../src/domain/status';
+import { statusPageLimit, type StatusRequest } from '../src/domain/status-request';
 import { matchingIps, parseSelector, resolveTargets } from '../src/domain/targets';
 import type { CampaignConfig, Controller, ModelImage } from '../src/domain/types';
 import type { CommitResult, ControllerReport, PurgeResult } from './definitions';
@@ -123,6 +124,9 @@ export class DownloadSlots {
     return this.state;
   }
 }
+
+/** Characters of a lastError in masterUpgrade's result (3,000 targets stay far under Temporal's 2 MiB). */
+const summaryErrorLength = 200;
 
 function imageKey(entry: ModelImage): string {
   const { imageFile, server, protocol, credentialsRef, expectedVersion, expectedBuild } = entry;
@@ -480,9 +484,16 @@ export class CampaignState {
     ];
   }
 
-  /** The upgradeStatus query's answer. */
-  status(): CampaignStatus {
-    const controllers = this.controllerStatuses();
+  /** The upgradeStatus query's answer: counts over all controllers, one page of those the request matches. */
+  status(request: StatusRequest = {}): CampaignStatus {
+    const all = this.controllerStatuses();
+    const matching = all.filter(
+      (c) =>
+        (request.controller === undefined || c.ip === request.controller) &&
+        (request.state === undefined || c.state === request.state),
+    );
+    const offset = request.offset ?? 0;
+    const limit = request.limit ?? statusPageLimit;
     return {
       campaign: this.campaign,
       phase: this.phase,
@@ -490,8 +501,9 @@ export class CampaignState {
       verifications: this.verifications(),
       unmatchedSelectors: this.unmatched,
       ...(this.ignoredPurges.length > 0 ? { ignoredPurges: this.ignoredPurges } : {}),
-      controllers,
-      counts: countStates(controllers),
+      controllers: matching.slice(offset, offset + limit),
+      page: { offset, limit, total: matching.length },
+      counts: countStates(all),
       downloadSlots: {
         inUse: this.slots.inUse,
         max: this.config.profile.maxDownloads,
@@ -510,12 +522,13 @@ export class CampaignState {
       verifications: this.verifications(),
       unmatchedSelectors: this.unmatched,
       counts: countStates(targeted),
+      // The result is one payload for every target: each error is cut shorter than in the status.
       controllers: targeted.map(({ ip, model, state, attempts, lastError }) => ({
         ip,
         model,
         state,
         attempts,
-        lastError,
+        lastError: lastError === undefined ? undefined : boundText(lastError, summaryErrorLength),
       })),
     };
   }

@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CampaignConfigInput } from '../src/domain/config';
 import type { CampaignStatus, ControllerStatus } from '../src/domain/status';
+import type { StatusRequest } from '../src/domain/status-request';
 
 /** Task queue the worker polls. */
 export const taskQueue = 'ciu';
@@ -46,8 +47,12 @@ export interface CommitResult {
 /** "write memory": pushes a new config into the running campaign. The validator rejects bad config, naming the field. */
 export const commitConfigUpdate = defineUpdate<CommitResult, [config: CampaignConfigInput]>('commitConfig');
 
-/** The whole campaign's status ("show upgrade status"). */
-export const upgradeStatusQuery = defineQuery<CampaignStatus>('upgradeStatus');
+/**
+ * The campaign's status ("show upgrade status"): counts over the whole campaign and one page of
+ * controllers (default the first 250; ask for a state, one controller, or a later page). A bad
+ * request fails the query, naming the field.
+ */
+export const upgradeStatusQuery = defineQuery<CampaignStatus, [request?: StatusRequest]>('upgradeStatus');
 
 // --- master: child-facing ---
 

@@ -17,6 +17,7 @@ import { boundIssues } from '../src/domain/bounded';
 import { campaignSizeIssues } from '../src/domain/campaign-limits';
 import { validateCampaignConfig } from '../src/domain/config';
 import { campaignDialectIssues } from '../src/domain/dialects';
+import { validateStatusRequest, type StatusRequest } from '../src/domain/status-request';
 import { purgeSelectorIssues } from '../src/domain/targets';
 import { failureText, failureTypes } from '../src/domain/errors';
 import type { CampaignSummary } from '../src/domain/status';
@@ -46,6 +47,13 @@ export interface MasterOptions {
   searchAttributes?: boolean;
   /** History length at which the master continues as new (or earlier, when the server suggests). Default 6,000. */
   historyLimit?: number;
+}
+
+/** An upgradeStatus argument, validated: a bad one fails the query naming the field. */
+function statusRequest(input: unknown): StatusRequest {
+  const validated = validateStatusRequest(input);
+  if (!validated.ok) throw new Error(boundIssues(validated.issues));
+  return validated.value;
 }
 
 /** patched() ID: campaigns started before it completed green after a failed verification; replays keep that. */
@@ -86,7 +94,7 @@ export async function masterUpgrade(
 
   if (!carried && useSearchAttributes) upsertSearchAttributes([{ key: campaignKey, value: campaign }]);
 
-  setHandler(upgradeStatusQuery, () => state.status());
+  setHandler(upgradeStatusQuery, (request) => state.status(statusRequest(request)));
   setHandler(purgeTargetsSignal, (selectors) => void state.purgeSelectors(selectors));
   setHandler(purgeTargetsUpdate, (selectors) => state.purgeSelectors(selectors), {
     validator: (selectors) => {

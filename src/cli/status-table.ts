@@ -1,5 +1,11 @@
 import Table from 'cli-table3';
-import { controllerStates, stateLabels, type ControllerStatus } from '../domain/status';
+import {
+  controllerStates,
+  countStates,
+  stateLabels,
+  type ControllerState,
+  type ControllerStatus,
+} from '../domain/status';
 
 /** Options for rendering `show upgrade status`. */
 export interface StatusTableOptions {
@@ -190,9 +196,14 @@ export function renderStatusTable(
 
 /** Controllers per state, in lifecycle order, e.g. "2 Upgraded, 1 Waiting for retry". */
 export function stateCounts(controllers: readonly ControllerStatus[]): string {
-  const counts = controllerStates
-    .map((state) => ({ state, n: controllers.filter((c) => c.state === state).length }))
+  return countsText(countStates(controllers));
+}
+
+/** Counts per state (an upgradeStatus answer's `counts`) as stateCounts words them. */
+export function countsText(counts: Partial<Record<ControllerState, number>>): string {
+  const listed = controllerStates
+    .map((state) => ({ state, n: counts[state] ?? 0 }))
     .filter(({ n }) => n > 0)
-    .map(({ state, n }) => `${n} ${stateLabels[state]}`);
-  return counts.length ? counts.join(', ') : 'no controllers';
+    .map(({ state, n }) => `${n.toLocaleString('en-US')} ${stateLabels[state]}`);
+  return listed.length ? listed.join(', ') : 'no controllers';
 }

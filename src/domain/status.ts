@@ -82,7 +82,15 @@ export interface ModelVerification {
   errorType?: string;
 }
 
-/** The answer to the upgradeStatus query: the whole campaign at one moment. */
+/** A page of a status answer. */
+export interface StatusPage {
+  offset: number;
+  limit: number;
+  /** Controllers the request matched, all pages. */
+  total: number;
+}
+
+/** The answer to the upgradeStatus query: the campaign's counts and one page of its controllers. */
 export interface CampaignStatus {
   /** Campaign ID = master workflow ID. */
   campaign: string;
@@ -97,9 +105,14 @@ export interface CampaignStatus {
    * IPv4 address, CIDR subnet or all`. A signal cannot be refused, so this is where the sender sees it.
    */
   ignoredPurges?: string[];
-  /** Every inventory controller; the untargeted ones as 'not-targeted'. */
+  /**
+   * One page of controllers: every inventory controller (the untargeted ones as 'not-targeted'),
+   * narrowed to the request's state or controller, from `page.offset`, at most `page.limit`.
+   */
   controllers: ControllerStatus[];
-  /** Controllers per state (states with none are omitted). */
+  /** Where `controllers` sits among the controllers the request matched (`total` of them). */
+  page: StatusPage;
+  /** Controllers per state over the whole campaign (states with none are omitted). */
   counts: Partial<Record<ControllerState, number>>;
   /** Download slots in use / max-downloads. */
   downloadSlots: { inUse: number; max: number; waiting: number };

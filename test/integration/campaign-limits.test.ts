@@ -16,6 +16,7 @@ import type { LocalTemporal } from '../../devkit/stack';
 import { runCiu } from '../fixtures/processes';
 import { startTestDevServer, startTestTemporal, temporalCliPath } from '../fixtures/temporal';
 import { withWorker } from '../fixtures/worker';
+import { masterUpgrade, upgradeStatusQuery } from '../../workflows';
 import { campaignConfig, controller, fakeActivities, installQuietRuntime } from '../workflow/fake-activities';
 
 // A campaign larger than one master can carry is refused before it starts — by `ciu write memory`,
@@ -146,3 +147,72 @@ test("a request over gRPC's 4 MB message limit is not retried for minutes: Tempo
   );
   expect(Date.now() - started).toBeLessThan(10_000);
 });
+
+test('status comes as counts plus a bounded page: the query pages, narrows to a state or one controller, and so does ciu show upgrade status', async () => {
+  const { activities } = fakeActivities();
+  // 260 inventory entries, 4 of them targeted: two pages of status, and only 4 children to wait for.
+  const config = { ...fleetConfig(260), targets: ['10.200.0.0/30'] };
+  config.profile.autoboot = false;
+  const dir = mkdtempSync(join(tmpdir(), 'ciu-limits-'));
+  try {
+    await withWorker({ connection: temporal.workerConnection, activities }, async (taskQueue) => {
+      const campaign = `campaign-${taskQueue}`;
+      const handle = await temporal.client.workflow.start(masterUpgrade, {
+        taskQueue,
+        workflowId: campaign,
+        args: [config],
+      });
+      await handle.result();
+      const first = await handle.query(upgradeStatusQuery);
+      expect(first.counts).toEqual({ 'downloaded-reboot-required': 4, 'not-targeted': 256 });
+      expect(first.controllers).toHaveLength(250);
+      expect(first.page).toEqual({ offset: 0, limit: 250, total: 260 });
+      const one = await handle.query(upgradeStatusQuery, { controller: '10.200.0.2' });
+      expect(one.controllers.map((c) => [c.ip, c.state])).toEqual([
+        ['10.200.0.2', 'downloaded-reboot-required'],
+      ]);
+      const untargeted = await handle.query(upgradeStatusQuery, { state: 'not-targeted', offset: 250 });
+      expect(untargeted.page.total).toBe(256);
+      expect(untargeted.controllers.map((c) => c.ip)).toEqual([
+        '10.200.0.254',
+        '10.200.0.255',
+        '10.200.1.0',
+        '10.200.1.1',
+        '10.200.1.2',
+        '10.200.1.3',
+      ]);
+      expect((await handle.query(upgradeStatusQuery, { state: 'failed' })).page.total).toBe(0);
+      await expect(handle.query(upgradeStatusQuery, { state: 'done' } as never)).rejects.toThrow(
+        /upgradeStatus request\.state must be one of pending/,
+      );
+
+      const ciu = (...args: string[]) =>
+        runCiu(temporal.dev.address, dir, [
+          'show',
+          'upgrade',
+          'status',
+          '--campaign',
+          campaign,
+          '--wide',
+          ...args,
+        ]);
+      const page1 = await ciu();
+      expect(page1.code).toBe(0);
+      expect(page1.stdout).toContain('Controllers 1–250 of 260; next: --page 2');
+      expect(page1.stdout).toContain('4 Upgraded, reboot required, 256 Not part of target');
+      const page2 = await ciu('--page', '2');
+      expect(page2.stdout).toContain('Controllers 251–260 of 260');
+      expect(page2.stdout).toContain('10.200.1.3');
+      expect(page2.stdout).not.toContain('10.200.0.1 ');
+      const lookup = await ciu('--controller', '10.200.0.5');
+      expect(lookup.stdout).toContain('10.200.0.5');
+      expect(lookup.stdout).not.toContain('10.200.0.6');
+      expect(lookup.stdout).not.toContain('next:');
+      const bad = await ciu('--state', 'done');
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--state must be one of pending');
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 180_000);

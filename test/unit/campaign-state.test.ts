@@ -218,3 +218,45 @@ test('a huge lastError from a child and a huge purge selector are stored bounded
   const [ignored] = state.status().ignoredPurges!;
   expect(ignored!.length).toBeLessThan(200);
 });
+
+describe('status pages', () => {
+  // 3,000 targets (the campaign limit) plus one untargeted controller, 10 of them failed with the longest error.
+  const ips = Array.from({ length: 3_000 }, (_, i) => `10.1.${Math.floor(i / 256)}.${i % 256}`);
+  const big = () => {
+    const state = running(
+      campaignConfig([...ips, '10.9.0.1'].map(a7210), { maxDownloads: 10 }, ['10.1.0.0/16']),
+    );
+    while (state.takeDispatches(200).length > 0);
+    for (const ip of ips.slice(0, 10))
+      state.applyReport({ ip, state: 'failed', attempts: 3, lastError: 'x'.repeat(5_000) }, true);
+    return state;
+  };
+
+  it('answers counts over the whole campaign and the first page of 250 by default', () => {
+    const status = big().status();
+    expect(status.counts).toEqual({ pending: 2_990, failed: 10, 'not-targeted': 1 });
+    expect(status.controllers).toHaveLength(250);
+    expect(status.page).toEqual({ offset: 0, limit: 250, total: 3_001 });
+    expect(status.controllers[0]!.ip).toBe('10.1.0.0');
+    expect(JSON.stringify(status).length).toBeLessThan(512 * 1024);
+  });
+
+  it('pages by offset, narrows by state or to one controller', () => {
+    const state = big();
+    const last = state.status({ offset: 3_000 });
+    expect(last.controllers.map((c) => [c.ip, c.state])).toEqual([['10.9.0.1', 'not-targeted']]);
+    const failed = state.status({ state: 'failed' });
+    expect(failed.page.total).toBe(10);
+    expect(failed.controllers.every((c) => c.state === 'failed')).toBe(true);
+    expect(failed.controllers[0]!.lastError!.length).toBeLessThanOrEqual(1_000);
+    const one = state.status({ controller: '10.1.4.17' });
+    expect(one.controllers).toEqual([expect.objectContaining({ ip: '10.1.4.17', state: 'pending' })]);
+    expect(one.page.total).toBe(1);
+    expect(state.status({ controller: '10.8.8.8' }).controllers).toEqual([]);
+  });
+
+  it('the result stays bounded too: each error is cut to 200 characters there', () => {
+    const summary = big().summary('completed');
+    expect(summary.controllers[0]!.lastError!.length).toBe(200);
+  });
+});

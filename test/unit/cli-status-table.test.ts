@@ -1,4 +1,9 @@
-import { campaignProblem, campaignSettled, renderCampaignStatus } from '../../src/cli/commands/campaign';
+import {
+  campaignProblem,
+  campaignSettled,
+  renderCampaignStatus,
+  statusRequestFromOptions,
+} from '../../src/cli/commands/campaign';
 import { DownloadRates, redrawControl } from '../../src/cli/progress';
 import { renderStatusTable, stateCounts, stateText } from '../../src/cli/status-table';
 import type { CampaignStatus, ControllerStatus } from '../../src/domain/status';
@@ -168,6 +173,7 @@ describe('campaign status text', () => {
     ],
     unmatchedSelectors: ['10.9.9.9'],
     controllers: [],
+    page: { offset: 0, limit: 250, total: 0 },
     counts: {},
     downloadSlots: { inUse: 0, max: 2, waiting: 0 },
   };
@@ -202,12 +208,77 @@ describe('campaign status text', () => {
   it('--exit-status: a failed verification and failed controllers are problems, a clean run is not', () => {
     expect(campaignProblem(status)).toBe('failed: image verification failed, nothing was dispatched');
     const failed: ControllerStatus = { ...controllers[0]!, state: 'failed' };
-    expect(campaignProblem({ ...status, phase: 'completed', controllers: [failed] })).toBe(
-      'has failed controllers',
-    );
     expect(
-      campaignProblem({ ...status, phase: 'completed', controllers: [controllers[0]!] }),
+      campaignProblem({ ...status, phase: 'completed', controllers: [failed], counts: { failed: 1 } }),
+    ).toBe('has failed controllers');
+    // A failed controller on another page still counts.
+    expect(
+      campaignProblem({
+        ...status,
+        phase: 'completed',
+        controllers: [],
+        counts: { upgraded: 250, failed: 1 },
+      }),
+    ).toBe('has failed controllers');
+    expect(
+      campaignProblem({
+        ...status,
+        phase: 'completed',
+        controllers: [controllers[0]!],
+        counts: { upgraded: 1 },
+      }),
     ).toBeUndefined();
+  });
+});
+
+describe('status pages', () => {
+  const page = (offset: number, shown: number, total: number): CampaignStatus => ({
+    campaign: 'big',
+    phase: 'running',
+    revision: 1,
+    verifications: [],
+    unmatchedSelectors: [],
+    controllers: Array.from({ length: shown }, (_, i) => ({
+      ...controllers[0]!,
+      ip: `10.1.${Math.floor((offset + i) / 256)}.${(offset + i) % 256}`,
+    })),
+    page: { offset, limit: 250, total },
+    counts: { upgraded: 2_990, failed: 10 },
+    downloadSlots: { inUse: 0, max: 10, waiting: 0 },
+  });
+
+  it('says which controllers a page shows, how to get the next, and counts the whole campaign', () => {
+    const first = renderCampaignStatus(page(0, 250, 3_000), { now, width: 0 });
+    expect(first).toContain('Controllers 1–250 of 3,000; next: --page 2');
+    expect(first).toContain('2,990 Upgraded, 10 Failed');
+    const last = renderCampaignStatus(page(2_750, 250, 3_000), { now, width: 0 });
+    expect(last).toContain('Controllers 2,751–3,000 of 3,000');
+    expect(last).not.toContain('next:');
+    expect(renderCampaignStatus(page(3_000, 0, 3_000), { now })).toContain(
+      'No controllers on this page (3,000 in all)',
+    );
+  });
+
+  it('a whole fleet on one page gets no page line', () => {
+    expect(renderCampaignStatus(page(0, 3, 3), { now })).not.toMatch(/Controllers \d|next:/);
+  });
+
+  it('--page, --state and --controller become the query request; bad values name the option', () => {
+    expect(statusRequestFromOptions({ page: '3', state: 'failed' })).toEqual({
+      offset: 500,
+      state: 'failed',
+    });
+    expect(statusRequestFromOptions({ page: '1', controller: '10.1.4.17' })).toEqual({
+      offset: 0,
+      controller: '10.1.4.17',
+    });
+    expect(() => statusRequestFromOptions({ page: '0' })).toThrow('--page must be a whole number, 1 or more');
+    expect(() => statusRequestFromOptions({ page: '1', state: 'done' })).toThrow(
+      /--state must be one of pending/,
+    );
+    expect(() => statusRequestFromOptions({ page: '1', controller: '10.1.4.300' })).toThrow(
+      '--controller must be an IPv4 address',
+    );
   });
 });
 
@@ -219,6 +290,7 @@ describe('live progress', () => {
     verifications: [],
     unmatchedSelectors: [],
     controllers: [{ ...controllers[1]!, bytes, totalBytes: 4096 }],
+    page: { offset: 0, limit: 250, total: 1 },
     counts: {},
     downloadSlots: { inUse: 1, max: 2, waiting: 0 },
   });

@@ -4,14 +4,15 @@ import { validateCampaignConfig } from '../../domain/config';
 import { campaignSizeIssues } from '../../domain/campaign-limits';
 import { campaignDialectIssues } from '../../domain/dialects';
 import { operatorHint } from '../../domain/errors';
-import type { CampaignStatus } from '../../domain/status';
+import { controllerStates, type CampaignStatus } from '../../domain/status';
+import { statusPageLimit, validateStatusRequest } from '../../domain/status-request';
 import type { CampaignConfig } from '../../domain/types';
 import { purgeSelectorIssues } from '../../domain/targets';
 import { withClient } from '../client';
 import { loadCommitted, loadStaged, saveCommitted, type StagedConfig } from '../config-file';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { CliError, exitCodes, UsageError } from '../exit-codes';
-import { oneLine, renderStatusTable, stateCounts, type StatusTableOptions } from '../status-table';
+import { countsText, oneLine, renderStatusTable, type StatusTableOptions } from '../status-table';
 
 /** The staged config as the masterUpgrade input, or a UsageError listing every bad field. */
 export function validateStaged(staged: StagedConfig) {
@@ -38,8 +39,22 @@ export function renderCampaignStatus(status: CampaignStatus, options: StatusTabl
     lines.push(`Targets matching no associated controller: ${status.unmatchedSelectors.join(', ')}`);
   if (status.ignoredPurges?.length)
     lines.push(`Purges that did nothing: ${oneLine(status.ignoredPurges.join('; '))}`);
-  lines.push(renderStatusTable(status.controllers, options), stateCounts(status.controllers));
+  lines.push(renderStatusTable(status.controllers, options));
+  const pageLine = pageText(status);
+  if (pageLine) lines.push(pageLine);
+  lines.push(countsText(status.counts));
   return `${lines.join('\n')}\n`;
+}
+
+/** Where the page sits when it is not the whole answer, and how to see the next one. */
+function pageText({ page, controllers }: CampaignStatus): string | undefined {
+  if (page.offset === 0 && controllers.length >= page.total) return undefined;
+  const n = (value: number) => value.toLocaleString('en-US');
+  const shown = controllers.length
+    ? `Controllers ${n(page.offset + 1)}–${n(page.offset + controllers.length)} of ${n(page.total)}`
+    : `No controllers on this page (${n(page.total)} in all)`;
+  const next = page.offset + controllers.length < page.total;
+  return `${shown}${next ? `; next: --page ${Math.floor(page.offset / page.limit) + 2}` : ''}`;
 }
 
 /** Whether the campaign has ended: every controller final and the master done, or verification failed. */
@@ -51,13 +66,32 @@ export function campaignSettled(status: CampaignStatus): boolean {
 export function campaignProblem(status: CampaignStatus): string | undefined {
   if (status.phase === 'verification-failed')
     return 'failed: image verification failed, nothing was dispatched';
-  if (status.controllers.some((c) => c.state === 'failed')) return 'has failed controllers';
+  if ((status.counts.failed ?? 0) > 0) return 'has failed controllers';
   return undefined;
 }
 
 function campaignName(command: Command, ctx: CliContext): string {
   const explicit = command.opts<{ campaign?: string }>().campaign;
   return explicit ?? loadStaged(globalOptions(command, ctx).configDir).campaign;
+}
+
+/** The upgradeStatus request `--controller`, `--state` and `--page` ask for; a bad value is a usage error naming the option. */
+export function statusRequestFromOptions(opts: { controller?: string; state?: string; page: string }) {
+  const page = Number(opts.page);
+  if (!Number.isInteger(page) || page < 1) throw new UsageError('--page must be a whole number, 1 or more');
+  const validated = validateStatusRequest({
+    controller: opts.controller,
+    state: opts.state,
+    offset: (page - 1) * statusPageLimit,
+  });
+  if (!validated.ok)
+    throw new UsageError(
+      'show upgrade status refused',
+      validated.issues.map((issue) =>
+        issue.replace(/^upgradeStatus request\.(controller|state)/, (_, field: string) => `--${field}`),
+      ),
+    );
+  return validated.value;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -150,6 +184,13 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         'print the upgradeStatus query answer as JSON (schema: README, "show upgrade status --json")',
       )
       .option('--wide', 'one line per controller, whatever the terminal width (default: wrap to fit it)')
+      .option('--controller <ip>', 'only this controller')
+      .option('--state <state>', `only controllers in this state (${controllerStates.join(', ')})`)
+      .option(
+        '--page <n>',
+        `page of ${statusPageLimit} controllers to show (the counts always cover the whole campaign)`,
+        '1',
+      )
       .option('--watch', 'refresh until every controller has its end state')
       .option('--interval <seconds>', 'refresh period for --watch', '2')
       .option('--exit-status', 'exit 3 when a controller failed or the image verification failed')
@@ -160,7 +201,11 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
           watch?: boolean;
           interval: string;
           exitStatus?: boolean;
+          controller?: string;
+          state?: string;
+          page: string;
         }>();
+        const request = statusRequestFromOptions(opts);
         const width = opts.wide ? 0 : (process.stdout.columns ?? 120);
         const campaign = campaignName(this, ctx);
         const committed = loadCommitted(globalOptions(this, ctx).configDir);
@@ -173,7 +218,7 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         const status = await withClient(globalOptions(this, ctx).temporal, async (client) => {
           const handle = client.workflow.getHandle(campaign);
           for (;;) {
-            const snapshot = await withLiveProgress(client, await handle.query(upgradeStatusQuery));
+            const snapshot = await withLiveProgress(client, await handle.query(upgradeStatusQuery, request));
             if (opts.json) ctx.io.out(`${JSON.stringify(snapshot, null, 2)}\n`);
             else {
               if (opts.watch && process.stdout.isTTY) ctx.io.control?.('\x1b[2J\x1b[H');
