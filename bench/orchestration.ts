@@ -1,41 +1,31 @@
 /**
- * Orchestration overhead of a campaign: N targets (100 and 1,000; override with BENCH_SIZES=10,100)
- * with instant fake activities on a real dev server, against a bare baseline (one child with one
- * activity per target) on the same server, in the same process. Prints wall time, workflow tasks,
- * events per target, the longest single history, and the ratio to the baseline.
+ * Orchestration overhead of a campaign: N targets (1,000 and 10,000; override with
+ * BENCH_SIZES=100,1000) with instant fake activities on a real dev server, against a bare baseline
+ * (one child with one activity per target) on the same server, in the same run. Each side has a
+ * worker process of its own (same workflow cache size), so its peak RSS is its own. Prints wall
+ * time, workflow tasks, events per target, the longest single history, the largest payload (history
+ * and status answer), the worker's peak RSS, and the ratios to the baseline.
+ *
+ * One parent holds at most 2,000 pending children, so above 1,000 targets the baseline shards itself
+ * into parents of 500. A ciu campaign holds at most maxCampaignTargets (src/domain/campaign-limits.ts),
+ * so above that the fleet is split into campaigns the way an operator would (by address range), each
+ * with its share of max-downloads 10.
  *   npm run bench:orchestration
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import type { UpgradeActivities, VerifiedImage } from '../activities/types';
+import type { temporal } from '@temporalio/proto';
+import { maxCampaignTargets } from '../src/domain/campaign-limits';
 import type { CampaignConfig } from '../src/domain/types';
 import { startDevServer } from '../devkit/temporal/dev-server';
-import { masterUpgrade } from '../workflows';
-import { baselineParent } from './baseline-workflows';
+import type { masterUpgrade } from '../workflows';
+import type { baselineParent } from './baseline-workflows';
 
-const image: VerifiedImage = {
-  imageType: '72xx',
-  version: '6.4.0.0',
-  build: 81234,
-  payloadLength: 1,
-  payloadSha256: '00',
-  bytesRead: 64,
-};
-
-const instant: UpgradeActivities = {
-  verifyImage: async () => image,
-  inspectController: async (c) => ({
-    model: c.model,
-    runningVersion: '6.3.1.0',
-    runningBuild: 1,
-    bootPartition: 0,
-    partitions: [],
-  }),
-  downloadImage: async () => ({ bytes: 1 }),
-  verifyImageOnController: async () => undefined,
-  logOnController: async () => undefined,
-  rebootController: async () => undefined,
-};
+const maxDownloads = 10;
+/** Children per baseline parent above 1,000 targets (one parent holds at most 2,000 pending children). */
+const baselineShard = 500;
 
 interface Measured {
   wallMs: number;
@@ -43,16 +33,23 @@ interface Measured {
   events: number;
   workflowTasks: number;
   longestHistory: number;
+  largestPayload: number;
+  peakRss: number;
 }
 
 function ipsFor(n: number): string[] {
   return Array.from(
     { length: n },
-    (_, i) => `10.${100 + Math.floor(i / 65536)}.${Math.floor(i / 256) % 256}.${(i % 256) + 0}`,
+    (_, i) => `10.${100 + Math.floor(i / 65536)}.${Math.floor(i / 256) % 256}.${i % 256}`,
   );
 }
 
-function campaign(ips: string[]): CampaignConfig {
+function slices<T>(items: T[], parts: number): T[][] {
+  const size = Math.ceil(items.length / parts);
+  return Array.from({ length: parts }, (_, i) => items.slice(i * size, (i + 1) * size));
+}
+
+function campaign(ips: string[], downloads: number): CampaignConfig {
   return {
     inventory: ips.map((ip) => ({
       ip,
@@ -66,7 +63,7 @@ function campaign(ips: string[]): CampaignConfig {
         A7210: { imageFile: 'ArubaOS_72xx_6.4.0.0_81234', server: { host: '127.0.0.1' }, protocol: 'tftp' },
       },
       autoboot: false,
-      maxDownloads: 10,
+      maxDownloads: downloads,
       retryInterval: '15m',
       quickTries: 3,
       partition: 'non-boot',
@@ -75,11 +72,74 @@ function campaign(ips: string[]): CampaignConfig {
   };
 }
 
-async function measure(client: Client, taskQueue: string, run: () => Promise<unknown>): Promise<Measured> {
+/** A bench worker process (bench/bench-worker.ts), polling once it said "ready". */
+async function startWorker(
+  kind: 'ciu' | 'baseline',
+  address: string,
+  taskQueue: string,
+): Promise<{ stop(): Promise<number> }> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(__dirname, 'bench-worker.ts'), kind, address, taskQueue],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (out.includes('ready\n')) {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 100);
+    child.once('exit', (code) => {
+      clearInterval(poll);
+      reject(new Error(`${kind} worker exited with ${code}`));
+    });
+  });
+  return {
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      return Number(out.match(/peak-rss (\d+)/)?.[1] ?? 0);
+    },
+  };
+}
+
+/** Bytes of the largest Payloads message in an event (an input, a result, a signal's or a continue-as-new's). */
+function largestPayloads(value: unknown): number {
+  if (typeof value !== 'object' || value === null || value instanceof Uint8Array) return 0;
+  let largest = 0;
+  const payloads = (value as { payloads?: temporal.api.common.v1.IPayload[] }).payloads;
+  if (Array.isArray(payloads))
+    largest = payloads.reduce((sum, p) => sum + (p.data?.length ?? 0) + (p.metadata ? 32 : 0), 0);
+  for (const child of Object.values(value)) largest = Math.max(largest, largestPayloads(child));
+  return largest;
+}
+
+async function measure(
+  client: Client,
+  taskQueue: string,
+  worker: { stop(): Promise<number> },
+  run: () => Promise<number>,
+): Promise<Measured> {
   const start = Date.now();
-  await run();
+  const answerBytes = await run().catch(async (err: unknown) => {
+    await worker.stop();
+    throw err;
+  });
   const wallMs = Date.now() - start;
-  const result: Measured = { wallMs, runs: 0, events: 0, workflowTasks: 0, longestHistory: 0 };
+  const peakRss = await worker.stop();
+  const result: Measured = {
+    wallMs,
+    runs: 0,
+    events: 0,
+    workflowTasks: 0,
+    longestHistory: 0,
+    largestPayload: answerBytes,
+    peakRss,
+  };
   const all = [];
   for await (const info of client.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) all.push(info);
   for (let i = 0; i < all.length; i += 50) {
@@ -94,80 +154,106 @@ async function measure(client: Client, taskQueue: string, run: () => Promise<unk
       result.events += events.length;
       result.longestHistory = Math.max(result.longestHistory, events.length);
       result.workflowTasks += events.filter((e) => e.workflowTaskCompletedEventAttributes).length;
+      for (const event of events)
+        result.largestPayload = Math.max(result.largestPayload, largestPayloads(event));
     }
   }
   return result;
 }
 
+const header = [
+  'run'.padEnd(22),
+  'wall'.padStart(9),
+  'wf tasks'.padStart(8),
+  'ev/target'.padStart(9),
+  'longest'.padStart(8),
+  'payload'.padStart(9),
+  'peak RSS'.padStart(9),
+  'runs'.padStart(6),
+].join(' ');
+
 function row(label: string, n: number, m: Measured): string {
   return [
-    label.padEnd(10),
+    label.padEnd(22),
     `${(m.wallMs / 1000).toFixed(1)} s`.padStart(9),
     String(m.workflowTasks).padStart(8),
     (m.events / n).toFixed(1).padStart(9),
-    String(m.longestHistory).padStart(9),
+    String(m.longestHistory).padStart(8),
+    `${(m.largestPayload / 1024).toFixed(0)} KB`.padStart(9),
+    `${(m.peakRss / 2 ** 20).toFixed(0)} MiB`.padStart(9),
     String(m.runs).padStart(6),
   ].join(' ');
 }
 
-async function main(): Promise<void> {
-  Runtime.install({
-    logger: new DefaultLogger('ERROR', (entry) => {
-      if (entry.meta?.sdkComponent !== 'workflow') process.stderr.write(`${entry.message}\n`);
+async function runBaseline(client: Client, taskQueue: string, ips: string[]): Promise<number> {
+  const parents = ips.length <= 1_000 ? [ips] : slices(ips, Math.ceil(ips.length / baselineShard));
+  await Promise.all(
+    parents.map((slice, i) =>
+      client.workflow.execute<typeof baselineParent>('baselineParent', {
+        taskQueue,
+        workflowId: `baseline-${ips.length}-${i}`,
+        args: [slice],
+      }),
+    ),
+  );
+  return 0;
+}
+
+/** Runs the campaigns; returns the largest upgradeStatus answer (bytes of JSON) seen at their end. */
+async function runCiu(client: Client, taskQueue: string, ips: string[]): Promise<number> {
+  const parts = Math.ceil(ips.length / maxCampaignTargets);
+  const downloads = Math.max(1, Math.floor(maxDownloads / parts));
+  const answers = await Promise.all(
+    slices(ips, parts).map(async (slice, i) => {
+      const handle = await client.workflow.start<typeof masterUpgrade>('masterUpgrade', {
+        taskQueue,
+        workflowId: `bench-${ips.length}-${i}`,
+        args: [campaign(slice, downloads)],
+      });
+      const summary = await handle.result();
+      if (summary.counts['downloaded-reboot-required'] !== slice.length)
+        throw new Error(
+          `campaign ${handle.workflowId} ended with ${JSON.stringify(summary.counts)}: ${summary.controllers.find((c) => c.lastError)?.lastError ?? ''}`,
+        );
+      return JSON.stringify(await handle.query('upgradeStatus')).length;
     }),
-  });
-  const sizes = (process.env.BENCH_SIZES ?? '100,1000').split(',').map(Number);
+  );
+  return Math.max(...answers);
+}
+
+async function main(): Promise<void> {
+  const sizes = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
   const server = await startDevServer({ uiPort: false });
   const connection = await Connection.connect({ address: server.address });
-  const nativeConnection = await NativeConnection.connect({ address: server.address });
   const client = new Client({ connection });
   try {
     process.stdout.write(
-      `${'run'.padEnd(10)} ${'wall'.padStart(9)} ${'wf tasks'.padStart(8)} ${'ev/target'.padStart(9)} ${'longest'.padStart(9)} ${'runs'.padStart(6)}\n`,
+      `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; load average at start ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}\n${header}\n`,
     );
     for (const n of sizes) {
       const ips = ipsFor(n);
-      const ciuQueue = `bench-ciu-${n}`;
       const baseQueue = `bench-base-${n}`;
-      const ciuWorker = await Worker.create({
-        connection: nativeConnection,
-        taskQueue: ciuQueue,
-        workflowsPath: require.resolve('../workflows'),
-        activities: instant,
-      });
-      const baseWorker = await Worker.create({
-        connection: nativeConnection,
-        taskQueue: baseQueue,
-        workflowsPath: require.resolve('./baseline-workflows'),
-        activities: { touch: async () => undefined },
-      });
-      const base = await baseWorker.runUntil(
-        measure(client, baseQueue, () =>
-          client.workflow.execute(baselineParent, {
-            taskQueue: baseQueue,
-            workflowId: `baseline-${n}`,
-            args: [ips],
-          }),
-        ),
+      const ciuQueue = `bench-ciu-${n}`;
+      const base = await measure(
+        client,
+        baseQueue,
+        await startWorker('baseline', server.address, baseQueue),
+        () => runBaseline(client, baseQueue, ips),
       );
-      const ciu = await ciuWorker.runUntil(
-        measure(client, ciuQueue, async () => {
-          const summary = await client.workflow.execute(masterUpgrade, {
-            taskQueue: ciuQueue,
-            workflowId: `bench-${n}`,
-            args: [campaign(ips)],
-          });
-          if (summary.counts['downloaded-reboot-required'] !== n)
-            throw new Error(`campaign ended with ${JSON.stringify(summary.counts)}`);
-        }),
+      const parents = n <= 1_000 ? 1 : Math.ceil(n / baselineShard);
+      process.stdout.write(`${row(`base ${n} (${parents}×parent)`, n, base)}\n`);
+      const parts = Math.ceil(n / maxCampaignTargets);
+      const ciu = await measure(client, ciuQueue, await startWorker('ciu', server.address, ciuQueue), () =>
+        runCiu(client, ciuQueue, ips),
       );
-      process.stdout.write(`${row(`base ${n}`, n, base)}\n${row(`ciu ${n}`, n, ciu)}\n`);
+      process.stdout.write(`${row(`ciu ${n} (${parts} campaign${parts > 1 ? 's' : ''})`, n, ciu)}\n`);
       process.stdout.write(
-        `ratio ${n}: wall ×${(ciu.wallMs / base.wallMs).toFixed(2)}, workflow tasks ×${(ciu.workflowTasks / base.workflowTasks).toFixed(2)}, events ×${(ciu.events / base.events).toFixed(2)}\n`,
+        `ratio ${n}: wall ×${(ciu.wallMs / base.wallMs).toFixed(2)}, workflow tasks ×${(ciu.workflowTasks / base.workflowTasks).toFixed(2)}, events ×${(ciu.events / base.events).toFixed(2)}, peak RSS ×${(ciu.peakRss / base.peakRss).toFixed(2)}; load average now ${loadavg()[0]!.toFixed(1)}\n`,
       );
     }
   } finally {
-    await nativeConnection.close();
     await connection.close();
     await server.stop();
   }

@@ -11,6 +11,14 @@ import { workflowBundleFor } from './bundle';
 
 export { taskQueue };
 
+/**
+ * Workflow runs a worker keeps in memory (maxCachedWorkflows), chosen rather than the SDK's default,
+ * which grows with the heap (thousands): a cached run costs about 1.1–1.4 MB, so 1,000 bound a
+ * worker near 1.5 GB whatever the campaign size. Most of a campaign's children wait (for a slot, a
+ * retry timer); one evicted from the cache is replayed from its short history when it wakes.
+ */
+export const workflowCacheSize = 1_000;
+
 /** Options for one ciu worker. */
 export interface CiuWorkerOptions extends ActivityDeps {
   connection: NativeConnection;
@@ -25,6 +33,8 @@ export interface CiuWorkerOptions extends ActivityDeps {
    * a controller's download, so they are cheap; max-downloads is enforced by the master, not here.
    */
   maxConcurrentActivityTaskExecutions?: number;
+  /** Workflow runs kept in memory between their tasks. Default workflowCacheSize. */
+  maxCachedWorkflows?: number;
   /** Time running activities get to finish after SIGTERM/SIGINT before they are cancelled. Default 10 s. */
   shutdownGraceMs?: number;
   /** Time after SIGTERM/SIGINT by which the worker stops even if activities have not. Default 30 s. */
@@ -40,6 +50,7 @@ export async function createCiuWorker(options: CiuWorkerOptions): Promise<Worker
     namespace,
     workflowBundle,
     maxConcurrentActivityTaskExecutions,
+    maxCachedWorkflows,
     interceptors,
     shutdownGraceMs,
     shutdownForceMs,
@@ -52,6 +63,7 @@ export async function createCiuWorker(options: CiuWorkerOptions): Promise<Worker
     workflowBundle: workflowBundle ?? (await workflowBundleFor(deps.logger)),
     activities: createActivities(deps),
     maxConcurrentActivityTaskExecutions: maxConcurrentActivityTaskExecutions ?? 200,
+    maxCachedWorkflows: maxCachedWorkflows ?? workflowCacheSize,
     // downloadImage's heartbeat timeout is 45 s; unthrottled to 5 s so a purge reaches a running download fast.
     maxHeartbeatThrottleInterval: '5s',
     // Asked to stop, the worker gives running activities this long to finish, then cancels them:

@@ -1,0 +1,48 @@
+/**
+ * One benchmark worker in a process of its own, so its peak RSS is its own: `ciu` (ciu's workflows
+ * with instant activities) or `baseline`. Prints "ready" once polling; on SIGTERM it drains, prints
+ * "peak-rss <bytes>" (VmHWM) and exits.
+ *   tsx bench/bench-worker.ts ciu|baseline <address> <taskQueue>
+ */
+import { readFileSync } from 'node:fs';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { workflowCacheSize } from '../workers/worker';
+import { instantActivities } from './instant-activities';
+
+function peakRss(): number {
+  const line = readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
+  return Number(line?.match(/(\d+)/)?.[1] ?? 0) * 1024;
+}
+
+async function main(): Promise<void> {
+  const [kind, address, taskQueue] = process.argv.slice(2);
+  if ((kind !== 'ciu' && kind !== 'baseline') || !address || !taskQueue)
+    throw new Error('usage: bench-worker.ts ciu|baseline <address> <taskQueue>');
+  Runtime.install({
+    logger: new DefaultLogger('ERROR', (entry) => {
+      if (entry.meta?.sdkComponent !== 'workflow') process.stderr.write(`${entry.message}\n`);
+    }),
+  });
+  const connection = await NativeConnection.connect({ address });
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowsPath: require.resolve(kind === 'ciu' ? '../workflows' : './baseline-workflows'),
+    activities: kind === 'ciu' ? instantActivities : { touch: async () => undefined },
+    // The same cache for both, the one ciu's worker uses (workers/worker.ts says why).
+    maxCachedWorkflows: workflowCacheSize,
+  });
+  process.once('SIGTERM', () => worker.shutdown());
+  const running = worker.run();
+  process.stdout.write('ready\n');
+  await running;
+  await connection.close();
+  process.stdout.write(`peak-rss ${peakRss()}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

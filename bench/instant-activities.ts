@@ -1,0 +1,27 @@
+import type { UpgradeActivities, VerifiedImage } from '../activities/types';
+
+/** The verified image every instant activity agrees on. */
+export const benchImage: VerifiedImage = {
+  imageType: '72xx',
+  version: '6.4.0.0',
+  build: 81234,
+  payloadLength: 1,
+  payloadSha256: 'ab'.repeat(32),
+  bytesRead: 64,
+};
+
+/** ciu's activities doing nothing: what is left of a campaign's time is orchestration. */
+export const instantActivities: UpgradeActivities = {
+  verifyImage: async () => benchImage,
+  inspectController: async (c) => ({
+    model: c.model,
+    runningVersion: '6.3.1.0',
+    runningBuild: 1,
+    bootPartition: 0,
+    partitions: [],
+  }),
+  downloadImage: async () => ({ bytes: 1 }),
+  verifyImageOnController: async () => undefined,
+  logOnController: async () => undefined,
+  rebootController: async () => undefined,
+};
