@@ -6,12 +6,12 @@ import { permanentFailureTypes } from '../src/domain/errors';
 const nonRetryableErrorTypes = [...permanentFailureTypes];
 
 /** Short CLI commands (inspect, log): a few seconds each; retried briefly because SSH hiccups are common. */
-export const shortCommand = proxyActivities<Pick<UpgradeActivities, 'inspectController' | 'logOnController'>>(
-  {
-    startToCloseTimeout: '2 minutes',
-    retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes },
-  },
-);
+export const shortCommand = proxyActivities<
+  Pick<UpgradeActivities, 'inspectController' | 'inspectStorage' | 'logOnController'>
+>({
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes },
+});
 
 /**
  * Image download: one try per call (the workflow counts quick tries); hours for slow links. The

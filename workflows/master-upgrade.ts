@@ -35,6 +35,7 @@ import {
   upgradeStatusQuery,
 } from './definitions';
 import { describeFailure } from './failures';
+import { rolloutArgs } from './rollout';
 import { attemptsKey, campaignKey, controllerKey, modelKey, stateKey } from './search-attributes';
 
 export type { MasterCarried } from './campaign-state';
@@ -176,6 +177,7 @@ export async function masterUpgrade(
           partition: config.profile.partition,
           master: { workflowId: campaign },
           searchAttributes: useSearchAttributes,
+          ...rolloutArgs(config.profile),
         },
       ],
     });

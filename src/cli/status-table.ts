@@ -78,6 +78,8 @@ export function progressBar(bytes: number, total: number | undefined, rate?: num
 /** The ArubaOS-style state text, with the try and progress while downloading. */
 export function stateText(status: ControllerStatus, quickTries?: number): string {
   const label = stateLabels[status.state] ?? status.state;
+  if (status.state === 'waiting-window' && status.windowOpensAt)
+    return `${label}${status.window ? ` (${status.window})` : ''} until ${status.windowOpensAt.replace(/\.\d{3}Z$/, 'Z')}`;
   if (status.state !== 'downloading') return label;
   const of = quickTries === undefined ? '' : `/${quickTries}`;
   const attempt = status.attempt !== undefined ? ` attempt ${status.attempt}${of}` : '';
@@ -170,7 +172,11 @@ export function renderStatusTable(
       );
     row.push(
       String(c.attempts),
-      c.state === 'waiting-retry' && c.nextRetryAt ? relative(c.nextRetryAt, now) : '-',
+      c.state === 'waiting-retry' && c.nextRetryAt
+        ? relative(c.nextRetryAt, now)
+        : c.state === 'waiting-window' && c.windowOpensAt
+          ? relative(c.windowOpensAt, now)
+          : '-',
       lastErrorText(c),
     );
     return row;

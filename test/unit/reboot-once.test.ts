@@ -49,10 +49,10 @@ function scripted(looks: (RebootLook | Error)[]) {
   return { device, sent };
 }
 
-function run(info: Partial<Info>, device: RebootDevice, timeoutMs = 2000): Promise<void> {
+function run(info: Partial<Info>, device: RebootDevice, timeoutMs = 2000, on = input): Promise<void> {
   const env = new MockActivityEnvironment(info, { logger: new DefaultLogger('ERROR') });
   return env.run(() =>
-    rebootOnce(Context.current(), device, input, {
+    rebootOnce(Context.current(), device, on, {
       timeoutMs,
       pollMs: 20,
       logger: pino({ level: 'silent' }),
@@ -122,4 +122,17 @@ test('a retry that cannot reach the controller waits for it rather than reloadin
   const { device, sent } = scripted([unreachable, unreachable, fresh]);
   await run({ attempt: 2, scheduledTimestampMs: Date.now() - 5000 }, device, 60_000);
   expect(sent).toEqual([]);
+});
+
+test('a fallback that finds the controller already on the previous image points its boot back there, without a reload', async () => {
+  // The controller refused the new image and booted its old partition 0 on its own; default boot still says 1.
+  const { device, sent } = scripted([
+    { version: '6.3.1.0', build: 40000, uptimeSeconds: 30, defaultBoot: 1 },
+  ]);
+  await run({ attempt: 1, scheduledTimestampMs: Date.now() }, device, 2000, {
+    ...input,
+    partition: 0,
+    expected: { version: '6.3.1.0', build: 40000 },
+  });
+  expect(sent).toEqual(['boot system partition 0']);
 });

@@ -3,7 +3,7 @@ import { stringify as stringifyYaml } from 'yaml';
 import { validateCampaignConfig } from '../../domain/config';
 import { campaignDialectIssues } from '../../domain/dialects';
 import { operatorHint } from '../../domain/errors';
-import type { CampaignStatus } from '../../domain/status';
+import { problemStates, type CampaignStatus } from '../../domain/status';
 import type { CampaignConfig } from '../../domain/types';
 import { purgeSelectorIssues } from '../../domain/targets';
 import { withClient } from '../client';
@@ -48,7 +48,7 @@ export function campaignSettled(status: CampaignStatus): boolean {
 export function campaignProblem(status: CampaignStatus): string | undefined {
   if (status.phase === 'verification-failed')
     return 'failed: image verification failed, nothing was dispatched';
-  if (status.controllers.some((c) => c.state === 'failed')) return 'has failed controllers';
+  if (status.controllers.some((c) => problemStates.includes(c.state))) return 'has failed controllers';
   return undefined;
 }
 
