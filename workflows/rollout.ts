@@ -1,4 +1,6 @@
-import type { UpgradeProfile } from '../src/domain/types';
+import { planCampaign, type CampaignPlan, type PlanFacts } from '../src/domain/plan';
+import type { CampaignStatus } from '../src/domain/status';
+import type { CampaignConfig, UpgradeProfile } from '../src/domain/types';
 import type { ControllerUpgradeInput } from './controller-upgrade';
 
 /**
@@ -16,4 +18,13 @@ export function rolloutArgs(
     ...(rebootWindow === undefined ? {} : { rebootWindow }),
     ...(startAt === undefined ? {} : { startAt }),
   };
+}
+
+/** The upgradePlan query's answer: the committed config, planned against the running versions children reported. */
+export function campaignPlan(config: CampaignConfig, status: CampaignStatus, now: Date): CampaignPlan {
+  const facts: Record<string, PlanFacts> = {};
+  for (const c of status.controllers)
+    if (c.runningVersion !== undefined)
+      facts[c.ip] = { runningVersion: c.runningVersion, runningBuild: c.runningBuild };
+  return planCampaign(config, now, facts);
 }

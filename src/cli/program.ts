@@ -7,6 +7,7 @@ import {
   registerTargetCommands,
 } from './commands/staged';
 import { registerImageCommands } from './commands/image';
+import { registerPlanCommand, registerRolloutCommands } from './commands/rollout';
 import { registerRuntimeCommands } from './commands/runtime';
 import { registerSimulateCommand } from './commands/simulate';
 import { registerStartCommand } from './commands/start';
@@ -49,9 +50,11 @@ Example:
     'ciu upgrade target purge all',
   );
   registerTargetCommands(upgrade, target, ctx);
+  registerRolloutCommands(program, ctx);
   registerInventoryCommands(program, ctx);
   registerDiscoverCommand(program, ctx);
   registerCampaignCommands(program, target, ctx);
+  registerPlanCommand(program, ctx);
   registerRuntimeCommands(program, ctx);
   registerImageCommands(program, ctx);
   registerSimulateCommand(program, ctx);
