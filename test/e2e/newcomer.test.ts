@@ -136,7 +136,7 @@ it('fresh clone → npm start in a terminal → Prometheus sees the campaign →
   // The terminal is the operator's: the table drawn once and redrawn in place, no log records.
   expect(terminal).toMatch(/Logs: \S+ciu-start\.log/);
   expect(terminal.match(/│ IP /g)).toHaveLength(1);
-  expect(terminal).toMatch(/\d+ Upgraded.*1 Up-to-date, 1 Failed, 1 Not part of target/);
+  expect(terminal).toMatch(/\d+ Upgraded.*1 Up-to-date, 1 Pre-check failed, 1 Not part of target/);
   expect(terminal).not.toMatch(/"level":|\bINFO\b|\bWARN\b|webpack|asset workflow-bundle/);
   const logFile = /Logs: (\S+ciu-start\.log)/.exec(terminal)![1]!;
   expect(readFileSync(resolve(clone, logFile), 'utf8')).toMatch(/"msg":/);

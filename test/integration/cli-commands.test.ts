@@ -126,11 +126,11 @@ describe('ciu commands end to end', () => {
         const ok =
           stateOf(s, '127.22.1.1') === 'upgraded' &&
           stateOf(s, '127.22.1.2') === 'waiting-retry' &&
-          stateOf(s, '127.22.2.1') === 'failed' &&
+          stateOf(s, '127.22.2.1') === 'pre-check-failed' &&
           (s.controllers.find((c) => c.ip === '127.22.3.1')?.bytes ?? 0) > 0;
         return ok ? s : undefined;
       },
-      { what: 'one upgraded, one waiting for retry, one failed, one stalled mid-download' },
+      { what: 'one upgraded, one waiting for retry, one pre-check failed, one stalled mid-download' },
     );
     expect(settled.controllers.find((c) => c.ip === '127.22.2.1')?.lastError).toMatch(/FlashFull/);
 
@@ -141,7 +141,9 @@ describe('ciu commands end to end', () => {
       /127\.22\.1\.1 .*A7210 .*local .*6\.5\.1\.0 \(66000\) .*6\.5\.1\.0 \(66000\) .*Upgraded/,
     );
     expect(table.stdout).toMatch(/127\.22\.1\.2 .*Waiting for retry .*3 .*\(in 10m\) .*DownloadFailed/);
-    expect(table.stdout).toMatch(/127\.22\.2\.1 .*Failed .*FlashFull/);
+    expect(table.stdout).toMatch(
+      /127\.22\.2\.1 .*Pre-check failed .*FlashFull: pre-check failed: 1\.0 KiB free on flash/,
+    );
     expect(table.stdout).toMatch(/127\.22\.3\.1 .*Downloading attempt 1\/3 \d+%/);
 
     // Metrics: controllers per state come from the same search attributes the Web UI filters on.
@@ -150,7 +152,7 @@ describe('ciu commands end to end', () => {
       const text = await (await fetch(`http://${server.address}/metrics`)).text();
       expect(text).toMatch(/^ciu_controllers\{state="upgraded"\} 1$/m);
       expect(text).toMatch(/^ciu_controllers\{state="waiting-retry"\} 1$/m);
-      expect(text).toMatch(/^ciu_controllers\{state="failed"\} 1$/m);
+      expect(text).toMatch(/^ciu_controllers\{state="pre-check-failed"\} 1$/m);
       expect(text).toMatch(/^ciu_controllers\{state="downloading"\} 1$/m);
       // Download counters come from the worker's activity interceptor, per model and failure type.
       expect(text).toMatch(/^ciu_downloads_succeeded_total\{model="A7210"\} 1$/m);
@@ -173,7 +175,7 @@ describe('ciu commands end to end', () => {
     expect(last).toMatch(/^Campaign cli-it — completed/);
     expect(last).toMatch(/127\.22\.1\.2 .*Purged/);
     expect(last).toMatch(/127\.22\.3\.1 .*Purged/);
-    expect(last).toContain('1 Upgraded, 1 Failed, 2 Purged');
+    expect(last).toContain('1 Upgraded, 1 Pre-check failed, 2 Purged');
 
     const config = await ciu('show', 'upgrade', 'config', '--committed', '--json');
     expect(JSON.parse(config.stdout)).toMatchObject({
