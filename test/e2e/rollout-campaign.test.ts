@@ -5,11 +5,14 @@
  * controller that boots its old image is rolled back without a second reload, and controllers that
  * fail their pre-checks (flash full, wrong model) never start a transfer.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { createActivities } from '../../activities';
+import { saveStaged } from '../../src/cli/config-file';
+import { runCli } from '../../src/cli/program';
+import type { CampaignPlan } from '../../src/domain/plan';
 import { startFleet, type Fleet } from '../../devkit/simulator/fleet';
 import type { LocalTemporal, RunningWorker } from '../../devkit/stack';
 import type { CampaignConfig } from '../../src/domain/types';
@@ -83,9 +86,79 @@ afterAll(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
+/** The staged profile both tests use: a reboot window, fallback, pre-checks on (the default). */
+function profile(rebootWindow: { from: string; until: string }): CampaignConfig['profile'] {
+  return {
+    models: {
+      A7210: {
+        imageFile: image.name,
+        server: { host: ftp.host },
+        protocol: 'ftp',
+        credentialsRef: 'image-ftp',
+      },
+    },
+    autoboot: true,
+    maxDownloads: 5,
+    retryInterval: '5s',
+    quickTries: 3,
+    quickTryBackoff: '1s',
+    partition: 'non-boot',
+    fallback: true,
+    rebootWindow,
+  };
+}
+
 async function logOf(ip: string): Promise<string> {
   return (await fleet.controller(ip).log.tail(500)).join('\n');
 }
+
+test('ciu show upgrade plan --inspect: read-only look at each controller, the wrong model refused with why, nothing changed', async () => {
+  const dir = join(stateDir, 'operator');
+  saveStaged(join(dir, 'config'), {
+    campaign: 'plan-e2e',
+    inventory: fleet.inventory,
+    targets: ['127.61.1.0/24'],
+    profile: profile({ from: '2026-12-01T02:00:00Z', until: '2026-12-01T05:00:00Z' }),
+  });
+  await writeFile(
+    join(dir, 'credentials.json'),
+    JSON.stringify({ controllers: fleetLogin(controllerLogin, [fleet]) }),
+    {
+      mode: 0o600,
+    },
+  );
+  let out = '';
+  let err = '';
+  const code = await runCli(
+    ['--config-dir', join(dir, 'config'), 'show', 'upgrade', 'plan', '--inspect', '--json'],
+    {
+      io: { out: (t) => (out += t), err: (t) => (err += t) },
+      env: { CIU_CREDENTIALS_FILE: join(dir, 'credentials.json') },
+    },
+  );
+  expect({ code, err }).toEqual({ code: 0, err: '' });
+  const plan = JSON.parse(out) as CampaignPlan;
+  expect(plan.controllers.map((c) => [c.ip, c.action, c.partition ?? c.reason])).toEqual([
+    ['127.61.1.1', 'upgrade', '1'],
+    ['127.61.1.2', 'upgrade', '1'],
+    ['127.61.1.3', 'upgrade', '1'],
+    ['127.61.1.4', 'upgrade', '1'],
+    [
+      '127.61.1.5',
+      'refused',
+      'pre-check would fail: the controller reports model A7010, the inventory says A7210',
+    ],
+  ]);
+  expect(plan.controllers[0]).toMatchObject({
+    runningVersion: '6.3.1.0',
+    runningBuild: 40000,
+    fallback: true,
+  });
+  for (const c of fleet.inventory) {
+    expect(fleet.controller(c.ip).snapshot().partitions[1]).toEqual({ partition: 1 });
+    expect(await logOf(c.ip)).not.toMatch(/Image download|Boot partition set/);
+  }
+});
 
 test('a reboot window and fallback together: download now, reload in the window, roll back a wrong-version boot, refuse failed pre-checks', async () => {
   const opens = new Date(Date.now() + 25_000);
