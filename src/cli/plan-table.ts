@@ -19,7 +19,7 @@ function target(p: ControllerPlan): string {
 /** `ciu show upgrade plan`: one row per controller — what would happen, where, when, or why not. */
 export function renderPlan(plan: CampaignPlan): string {
   const table = new Table({
-    head: ['IP', 'Model', 'Plan', 'Image', 'Partition', 'Download', 'Reboot', 'Why'],
+    head: ['IP', 'Model', 'Plan', 'Image', 'Partition', 'Flash free', 'Download', 'Reboot', 'Why'],
     style: { head: [], border: [] },
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
   });
@@ -30,6 +30,7 @@ export function renderPlan(plan: CampaignPlan): string {
       actionLabels[p.action],
       target(p),
       p.partition ?? '-',
+      p.freeFlash ?? '-',
       p.downloadWindow ?? '-',
       p.reboot ?? '-',
       p.reason ?? '',

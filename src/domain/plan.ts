@@ -5,7 +5,7 @@
  * share it.
  */
 import { defaultDialect, dialectProblems } from './dialects';
-import { preCheckProblems } from './pre-checks';
+import { formatBytes, preCheckProblems } from './pre-checks';
 import { resolveTargets } from './targets';
 import type { CampaignConfig } from './types';
 import { describeWindow, windowState, type MaintenanceWindow } from './windows';
@@ -36,6 +36,8 @@ export interface ControllerPlan {
   runningBuild?: number;
   /** '1', or 'non-boot' while the booted partition is not known. */
   partition?: string;
+  /** Free space on the controller's flash (`show storage`), when inspected. */
+  freeFlash?: string;
   /** The download window and when it next opens ('open now' or an ISO time). */
   downloadWindow?: string;
   /** 'manual reboot' without autoboot, else the reboot window (or 'any time'). */
@@ -124,14 +126,15 @@ export function planCampaign(
       known.model !== undefined &&
       partition !== undefined
     ) {
+      // The image's size is known only once its header is verified: free flash is shown, not judged.
       const problems = preCheckProblems({
         inventoryModel: controller.model,
         reportedModel: known.model,
         bootPartition: known.bootPartition,
         partition,
-        freeBytes: known.freeBytes ?? Number.MAX_SAFE_INTEGER,
+        freeBytes: 0,
         imageBytes: 0,
-      });
+      }).filter((p) => p.check !== 'flash');
       if (problems.length > 0)
         return {
           ...withImage,
@@ -142,6 +145,7 @@ export function planCampaign(
     return {
       ...withImage,
       partition: partition === undefined ? 'non-boot' : String(partition),
+      ...(known.freeBytes === undefined ? {} : { freeFlash: formatBytes(known.freeBytes) }),
       downloadWindow: windowText(profile.downloadWindow, now),
       reboot: profile.autoboot ? windowText(profile.rebootWindow, now) : 'manual reboot (no autoboot)',
       ...(profile.startAt === undefined ? {} : { startAt: profile.startAt }),

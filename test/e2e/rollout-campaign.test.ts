@@ -165,24 +165,10 @@ test('a reboot window and fallback together: download now, reload in the window,
   const config: CampaignConfig = {
     inventory: fleet.inventory,
     targets: ['127.61.1.0/24'],
-    profile: {
-      models: {
-        A7210: {
-          imageFile: image.name,
-          server: { host: ftp.host },
-          protocol: 'ftp',
-          credentialsRef: 'image-ftp',
-        },
-      },
-      autoboot: true,
-      maxDownloads: 5,
-      retryInterval: '5s',
-      quickTries: 3,
-      quickTryBackoff: '1s',
-      partition: 'non-boot',
-      fallback: true,
-      rebootWindow: { from: opens.toISOString(), until: new Date(opens.getTime() + 3_600_000).toISOString() },
-    },
+    profile: profile({
+      from: opens.toISOString(),
+      until: new Date(opens.getTime() + 3_600_000).toISOString(),
+    }),
   };
   const handle = await temporal.client.workflow.start(masterUpgrade, {
     taskQueue: worker.taskQueue,
