@@ -1,4 +1,5 @@
 import Table from 'cli-table3';
+import { formatBytes } from '../domain/pre-checks';
 import { controllerStates, stateLabels, type ControllerStatus } from '../domain/status';
 
 /** Options for rendering `show upgrade status`. */
@@ -55,16 +56,7 @@ function lastErrorText(c: ControllerStatus): string {
 }
 
 /** 1536 → "1.5 KiB". */
-export function byteSize(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
+export const byteSize = formatBytes;
 
 /** `[######--------------] 1.2 MiB of 4.0 MiB, 850.0 KiB/s` — the rate only once it is known. */
 export function progressBar(bytes: number, total: number | undefined, rate?: number, width = 20): string {

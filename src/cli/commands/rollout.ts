@@ -3,10 +3,11 @@ import { validateCampaignConfig } from '../../domain/config';
 import { planCampaign, type CampaignPlan, type PlanFacts } from '../../domain/plan';
 import type { CampaignConfig } from '../../domain/types';
 import { withClient } from '../client';
-import { loadCommitted, loadStaged, saveStaged, type StagedConfig } from '../config-file';
+import { loadCommitted, loadStaged, type StagedConfig } from '../config-file';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { CliError, exitCodes, UsageError } from '../exit-codes';
 import { renderPlan } from '../plan-table';
+import { edit } from './staged';
 import {
   removeWindow,
   setFallback,
@@ -15,17 +16,6 @@ import {
   setWindow,
   type WindowField,
 } from '../rollout-staging';
-
-function edit(
-  ctx: CliContext,
-  command: Command,
-  change: (c: StagedConfig) => StagedConfig,
-  said: string,
-): void {
-  const { configDir } = globalOptions(command, ctx);
-  saveStaged(configDir, change(loadStaged(configDir)));
-  ctx.io.out(`${said} (staged; \`ciu write memory\` commits)\n`);
-}
 
 function subcommand(parent: Command, name: string): Command {
   const found = parent.commands.find((c) => c.name() === name);
