@@ -154,6 +154,8 @@ test('ciu show upgrade plan --inspect: read-only look at each controller, the wr
     runningBuild: 40000,
     fallback: true,
   });
+  // Free flash as `show storage` reports it: the full one shows 1 KiB.
+  expect(plan.controllers[3]?.freeFlash).toBe('1.0 KiB');
   for (const c of fleet.inventory) {
     expect(fleet.controller(c.ip).snapshot().partitions[1]).toEqual({ partition: 1 });
     expect(await logOf(c.ip)).not.toMatch(/Image download|Boot partition set/);
