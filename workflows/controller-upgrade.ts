@@ -245,23 +245,43 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     }
   }
 
-  /** The pre-checks before any download; a failed one ends the controller 'pre-check-failed'. */
+  /**
+   * The pre-checks before any download; a failed one ends the controller 'pre-check-failed'. A
+   * controller whose `show storage` ciu cannot read (refused or unparsable) is not held back: its
+   * copy still reports a full flash itself.
+   */
   async function preCheck(current: ControllerFacts, partition: 0 | 1): Promise<void> {
     const storage = await retryForever(
       'pre-check',
       (tries) => tries(),
-      () => shortCommand.inspectStorage(controller),
+      async () => {
+        try {
+          return await shortCommand.inspectStorage(controller);
+        } catch (err) {
+          const failure = describeFailure(err);
+          if (
+            failure.type !== failureTypes.unexpectedControllerReply &&
+            failure.type !== failureTypes.commandRejected
+          )
+            throw err;
+          log.warn('free flash unreadable; not checked before the download', {
+            ...ctx,
+            error: failureText(failure),
+          });
+          return undefined;
+        }
+      },
     );
     const problems = preCheckProblems({
       inventoryModel: controller.model,
       reportedModel: current.model,
       bootPartition: current.bootPartition,
       partition,
-      freeBytes: storage.freeBytes,
+      freeBytes: storage?.freeBytes ?? Number.POSITIVE_INFINITY,
       imageBytes: image.payloadLength,
     });
     if (problems.length > 0) throw new PreCheckFailed(preCheckFailure(problems));
-    log.info('pre-checks passed', { ...ctx, partition, freeBytes: storage.freeBytes });
+    log.info('pre-checks passed', { ...ctx, partition, freeBytes: storage?.freeBytes });
   }
 
   /**

@@ -418,6 +418,26 @@ describe('pre-checks before any download', () => {
     expect(activities.downloadImage).not.toHaveBeenCalled();
   });
 
+  test('a controller whose show storage cannot be read is not held back: the copy still reports a full flash itself', async () => {
+    const { activities } = fakeActivities({
+      inspectStorage: async () => {
+        throw ApplicationFailure.nonRetryable(
+          'no file system mounted on /flash',
+          failureTypes.unexpectedControllerReply,
+        );
+      },
+    });
+    const result = await withWorker(activities, (taskQueue) =>
+      env.client.workflow.execute(controllerUpgrade, {
+        taskQueue,
+        workflowId: `precheck-unreadable-${counter}`,
+        args: [rolloutInput()],
+      }),
+    );
+    expect(result.state).toBe('upgraded');
+    expect(activities.inspectStorage).toHaveBeenCalledTimes(1);
+  });
+
   test('no-pre-checks skips show storage', async () => {
     const { activities } = fakeActivities();
     const result = await withWorker(activities, (taskQueue) =>
