@@ -535,10 +535,13 @@ describe('fallback to the previous partition', () => {
 describe('maintenance windows', () => {
   test('a reboot window that opens at 02:00 three simulated days later: downloaded now, waiting visibly, rebooted at 02:00', async () => {
     const { activities, calls } = fakeActivities();
+    // 02:00 in Kolkata (UTC+05:30, no DST) on the day three days from now there: 20:30 UTC the day before.
     const start = await env.currentTimeMs();
-    const opens = new Date(start + 3 * day);
-    opens.setUTCHours(2, 0, 0, 0);
-    const rebootDay = weekdays[opens.getUTCDay()]!;
+    const ist = 5.5 * hour;
+    const local = new Date(start + ist + 3 * day);
+    local.setUTCHours(2, 0, 0, 0);
+    const opens = new Date(local.getTime() - ist);
+    const rebootDay = weekdays[local.getUTCDay()]!;
     const workflowId = `reboot-window-${counter}`;
     const result = await withWorker(activities, async (taskQueue) => {
       const handle = await env.client.workflow.start(controllerUpgrade, {
@@ -546,7 +549,7 @@ describe('maintenance windows', () => {
         workflowId,
         args: [
           rolloutInput({
-            rebootWindow: { start: '02:00', end: '05:00', days: [rebootDay], timeZone: 'UTC' },
+            rebootWindow: { start: '02:00', end: '05:00', days: [rebootDay], timeZone: 'Asia/Kolkata' },
           }),
         ],
       });
