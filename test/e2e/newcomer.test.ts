@@ -149,8 +149,14 @@ it('fresh clone → npm start in a terminal → Prometheus sees the campaign →
   expect(upgraded).toBeGreaterThanOrEqual(4);
   const started = await promQuery(prom, 'sum(ciu_downloads_started_total)');
   expect(Number(started[0]?.value[1])).toBeGreaterThanOrEqual(5);
+  // The full flash is found by the pre-check, before any transfer: the only failed downloads are refused ones.
   const failed = await promQuery(prom, 'sum by (type) (ciu_downloads_failed_total)');
-  expect(failed.map((s) => s.metric.type)).toEqual(expect.arrayContaining(['FlashFull']));
+  expect(failed.map((s) => s.metric.type)).toEqual(['DownloadFailed']);
+  const preCheckFailed = await until('ciu_controllers{state="pre-check-failed"} in Prometheus', async () => {
+    const [sample] = await promQuery(prom, 'ciu_controllers{state="pre-check-failed"}');
+    return sample && Number(sample.value[1]) === 1 ? 1 : undefined;
+  });
+  expect(preCheckFailed).toBe(1);
   const alerts = await until(
     'CiuControllersFailed pending',
     async () => {
