@@ -6,6 +6,8 @@
  * fault-matrix-device.test.ts.) Own subnet 127.74.0.0/16, ports from the OS, short intervals.
  */
 import type { ChildProcess } from 'node:child_process';
+import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
@@ -14,6 +16,7 @@ import type { StoredCredentials } from '../../src/credentials/store';
 import type { CampaignConfig } from '../../src/domain/types';
 import { masterUpgrade } from '../../workflows';
 import { waitForStatus } from '../fixtures/campaign';
+import { eventually } from '../fixtures/eventually';
 import { killHard, runCiu, spawnWorkerProcess, type CommandResult } from '../fixtures/processes';
 import { startTestStack, type TestStack } from '../fixtures/stack';
 
@@ -21,6 +24,8 @@ const subnet = '127.74.1.0/24';
 const ips = ['127.74.1.1', '127.74.1.2', '127.74.1.3'];
 const crewSubnet = '127.74.4.0/24';
 const crewIps = ['127.74.4.1', '127.74.4.2', '127.74.4.3', '127.74.4.4', '127.74.4.5', '127.74.4.6'];
+const verifySubnet = '127.74.6.0/24';
+const verifyIps = ['127.74.6.1', '127.74.6.2'];
 
 let stack: TestStack;
 
@@ -30,6 +35,13 @@ beforeAll(async () => {
       groups: [
         { subnet, target: subnet, count: ips.length, models: ['A7210'], runs: 'old' },
         { subnet: crewSubnet, target: crewSubnet, count: crewIps.length, models: ['A7210'], runs: 'old' },
+        {
+          subnet: verifySubnet,
+          target: verifySubnet,
+          count: verifyIps.length,
+          models: ['A7210'],
+          runs: 'old',
+        },
       ],
       retryInterval: '2s',
     },
@@ -152,3 +164,67 @@ test('three workers on one task queue, one SIGKILLed mid-campaign: every control
     await Promise.all(crew.map(killHard));
   }
 }, 300_000);
+
+/** The attempt on which each completed activity of a run succeeded, by activity type. */
+async function completedAttempts(handle: WorkflowHandle): Promise<Array<[string, number]>> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const byId = new Map(events.map((e) => [Number(e.eventId), e]));
+  return events.flatMap((e) => {
+    const done = e.activityTaskCompletedEventAttributes;
+    if (!done) return [];
+    const type = byId.get(Number(done.scheduledEventId))?.activityTaskScheduledEventAttributes?.activityType
+      ?.name;
+    const attempt = byId.get(Number(done.startedEventId))?.activityTaskStartedEventAttributes?.attempt;
+    return [[type ?? '?', attempt ?? 0] as [string, number]];
+  });
+}
+
+test('worker SIGKILLed while it verifies the image: the next worker retries within seconds; one download and one reload per controller', async () => {
+  const login = stack.env.credentialEntries['demo-images']!;
+  const ftp = stack.env.ftp;
+  const config = stack.env.config as CampaignConfig;
+  const doomed = spawnWorker(login);
+  // Held, the image server leaves the header read waiting, so the kill surely lands mid-verification.
+  ftp.pause!();
+  let killedAt = 0;
+  const handle = await stack.client.workflow.start(masterUpgrade, {
+    taskQueue: 'ciu',
+    workflowId: `matrix-verify-${process.pid}`,
+    args: [{ ...config, targets: [verifySubnet] }],
+  });
+  try {
+    await eventually(
+      async () =>
+        (await handle.describe()).raw.pendingActivities?.some(
+          (a) =>
+            a.activityType?.name === 'verifyImage' &&
+            a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+        ),
+      { what: 'verifyImage running on the first worker' },
+    );
+    await killHard(doomed);
+    killedAt = Date.now();
+  } finally {
+    ftp.resume!();
+  }
+  const next = spawnWorker(login);
+  try {
+    await waitForStatus(handle, (_, status) => status.verifications.some((v) => v.ok));
+    // Heartbeat timeout (10 s) and a 5 s retry, plus the new worker's start; the 2-minute
+    // start-to-close timeout alone would take 120 s.
+    expect(Date.now() - killedAt).toBeLessThan(60_000);
+
+    const summary = await handle.result();
+    expect(summary.controllers.map((c) => [c.ip, c.state, c.attempts])).toEqual(
+      verifyIps.map((ip) => [ip, 'upgraded', 1]),
+    );
+    for (const ip of verifyIps)
+      expect(await deviceActions(fleetOf(ip), ip)).toEqual({ downloads: 1, reloads: 1 });
+    // The header check succeeded on its second attempt: the first died with its worker.
+    expect((await completedAttempts(handle)).filter(([type]) => type === 'verifyImage')).toEqual([
+      ['verifyImage', 2],
+    ]);
+  } finally {
+    await killHard(next);
+  }
+}, 240_000);
