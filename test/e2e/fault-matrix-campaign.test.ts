@@ -26,6 +26,8 @@ const crewSubnet = '127.74.4.0/24';
 const crewIps = ['127.74.4.1', '127.74.4.2', '127.74.4.3', '127.74.4.4', '127.74.4.5', '127.74.4.6'];
 const verifySubnet = '127.74.6.0/24';
 const verifyIps = ['127.74.6.1', '127.74.6.2'];
+const recommitSubnet = '127.74.7.0/24';
+const recommitIps = ['127.74.7.1', '127.74.7.2'];
 
 let stack: TestStack;
 
@@ -39,6 +41,13 @@ beforeAll(async () => {
           subnet: verifySubnet,
           target: verifySubnet,
           count: verifyIps.length,
+          models: ['A7210'],
+          runs: 'old',
+        },
+        {
+          subnet: recommitSubnet,
+          target: recommitSubnet,
+          count: recommitIps.length,
           models: ['A7210'],
           runs: 'old',
         },
@@ -124,6 +133,9 @@ test('the same config committed twice at once from two shells: one campaign, one
     // A third commit of the same config after the end starts nothing.
     const again = await ciu(shells[0]!, 'write', 'memory');
     expect(again.stdout).toContain(`Campaign ${campaign} already ran this exact config`);
+    expect(again.stdout).toContain(
+      'ended with every target upgraded, up-to-date or purged; nothing started. To upgrade the same targets again, name a new campaign',
+    );
     for (const ip of ips) expect(await deviceActions(fleetOf(ip), ip)).toEqual({ downloads: 1, reloads: 1 });
   } finally {
     // The next cases need task queue 'ciu' to themselves.
@@ -226,5 +238,57 @@ test('worker SIGKILLed while it verifies the image: the next worker retries with
     ]);
   } finally {
     await killHard(next);
+  }
+}, 240_000);
+
+test('a campaign whose image failed verification, committed again with the same config once the image is fixed on its server, runs again', async () => {
+  const campaign = `matrix-recommit-${process.pid}`;
+  const config = stack.env.config as CampaignConfig;
+  const goodImage = join(stack.dir, 'demo', 'images', stack.env.images.A7210!);
+  const imageFile = `${stack.env.images.A7210!}_respin`;
+  // What the image server has at first under that name: a truncated upload.
+  await stack.env.ftp.addFile(imageFile, Buffer.from('not an image'));
+  const shell = join(stack.dir, 'recommit-shell');
+  mkdirSync(shell, { recursive: true });
+  writeFileSync(
+    join(shell, 'config.yaml'),
+    stringifyYaml({
+      campaign,
+      ...config,
+      targets: [recommitSubnet],
+      profile: { ...config.profile, models: { A7210: { ...config.profile.models.A7210!, imageFile } } },
+    }),
+  );
+  const worker = spawnWorker(stack.env.credentialEntries['demo-images']!);
+  try {
+    const first = await ciu(shell, 'write', 'memory', '--timeout', '120');
+    expect(first).toMatchObject({ code: 0, stderr: '' });
+    const firstRun = /\(run ([0-9a-f-]+)\)/.exec(first.stdout)?.[1];
+    expect(firstRun).toBeDefined();
+    await expect(stack.client.workflow.getHandle(campaign).result()).rejects.toMatchObject({
+      cause: { type: 'ImageVerificationFailed' },
+    });
+
+    // The operator replaces the broken file on the server; the config stays what it was.
+    await stack.env.ftp.addFile(imageFile, goodImage);
+    const again = await ciu(shell, 'write', 'memory', '--timeout', '120');
+    expect(again).toMatchObject({ code: 0, stderr: '' });
+    expect(again.stdout).toContain(`Campaign ${campaign} started again (run `);
+    expect(again.stdout).toContain(
+      `its last run of this exact config (run ${firstRun}) ended FAILED; revision 1`,
+    );
+
+    const summary = await stack.client.workflow.getHandle<typeof masterUpgrade>(campaign).result();
+    expect(summary.controllers.map((c) => [c.ip, c.state])).toEqual(
+      recommitIps.map((ip) => [ip, 'upgraded']),
+    );
+    for (const ip of recommitIps)
+      expect(await deviceActions(fleetOf(ip), ip)).toEqual({ downloads: 1, reloads: 1 });
+    const runs: string[] = [];
+    for await (const run of stack.client.workflow.list({ query: `WorkflowId = '${campaign}'` }))
+      runs.push(run.runId);
+    expect(runs).toHaveLength(2);
+  } finally {
+    await killHard(worker);
   }
 }, 240_000);

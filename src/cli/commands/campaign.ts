@@ -6,6 +6,7 @@ import { operatorHint } from '../../domain/errors';
 import type { CampaignStatus } from '../../domain/status';
 import type { CampaignConfig } from '../../domain/types';
 import { purgeSelectorIssues } from '../../domain/targets';
+import { answeredWithin, answerTimeoutMs, withAnswerTimeout } from '../answer';
 import { withClient } from '../client';
 import { loadCommitted, loadStaged, saveCommitted, type StagedConfig } from '../config-file';
 import { globalOptions, withExamples, type CliContext } from '../context';
@@ -66,21 +67,18 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
     'ciu write memory',
   );
   withExamples(
-    write
-      .command('memory')
+    withAnswerTimeout(write.command('memory'))
       .description(
         'validate the staged config fully and commit it: start the campaign, or push the config into the running one',
       )
-      .option('--timeout <seconds>', 'how long to wait for a worker to answer', '30')
       .action(async function (this: Command) {
         const { configDir, temporal } = globalOptions(this, ctx);
-        const timeout = Number(this.opts<{ timeout: string }>().timeout);
-        if (!(timeout > 0)) throw new UsageError('--timeout must be a positive number of seconds');
+        const timeoutMs = answerTimeoutMs(this);
         const staged = loadStaged(configDir);
         const config = validateStaged(staged);
         const { commitCampaign } = await import('../commit');
         const outcome = await withClient(temporal, (client) =>
-          commitCampaign(client, staged.campaign, config, { answerTimeoutMs: timeout * 1000 }),
+          commitCampaign(client, staged.campaign, config, { answerTimeoutMs: timeoutMs }),
         );
         saveCommitted(configDir, {
           campaign: staged.campaign,
@@ -93,10 +91,13 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         const detail = r
           ? ` revision ${r.revision}${r.changed ? '' : ' (unchanged)'}${r.added.length ? `; added ${r.added.join(', ')}` : ''}${r.removed.length ? `; cleared ${r.removed.join(', ')}` : ''}`
           : '';
+        const previous = outcome.previous;
         const said = {
-          started: `Campaign ${staged.campaign} started (run ${outcome.runId}):`,
+          started: previous
+            ? `Campaign ${staged.campaign} started again (run ${outcome.runId}): its last run of this exact config (run ${previous.runId}) ${previous.ended};`
+            : `Campaign ${staged.campaign} started (run ${outcome.runId}):`,
           pushed: `Campaign ${staged.campaign} is running; config pushed:`,
-          unchanged: `Campaign ${staged.campaign} already ran this exact config (run ${outcome.runId}); nothing started.`,
+          unchanged: `Campaign ${staged.campaign} already ran this exact config (run ${outcome.runId}) and ${previous?.ended ?? 'ended'}; nothing started. To upgrade the same targets again, name a new campaign (\`ciu upgrade campaign <name>\`), then \`ciu write memory\`.`,
         }[outcome.action];
         ctx.io.out(`${said}${detail}\n`);
       }),
@@ -104,8 +105,7 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
   );
 
   withExamples(
-    target
-      .command('purge <selectors...>')
+    withAnswerTimeout(target.command('purge <selectors...>'))
       .description(
         'stop and purge targets of the running campaign now (IP, subnet or all), mid-download and mid-wait included',
       )
@@ -114,13 +114,21 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         const issues = purgeSelectorIssues(selectors);
         if (issues.length > 0) throw new UsageError('purge refused', issues);
         const campaign = campaignName(this, ctx);
+        const timeoutMs = answerTimeoutMs(this);
         // The update, not the signal: a worker's validator can refuse it, and the answer says what was purged.
-        const { purgeTargetsUpdate } = await import('../../../workflows/definitions');
+        const { purgeTargetsUpdate, taskQueue } = await import('../../../workflows/definitions');
         const result = await withClient(globalOptions(this, ctx).temporal, (client) =>
-          client.workflow.getHandle(campaign).executeUpdate(purgeTargetsUpdate, {
-            args: [selectors.length === 1 ? (selectors[0] as string) : selectors],
-          }),
+          answeredWithin(
+            client.workflow.getHandle(campaign).executeUpdate(purgeTargetsUpdate, {
+              args: [selectors.length === 1 ? (selectors[0] as string) : selectors],
+            }),
+            timeoutMs,
+          ),
         );
+        if (result === undefined)
+          throw new CliError(
+            `campaign ${campaign}: no worker answered within ${timeoutMs / 1000} s; is a worker polling task queue ${taskQueue}? The purge is not confirmed: start a worker (\`ciu worker\`), then check with \`ciu show upgrade status\` or purge again`,
+          );
         const purged = result.purged.length ? result.purged.join(', ') : 'nothing (already final or purged)';
         const idle = result.matchingNoTarget.length
           ? `; matching no target: ${result.matchingNoTarget.join(', ')}`
