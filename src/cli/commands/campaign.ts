@@ -1,27 +1,14 @@
 import type { Command } from 'commander';
-import { stringify as stringifyYaml } from 'yaml';
-import { validateCampaignConfig } from '../../domain/config';
-import { campaignDialectIssues } from '../../domain/dialects';
 import { operatorHint } from '../../domain/errors';
 import type { CampaignStatus } from '../../domain/status';
 import type { CampaignConfig } from '../../domain/types';
 import { purgeSelectorIssues } from '../../domain/targets';
 import { answeredWithin, answerTimeoutMs, withAnswerTimeout } from '../answer';
 import { withClient } from '../client';
-import { loadCommitted, loadStaged, saveCommitted, type StagedConfig } from '../config-file';
+import { loadCommitted, loadStaged, saveCommitted } from '../config-file';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { CliError, exitCodes, UsageError } from '../exit-codes';
 import { oneLine, renderStatusTable, stateCounts, type StatusTableOptions } from '../status-table';
-
-/** The staged config as the masterUpgrade input, or a UsageError listing every bad field. */
-export function validateStaged(staged: StagedConfig) {
-  const { campaign: _campaign, ...input } = staged;
-  const result = validateCampaignConfig(input);
-  const issues = result.ok ? campaignDialectIssues(result.config) : result.issues;
-  if (!result.ok || issues.length > 0)
-    throw new UsageError(`write memory refused: the staged config has ${issues.length} problem(s)`, issues);
-  return result.config;
-}
 
 /** Human text for one status snapshot: campaign line, verification problems, unmatched targets, table, counts. */
 export function renderCampaignStatus(status: CampaignStatus, options: StatusTableOptions = {}): string {
@@ -75,6 +62,8 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         const { configDir, temporal } = globalOptions(this, ctx);
         const timeoutMs = answerTimeoutMs(this);
         const staged = loadStaged(configDir);
+        // Loaded here: the schemas are most of what `show upgrade status` would otherwise load for nothing.
+        const { validateStaged } = await import('../validate-staged');
         const config = validateStaged(staged);
         const { commitCampaign } = await import('../commit');
         const outcome = await withClient(temporal, (client) =>
@@ -202,11 +191,12 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
       .description('print the staged config (or the committed one) as YAML')
       .option('--committed', 'the config `write memory` last committed')
       .option('--json', 'as JSON')
-      .action(function (this: Command) {
+      .action(async function (this: Command) {
         const opts = this.opts<{ committed?: boolean; json?: boolean }>();
         const { configDir } = globalOptions(this, ctx);
         const doc = opts.committed ? loadCommitted(configDir) : loadStaged(configDir);
         if (!doc) throw new CliError('nothing committed yet: run `ciu write memory`', exitCodes.notFound);
+        const { stringify: stringifyYaml } = await import('yaml');
         ctx.io.out(opts.json ? `${JSON.stringify(doc, null, 2)}\n` : stringifyYaml(doc));
       }),
     'ciu show upgrade config',
