@@ -1,22 +1,43 @@
 import { Command, CommanderError } from 'commander';
-import { registerCampaignCommands } from './commands/campaign';
-import { registerDiscoverCommand } from './commands/discover';
-import {
-  registerInventoryCommands,
-  registerProfileCommands,
-  registerTargetCommands,
-} from './commands/staged';
-import { registerImageCommands } from './commands/image';
-import { registerPlanCommand, registerRolloutCommands } from './commands/rollout';
-import { registerRuntimeCommands } from './commands/runtime';
-import { registerSimulateCommand } from './commands/simulate';
-import { registerStartCommand } from './commands/start';
-import { registerTemporalCommand, runTemporalCli } from './commands/temporal';
 import { withExamples, type CliContext } from './context';
 import { CliError, exitCodes } from './exit-codes';
 
-/** The `ciu` command tree. Commands stage config, commit it, watch it, and run the pieces (worker, simulator, demo). */
-export function buildProgram(ctx: CliContext): Command {
+/**
+ * The modules that define each top-level command. A command line loads only those of its first word
+ * (help, or a word not listed here, loads all): `ciu show upgrade status`, repeated by operators and
+ * scripts, then skips zod's schemas, ssh2 and the staging code (npm run bench:cli).
+ */
+const commandModules = {
+  staged: { words: ['upgrade-profile', 'upgrade', 'inventory'], load: () => import('./commands/staged') },
+  discover: { words: ['inventory'], load: () => import('./commands/discover') },
+  campaign: { words: ['write', 'show', 'upgrade'], load: () => import('./commands/campaign') },
+  rollout: { words: ['upgrade-profile', 'upgrade'], load: () => import('./commands/rollout') },
+  plan: { words: ['show'], load: () => import('./commands/plan') },
+  runtime: { words: ['worker'], load: () => import('./commands/runtime') },
+  image: { words: ['image'], load: () => import('./commands/image') },
+  simulate: { words: ['simulate'], load: () => import('./commands/simulate') },
+  start: { words: ['start'], load: () => import('./commands/start') },
+  temporal: { words: ['temporal'], load: () => import('./commands/temporal') },
+};
+
+/** The first command word of a command line, if any: global options that take a value skip it. */
+function commandWord(program: Command, argv: readonly string[]): string | undefined {
+  const takesValue = new Set(
+    program.options.filter((o) => o.required || o.optional).flatMap((o) => [o.long, o.short]),
+  );
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] as string;
+    if (takesValue.has(arg)) i += 1;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
+/**
+ * The `ciu` command tree. Commands stage config, commit it, watch it, and run the pieces (worker,
+ * simulator, demo). Given the command line, only the commands it can reach are built.
+ */
+export async function buildProgram(ctx: CliContext, argv: readonly string[] = []): Promise<Command> {
   const program = new Command('ciu')
     .description(
       'Centralized Image Upgrade: firmware upgrades for fleets of controllers, as durable Temporal workflows',
@@ -39,7 +60,24 @@ Example:
   $ ciu show upgrade status --watch
 `,
     );
-  registerProfileCommands(program, ctx);
+  const word = commandWord(program, argv);
+  const known = Object.values(commandModules).some((m) => m.words.includes(word ?? ''));
+  const load = <T>(m: { words: string[]; load: () => Promise<T> }): Promise<T | undefined> =>
+    !known || m.words.includes(word ?? '') ? m.load() : Promise.resolve(undefined);
+  const [staged, discover, campaign, rollout, plan, runtime, image, simulate, start, temporal] =
+    await Promise.all([
+      load(commandModules.staged),
+      load(commandModules.discover),
+      load(commandModules.campaign),
+      load(commandModules.rollout),
+      load(commandModules.plan),
+      load(commandModules.runtime),
+      load(commandModules.image),
+      load(commandModules.simulate),
+      load(commandModules.start),
+      load(commandModules.temporal),
+    ]);
+  staged?.registerProfileCommands(program, ctx);
   const upgrade = withExamples(
     program.command('upgrade').description('the campaign name and its targets'),
     'ciu upgrade target add 10.1.4.0/24',
@@ -49,17 +87,17 @@ Example:
     'ciu upgrade target add 10.1.4.17',
     'ciu upgrade target purge all',
   );
-  registerTargetCommands(upgrade, target, ctx);
-  registerRolloutCommands(program, ctx);
-  registerInventoryCommands(program, ctx);
-  registerDiscoverCommand(program, ctx);
-  registerCampaignCommands(program, target, ctx);
-  registerPlanCommand(program, ctx);
-  registerRuntimeCommands(program, ctx);
-  registerImageCommands(program, ctx);
-  registerSimulateCommand(program, ctx);
-  registerStartCommand(program, ctx);
-  registerTemporalCommand(program, ctx);
+  staged?.registerTargetCommands(upgrade, target, ctx);
+  rollout?.registerRolloutCommands(program, ctx);
+  staged?.registerInventoryCommands(program, ctx);
+  discover?.registerDiscoverCommand(program, ctx);
+  campaign?.registerCampaignCommands(program, target, ctx);
+  plan?.registerPlanCommand(program, ctx);
+  runtime?.registerRuntimeCommands(program, ctx);
+  image?.registerImageCommands(program, ctx);
+  simulate?.registerSimulateCommand(program, ctx);
+  start?.registerStartCommand(program, ctx);
+  temporal?.registerTemporalCommand(program, ctx);
   return program;
 }
 
@@ -89,8 +127,11 @@ export async function exitCodeFor(err: unknown, ctx: CliContext): Promise<number
 /** Runs one command line (without node and script) and returns the exit code. */
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
   try {
-    if (argv[0] === 'temporal') return await runTemporalCli(argv.slice(1), ctx);
-    await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
+    if (argv[0] === 'temporal') {
+      const { runTemporalCli } = await import('./commands/temporal');
+      return await runTemporalCli(argv.slice(1), ctx);
+    }
+    await (await buildProgram(ctx, argv)).parseAsync([...argv], { from: 'user' });
     return exitCodes.ok;
   } catch (err) {
     return await exitCodeFor(err, ctx);

@@ -187,7 +187,7 @@ describe('ciu commands end to end', () => {
 });
 
 describe('ciu write memory without a worker', () => {
-  it('starts the campaign but says no worker answered, exit 1, instead of hanging', async () => {
+  it('starts the campaign but says no worker answered, exit 1, instead of hanging; a purge too', async () => {
     const dev = await startTestDevServer();
     const dir = mkdtempSync(join(tmpdir(), 'ciu-noworker-'));
     const ciu = (...args: string[]): Promise<CommandResult> => runCiu(dev.address, dir, args);
@@ -226,6 +226,15 @@ describe('ciu write memory without a worker', () => {
       );
       expect(result.stderr).toContain('`ciu worker`');
       expect(Date.now() - started).toBeLessThan(20_000);
+
+      // The purge Update of the started campaign is answered by nobody either: a bounded wait, then why.
+      const purgeStarted = Date.now();
+      const purge = await ciu('upgrade', 'target', 'purge', '127.22.9.1', '--timeout', '2');
+      expect(purge).toMatchObject({ code: 1, stdout: '' });
+      expect(purge.stderr).toContain(
+        'campaign ciu: no worker answered within 2 s; is a worker polling task queue ciu?',
+      );
+      expect(Date.now() - purgeStarted).toBeLessThan(20_000);
     } finally {
       await dev.stop();
       rmSync(dir, { recursive: true, force: true });
