@@ -8,6 +8,18 @@ import { parseDuration } from './domain/duration';
 export const settingVariables = {
   TEMPORAL_ADDRESS: 'Temporal frontend host:port (default 127.0.0.1:7233)',
   TEMPORAL_NAMESPACE: "Temporal namespace (default 'default')",
+  TEMPORAL_CONFIG_FILE:
+    "Temporal's TOML profile file (default ~/.config/temporalio/temporal.toml, read when it exists)",
+  TEMPORAL_PROFILE: "profile of that file to use (default 'default')",
+  TEMPORAL_API_KEY: 'API key sent as `authorization: Bearer …` (turns TLS on, e.g. Temporal Cloud)',
+  TEMPORAL_TLS: '1/true: TLS to Temporal with the system CAs; 0/false: no TLS even if the profile sets some',
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: 'PEM CA that signs the Temporal frontend certificate (turns TLS on)',
+  TEMPORAL_TLS_SERVER_CA_CERT_DATA: 'the same CA, inline PEM',
+  TEMPORAL_TLS_SERVER_NAME: "name the frontend's certificate must carry (default: the address's host)",
+  TEMPORAL_TLS_CLIENT_CERT_PATH: 'PEM client certificate for mTLS (with the key)',
+  TEMPORAL_TLS_CLIENT_CERT_DATA: 'the same certificate, inline PEM',
+  TEMPORAL_TLS_CLIENT_KEY_PATH: 'PEM private key of that certificate',
+  TEMPORAL_TLS_CLIENT_KEY_DATA: 'the same key, inline PEM',
   CIU_HOME: "the master's config directory for `ciu` (default ./.ciu)",
   CIU_CREDENTIALS_FILE: 'YAML/JSON credential store the worker resolves credentials references in',
   CIU_KNOWN_HOSTS: 'known_hosts file for SSH endpoints whose host key the credential store does not list',
@@ -27,9 +39,29 @@ export const settingVariables = {
     'after SIGTERM/SIGINT, by when the worker stops even if an activity has not (default 30s)',
 } as const;
 
+/**
+ * Temporal's own environment-configuration variables (TEMPORAL_ADDRESS … TEMPORAL_TLS_CLIENT_KEY_DATA
+ * above): src/temporal/connection.ts hands them to @temporalio/envconfig, which merges them over the
+ * profile file. HOME and XDG_CONFIG_HOME only locate that file's default path.
+ */
+const temporalConnectionVariables = [
+  ...Object.keys(settingVariables).filter((name) => name.startsWith('TEMPORAL_')),
+  'HOME',
+  'XDG_CONFIG_HOME',
+];
+
+/** The Temporal connection variables `env` sets (an empty value counts as unset, as everywhere here). */
+export function temporalConnectionEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const name of temporalConnectionVariables) {
+    const value = optional(env[name]);
+    if (value !== undefined) picked[name] = value;
+  }
+  return picked;
+}
+
 /** Everything the environment configures, resolved with its defaults. */
 export interface CiuSettings {
-  temporal: { address: string; namespace: string };
   home: string;
   credentialsFile?: string;
   knownHostsFile?: string;
@@ -60,13 +92,9 @@ function optional(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-/** Reads the variables in settingVariables from `env`. */
+/** Reads the variables in settingVariables from `env`, except Temporal's (temporalConnectionEnv). */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): CiuSettings {
   const settings: CiuSettings = {
-    temporal: {
-      address: optional(env.TEMPORAL_ADDRESS) ?? '127.0.0.1:7233',
-      namespace: optional(env.TEMPORAL_NAMESPACE) ?? 'default',
-    },
     home: optional(env.CIU_HOME) ?? '.ciu',
     sshLegacyAlgorithms: (env.CIU_SSH_LEGACY_ALGORITHMS ?? '')
       .split(',')

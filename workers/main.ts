@@ -3,13 +3,19 @@ import type { WorkerInterceptors } from '@temporalio/worker';
 import { credentialStore } from '../src/credentials/store';
 import { createLogger, type Logger } from '../src/logging';
 import { settingsFromEnv } from '../src/settings';
+import {
+  resolveTemporalConnection,
+  temporalConnectionFailure,
+  type TemporalConnection,
+  type TemporalConnectionFlags,
+} from '../src/temporal/connection';
 import { installRuntime } from './runtime';
 import { createCiuWorker, NativeConnection } from './worker';
 
 /** Options for running a worker until the process is told to stop. */
-export interface RunWorkerOptions {
-  address?: string;
-  namespace?: string;
+export interface RunWorkerOptions extends TemporalConnectionFlags {
+  /** Resolved connection settings; default: the flags above over the environment and profile file. */
+  temporal?: TemporalConnection;
   logger?: Logger;
   credentialsFile?: string;
   knownHostsFile?: string;
@@ -23,14 +29,16 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const settings = settingsFromEnv();
   const metricsBindAddress = options.sdkMetricsAddress ?? settings.sdkMetricsAddress;
   installRuntime({ logger, ...(metricsBindAddress ? { metricsBindAddress } : {}) });
-  const address = options.address ?? settings.temporal.address;
-  const connection = await NativeConnection.connect({ address });
+  const temporal = options.temporal ?? resolveTemporalConnection(options);
+  const connection = await NativeConnection.connect(temporal.connectionOptions).catch((err: unknown) => {
+    throw new Error(temporalConnectionFailure(temporal.summary, err));
+  });
   try {
     const knownHostsFile = options.knownHostsFile ?? settings.knownHostsFile;
     const credentialsFile = options.credentialsFile ?? settings.credentialsFile;
     const worker = await createCiuWorker({
       connection,
-      namespace: options.namespace ?? settings.temporal.namespace,
+      namespace: temporal.namespace,
       logger,
       credentials: credentialStore(credentialsFile ? { file: credentialsFile } : {}),
       ...(knownHostsFile ? { knownHostsFile } : {}),
@@ -39,7 +47,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       ...(settings.shutdownForceMs !== undefined ? { shutdownForceMs: settings.shutdownForceMs } : {}),
       ...(options.interceptors ? { interceptors: options.interceptors } : {}),
     });
-    logger.info({ address, taskQueue: worker.options.taskQueue }, 'worker polling');
+    logger.info({ ...temporal.summary, taskQueue: worker.options.taskQueue }, 'worker polling');
     await worker.run();
   } finally {
     await connection.close();

@@ -44,6 +44,22 @@ export async function buildProgram(ctx: CliContext, argv: readonly string[] = []
     )
     .option('--address <host:port>', 'Temporal frontend (default: $TEMPORAL_ADDRESS or 127.0.0.1:7233)')
     .option('--namespace <name>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE or default)')
+    .option(
+      '--profile <name>',
+      'profile of the Temporal TOML file ($TEMPORAL_CONFIG_FILE) (default: $TEMPORAL_PROFILE or default)',
+    )
+    .option('--tls', 'TLS to Temporal with the system CAs (on by itself with any option below)')
+    .option('--tls-ca <file>', 'PEM CA of the Temporal frontend (default: $TEMPORAL_TLS_SERVER_CA_CERT_PATH)')
+    .option(
+      '--tls-server-name <name>',
+      'name in the frontend certificate (default: $TEMPORAL_TLS_SERVER_NAME)',
+    )
+    .option('--tls-cert <file>', 'PEM client certificate for mTLS (default: $TEMPORAL_TLS_CLIENT_CERT_PATH)')
+    .option('--tls-key <file>', 'PEM key of --tls-cert (default: $TEMPORAL_TLS_CLIENT_KEY_PATH)')
+    .option(
+      '--api-key <key>',
+      'API key, e.g. Temporal Cloud (default: $TEMPORAL_API_KEY; prefer it: flags show in ps)',
+    )
     .option('--config-dir <dir>', "the master's config directory (default: $CIU_HOME or ./.ciu)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.io.out(s), writeErr: (s) => ctx.io.err(s) })
