@@ -3,8 +3,8 @@
  * loopback addresses, real SSH servers), the same real vsftpd serving the same 32 MiB image, the same
  * 10 concurrent downloads. ciu: a real dev server, a `ciu worker` process (the compiled worker with the
  * prebuilt workflow bundle, as installed), `ciu write memory`, until the campaign's workflow ends. The
- * baseline: bench/plain-ssh-upgrade.py (netmiko, one thread per controller, a semaphore around copy and
- * check) doing inspect, copy, check, boot partition, reload, wait, confirm. Each round starts a fresh
+ * baseline: bench/plain-ssh-upgrade.ts (ssh2 as ciu uses it, every controller at once, a semaphore around
+ * copy and check) doing inspect, copy, check, boot partition, reload, wait, confirm. Each round starts a fresh
  * fleet for each run; the order alternates so load drift hits both. Prints both medians and the ratio,
  * the worker's start time, and where ciu's time went (median per step from the children's histories).
  *   npm run bench:e2e        (BENCH_ROUNDS=3, BENCH_CONTROLLERS=20, BENCH_IMAGE_MIB=32, BENCH_MAX_DOWNLOADS=10)
@@ -147,10 +147,10 @@ async function runBaseline(round: number, dir: string): Promise<number> {
       password: login.password,
       image: { host: env.ftp.host, user: image.username, password: image.password, file: env.images.A7210 },
       target,
-      max_downloads: maxDownloads,
+      maxDownloads,
     };
     const started = Date.now();
-    const out = await run('.tools/venv/bin/python', ['bench/plain-ssh-upgrade.py'], {
+    const out = await run(process.execPath, ['--import', 'tsx', 'bench/plain-ssh-upgrade.ts'], {
       stdin: JSON.stringify(input),
     });
     const wallMs = Date.now() - started;
