@@ -89,7 +89,9 @@ function plainLogin(): CredentialPolicy {
   };
 }
 
-function activities(extra: { knownHostsFile?: string; timeouts?: { copyIdleMs: number } } = {}) {
+function activities(
+  extra: { knownHostsFile?: string; timeouts?: { copyIdleMs: number }; rebootPollMs?: number } = {},
+) {
   return createControllerActivities({
     credentials: staticCredentialStore({
       controllers: { username: 'admin', password: controllerPassword, allow: controllerLogins() },
@@ -515,6 +517,17 @@ describe('rebootController', () => {
     const facts = await run(activities().inspectController, c);
     expect(facts).toMatchObject({ runningVersion: '6.4.0.0', runningBuild: 81234, bootPartition: 1 });
     expect(await logOf(1)).toContain('System booted from partition 1, running 6.4.0.0 build 81234');
+  });
+
+  test('its return is seen by its SSH banner within moments of the boot, not at the next fixed poll', async () => {
+    await withImageInPartition1(8);
+    const c = controller(8);
+    // The longest pause between probes is the old fixed poll; the controller is down for 1 s.
+    await run(activities({ rebootPollMs: 5000 }).rebootController, { controller: c, partition: 1 });
+    const returned = Date.now();
+    const booted = /^(\S+) .*System booted from partition 1/m.exec(await logOf(8))?.[1];
+    expect(booted).toBeDefined();
+    expect(returned - Date.parse(booted!)).toBeLessThan(2500);
   });
 
   test('a controller still answering right after `reload` is not mistaken for one already back', async () => {
