@@ -28,7 +28,11 @@ export function globalOptions(command: Command, ctx: CliContext): GlobalOptions 
   const defaults = defaultTemporalTarget(ctx.env);
   return {
     configDir: configDir(opts.configDir, ctx.env),
-    temporal: { address: opts.address ?? defaults.address, namespace: opts.namespace ?? defaults.namespace },
+    temporal: {
+      ...defaults,
+      address: opts.address ?? defaults.address,
+      namespace: opts.namespace ?? defaults.namespace,
+    },
   };
 }
 

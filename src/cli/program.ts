@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerCampaignCommands } from './commands/campaign';
+import { registerCodecCommands } from './commands/codec';
 import { registerDiscoverCommand } from './commands/discover';
 import {
   registerInventoryCommands,
@@ -57,6 +58,7 @@ Example:
   registerSimulateCommand(program, ctx);
   registerStartCommand(program, ctx);
   registerTemporalCommand(program, ctx);
+  registerCodecCommands(program, ctx);
   return program;
 }
 
