@@ -3,6 +3,7 @@ import type { WorkerInterceptors } from '@temporalio/worker';
 import { credentialStore } from '../src/credentials/store';
 import { createLogger, type Logger } from '../src/logging';
 import { settingsFromEnv } from '../src/settings';
+import { loadKeyRing } from '../src/temporal/keys';
 import { installRuntime } from './runtime';
 import { createCiuWorker, NativeConnection } from './worker';
 
@@ -15,6 +16,8 @@ export interface RunWorkerOptions {
   knownHostsFile?: string;
   sdkMetricsAddress?: string;
   interceptors?: WorkerInterceptors;
+  /** Payload key file; default CIU_PAYLOAD_KEYS, else payloads in clear. */
+  payloadKeysFile?: string;
 }
 
 /** Connects, runs a ciu worker until SIGINT/SIGTERM, then drains and closes. */
@@ -24,6 +27,9 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const metricsBindAddress = options.sdkMetricsAddress ?? settings.sdkMetricsAddress;
   installRuntime({ logger, ...(metricsBindAddress ? { metricsBindAddress } : {}) });
   const address = options.address ?? settings.temporal.address;
+  const payloadKeysFile = options.payloadKeysFile ?? settings.payloadKeysFile;
+  // Read before connecting: a bad key file stops the worker with its name and field.
+  const payloadKeys = payloadKeysFile ? loadKeyRing(payloadKeysFile) : undefined;
   const connection = await NativeConnection.connect({ address });
   try {
     const knownHostsFile = options.knownHostsFile ?? settings.knownHostsFile;
@@ -38,8 +44,16 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       ...(settings.shutdownGraceMs !== undefined ? { shutdownGraceMs: settings.shutdownGraceMs } : {}),
       ...(settings.shutdownForceMs !== undefined ? { shutdownForceMs: settings.shutdownForceMs } : {}),
       ...(options.interceptors ? { interceptors: options.interceptors } : {}),
+      ...(payloadKeys ? { payloadKeys } : {}),
     });
-    logger.info({ address, taskQueue: worker.options.taskQueue }, 'worker polling');
+    logger.info(
+      {
+        address,
+        taskQueue: worker.options.taskQueue,
+        payloadKeys: payloadKeys ? [...payloadKeys.keys.keys()] : [],
+      },
+      'worker polling',
+    );
     await worker.run();
   } finally {
     await connection.close();

@@ -18,12 +18,17 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
         'Temporal runtime Prometheus endpoint (default: $CIU_SDK_METRICS, off)',
       )
       .option('--metrics <host:port>', "ciu's Prometheus endpoint (default: $CIU_METRICS, off)")
+      .option(
+        '--payload-keys <file>',
+        'encrypt payloads with this key file (default: $CIU_PAYLOAD_KEYS, off)',
+      )
       .action(async function (this: Command) {
         const opts = this.opts<{
           credentialsFile?: string;
           knownHosts?: string;
           sdkMetrics?: string;
           metrics?: string;
+          payloadKeys?: string;
         }>();
         const { temporal } = globalOptions(this, ctx);
         const metricsAddress = opts.metrics ?? settingsFromEnv(ctx.env).metricsAddress;
@@ -47,6 +52,7 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
             ...(opts.credentialsFile ? { credentialsFile: opts.credentialsFile } : {}),
             ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
             ...(opts.sdkMetrics ? { sdkMetricsAddress: opts.sdkMetrics } : {}),
+            ...(opts.payloadKeys ? { payloadKeysFile: opts.payloadKeys } : {}),
             ...(metrics ? { interceptors: { activity: [downloadMetricsInterceptor(metrics)] } } : {}),
           });
         } finally {
