@@ -24,6 +24,10 @@ export const settingVariables = {
   CIU_CREDENTIALS_FILE: 'YAML/JSON credential store the worker resolves credentials references in',
   CIU_KNOWN_HOSTS: 'known_hosts file for SSH endpoints whose host key the credential store does not list',
   CIU_TLS_CA_FILE: 'CA bundle trusted for ftps image servers (default: the system CAs)',
+  CIU_PAYLOAD_KEYS:
+    'key file (mode 600) encrypting payloads: worker, `ciu`, codec server (default: payloads in clear)',
+  CIU_MESSAGE_KEYS:
+    "workers' key file (mode 600) authenticating internal messages (required by `ciu worker`)",
   CIU_SSH_LEGACY_ALGORITHMS:
     'comma-separated SHA-1-era SSH algorithms to allow again (ssh-rsa, hmac-sha1, …)',
   CIU_LOG_LEVEL: 'pino log level (default info)',
@@ -66,6 +70,8 @@ export interface CiuSettings {
   credentialsFile?: string;
   knownHostsFile?: string;
   tlsCaFile?: string;
+  payloadKeysFile?: string;
+  messageKeysFile?: string;
   sshLegacyAlgorithms: string[];
   logLevel: string;
   /** Unset: each entry point's own default. */
@@ -106,6 +112,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): CiuSettin
     credentialsFile: optional(env.CIU_CREDENTIALS_FILE),
     knownHostsFile: optional(env.CIU_KNOWN_HOSTS),
     tlsCaFile: optional(env.CIU_TLS_CA_FILE),
+    payloadKeysFile: optional(env.CIU_PAYLOAD_KEYS),
+    messageKeysFile: optional(env.CIU_MESSAGE_KEYS),
     metricsAddress: optional(env.CIU_METRICS),
     sdkMetricsAddress: optional(env.CIU_SDK_METRICS),
   };

@@ -9,6 +9,7 @@ import {
   type TemporalConnection,
   type TemporalConnectionFlags,
 } from '../src/temporal/connection';
+import { loadKeyRing } from '../src/temporal/keys';
 import { installRuntime } from './runtime';
 import { createCiuWorker, NativeConnection } from './worker';
 
@@ -21,6 +22,8 @@ export interface RunWorkerOptions extends TemporalConnectionFlags {
   knownHostsFile?: string;
   sdkMetricsAddress?: string;
   interceptors?: WorkerInterceptors;
+  /** Payload key file; default CIU_PAYLOAD_KEYS, else payloads in clear. */
+  payloadKeysFile?: string;
 }
 
 /** Connects, runs a ciu worker until SIGINT/SIGTERM, then drains and closes. */
@@ -29,6 +32,9 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const settings = settingsFromEnv();
   const metricsBindAddress = options.sdkMetricsAddress ?? settings.sdkMetricsAddress;
   installRuntime({ logger, ...(metricsBindAddress ? { metricsBindAddress } : {}) });
+  const payloadKeysFile = options.payloadKeysFile ?? settings.payloadKeysFile;
+  // Read before connecting: a bad key file stops the worker with its name and field.
+  const payloadKeys = payloadKeysFile ? loadKeyRing(payloadKeysFile) : undefined;
   const temporal = options.temporal ?? resolveTemporalConnection(options);
   const connection = await NativeConnection.connect(temporal.connectionOptions).catch((err: unknown) => {
     throw new Error(temporalConnectionFailure(temporal.summary, err));
@@ -46,8 +52,16 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       ...(settings.shutdownGraceMs !== undefined ? { shutdownGraceMs: settings.shutdownGraceMs } : {}),
       ...(settings.shutdownForceMs !== undefined ? { shutdownForceMs: settings.shutdownForceMs } : {}),
       ...(options.interceptors ? { interceptors: options.interceptors } : {}),
+      ...(payloadKeys ? { payloadKeys } : {}),
     });
-    logger.info({ ...temporal.summary, taskQueue: worker.options.taskQueue }, 'worker polling');
+    logger.info(
+      {
+        ...temporal.summary,
+        taskQueue: worker.options.taskQueue,
+        payloadKeys: payloadKeys ? [...payloadKeys.keys.keys()] : [],
+      },
+      'worker polling',
+    );
     await worker.run();
   } finally {
     await connection.close();

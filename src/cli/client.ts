@@ -1,6 +1,6 @@
 import type { Client, Connection } from '@temporalio/client';
 import type { TemporalConnection, TemporalConnectionFlags } from '../temporal/connection';
-import { CliError, exitCodes } from './exit-codes';
+import { CliError, exitCodes, UsageError } from './exit-codes';
 
 /**
  * How the CLI reaches Temporal: the connection flags and the environment, resolved with the profile
@@ -30,6 +30,7 @@ export async function withClient<T>(target: TemporalTarget, fn: (client: Client)
   // and commands that never reach Temporal (--help, staging) should not pay for them.
   const { Client, Connection } = await import('@temporalio/client');
   const { temporalConnectionFailure } = await import('../temporal/connection');
+  const dataConverter = await payloadConverterFor(target.env);
   let connection: Connection;
   try {
     connection = await Connection.connect({ ...temporal.connectionOptions, connectTimeout: 5_000 });
@@ -37,8 +38,24 @@ export async function withClient<T>(target: TemporalTarget, fn: (client: Client)
     throw new CliError(temporalConnectionFailure(temporal.summary, err));
   }
   try {
-    return await fn(new Client({ connection, namespace: temporal.namespace }));
+    return await fn(new Client({ connection, namespace: temporal.namespace, dataConverter }));
   } finally {
     await connection.close();
+  }
+}
+
+/** The data converter for `CIU_PAYLOAD_KEYS`: payloads encrypted with its current key, or in clear without it. */
+async function payloadConverterFor(env: NodeJS.ProcessEnv) {
+  const [{ settingsFromEnv }, { ciuDataConverter }, { loadKeyRing, KeyFileError }] = await Promise.all([
+    import('../settings'),
+    import('../temporal/data-converter'),
+    import('../temporal/keys'),
+  ]);
+  const file = settingsFromEnv(env).payloadKeysFile;
+  try {
+    return ciuDataConverter(file ? { payloadKeys: loadKeyRing(file) } : {});
+  } catch (err) {
+    if (err instanceof KeyFileError) throw new UsageError(err.message);
+    throw err;
   }
 }

@@ -18,6 +18,7 @@ const commandModules = {
   simulate: { words: ['simulate'], load: () => import('./commands/simulate') },
   start: { words: ['start'], load: () => import('./commands/start') },
   temporal: { words: ['temporal'], load: () => import('./commands/temporal') },
+  codec: { words: ['codec-server', 'keys'], load: () => import('./commands/codec') },
 };
 
 /** The first command word of a command line, if any: global options that take a value skip it. */
@@ -80,7 +81,7 @@ Example:
   const known = Object.values(commandModules).some((m) => m.words.includes(word ?? ''));
   const load = <T>(m: { words: string[]; load: () => Promise<T> }): Promise<T | undefined> =>
     !known || m.words.includes(word ?? '') ? m.load() : Promise.resolve(undefined);
-  const [staged, discover, campaign, rollout, plan, runtime, image, simulate, start, temporal] =
+  const [staged, discover, campaign, rollout, plan, runtime, image, simulate, start, temporal, codec] =
     await Promise.all([
       load(commandModules.staged),
       load(commandModules.discover),
@@ -92,6 +93,7 @@ Example:
       load(commandModules.simulate),
       load(commandModules.start),
       load(commandModules.temporal),
+      load(commandModules.codec),
     ]);
   staged?.registerProfileCommands(program, ctx);
   const upgrade = withExamples(
@@ -114,6 +116,7 @@ Example:
   simulate?.registerSimulateCommand(program, ctx);
   start?.registerStartCommand(program, ctx);
   temporal?.registerTemporalCommand(program, ctx);
+  codec?.registerCodecCommands(program, ctx);
   return program;
 }
 

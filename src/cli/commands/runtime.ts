@@ -20,12 +20,17 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
         'Temporal runtime Prometheus endpoint (default: $CIU_SDK_METRICS, off)',
       )
       .option('--metrics <host:port>', "ciu's Prometheus endpoint (default: $CIU_METRICS, off)")
+      .option(
+        '--payload-keys <file>',
+        'encrypt payloads with this key file (default: $CIU_PAYLOAD_KEYS, off)',
+      )
       .action(async function (this: Command) {
         const opts = this.opts<{
           credentialsFile?: string;
           knownHosts?: string;
           sdkMetrics?: string;
           metrics?: string;
+          payloadKeys?: string;
         }>();
         // Resolved once: the worker and the metrics client connect with the same settings.
         const temporal = await resolveTarget(globalOptions(this, ctx).temporal);
@@ -52,6 +57,7 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
             ...(opts.credentialsFile ? { credentialsFile: opts.credentialsFile } : {}),
             ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
             ...(opts.sdkMetrics ? { sdkMetricsAddress: opts.sdkMetrics } : {}),
+            ...(opts.payloadKeys ? { payloadKeysFile: opts.payloadKeys } : {}),
             ...(metrics ? { interceptors: { activity: [downloadMetricsInterceptor(metrics)] } } : {}),
           });
         } finally {
