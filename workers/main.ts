@@ -1,6 +1,7 @@
 /** Worker process entry (Dockerfile, `ciu worker`); options default to the environment (src/settings.ts). */
 import type { WorkerInterceptors } from '@temporalio/worker';
 import { credentialStore } from '../src/credentials/store';
+import { readTrustedImageKeys } from '../src/image';
 import { createLogger, type Logger } from '../src/logging';
 import { settingsFromEnv } from '../src/settings';
 import { installRuntime } from './runtime';
@@ -14,6 +15,8 @@ export interface RunWorkerOptions {
   credentialsFile?: string;
   knownHostsFile?: string;
   sdkMetricsAddress?: string;
+  /** Public-key files of the image signers to trust. Default: env CIU_IMAGE_KEYS, else none. */
+  imageKeyFiles?: string[];
   interceptors?: WorkerInterceptors;
 }
 
@@ -21,6 +24,11 @@ export interface RunWorkerOptions {
 export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const logger = options.logger ?? createLogger('ciu-worker');
   const settings = settingsFromEnv();
+  // A key file that cannot be read stops the worker before it connects, rather than refusing every image later.
+  const imageKeyFiles = options.imageKeyFiles ?? settings.imageKeyFiles ?? [];
+  const trustedImageKeys = await readTrustedImageKeys(imageKeyFiles);
+  if (trustedImageKeys.size === 0)
+    logger.warn('no trusted image keys (CIU_IMAGE_KEYS): only profiles with allowUnsigned verify images');
   const metricsBindAddress = options.sdkMetricsAddress ?? settings.sdkMetricsAddress;
   installRuntime({ logger, ...(metricsBindAddress ? { metricsBindAddress } : {}) });
   const address = options.address ?? settings.temporal.address;
@@ -33,6 +41,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       namespace: options.namespace ?? settings.temporal.namespace,
       logger,
       credentials: credentialStore(credentialsFile ? { file: credentialsFile } : {}),
+      trustedImageKeys,
       ...(knownHostsFile ? { knownHostsFile } : {}),
       ...(settings.downloadStallMs !== undefined ? { downloadStallMs: settings.downloadStallMs } : {}),
       ...(settings.shutdownGraceMs !== undefined ? { shutdownGraceMs: settings.shutdownGraceMs } : {}),

@@ -53,6 +53,7 @@ function spawnWorker(imageLogin: StoredCredentials): ChildProcess {
       'demo-images': imageLogin,
     },
     knownHostsFile: stack.env.knownHostsFile,
+    imageKeyFile: stack.env.imageKeyFile,
   });
   workers.push(child);
   return child;

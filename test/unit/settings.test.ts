@@ -24,6 +24,7 @@ test('every variable is read from the environment it is given', () => {
     CIU_LOG_PRETTY: '0',
     CIU_METRICS: '127.0.0.1:9465',
     CIU_SDK_METRICS: '127.0.0.1:9464',
+    CIU_IMAGE_KEYS: '/etc/ciu/release.pub, /etc/ciu/hotfix.pub',
   });
   expect(settings).toEqual({
     temporal: { address: 'temporal.example:7233', namespace: 'fleet' },
@@ -36,6 +37,7 @@ test('every variable is read from the environment it is given', () => {
     logPretty: false,
     metricsAddress: '127.0.0.1:9465',
     sdkMetricsAddress: '127.0.0.1:9464',
+    imageKeyFiles: ['/etc/ciu/release.pub', '/etc/ciu/hotfix.pub'],
   });
 });
 

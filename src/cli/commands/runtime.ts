@@ -18,12 +18,17 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
         'Temporal runtime Prometheus endpoint (default: $CIU_SDK_METRICS, off)',
       )
       .option('--metrics <host:port>', "ciu's Prometheus endpoint (default: $CIU_METRICS, off)")
+      .option(
+        '--image-keys <files>',
+        'comma-separated public keys of the image signers to trust (default: $CIU_IMAGE_KEYS, none)',
+      )
       .action(async function (this: Command) {
         const opts = this.opts<{
           credentialsFile?: string;
           knownHosts?: string;
           sdkMetrics?: string;
           metrics?: string;
+          imageKeys?: string;
         }>();
         const { temporal } = globalOptions(this, ctx);
         const metricsAddress = opts.metrics ?? settingsFromEnv(ctx.env).metricsAddress;
@@ -47,6 +52,7 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
             ...(opts.credentialsFile ? { credentialsFile: opts.credentialsFile } : {}),
             ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
             ...(opts.sdkMetrics ? { sdkMetricsAddress: opts.sdkMetrics } : {}),
+            ...(opts.imageKeys ? { imageKeyFiles: opts.imageKeys.split(',').map((f) => f.trim()) } : {}),
             ...(metrics ? { interceptors: { activity: [downloadMetricsInterceptor(metrics)] } } : {}),
           });
         } finally {
