@@ -12,7 +12,14 @@ import { validate } from '../src/domain/config';
 import { failureTypes } from '../src/domain/errors';
 import { imageTypeFor } from '../src/domain/models';
 import { verifyImageInputSchema } from '../src/domain/schemas';
-import { HEADER_SIZE, ImageFormatError, parseImageHeader, type ImageHeader } from '../src/image';
+import {
+  HEADER_SIZE,
+  ImageFormatError,
+  checkImageSignature,
+  parseImageHeader,
+  type ImageHeader,
+  type TrustedImageKeys,
+} from '../src/image';
 import type { Logger } from '../src/logging';
 import { portOf, readHeader, TransferError, type TransferEndpoint } from '../src/transfer';
 import type { UpgradeActivities, VerifiedImage, VerifyImageInput } from './types';
@@ -27,6 +34,8 @@ export interface ImageActivityDeps {
   caFile?: string;
   /** Connect/idle timeout for one header read, in ms. Default 15000. */
   timeoutMs?: number;
+  /** Public keys of the image signers this worker trusts (env CIU_IMAGE_KEYS). Default none: only profiles with allowUnsigned verify. */
+  trustedImageKeys?: TrustedImageKeys;
 }
 
 function parseInput(input: unknown): VerifyImageInput {
@@ -68,6 +77,37 @@ function headerProblems(header: ImageHeader, input: VerifyImageInput): string[] 
   if (input.expectedBuild !== undefined && header.build !== input.expectedBuild)
     problems.push(`is build ${header.build}, the profile expects ${input.expectedBuild}`);
   return problems;
+}
+
+/**
+ * Why the header's signature does not let the image through, or undefined when it does: a signature
+ * of a trusted key, or (with allowUnsigned) no signature or one of an unknown key. A trusted key's
+ * signature that does not match is refused whatever the profile says: the header was changed.
+ */
+function signatureProblem(
+  header: Buffer,
+  trusted: TrustedImageKeys,
+  allowUnsigned: boolean,
+): { problem?: string; signedBy?: string } {
+  const check = checkImageSignature(header, trusted);
+  switch (check.status) {
+    case 'trusted':
+      return { signedBy: check.keyId };
+    case 'invalid':
+      return {
+        problem: `has a signature of key ${check.keyId} that does not match its header: the header was changed after signing`,
+      };
+    case 'unsigned':
+      return allowUnsigned
+        ? {}
+        : { problem: 'is not signed, and the upgrade-profile does not allow unsigned images' };
+    case 'untrusted':
+      return allowUnsigned
+        ? {}
+        : {
+            problem: `is signed by key ${check.keyId}, which this worker does not trust (CIU_IMAGE_KEYS)`,
+          };
+  }
 }
 
 /** A credential the worker's store refuses for this use, as a permanent failure that names no secret. */
@@ -205,6 +245,17 @@ export function createImageActivities(deps: ImageActivityDeps): Pick<UpgradeActi
         );
       }
 
+      const signature = signatureProblem(
+        read.bytes,
+        deps.trustedImageKeys ?? new Map(),
+        input.allowUnsigned === true,
+      );
+      if (signature.problem) {
+        const message = `image ${image} on ${server} ${signature.problem}`;
+        log.warn({ failureType: failureTypes.imageNotTrusted, signedBy: header.signedBy }, message);
+        throw ApplicationFailure.nonRetryable(message, failureTypes.imageNotTrusted);
+      }
+
       const problems = headerProblems(header, input);
       if (problems.length > 0) {
         const message = `image ${image} on ${server} ${problems.join('; ')}`;
@@ -227,6 +278,7 @@ export function createImageActivities(deps: ImageActivityDeps): Pick<UpgradeActi
         payloadLength: header.payloadLength,
         payloadSha256: header.payloadSha256,
         bytesRead: read.bytesTransferred,
+        ...(signature.signedBy ? { signedBy: signature.signedBy } : {}),
       };
       log.info(
         {
@@ -234,6 +286,7 @@ export function createImageActivities(deps: ImageActivityDeps): Pick<UpgradeActi
           version: header.version,
           build: header.build,
           bytesRead: read.bytesTransferred,
+          signedBy: signature.signedBy ?? 'nobody (allowUnsigned)',
         },
         'image verified',
       );

@@ -41,6 +41,8 @@ export const settingVariables = {
     'after SIGTERM/SIGINT, how long running activities may finish before they are cancelled (default 10s)',
   CIU_SHUTDOWN_FORCE:
     'after SIGTERM/SIGINT, by when the worker stops even if an activity has not (default 30s)',
+  CIU_IMAGE_KEYS:
+    'comma-separated public-key files (`ciu image keygen`) of image signers to trust (default none)',
 } as const;
 
 /**
@@ -82,6 +84,8 @@ export interface CiuSettings {
   downloadStallMs?: number;
   shutdownGraceMs?: number;
   shutdownForceMs?: number;
+  /** Unset: the worker trusts no image signer, so only profiles with allowUnsigned verify. */
+  imageKeyFiles?: string[];
 }
 
 /** A duration variable ('60s', '2m') in ms; a bad value names the variable. */
@@ -98,14 +102,19 @@ function optional(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
+/** A comma-separated variable's entries, trimmed, empty ones dropped. */
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
 /** Reads the variables in settingVariables from `env`, except Temporal's (temporalConnectionEnv). */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): CiuSettings {
   const settings: CiuSettings = {
     home: optional(env.CIU_HOME) ?? '.ciu',
-    sshLegacyAlgorithms: (env.CIU_SSH_LEGACY_ALGORITHMS ?? '')
-      .split(',')
-      .map((name) => name.trim())
-      .filter(Boolean),
+    sshLegacyAlgorithms: list(env.CIU_SSH_LEGACY_ALGORITHMS),
     logLevel: optional(env.CIU_LOG_LEVEL) ?? 'info',
   };
   const files = {
@@ -126,5 +135,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): CiuSettin
   };
   for (const [key, value] of Object.entries({ ...files, ...durations }))
     if (value !== undefined) Object.assign(settings, { [key]: value });
+  const imageKeyFiles = list(env.CIU_IMAGE_KEYS);
+  if (imageKeyFiles.length > 0) settings.imageKeyFiles = imageKeyFiles;
   return settings;
 }

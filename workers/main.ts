@@ -1,6 +1,7 @@
 /** Worker process entry (Dockerfile, `ciu worker`); options default to the environment (src/settings.ts). */
 import type { WorkerInterceptors } from '@temporalio/worker';
 import { credentialStore } from '../src/credentials/store';
+import { readTrustedImageKeys } from '../src/image';
 import { createLogger, type Logger } from '../src/logging';
 import { settingsFromEnv } from '../src/settings';
 import {
@@ -21,6 +22,8 @@ export interface RunWorkerOptions extends TemporalConnectionFlags {
   credentialsFile?: string;
   knownHostsFile?: string;
   sdkMetricsAddress?: string;
+  /** Public-key files of the image signers to trust. Default: env CIU_IMAGE_KEYS, else none. */
+  imageKeyFiles?: string[];
   interceptors?: WorkerInterceptors;
   /** Payload key file; default CIU_PAYLOAD_KEYS, else payloads in clear. */
   payloadKeysFile?: string;
@@ -30,6 +33,11 @@ export interface RunWorkerOptions extends TemporalConnectionFlags {
 export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const logger = options.logger ?? createLogger('ciu-worker');
   const settings = settingsFromEnv();
+  // A key file that cannot be read stops the worker before it connects, rather than refusing every image later.
+  const imageKeyFiles = options.imageKeyFiles ?? settings.imageKeyFiles ?? [];
+  const trustedImageKeys = await readTrustedImageKeys(imageKeyFiles);
+  if (trustedImageKeys.size === 0)
+    logger.warn('no trusted image keys (CIU_IMAGE_KEYS): only profiles with allowUnsigned verify images');
   const metricsBindAddress = options.sdkMetricsAddress ?? settings.sdkMetricsAddress;
   installRuntime({ logger, ...(metricsBindAddress ? { metricsBindAddress } : {}) });
   const payloadKeysFile = options.payloadKeysFile ?? settings.payloadKeysFile;
@@ -47,6 +55,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       namespace: temporal.namespace,
       logger,
       credentials: credentialStore(credentialsFile ? { file: credentialsFile } : {}),
+      trustedImageKeys,
       ...(knownHostsFile ? { knownHostsFile } : {}),
       ...(settings.downloadStallMs !== undefined ? { downloadStallMs: settings.downloadStallMs } : {}),
       ...(settings.shutdownGraceMs !== undefined ? { shutdownGraceMs: settings.shutdownGraceMs } : {}),

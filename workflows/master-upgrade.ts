@@ -109,7 +109,7 @@ export async function masterUpgrade(
     state.phase = 'verifying';
     setCurrentDetails(`**Verifying** ${images.length} image(s)`);
     await Promise.all(
-      images.map(async ({ key, entry, models }) => {
+      images.map(async ({ key, entry, models, allowUnsigned }) => {
         try {
           const image = await headerCheck.verifyImage({
             source: {
@@ -121,6 +121,7 @@ export async function masterUpgrade(
             models,
             expectedVersion: entry.expectedVersion,
             expectedBuild: entry.expectedBuild,
+            ...(allowUnsigned ? { allowUnsigned } : {}),
           });
           state.recordCheck(key, { ok: true, image });
           log.info('image verified', {

@@ -20,6 +20,16 @@ const table = {
     permanent: true,
     wording: 'Image not verified: fix the image or the upgrade-profile, then write memory',
   },
+  /**
+   * The image is unsigned, signed by a key the worker does not trust, or its signature does not match
+   * its header — and the profile does not allow unsigned images. The message names the image and key id.
+   */
+  imageNotTrusted: {
+    type: 'ImageNotTrusted',
+    permanent: true,
+    wording:
+      'Image signature not trusted: sign it with a key the worker trusts (CIU_IMAGE_KEYS), or set upgrade-profile allow-unsigned',
+  },
   /** Image server not reachable or timed out. */
   imageServerUnreachable: {
     type: 'ImageServerUnreachable',

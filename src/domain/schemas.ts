@@ -187,6 +187,11 @@ export const upgradeProfileSchema = z.strictObject({
   quickTryBackoff: duration(0, '0s').optional(),
   /** How long a controller may stay unreachable after reload, as a duration (1s–2h). Default '10m'. */
   rebootTimeout: rebootTimeout.optional(),
+  /**
+   * Accept images without a signature of a key the worker trusts (unsigned, or signed by an unknown
+   * key); a signature that fails against a trusted key is refused all the same. Default false.
+   */
+  allowUnsigned: z.boolean('must be true or false').optional(),
   ...rolloutFields,
 });
 
@@ -248,6 +253,8 @@ export const verifiedImageSchema = z.object({
   payloadSha256: z.string('must be a string').regex(sha256Pattern, 'must be a hex SHA-256'),
   /** Bytes the header read transferred from the server (proof that only the header was read). */
   bytesRead: wholeNumber(0),
+  /** Id of the trusted key whose signature verified; absent when the profile allowed an unsigned image. */
+  signedBy: z.string('must be a string').optional(),
 });
 
 /** What verifyImage checks an image against. */
@@ -258,6 +265,8 @@ export const verifyImageInputSchema = z.strictObject({
     .array(z.string('must be a string'), 'must be a list of models')
     .min(1, 'must name at least one model'),
   ...expectedImage,
+  /** The profile's allowUnsigned: without it, only images signed by a key the worker trusts verify. */
+  allowUnsigned: z.boolean('must be true or false').optional(),
 });
 
 /** What the controller reports about itself (`show version`, `show image version`). */

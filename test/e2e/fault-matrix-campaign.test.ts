@@ -74,6 +74,7 @@ function spawnWorker(imageLogin: StoredCredentials): ChildProcess {
       'demo-images': imageLogin,
     },
     knownHostsFile: stack.env.knownHostsFile,
+    imageKeyFile: stack.env.imageKeyFile,
   });
   workers.push(child);
   return child;

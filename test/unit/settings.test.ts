@@ -23,6 +23,7 @@ test('every variable is read from the environment it is given', () => {
     CIU_LOG_PRETTY: '0',
     CIU_METRICS: '127.0.0.1:9465',
     CIU_SDK_METRICS: '127.0.0.1:9464',
+    CIU_IMAGE_KEYS: '/etc/ciu/release.pub, /etc/ciu/hotfix.pub',
   });
   expect(settings).toEqual({
     home: '/srv/ciu',
@@ -34,6 +35,7 @@ test('every variable is read from the environment it is given', () => {
     logPretty: false,
     metricsAddress: '127.0.0.1:9465',
     sdkMetricsAddress: '127.0.0.1:9464',
+    imageKeyFiles: ['/etc/ciu/release.pub', '/etc/ciu/hotfix.pub'],
   });
 });
 

@@ -24,6 +24,10 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
         '--payload-keys <file>',
         'encrypt payloads with this key file (default: $CIU_PAYLOAD_KEYS, off)',
       )
+      .option(
+        '--image-keys <files>',
+        'comma-separated public keys of the image signers to trust (default: $CIU_IMAGE_KEYS, none)',
+      )
       .action(async function (this: Command) {
         const opts = this.opts<{
           credentialsFile?: string;
@@ -31,6 +35,7 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
           sdkMetrics?: string;
           metrics?: string;
           payloadKeys?: string;
+          imageKeys?: string;
         }>();
         // Resolved once: the worker and the metrics client connect with the same settings.
         const temporal = await resolveTarget(globalOptions(this, ctx).temporal);
@@ -58,6 +63,7 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
             ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
             ...(opts.sdkMetrics ? { sdkMetricsAddress: opts.sdkMetrics } : {}),
             ...(opts.payloadKeys ? { payloadKeysFile: opts.payloadKeys } : {}),
+            ...(opts.imageKeys ? { imageKeyFiles: opts.imageKeys.split(',').map((f) => f.trim()) } : {}),
             ...(metrics ? { interceptors: { activity: [downloadMetricsInterceptor(metrics)] } } : {}),
           });
         } finally {
