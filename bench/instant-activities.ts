@@ -20,6 +20,7 @@ export const instantActivities: UpgradeActivities = {
     bootPartition: 0,
     partitions: [],
   }),
+  inspectStorage: async () => ({ freeBytes: 1 << 30, sizeBytes: 2 << 30 }),
   downloadImage: async () => ({ bytes: 1 }),
   verifyImageOnController: async () => undefined,
   logOnController: async () => undefined,

@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CampaignConfigInput } from '../src/domain/config';
+import type { CampaignPlan } from '../src/domain/plan';
 import type { CampaignStatus, ControllerStatus } from '../src/domain/status';
 import type { StatusRequest } from '../src/domain/status-request';
 
@@ -53,6 +54,9 @@ export const commitConfigUpdate = defineUpdate<CommitResult, [config: CampaignCo
  * request fails the query, naming the field.
  */
 export const upgradeStatusQuery = defineQuery<CampaignStatus, [request?: StatusRequest]>('upgradeStatus');
+
+/** The dry run of the committed config against what the campaign knows of each controller (src/domain/plan.ts). */
+export const upgradePlanQuery = defineQuery<CampaignPlan>('upgradePlan');
 
 // --- master: child-facing ---
 

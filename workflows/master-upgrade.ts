@@ -34,9 +34,11 @@ import {
   purgeSignal,
   purgeTargetsSignal,
   purgeTargetsUpdate,
+  upgradePlanQuery,
   upgradeStatusQuery,
 } from './definitions';
 import { describeFailure } from './failures';
+import { campaignPlan, rolloutArgs } from './rollout';
 import { attemptsKey, campaignKey, controllerKey, modelKey, stateKey } from './search-attributes';
 
 export type { MasterCarried } from './campaign-state';
@@ -95,6 +97,10 @@ export async function masterUpgrade(
   if (!carried && useSearchAttributes) upsertSearchAttributes([{ key: campaignKey, value: campaign }]);
 
   setHandler(upgradeStatusQuery, (request) => state.status(statusRequest(request)));
+  // The plan covers every controller, not one status page.
+  setHandler(upgradePlanQuery, () =>
+    campaignPlan(state.committed, state.status({ limit: Number.MAX_SAFE_INTEGER }), new Date()),
+  );
   setHandler(purgeTargetsSignal, (selectors) => void state.purgeSelectors(selectors));
   setHandler(purgeTargetsUpdate, (selectors) => state.purgeSelectors(selectors), {
     validator: (selectors) => {
@@ -119,7 +125,7 @@ export async function masterUpgrade(
     state.phase = 'verifying';
     setCurrentDetails(`**Verifying** ${images.length} image(s)`);
     await Promise.all(
-      images.map(async ({ key, entry, models }) => {
+      images.map(async ({ key, entry, models, allowUnsigned }) => {
         try {
           const image = await headerCheck.verifyImage({
             source: {
@@ -131,6 +137,7 @@ export async function masterUpgrade(
             models,
             expectedVersion: entry.expectedVersion,
             expectedBuild: entry.expectedBuild,
+            ...(allowUnsigned ? { allowUnsigned } : {}),
           });
           state.recordCheck(key, { ok: true, image });
           log.info('image verified', {
@@ -189,6 +196,7 @@ export async function masterUpgrade(
           partition: config.profile.partition,
           master: { workflowId: campaign },
           searchAttributes: useSearchAttributes,
+          ...rolloutArgs(config.profile),
         },
       ],
     });

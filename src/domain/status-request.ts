@@ -5,11 +5,10 @@
  */
 import { z } from 'zod';
 import { validate, type Validation } from './config';
-import { controllerStates } from './status';
+import { controllerStates, statusPageLimit } from './status';
 import { isIPv4 } from './rules';
 
-/** Controllers per status page: the default and the most one query returns (about 1.5 KB each at most). */
-export const statusPageLimit = 250;
+export { statusPageLimit };
 
 export const statusRequestSchema = z.strictObject({
   /** Only this controller (IPv4). */

@@ -138,7 +138,7 @@ test("a request over gRPC's 4 MB message limit is not retried for minutes: Tempo
   // Not reachable through `ciu write memory` (its own limit refuses first); commitCampaign is also the library call.
   const config = fleetConfig(20_000);
   const started = Date.now();
-  const err = await withClient({ address: temporal.dev.address, namespace: 'default' }, (client) =>
+  const err = await withClient({ address: temporal.dev.address, env: {} }, (client) =>
     commitCampaign(client, 'over-grpc-limit', config, { answerTimeoutMs: 30_000 }),
   ).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(CliError);

@@ -263,20 +263,22 @@ describe('status pages', () => {
     expect(renderCampaignStatus(page(0, 3, 3), { now })).not.toMatch(/Controllers \d|next:/);
   });
 
-  it('--page, --state and --controller become the query request; bad values name the option', () => {
-    expect(statusRequestFromOptions({ page: '3', state: 'failed' })).toEqual({
+  it('--page, --state and --controller become the query request; bad values name the option', async () => {
+    expect(await statusRequestFromOptions({ page: '3', state: 'failed' })).toEqual({
       offset: 500,
       state: 'failed',
     });
-    expect(statusRequestFromOptions({ page: '1', controller: '10.1.4.17' })).toEqual({
+    expect(await statusRequestFromOptions({ page: '1', controller: '10.1.4.17' })).toEqual({
       offset: 0,
       controller: '10.1.4.17',
     });
-    expect(() => statusRequestFromOptions({ page: '0' })).toThrow('--page must be a whole number, 1 or more');
-    expect(() => statusRequestFromOptions({ page: '1', state: 'done' })).toThrow(
+    await expect(statusRequestFromOptions({ page: '0' })).rejects.toThrow(
+      '--page must be a whole number, 1 or more',
+    );
+    await expect(statusRequestFromOptions({ page: '1', state: 'done' })).rejects.toThrow(
       /--state must be one of pending/,
     );
-    expect(() => statusRequestFromOptions({ page: '1', controller: '10.1.4.300' })).toThrow(
+    await expect(statusRequestFromOptions({ page: '1', controller: '10.1.4.300' })).rejects.toThrow(
       '--controller must be an IPv4 address',
     );
   });

@@ -1,30 +1,14 @@
 import type { Command } from 'commander';
-import { stringify as stringifyYaml } from 'yaml';
-import { validateCampaignConfig } from '../../domain/config';
-import { campaignSizeIssues } from '../../domain/campaign-limits';
-import { campaignDialectIssues } from '../../domain/dialects';
 import { operatorHint } from '../../domain/errors';
-import { controllerStates, type CampaignStatus } from '../../domain/status';
-import { statusPageLimit, validateStatusRequest } from '../../domain/status-request';
+import { controllerStates, problemStates, statusPageLimit, type CampaignStatus } from '../../domain/status';
 import type { CampaignConfig } from '../../domain/types';
 import { purgeSelectorIssues } from '../../domain/targets';
+import { answeredWithin, answerTimeoutMs, withAnswerTimeout } from '../answer';
 import { withClient } from '../client';
-import { loadCommitted, loadStaged, saveCommitted, type StagedConfig } from '../config-file';
+import { loadCommitted, loadStaged, saveCommitted } from '../config-file';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { CliError, exitCodes, UsageError } from '../exit-codes';
 import { countsText, oneLine, renderStatusTable, type StatusTableOptions } from '../status-table';
-
-/** The staged config as the masterUpgrade input, or a UsageError listing every bad field. */
-export function validateStaged(staged: StagedConfig) {
-  const { campaign: _campaign, ...input } = staged;
-  const result = validateCampaignConfig(input);
-  const issues = result.ok
-    ? [...campaignDialectIssues(result.config), ...campaignSizeIssues(result.config)]
-    : result.issues;
-  if (!result.ok || issues.length > 0)
-    throw new UsageError(`write memory refused: the staged config has ${issues.length} problem(s)`, issues);
-  return result.config;
-}
 
 /** Human text for one status snapshot: campaign line, verification problems, unmatched targets, table, counts. */
 export function renderCampaignStatus(status: CampaignStatus, options: StatusTableOptions = {}): string {
@@ -66,7 +50,7 @@ export function campaignSettled(status: CampaignStatus): boolean {
 export function campaignProblem(status: CampaignStatus): string | undefined {
   if (status.phase === 'verification-failed')
     return 'failed: image verification failed, nothing was dispatched';
-  if ((status.counts.failed ?? 0) > 0) return 'has failed controllers';
+  if (problemStates.some((state) => (status.counts[state] ?? 0) > 0)) return 'has failed controllers';
   return undefined;
 }
 
@@ -76,9 +60,11 @@ function campaignName(command: Command, ctx: CliContext): string {
 }
 
 /** The upgradeStatus request `--controller`, `--state` and `--page` ask for; a bad value is a usage error naming the option. */
-export function statusRequestFromOptions(opts: { controller?: string; state?: string; page: string }) {
+export async function statusRequestFromOptions(opts: { controller?: string; state?: string; page: string }) {
   const page = Number(opts.page);
   if (!Number.isInteger(page) || page < 1) throw new UsageError('--page must be a whole number, 1 or more');
+  // Loaded here: zod is most of what `show upgrade status` would otherwise load.
+  const { validateStatusRequest } = await import('../../domain/status-request');
   const validated = validateStatusRequest({
     controller: opts.controller,
     state: opts.state,
@@ -103,21 +89,20 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
     'ciu write memory',
   );
   withExamples(
-    write
-      .command('memory')
+    withAnswerTimeout(write.command('memory'))
       .description(
         'validate the staged config fully and commit it: start the campaign, or push the config into the running one',
       )
-      .option('--timeout <seconds>', 'how long to wait for a worker to answer', '30')
       .action(async function (this: Command) {
         const { configDir, temporal } = globalOptions(this, ctx);
-        const timeout = Number(this.opts<{ timeout: string }>().timeout);
-        if (!(timeout > 0)) throw new UsageError('--timeout must be a positive number of seconds');
+        const timeoutMs = answerTimeoutMs(this);
         const staged = loadStaged(configDir);
+        // Loaded here: the schemas are most of what `show upgrade status` would otherwise load for nothing.
+        const { validateStaged } = await import('../validate-staged');
         const config = validateStaged(staged);
         const { commitCampaign } = await import('../commit');
         const outcome = await withClient(temporal, (client) =>
-          commitCampaign(client, staged.campaign, config, { answerTimeoutMs: timeout * 1000 }),
+          commitCampaign(client, staged.campaign, config, { answerTimeoutMs: timeoutMs }),
         );
         saveCommitted(configDir, {
           campaign: staged.campaign,
@@ -130,10 +115,13 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         const detail = r
           ? ` revision ${r.revision}${r.changed ? '' : ' (unchanged)'}${r.added.length ? `; added ${r.added.join(', ')}` : ''}${r.removed.length ? `; cleared ${r.removed.join(', ')}` : ''}`
           : '';
+        const previous = outcome.previous;
         const said = {
-          started: `Campaign ${staged.campaign} started (run ${outcome.runId}):`,
+          started: previous
+            ? `Campaign ${staged.campaign} started again (run ${outcome.runId}): its last run of this exact config (run ${previous.runId}) ${previous.ended};`
+            : `Campaign ${staged.campaign} started (run ${outcome.runId}):`,
           pushed: `Campaign ${staged.campaign} is running; config pushed:`,
-          unchanged: `Campaign ${staged.campaign} already ran this exact config (run ${outcome.runId}); nothing started.`,
+          unchanged: `Campaign ${staged.campaign} already ran this exact config (run ${outcome.runId}) and ${previous?.ended ?? 'ended'}; nothing started. To upgrade the same targets again, name a new campaign (\`ciu upgrade campaign <name>\`), then \`ciu write memory\`.`,
         }[outcome.action];
         ctx.io.out(`${said}${detail}\n`);
       }),
@@ -141,8 +129,7 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
   );
 
   withExamples(
-    target
-      .command('purge <selectors...>')
+    withAnswerTimeout(target.command('purge <selectors...>'))
       .description(
         'stop and purge targets of the running campaign now (IP, subnet or all), mid-download and mid-wait included',
       )
@@ -151,13 +138,21 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         const issues = purgeSelectorIssues(selectors);
         if (issues.length > 0) throw new UsageError('purge refused', issues);
         const campaign = campaignName(this, ctx);
+        const timeoutMs = answerTimeoutMs(this);
         // The update, not the signal: a worker's validator can refuse it, and the answer says what was purged.
-        const { purgeTargetsUpdate } = await import('../../../workflows/definitions');
+        const { purgeTargetsUpdate, taskQueue } = await import('../../../workflows/definitions');
         const result = await withClient(globalOptions(this, ctx).temporal, (client) =>
-          client.workflow.getHandle(campaign).executeUpdate(purgeTargetsUpdate, {
-            args: [selectors.length === 1 ? (selectors[0] as string) : selectors],
-          }),
+          answeredWithin(
+            client.workflow.getHandle(campaign).executeUpdate(purgeTargetsUpdate, {
+              args: [selectors.length === 1 ? (selectors[0] as string) : selectors],
+            }),
+            timeoutMs,
+          ),
         );
+        if (result === undefined)
+          throw new CliError(
+            `campaign ${campaign}: no worker answered within ${timeoutMs / 1000} s; is a worker polling task queue ${taskQueue}? The purge is not confirmed: start a worker (\`ciu worker\`), then check with \`ciu show upgrade status\` or purge again`,
+          );
         const purged = result.purged.length ? result.purged.join(', ') : 'nothing (already final or purged)';
         const idle = result.matchingNoTarget.length
           ? `; matching no target: ${result.matchingNoTarget.join(', ')}`
@@ -205,7 +200,7 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
           state?: string;
           page: string;
         }>();
-        const request = statusRequestFromOptions(opts);
+        const request = await statusRequestFromOptions(opts);
         const width = opts.wide ? 0 : (process.stdout.columns ?? 120);
         const campaign = campaignName(this, ctx);
         const committed = loadCommitted(globalOptions(this, ctx).configDir);
@@ -242,11 +237,12 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
       .description('print the staged config (or the committed one) as YAML')
       .option('--committed', 'the config `write memory` last committed')
       .option('--json', 'as JSON')
-      .action(function (this: Command) {
+      .action(async function (this: Command) {
         const opts = this.opts<{ committed?: boolean; json?: boolean }>();
         const { configDir } = globalOptions(this, ctx);
         const doc = opts.committed ? loadCommitted(configDir) : loadStaged(configDir);
         if (!doc) throw new CliError('nothing committed yet: run `ciu write memory`', exitCodes.notFound);
+        const { stringify: stringifyYaml } = await import('yaml');
         ctx.io.out(opts.json ? `${JSON.stringify(doc, null, 2)}\n` : stringifyYaml(doc));
       }),
     'ciu show upgrade config',
