@@ -21,7 +21,7 @@ import { taskQueue } from '../../workflows/definitions';
 import { waitForStatus } from '../fixtures/campaign';
 import { fleetLogin } from '../fixtures/credentials';
 import { eventually } from '../fixtures/eventually';
-import { createTestImage, startFtpServer, type LocalImageServer } from '../fixtures/servers';
+import { createTestImage, startFtpServer, testImageKeyPem, type LocalImageServer } from '../fixtures/servers';
 import { startTestTemporal } from '../fixtures/temporal';
 
 jest.setTimeout(170_000);
@@ -74,6 +74,8 @@ async function spawnWorker(): Promise<ChildProcess> {
     }),
     { mode: 0o600 },
   );
+  const imageKeyFile = join(dir, 'image-key.pub');
+  await writeFile(imageKeyFile, testImageKeyPem);
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
     cwd: join(__dirname, '..', '..'),
     env: {
@@ -84,6 +86,7 @@ async function spawnWorker(): Promise<ChildProcess> {
       CIU_SHUTDOWN_GRACE: `${shutdownGraceMs}ms`,
       CIU_SHUTDOWN_FORCE: `${shutdownForceMs}ms`,
       CIU_LOG_LEVEL: 'error',
+      CIU_IMAGE_KEYS: imageKeyFile,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
