@@ -22,6 +22,7 @@ import { rebootOnce, type RebootDevice } from './reboot';
 import type {
   ControllerFacts,
   ControllerLogInput,
+  ControllerStorage,
   DownloadImageInput,
   DownloadImageResult,
   RebootInput,
@@ -51,7 +52,12 @@ export interface ControllerActivityDeps {
 
 type ControllerActivities = Pick<
   UpgradeActivities,
-  'inspectController' | 'downloadImage' | 'verifyImageOnController' | 'logOnController' | 'rebootController'
+  | 'inspectController'
+  | 'inspectStorage'
+  | 'downloadImage'
+  | 'verifyImageOnController'
+  | 'logOnController'
+  | 'rebootController'
 >;
 
 /** Heartbeat period while a copy runs; the worker throttles what reaches the server. */
@@ -166,6 +172,11 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
         ...(imageType === undefined ? {} : { imageType }),
       })),
     };
+  }
+
+  async function inspectStorage(controller: Controller): Promise<ControllerStorage> {
+    const storage = await withDriver(controller, (driver) => driver.storage());
+    return { freeBytes: storage.availableBytes, sizeBytes: storage.sizeBytes };
   }
 
   async function downloadImage(input: DownloadImageInput): Promise<DownloadImageResult> {
@@ -370,5 +381,12 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
     }
   }
 
-  return { inspectController, downloadImage, verifyImageOnController, logOnController, rebootController };
+  return {
+    inspectController,
+    inspectStorage,
+    downloadImage,
+    verifyImageOnController,
+    logOnController,
+    rebootController,
+  };
 }

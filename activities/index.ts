@@ -1,4 +1,5 @@
 import type { CredentialStore } from '../src/credentials/store';
+import type { TrustedImageKeys } from '../src/image';
 import type { Logger } from '../src/logging';
 import { createControllerActivities } from './controller';
 import type { UpgradeActivities } from './types';
@@ -15,6 +16,8 @@ export interface ActivityDeps {
   downloadStallMs?: number;
   /** Longest pause between SSH banner probes while a controller reboots. Default 1 s. */
   rebootPollMs?: number;
+  /** Public keys of the image signers verifyImage trusts (env CIU_IMAGE_KEYS). Default none. */
+  trustedImageKeys?: TrustedImageKeys;
 }
 
 /** Every activity the ciu workflows call, bound to the worker's dependencies. */

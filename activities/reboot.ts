@@ -95,6 +95,10 @@ export async function rebootOnce(
         now.uptimeSeconds * 1000 < Date.now() - activityStart - uptimeSlackMs;
       const runsTarget = expected && now.version === expected.version && now.build === expected.build;
       if (runsTarget || bootedSinceStart) {
+        // A fallback finds the controller already on its previous image (it booted the old partition
+        // on its own): no reload, but the next one must not boot the image it just refused.
+        if (runsTarget && now.defaultBoot !== undefined && now.defaultBoot !== partition)
+          await device.setBootPartition(partition);
         log.info(
           { version: now.version, build: now.build, uptimeSeconds: now.uptimeSeconds },
           'controller already rebooted; not reloading again',

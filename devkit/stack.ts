@@ -123,6 +123,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         logger: options.logger,
         credentials: env.credentials,
         knownHostsFile: env.knownHostsFile,
+        trustedImageKeys: env.trustedImageKeys,
         interceptors: { activity: [downloadMetricsInterceptor(metrics)] },
       }),
     );

@@ -271,6 +271,18 @@ describe('inspectController', () => {
   });
 });
 
+describe('inspectStorage: free flash from `show storage`, before any download', () => {
+  test('a controller with room reports its /flash free bytes', async () => {
+    const storage = await run(activities().inspectStorage, controller(1));
+    expect(storage.sizeBytes).toBe(Math.round(1.8 * 1024 ** 3));
+    expect(storage.freeBytes).toBeGreaterThan(1024 ** 3);
+  });
+
+  test('a full flash is seen before a transfer: 1 KiB free', async () => {
+    expect((await run(activities().inspectStorage, controller(11))).freeBytes).toBe(1024);
+  });
+});
+
 describe('downloadImage: the controller fetches the image itself', () => {
   test.each<[number, Protocol, () => LocalImageServer, string | undefined]>([
     [1, 'ftp', () => ftp, 'image-ftp'],
@@ -638,6 +650,10 @@ describe('SSH trust and login', () => {
 describe('a plain ArubaOS 8.x controller: documented commands only', () => {
   const entry = (): Controller => plain.inventoryEntry('plain-controller');
   const image = () => images['72xx'];
+
+  test('show storage works on a plain controller too', async () => {
+    expect((await run(activities().inspectStorage, entry())).freeBytes).toBeGreaterThan(1024 ** 3);
+  });
 
   test('user mode, enable with its own password, no paging, 8.x prompts: inspect works', async () => {
     const facts = await run(activities().inspectController, entry());

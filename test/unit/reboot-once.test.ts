@@ -50,10 +50,16 @@ function scripted(looks: (RebootLook | Error)[]) {
   return { device, sent };
 }
 
-function run(info: Partial<Info>, device: RebootDevice, timeoutMs = 2000, pollMs = 20): Promise<void> {
+function run(
+  info: Partial<Info>,
+  device: RebootDevice,
+  timeoutMs = 2000,
+  on = input,
+  pollMs = 20,
+): Promise<void> {
   const env = new MockActivityEnvironment(info, { logger: new DefaultLogger('ERROR') });
   return env.run(() =>
-    rebootOnce(Context.current(), device, input, {
+    rebootOnce(Context.current(), device, on, {
       timeoutMs,
       pollMs,
       logger: pino({ level: 'silent' }),
@@ -125,6 +131,19 @@ test('a retry that cannot reach the controller waits for it rather than reloadin
   expect(sent).toEqual([]);
 });
 
+test('a fallback that finds the controller already on the previous image points its boot back there, without a reload', async () => {
+  // The controller refused the new image and booted its old partition 0 on its own; default boot still says 1.
+  const { device, sent } = scripted([
+    { version: '6.3.1.0', build: 40000, uptimeSeconds: 30, defaultBoot: 1 },
+  ]);
+  await run({ attempt: 1, scheduledTimestampMs: Date.now() }, device, 2000, {
+    ...input,
+    partition: 0,
+    expected: { version: '6.3.1.0', build: 40000 },
+  });
+  expect(sent).toEqual(['boot system partition 0']);
+});
+
 test('the wait probes the SSH banner with a short backoff and logs in only once it answers', async () => {
   const { device, sent } = scripted([old, fresh]);
   let looks = 0;
@@ -145,7 +164,7 @@ test('the wait probes the SSH banner with a short backoff and logs in only once 
     probes++;
     return Date.now() - reloadedAt < 600 ? Promise.reject(unreachable) : Promise.resolve();
   };
-  await run({ attempt: 1, scheduledTimestampMs: Date.now() }, device, 60_000, 5000);
+  await run({ attempt: 1, scheduledTimestampMs: Date.now() }, device, 60_000, input, 5000);
   const backAfter = Date.now() - reloadedAt;
   expect(sent).toEqual(['boot system partition 1', 'reload']);
   expect(backAfter).toBeGreaterThanOrEqual(600);
