@@ -25,7 +25,7 @@ import { eventually } from '../fixtures/eventually';
 import { killHard, spawnWorkerProcess } from '../fixtures/processes';
 import { createTestImage, startFtpServer, type LocalImageServer } from '../fixtures/servers';
 import { startTestTemporal } from '../fixtures/temporal';
-import { workflowBundle } from '../fixtures/worker';
+import { testMessageKeys, workflowBundle } from '../fixtures/worker';
 
 const controllerLogin = { username: 'admin', password: 'durability-Controller-pw' };
 const image = createTestImage({
@@ -81,6 +81,7 @@ async function startMaster(): Promise<void> {
       workflowBundle: await workflowBundle(),
       credentials,
       logger,
+      messageKeys: testMessageKeys,
     }),
   );
   master = { temporal, worker };

@@ -29,6 +29,7 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
           sdkMetrics?: string;
           metrics?: string;
           payloadKeys?: string;
+          messageKeys?: string;
         }>();
         const { temporal } = globalOptions(this, ctx);
         const metricsAddress = opts.metrics ?? settingsFromEnv(ctx.env).metricsAddress;
@@ -53,6 +54,7 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
             ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
             ...(opts.sdkMetrics ? { sdkMetricsAddress: opts.sdkMetrics } : {}),
             ...(opts.payloadKeys ? { payloadKeysFile: opts.payloadKeys } : {}),
+            ...(opts.messageKeys ? { messageKeysFile: opts.messageKeys } : {}),
             ...(metrics ? { interceptors: { activity: [downloadMetricsInterceptor(metrics)] } } : {}),
           });
         } finally {
