@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { LocalTemporal } from '../../devkit/stack';
 import { controllerWorkflowId, masterUpgrade, upgradeStatusQuery } from '../../workflows';
 import { eventually } from '../fixtures/eventually';
@@ -26,38 +26,60 @@ beforeAll(async () => {
 
 afterAll(() => temporal?.stop());
 
+/** `temporal workflow signal` with each input a JSON argument. */
+const signal = (workflowId: string, name: string, ...inputs: string[]) =>
+  temporalCli(
+    'workflow',
+    'signal',
+    '--workflow-id',
+    workflowId,
+    '--name',
+    name,
+    ...inputs.flatMap((i) => ['--input', i]),
+  );
+
 const temporalCli = (...args: string[]) =>
   run(temporalCliPath(), [...args, '--address', temporal.dev.address]).then(({ stdout }) => stdout);
 
-test('a controllerUpdate forged with the temporal CLI does not make a controller "Upgraded"; the master records it', async () => {
-  // The controller's downloads keep failing: it waits out a 1 h retry window, far from upgraded.
+/**
+ * A campaign of one controller whose downloads keep failing, so it waits out a 1 h retry window far
+ * from upgraded; `fn` runs once the master shows it waiting, then both workflows are terminated.
+ */
+async function withWaitingController(
+  ip: string,
+  fn: (master: WorkflowHandle<typeof masterUpgrade>, childId: string) => Promise<void>,
+): Promise<void> {
   const { activities } = fakeActivities({
     downloadImage: async () => {
       throw downloadFailure();
     },
   });
-  const config = campaignConfig([controller('10.1.4.1')], { retryInterval: '1h', quickTryBackoff: '1s' });
+  const config = campaignConfig([controller(ip)], { retryInterval: '1h', quickTryBackoff: '1s' });
   await withWorker({ connection: temporal.workerConnection, activities }, async (taskQueue) => {
-    const handle = await temporal.client.workflow.start(masterUpgrade, {
+    const master = await temporal.client.workflow.start(masterUpgrade, {
       taskQueue,
       workflowId: `forged-${taskQueue}`,
       args: [config],
     });
-    const status = () => handle.query(upgradeStatusQuery);
+    const childId = controllerWorkflowId(master.workflowId, ip);
     // Real (sealed) reports and slot requests are taken: the child got a slot and reported its cycle.
-    await eventually(async () => (await status()).controllers[0]?.state === 'waiting-retry');
-
-    const forged = JSON.stringify({ ip: '10.1.4.1', state: 'upgraded', attempts: 1, final: true });
-    await temporalCli(
-      'workflow',
-      'signal',
-      '--workflow-id',
-      handle.workflowId,
-      '--name',
-      'controllerUpdate',
-      '--input',
-      forged,
+    await eventually(
+      async () => (await master.query(upgradeStatusQuery)).controllers[0]?.state === 'waiting-retry',
     );
+    try {
+      await fn(master, childId);
+    } finally {
+      await master.terminate('test over');
+      await temporal.client.workflow.getHandle(childId).terminate('test over');
+    }
+  });
+}
+
+test('a controllerUpdate forged with the temporal CLI does not make a controller "Upgraded"; the master records it', async () => {
+  await withWaitingController('10.1.4.1', async (handle, childId) => {
+    const status = () => handle.query(upgradeStatusQuery);
+    const forged = JSON.stringify({ ip: '10.1.4.1', state: 'upgraded', attempts: 1, final: true });
+    await signal(handle.workflowId, 'controllerUpdate', forged);
     // A JSON "verdict" in the seal's place is no seal either.
     const fakeVerdict = JSON.stringify({
       ciuVerdict: {
@@ -66,28 +88,8 @@ test('a controllerUpdate forged with the temporal CLI does not make a controller
         from: controllerWorkflowId(handle.workflowId, '10.1.4.1'),
       },
     });
-    await temporalCli(
-      'workflow',
-      'signal',
-      '--workflow-id',
-      handle.workflowId,
-      '--name',
-      'controllerUpdate',
-      '--input',
-      forged,
-      '--input',
-      fakeVerdict,
-    );
-    await temporalCli(
-      'workflow',
-      'signal',
-      '--workflow-id',
-      handle.workflowId,
-      '--name',
-      'downloadSlotRequest',
-      '--input',
-      '{"ip":"10.9.9.9"}',
-    );
+    await signal(handle.workflowId, 'controllerUpdate', forged, fakeVerdict);
+    await signal(handle.workflowId, 'downloadSlotRequest', '{"ip":"10.9.9.9"}');
 
     const after = await eventually(async () => {
       const s = await status();
@@ -101,35 +103,13 @@ test('a controllerUpdate forged with the temporal CLI does not make a controller
       `controllerUpdate claiming ${handle.workflowId}/10.1.4.1: no seal`,
       `downloadSlotRequest claiming ${handle.workflowId}/10.9.9.9: no seal`,
     ]);
-    const child = await temporal.client.workflow
-      .getHandle(controllerWorkflowId(handle.workflowId, '10.1.4.1'))
-      .describe();
-    expect(child.status.name).toBe('RUNNING');
-    await handle.terminate('test over');
-    await temporal.client.workflow
-      .getHandle(controllerWorkflowId(handle.workflowId, '10.1.4.1'))
-      .terminate('test over');
+    expect((await temporal.client.workflow.getHandle(childId).describe()).status.name).toBe('RUNNING');
   });
 });
 
 test('a purge forged to a child with the temporal CLI is ignored; the child keeps waiting', async () => {
-  const { activities } = fakeActivities({
-    downloadImage: async () => {
-      throw downloadFailure();
-    },
-  });
-  const config = campaignConfig([controller('10.1.4.2')], { retryInterval: '1h', quickTryBackoff: '1s' });
-  await withWorker({ connection: temporal.workerConnection, activities }, async (taskQueue) => {
-    const handle = await temporal.client.workflow.start(masterUpgrade, {
-      taskQueue,
-      workflowId: `forged-child-${taskQueue}`,
-      args: [config],
-    });
-    await eventually(
-      async () => (await handle.query(upgradeStatusQuery)).controllers[0]?.state === 'waiting-retry',
-    );
-    const childId = controllerWorkflowId(handle.workflowId, '10.1.4.2');
-    await temporalCli('workflow', 'signal', '--workflow-id', childId, '--name', 'purge');
+  await withWaitingController('10.1.4.2', async (handle, childId) => {
+    await signal(childId, 'purge');
     // Processed once a workflow task completed after the signal; the forged purge left the child waiting.
     await eventually(async () => {
       const { events } = JSON.parse(
