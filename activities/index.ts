@@ -1,4 +1,5 @@
 import type { CredentialStore } from '../src/credentials/store';
+import type { TrustedImageKeys } from '../src/image';
 import type { Logger } from '../src/logging';
 import { createControllerActivities } from './controller';
 import type { UpgradeActivities } from './types';
@@ -13,8 +14,10 @@ export interface ActivityDeps {
   knownHostsFile?: string;
   /** A download with no byte progress this long fails as DownloadStalled. Default 60 s (env CIU_DOWNLOAD_STALL_TIMEOUT). */
   downloadStallMs?: number;
-  /** Pause between SSH polls while a controller reboots. Default 5 s. */
+  /** Longest pause between SSH banner probes while a controller reboots. Default 2 s. */
   rebootPollMs?: number;
+  /** Public keys of the image signers verifyImage trusts (env CIU_IMAGE_KEYS). Default none. */
+  trustedImageKeys?: TrustedImageKeys;
 }
 
 /** Every activity the ciu workflows call, bound to the worker's dependencies. */

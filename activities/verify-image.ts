@@ -12,7 +12,14 @@ import { validate } from '../src/domain/config';
 import { failureTypes } from '../src/domain/errors';
 import { imageTypeFor } from '../src/domain/models';
 import { verifyImageInputSchema } from '../src/domain/schemas';
-import { HEADER_SIZE, ImageFormatError, parseImageHeader, type ImageHeader } from '../src/image';
+import {
+  HEADER_SIZE,
+  ImageFormatError,
+  checkImageSignature,
+  parseImageHeader,
+  type ImageHeader,
+  type TrustedImageKeys,
+} from '../src/image';
 import type { Logger } from '../src/logging';
 import { portOf, readHeader, TransferError, type TransferEndpoint } from '../src/transfer';
 import type { UpgradeActivities, VerifiedImage, VerifyImageInput } from './types';
@@ -27,6 +34,8 @@ export interface ImageActivityDeps {
   caFile?: string;
   /** Connect/idle timeout for one header read, in ms. Default 15000. */
   timeoutMs?: number;
+  /** Public keys of the image signers this worker trusts (env CIU_IMAGE_KEYS). Default none: only profiles with allowUnsigned verify. */
+  trustedImageKeys?: TrustedImageKeys;
 }
 
 function parseInput(input: unknown): VerifyImageInput {
@@ -35,14 +44,21 @@ function parseInput(input: unknown): VerifyImageInput {
   throw ApplicationFailure.nonRetryable(boundIssues(validation.issues), failureTypes.invalidInput);
 }
 
-/** The activity's cancellation signal, when running as an activity (tests and the CLI may call it directly). */
-function cancellationSignal(): AbortSignal | undefined {
+/** The activity's context, when running as an activity (tests and the CLI may call it directly). */
+function activityContext(): Context | undefined {
   try {
-    return Context.current().cancellationSignal;
+    return Context.current();
   } catch {
     return undefined;
   }
 }
+
+/**
+ * Heartbeat period during a header read. The read itself is bounded by its deadline (the endpoint's
+ * `deadlineMs`, 60 s), so heartbeats only say the worker is alive: a crashed worker's attempt is
+ * noticed by the heartbeat timeout in seconds instead of the start-to-close timeout in minutes.
+ */
+const heartbeatEveryMs = 2000;
 
 /** Header problems against what the campaign needs; empty when the image fits. */
 function headerProblems(header: ImageHeader, input: VerifyImageInput): string[] {
@@ -61,6 +77,37 @@ function headerProblems(header: ImageHeader, input: VerifyImageInput): string[] 
   if (input.expectedBuild !== undefined && header.build !== input.expectedBuild)
     problems.push(`is build ${header.build}, the profile expects ${input.expectedBuild}`);
   return problems;
+}
+
+/**
+ * Why the header's signature does not let the image through, or undefined when it does: a signature
+ * of a trusted key, or (with allowUnsigned) no signature or one of an unknown key. A trusted key's
+ * signature that does not match is refused whatever the profile says: the header was changed.
+ */
+function signatureProblem(
+  header: Buffer,
+  trusted: TrustedImageKeys,
+  allowUnsigned: boolean,
+): { problem?: string; signedBy?: string } {
+  const check = checkImageSignature(header, trusted);
+  switch (check.status) {
+    case 'trusted':
+      return { signedBy: check.keyId };
+    case 'invalid':
+      return {
+        problem: `has a signature of key ${check.keyId} that does not match its header: the header was changed after signing`,
+      };
+    case 'unsigned':
+      return allowUnsigned
+        ? {}
+        : { problem: 'is not signed, and the upgrade-profile does not allow unsigned images' };
+    case 'untrusted':
+      return allowUnsigned
+        ? {}
+        : {
+            problem: `is signed by key ${check.keyId}, which this worker does not trust (CIU_IMAGE_KEYS)`,
+          };
+  }
 }
 
 /** A credential the worker's store refuses for this use, as a permanent failure that names no secret. */
@@ -165,9 +212,12 @@ export function createImageActivities(deps: ImageActivityDeps): Pick<UpgradeActi
         ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}),
       };
 
+      const context = activityContext();
+      context?.heartbeat();
+      const keepAlive = context ? setInterval(() => context.heartbeat(), heartbeatEveryMs) : undefined;
       let read;
       try {
-        read = await readHeader(endpoint, image, HEADER_SIZE, { signal: cancellationSignal() });
+        read = await readHeader(endpoint, image, HEADER_SIZE, { signal: context?.cancellationSignal });
       } catch (err) {
         if (!(err instanceof TransferError) || err.code === 'aborted') throw err;
         const failure = transferFailure(err, image, server, source.credentialsRef);
@@ -176,6 +226,8 @@ export function createImageActivities(deps: ImageActivityDeps): Pick<UpgradeActi
           'image header read failed',
         );
         throw failure;
+      } finally {
+        clearInterval(keepAlive);
       }
 
       let header: ImageHeader;
@@ -191,6 +243,17 @@ export function createImageActivities(deps: ImageActivityDeps): Pick<UpgradeActi
           `image ${image} on ${server}: ${err.message}`,
           failureTypes.imageVerificationFailed,
         );
+      }
+
+      const signature = signatureProblem(
+        read.bytes,
+        deps.trustedImageKeys ?? new Map(),
+        input.allowUnsigned === true,
+      );
+      if (signature.problem) {
+        const message = `image ${image} on ${server} ${signature.problem}`;
+        log.warn({ failureType: failureTypes.imageNotTrusted, signedBy: header.signedBy }, message);
+        throw ApplicationFailure.nonRetryable(message, failureTypes.imageNotTrusted);
       }
 
       const problems = headerProblems(header, input);
@@ -215,6 +278,7 @@ export function createImageActivities(deps: ImageActivityDeps): Pick<UpgradeActi
         payloadLength: header.payloadLength,
         payloadSha256: header.payloadSha256,
         bytesRead: read.bytesTransferred,
+        ...(signature.signedBy ? { signedBy: signature.signedBy } : {}),
       };
       log.info(
         {
@@ -222,6 +286,7 @@ export function createImageActivities(deps: ImageActivityDeps): Pick<UpgradeActi
           version: header.version,
           build: header.build,
           bytesRead: read.bytesTransferred,
+          signedBy: signature.signedBy ?? 'nobody (allowUnsigned)',
         },
         'image verified',
       );

@@ -126,6 +126,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         logger: options.logger,
         credentials: env.credentials,
         knownHostsFile: env.knownHostsFile,
+        trustedImageKeys: env.trustedImageKeys,
         interceptors: { activity: [downloadMetricsInterceptor(metrics)] },
         messageKeys: options.messageKeys ?? generateKeyRing(),
       }),

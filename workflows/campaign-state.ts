@@ -76,6 +76,8 @@ export interface ImageToVerify {
   key: string;
   entry: ModelImage;
   models: string[];
+  /** The profile's allowUnsigned, for verifyImage. */
+  allowUnsigned: boolean;
 }
 
 /** A child to start now: the controller, its image and the generation that tells its results apart. */
@@ -126,9 +128,18 @@ export class DownloadSlots {
   }
 }
 
-function imageKey(entry: ModelImage): string {
+/** A check is redone when anything it depends on changes; allowUnsigned only counts when set, so older keys stay valid. */
+function imageKey(entry: ModelImage, allowUnsigned: boolean | undefined): string {
   const { imageFile, server, protocol, credentialsRef, expectedVersion, expectedBuild } = entry;
-  return canonicalJson({ imageFile, server, protocol, credentialsRef, expectedVersion, expectedBuild });
+  return canonicalJson({
+    imageFile,
+    server,
+    protocol,
+    credentialsRef,
+    expectedVersion,
+    expectedBuild,
+    ...(allowUnsigned ? { allowUnsigned } : {}),
+  });
 }
 
 function freshEntry(c: Controller, generation: number): TargetEntry {
@@ -295,6 +306,10 @@ export class CampaignState {
     // A merge keeps what a partial report (a child's result) does not carry; these two only mean something in their state.
     if (entry.status.state !== 'downloading') delete entry.status.attempt;
     if (entry.status.state !== 'waiting-retry') delete entry.status.nextRetryAt;
+    if (entry.status.state !== 'waiting-window') {
+      delete entry.status.windowOpensAt;
+      delete entry.status.window;
+    }
     const again =
       closed && entry.restartWhenClosed ? this.config.inventory.find((c) => c.ip === report.ip) : undefined;
     if (again) {
@@ -358,9 +373,14 @@ export class CampaignState {
       if (target.child !== 'none' || target.status.state !== 'waiting-verification') continue;
       const entry = this.modelImage(target.status.model);
       if (!entry) continue;
-      const key = imageKey(entry);
+      const key = imageKey(entry, this.config.profile.allowUnsigned);
       if (this.checks[key]) continue;
-      const group = byKey.get(key) ?? { key, entry, models: [] };
+      const group = byKey.get(key) ?? {
+        key,
+        entry,
+        models: [],
+        allowUnsigned: this.config.profile.allowUnsigned === true,
+      };
       if (!group.models.includes(target.status.model)) group.models.push(target.status.model);
       byKey.set(key, group);
     }
@@ -386,7 +406,7 @@ export class CampaignState {
       }
       const controller = inventory.get(target.status.ip);
       const entry = this.modelImage(target.status.model);
-      const check = entry && this.checks[imageKey(entry)];
+      const check = entry && this.checks[imageKey(entry, this.config.profile.allowUnsigned)];
       if (!controller || !entry || !check) continue;
       if (!check.ok || !check.image) {
         target.status = {
@@ -421,7 +441,7 @@ export class CampaignState {
     for (const target of Object.values(this.targets)) {
       if (target.child !== 'none' || target.status.state !== 'waiting-verification') continue;
       const entry = this.modelImage(target.status.model);
-      const check = entry && this.checks[imageKey(entry)];
+      const check = entry && this.checks[imageKey(entry, this.config.profile.allowUnsigned)];
       target.status = {
         ...target.status,
         state: 'failed',
@@ -446,7 +466,7 @@ export class CampaignState {
     const models = new Set(Object.values(this.targets).map((t) => t.status.model));
     return [...models].sort().flatMap((model) => {
       const entry = this.modelImage(model);
-      const check = entry && this.checks[imageKey(entry)];
+      const check = entry && this.checks[imageKey(entry, this.config.profile.allowUnsigned)];
       if (!entry || !check) return [];
       return [
         {

@@ -32,10 +32,12 @@ import {
   purgeSignal,
   purgeTargetsSignal,
   purgeTargetsUpdate,
+  upgradePlanQuery,
   upgradeStatusQuery,
 } from './definitions';
 import { describeFailure } from './failures';
 import { carriedIsOurs, ForgedMessages, sealCarried, sealFromHere } from './message-auth';
+import { campaignPlan, rolloutArgs } from './rollout';
 import { attemptsKey, campaignKey, controllerKey, modelKey, stateKey } from './search-attributes';
 
 export type { MasterCarried } from './campaign-state';
@@ -92,6 +94,7 @@ export async function masterUpgrade(
   setHandler(upgradeStatusQuery, () =>
     forged.list.length > 0 ? { ...state.status(), forgedMessages: forged.list } : state.status(),
   );
+  setHandler(upgradePlanQuery, () => campaignPlan(state.committed, state.status(), new Date()));
   setHandler(purgeTargetsSignal, (selectors) => void state.purgeSelectors(selectors));
   setHandler(purgeTargetsUpdate, (selectors) => state.purgeSelectors(selectors), {
     validator: (selectors) => {
@@ -126,7 +129,7 @@ export async function masterUpgrade(
     state.phase = 'verifying';
     setCurrentDetails(`**Verifying** ${images.length} image(s)`);
     await Promise.all(
-      images.map(async ({ key, entry, models }) => {
+      images.map(async ({ key, entry, models, allowUnsigned }) => {
         try {
           const image = await headerCheck.verifyImage({
             source: {
@@ -138,6 +141,7 @@ export async function masterUpgrade(
             models,
             expectedVersion: entry.expectedVersion,
             expectedBuild: entry.expectedBuild,
+            ...(allowUnsigned ? { allowUnsigned } : {}),
           });
           state.recordCheck(key, { ok: true, image });
           log.info('image verified', {
@@ -196,6 +200,7 @@ export async function masterUpgrade(
           partition: config.profile.partition,
           master: { workflowId: campaign },
           searchAttributes: useSearchAttributes,
+          ...rolloutArgs(config.profile),
         },
       ],
     });

@@ -9,7 +9,13 @@ import {
 import type { CampaignConfigInput } from '../../src/domain/config';
 import { imageTypeFor, type ControllerModel } from '../../src/domain/models';
 import type { Controller } from '../../src/domain/types';
-import { buildImage } from '../../src/image';
+import {
+  buildImage,
+  generateImageKeyPair,
+  signingKeyFromPem,
+  trustedImageKeys,
+  type TrustedImageKeys,
+} from '../../src/image';
 import { loopbackHosts, startFleet, type Fleet } from '../simulator/fleet';
 import type { ControllerFaults } from '../simulator/faults';
 import { freeLoopbackAddress, startFtpServer, type LocalImageServer } from '../image-server';
@@ -67,6 +73,10 @@ export interface DemoEnvironment {
   credentialEntries: Record<string, StoredCredentials>;
   /** known_hosts covering every simulated controller. */
   knownHostsFile: string;
+  /** The throwaway key the demo signs its images with, as the worker trusts it. */
+  trustedImageKeys: TrustedImageKeys;
+  /** Its public key file, for a worker process (CIU_IMAGE_KEYS). */
+  imageKeyFile: string;
   ftp: LocalImageServer;
   fleets: Fleet[];
   /** Image file name per model. */
@@ -126,6 +136,11 @@ export async function startDemoEnvironment(options: DemoOptions): Promise<DemoEn
     const ftpHost = options.ftpPort === undefined ? await freeLoopbackAddress(21) : '127.21.0.21';
     const ftp = await startFtpServer({ host: ftpHost, port: ftpPort });
     stops.push(() => ftp.stop());
+    // A throwaway signer per start: its private key never leaves this process.
+    const pair = generateImageKeyPair();
+    const signer = signingKeyFromPem(pair.privateKeyPem, 'demo image key');
+    const imageKeyFile = join(options.stateDir, 'image-key.pub');
+    await writeFile(imageKeyFile, pair.publicKeyPem);
     const models = [...new Set(groups.flatMap((g) => g.models))];
     const images: Record<string, string> = {};
     for (const model of models) {
@@ -137,6 +152,7 @@ export async function startDemoEnvironment(options: DemoOptions): Promise<DemoEn
         version: target.version,
         build: target.build,
         out: file,
+        sign: signer,
       });
       await ftp.addFile(name, file);
       images[model] = name;
@@ -205,7 +221,18 @@ export async function startDemoEnvironment(options: DemoOptions): Promise<DemoEn
       [imagesRef]: ftp.credentials as StoredCredentials,
     };
     const credentials = staticCredentialStore(credentialEntries);
-    return { config, credentials, credentialEntries, knownHostsFile, ftp, fleets, images, stop };
+    return {
+      config,
+      credentials,
+      credentialEntries,
+      knownHostsFile,
+      trustedImageKeys: trustedImageKeys(signer.privateKey),
+      imageKeyFile,
+      ftp,
+      fleets,
+      images,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

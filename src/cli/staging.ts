@@ -144,6 +144,12 @@ export function setAutoboot(config: StagedConfig, autoboot: boolean): StagedConf
   return { ...config, profile: { ...config.profile, autoboot } };
 }
 
+/** `upgrade-profile allow-unsigned` / `no-allow-unsigned` (which drops the field: unsigned images are refused by default). */
+export function setAllowUnsigned(config: StagedConfig, allowUnsigned: boolean): StagedConfig {
+  const { allowUnsigned: _previous, ...profile } = config.profile;
+  return { ...config, profile: allowUnsigned ? { ...profile, allowUnsigned } : profile };
+}
+
 export function setMaxDownloads(config: StagedConfig, text: string): StagedConfig {
   const maxDownloads = wholeNumber(profileFields.maxDownloads, text, 'profile.maxDownloads');
   return { ...config, profile: { ...config.profile, maxDownloads } };

@@ -20,6 +20,16 @@ const table = {
     permanent: true,
     wording: 'Image not verified: fix the image or the upgrade-profile, then write memory',
   },
+  /**
+   * The image is unsigned, signed by a key the worker does not trust, or its signature does not match
+   * its header — and the profile does not allow unsigned images. The message names the image and key id.
+   */
+  imageNotTrusted: {
+    type: 'ImageNotTrusted',
+    permanent: true,
+    wording:
+      'Image signature not trusted: sign it with a key the worker trusts (CIU_IMAGE_KEYS), or set upgrade-profile allow-unsigned',
+  },
   /** Image server not reachable or timed out. */
   imageServerUnreachable: {
     type: 'ImageServerUnreachable',
@@ -66,6 +76,18 @@ const table = {
   },
   /** Not enough flash on the controller. */
   flashFull: { type: 'FlashFull', permanent: true, wording: 'Not enough space on flash' },
+  /** A pre-check before the download failed (model differs from the inventory, target partition is the booted one). */
+  preCheckFailed: {
+    type: 'PreCheckFailed',
+    permanent: true,
+    wording: 'Pre-check failed: fix the inventory or the upgrade-profile',
+  },
+  /** A one-off maintenance window (or the start time's) is over: nothing would ever happen. */
+  maintenanceWindowOver: {
+    type: 'MaintenanceWindowOver',
+    permanent: true,
+    wording: 'Maintenance window is over: set a new one, then write memory',
+  },
   /** The controller's SSH did not answer. */
   controllerUnreachable: {
     type: 'ControllerUnreachable',

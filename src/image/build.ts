@@ -5,6 +5,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ciuCodec as codec } from './ciu-codec';
 import type { ImageHeader } from './header';
+import { signImageHeader, type ImageSigningKey } from './signature';
 
 /** What buildImage needs. */
 export interface BuildImageOptions {
@@ -18,6 +19,8 @@ export interface BuildImageOptions {
   build: number;
   /** Path of the image file to write. */
   out: string;
+  /** Signs the header (and with it the payload's SHA-256). Default: unsigned. */
+  sign?: ImageSigningKey;
 }
 
 /**
@@ -28,10 +31,13 @@ export async function buildImage(options: BuildImageOptions): Promise<ImageHeade
   const fields = { imageType: options.imageType, version: options.version, build: options.build };
   // Encode once up front so a bad field fails before any file is written.
   codec.encode({ ...fields, payloadLength: 0, payloadSha256: '0'.repeat(64) });
+  const { sign } = options;
+  const encode = (h: Omit<ImageHeader, 'formatVersion' | 'signedBy'>) =>
+    sign ? signImageHeader(codec.encode(h), sign) : codec.encode(h);
 
   if (Buffer.isBuffer(options.payload)) {
     const payloadSha256 = createHash('sha256').update(options.payload).digest('hex');
-    const header = codec.encode({ ...fields, payloadLength: options.payload.length, payloadSha256 });
+    const header = encode({ ...fields, payloadLength: options.payload.length, payloadSha256 });
     await writeFile(options.out, Buffer.concat([header, options.payload]));
     return codec.parse(header);
   }
@@ -50,7 +56,7 @@ export async function buildImage(options: BuildImageOptions): Promise<ImageHeade
     hashing,
     createWriteStream(options.out, { start: codec.headerSize }),
   );
-  const header = codec.encode({ ...fields, payloadLength, payloadSha256: hash.digest('hex') });
+  const header = encode({ ...fields, payloadLength, payloadSha256: hash.digest('hex') });
   const file = await open(options.out, 'r+');
   try {
     await file.write(header, 0, header.length, 0);

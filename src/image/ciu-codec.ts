@@ -13,8 +13,13 @@ import type { ImageCodec, ImageHeader } from './header';
  *  60   4  build
  *  64   8  payload length
  *  72  32  payload SHA-256
- * 104 120  reserved, zero
+ * 104   8  signing key id (zero: unsigned)
+ * 112  64  Ed25519 signature of bytes 0..111 (zero: unsigned)
+ * 176  48  reserved, zero
  * 224  32  SHA-256 of bytes 0..223 (header checksum)
+ *
+ * The signature fields sit in what format 1 reserved, so an unsigned image is still a valid format 1
+ * image and no format version is needed.
  */
 const MAGIC = Buffer.from('CIUIMG\r\n', 'latin1');
 const FORMAT_VERSION = 1;
@@ -22,6 +27,8 @@ const SIZE = 256;
 const CHECKSUM_AT = 224;
 const TYPE_FIELD = { at: 12, size: 16 };
 const VERSION_FIELD = { at: 28, size: 32 };
+const KEY_ID_FIELD = { at: 104, size: 8 };
+const SIGNATURE_FIELD = { at: 112, size: 64 };
 
 /** Largest payload a header may announce (64 GiB): a bigger one is a corrupt or hostile header. */
 export const MAX_PAYLOAD_LENGTH = 64 * 1024 ** 3;
@@ -33,6 +40,43 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 function checksum(buf: Buffer): Buffer {
   return createHash('sha256').update(buf.subarray(0, CHECKSUM_AT)).digest();
 }
+
+function isZero(buf: Buffer): boolean {
+  return buf.every((byte) => byte === 0);
+}
+
+function reseal(buf: Buffer): Buffer {
+  checksum(buf).copy(buf, CHECKSUM_AT);
+  return buf;
+}
+
+function fieldOf(buf: Buffer, field: { at: number; size: number }): Buffer {
+  return buf.subarray(field.at, field.at + field.size);
+}
+
+/**
+ * Where a ciu header keeps its signature. The signed bytes are everything up to the signature
+ * (magic, fields, the payload SHA-256 and the key id), so one signature binds header and payload.
+ */
+export const ciuSignatureLayout = {
+  keyIdLength: KEY_ID_FIELD.size,
+  signatureLength: SIGNATURE_FIELD.size,
+  /** The bytes the signature covers. */
+  signedBytes: (header: Buffer): Buffer => header.subarray(0, SIGNATURE_FIELD.at),
+  keyId: (header: Buffer): Buffer => fieldOf(header, KEY_ID_FIELD),
+  signature: (header: Buffer): Buffer => fieldOf(header, SIGNATURE_FIELD),
+  /** A copy of `header` (unsigned) carrying `keyId`, then the signature `sign` makes of the signed bytes. */
+  sign(header: Buffer, keyId: Buffer, sign: (signed: Buffer) => Buffer): Buffer {
+    if (keyId.length !== KEY_ID_FIELD.size) throw new Error(`a key id is ${KEY_ID_FIELD.size} bytes`);
+    const signed = Buffer.from(header.subarray(0, SIZE));
+    keyId.copy(signed, KEY_ID_FIELD.at);
+    const signature = sign(signed.subarray(0, SIGNATURE_FIELD.at));
+    if (signature.length !== SIGNATURE_FIELD.size)
+      throw new Error(`a signature is ${SIGNATURE_FIELD.size} bytes`);
+    signature.copy(signed, SIGNATURE_FIELD.at);
+    return reseal(signed);
+  },
+};
 
 function readText(buf: Buffer, field: { at: number; size: number }): string {
   const raw = buf.subarray(field.at, field.at + field.size);
@@ -130,6 +174,13 @@ export const ciuCodec: ImageCodec = {
       payloadSha256: buf.subarray(72, 104).toString('hex'),
     };
     checkFields(header);
+    const keyId = fieldOf(buf, KEY_ID_FIELD);
+    if (isZero(keyId) !== isZero(fieldOf(buf, SIGNATURE_FIELD)))
+      throw new ImageFormatError(
+        'bad-field',
+        'image header signature is half there: a key id without a signature, or a signature without a key id',
+      );
+    if (!isZero(keyId)) header.signedBy = keyId.toString('hex');
     return header;
   },
 
@@ -144,7 +195,6 @@ export const ciuCodec: ImageCodec = {
     buf.writeUInt32BE(h.build, 60);
     buf.writeBigUInt64BE(BigInt(h.payloadLength), 64);
     Buffer.from(h.payloadSha256, 'hex').copy(buf, 72);
-    checksum(buf).copy(buf, CHECKSUM_AT);
-    return buf;
+    return reseal(buf);
   },
 };

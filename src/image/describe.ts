@@ -10,6 +10,7 @@ export function describeImageHeader(header: ImageHeader, source?: string): strin
     ['build', String(header.build)],
     ['payload', `${header.payloadLength} bytes`],
     ['sha256', header.payloadSha256],
+    ['signed by', header.signedBy ? `key ${header.signedBy}` : 'nobody (unsigned)'],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');

@@ -12,6 +12,8 @@ export interface ImageHeader {
   payloadLength: number;
   /** Lower-case hex SHA-256 of the payload. */
   payloadSha256: string;
+  /** Id (16 hex digits) of the key that signed the header; absent: unsigned. Whether it verifies is checkImageSignature's question. */
+  signedBy?: string;
 }
 
 /** An image header codec: the ciu format's (ciu-codec.ts) is the one ciu reads and writes. */
@@ -25,5 +27,5 @@ export interface ImageCodec {
   /** Parses a header; throws ImageFormatError naming what is wrong. */
   parse(buf: Buffer): ImageHeader;
   /** Serialises a header; throws ImageFormatError for a field that does not fit. */
-  encode(header: Omit<ImageHeader, 'formatVersion'>): Buffer;
+  encode(header: Omit<ImageHeader, 'formatVersion' | 'signedBy'>): Buffer;
 }

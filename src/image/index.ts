@@ -11,3 +11,17 @@ export { encodeImageHeader, parseImageHeader } from './codecs';
 export { buildImage, type BuildImageOptions } from './build';
 export { inspectImageFile, verifyImageFile } from './file';
 export { describeImageHeader } from './describe';
+export {
+  ImageKeyError,
+  checkImageSignature,
+  generateImageKeyPair,
+  imageKeyId,
+  readTrustedImageKeys,
+  signImageHeader,
+  signingKeyFromPem,
+  trustedImageKeys,
+  trustedKeyFromPem,
+  type ImageSigningKey,
+  type SignatureCheck,
+  type TrustedImageKeys,
+} from './signature';

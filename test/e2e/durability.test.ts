@@ -6,6 +6,7 @@
  * controller is downloaded to or rebooted twice.
  */
 import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,13 @@ import { controllerWorkflowId, masterUpgrade, upgradeStatusQuery } from '../../w
 import { waitForStatus } from '../fixtures/campaign';
 import { eventually } from '../fixtures/eventually';
 import { killHard, spawnWorkerProcess } from '../fixtures/processes';
-import { createTestImage, startFtpServer, type LocalImageServer } from '../fixtures/servers';
+import {
+  createTestImage,
+  startFtpServer,
+  testImageKeyPem,
+  testImageKeys,
+  type LocalImageServer,
+} from '../fixtures/servers';
 import { startTestTemporal } from '../fixtures/temporal';
 import { testMessageKeys, workflowBundle } from '../fixtures/worker';
 
@@ -82,6 +89,7 @@ async function startMaster(): Promise<void> {
       credentials,
       logger,
       messageKeys: testMessageKeys,
+      trustedImageKeys: testImageKeys,
     }),
   );
   master = { temporal, worker };
@@ -98,10 +106,13 @@ async function stopMaster(): Promise<void> {
 /** `npm run worker` as its own process (task queue 'ciu'), so it can be killed for real. */
 function spawnWorker(): ChildProcess {
   if (!master) throw new Error('the master is not running');
+  const imageKeyFile = join(dir, 'image-key.pub');
+  writeFileSync(imageKeyFile, testImageKeyPem);
   const child = spawnWorkerProcess({
     address: master.temporal.dev.address,
     credentialsFile: join(dir, 'credentials.json'),
     credentials: storeEntries(),
+    imageKeyFile,
   });
   workerProcesses.push(child);
   return child;

@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import pino from 'pino';
 import { createActivities } from '../../activities';
 import type { ControllerActivityDeps } from '../../activities/controller';
@@ -21,6 +21,7 @@ import {
   freeLoopbackAddress,
   startFtpServer,
   startSshServer,
+  testImageKeys,
   type LocalImageServer,
 } from '../fixtures/servers';
 import { waitForStatus } from '../fixtures/campaign';
@@ -35,6 +36,15 @@ const img72 = createTestImage({
   build: 81234,
   payloadSize: 256 * 1024,
 });
+// The same target image, unsigned: what a writer of the image server could put there instead.
+const unsigned72 = createTestImage({
+  imageType: '72xx',
+  version: '6.4.0.0',
+  build: 81234,
+  payloadSize: 64 * 1024,
+  sign: false,
+});
+const unsignedName = 'ArubaOS_72xx_6.4.0.0_81234_unsigned';
 const img70 = createTestImage({
   imageType: '70xx',
   version: '6.4.0.0',
@@ -52,7 +62,7 @@ const fleets: Fleet[] = [];
 beforeAll(async () => {
   installQuietRuntime();
   stateDir = await mkdtemp(join(tmpdir(), 'ciu-e2e-'));
-  const files = { [img72.name]: img72.bytes, [img70.name]: img70.bytes };
+  const files = { [img72.name]: img72.bytes, [img70.name]: img70.bytes, [unsignedName]: unsigned72.bytes };
   // Real ArubaOS copy has no port clause: the image servers listen on 21 and 22 of their own address.
   const imageHost = await freeLoopbackAddress(21);
   [temporal, ftp, ssh] = await Promise.all([
@@ -71,7 +81,7 @@ beforeAll(async () => {
   };
   worker = await startTestWorker({
     connection: temporal.workerConnection,
-    activities: createActivities(deps),
+    activities: createActivities({ ...deps, trustedImageKeys: testImageKeys }),
   });
 });
 
@@ -276,4 +286,37 @@ test('a controller that never comes back after reload is reported failed (Reboot
   const failed = summary.controllers.find((c) => c.ip === '127.60.7.1');
   expect(failed?.lastError).toMatch(/did not come back after reload: waited \d+ s \(limit 5 s; /);
   expect(f.controller('127.60.7.1').snapshot().up).toBe(false);
+});
+
+test('an unsigned image on the image server stops the campaign before any download; allow-unsigned lets it through', async () => {
+  const f = await fleet('127.60.8.0/24', 1, ['A7210']);
+  const unsignedImage = (profile: Partial<CampaignConfig['profile']>): CampaignConfig => {
+    const campaign = config(f.inventory, ['all'], { autoboot: true, ...profile });
+    campaign.profile.models = {
+      A7210: { ...campaign.profile.models.A7210!, imageFile: unsignedName },
+    };
+    return campaign;
+  };
+
+  const refused = await startCampaign(unsignedImage({}));
+  const err = await refused.result().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const status = await statusOf(refused);
+  expect(status.phase).toBe('verification-failed');
+  expect(status.verifications).toEqual([
+    expect.objectContaining({
+      model: 'A7210',
+      ok: false,
+      errorType: 'ImageNotTrusted',
+      error: `image ${unsignedName} on ${ftp.host}:${ftp.port} is not signed, and the upgrade-profile does not allow unsigned images`,
+    }),
+  ]);
+  expect(await logOf(f, '127.60.8.1')).not.toContain('Image download');
+
+  const allowed = await startCampaign(unsignedImage({ allowUnsigned: true }));
+  const summary = await allowed.result();
+  expect(byIp(summary.controllers)).toEqual({ '127.60.8.1': 'upgraded' });
+  expect(await logOf(f, '127.60.8.1')).toContain(
+    `Image download succeeded: ftp://${ftp.host}/${unsignedName}`,
+  );
 });

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageFormatError } from '../../src/image';
 import { inspectImage, TransferError } from '../../src/transfer';
-import { createTestImage, startSshServer, startTftpServer, type LocalImageServer } from '../fixtures/servers';
+import {
+  createTestImage,
+  startSshServer,
+  startTftpServer,
+  testImageSigner,
+  type LocalImageServer,
+} from '../fixtures/servers';
 
 // What `ciu image inspect FILE|URL` prints, from a file and from real servers.
 const image = createTestImage({ imageType: 'MMC', version: '6.3.1.0', build: 40000, payloadSize: 100_000 });
@@ -32,6 +38,7 @@ const expectedLines = (source: string) =>
     'build       40000',
     'payload     100000 bytes',
     `sha256      ${image.header.payloadSha256}`,
+    `signed by   key ${testImageSigner.keyId}`,
   ].join('\n');
 
 test('a local file', async () => {

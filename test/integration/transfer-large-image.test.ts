@@ -10,6 +10,7 @@ import { staticCredentialStore } from '../../src/credentials/store';
 import { HEADER_SIZE, parseImageHeader } from '../../src/image';
 import { readHeader } from '../../src/transfer';
 import {
+  testImageKeys,
   writeSparseImage,
   type LocalHttpServer,
   type LocalImageServer,
@@ -78,6 +79,7 @@ test('verifyImage on the 256 MiB image reports how few bytes it read', async () 
   const { verifyImage } = createImageActivities({
     credentials: staticCredentialStore({ images: ftp.credentials! }),
     logger: pino({ level: 'silent' }, new Writable({ write: (_c, _e, done) => done() })),
+    trustedImageKeys: testImageKeys,
   });
   const input: VerifyImageInput = {
     source: {

@@ -9,7 +9,7 @@ import { staticCredentialStore } from '../../src/credentials/store';
 import { failureTypes } from '../../src/domain/errors';
 import type { LocalTemporal, RunningWorker } from '../../devkit/stack';
 import { freePort } from '../../devkit/temporal/free-port';
-import { createTestImage, startSshServer, type LocalImageServer } from '../fixtures/servers';
+import { createTestImage, startSshServer, testImageKeys, type LocalImageServer } from '../fixtures/servers';
 import { startTestTemporal } from '../fixtures/temporal';
 import { silentSdkLogger, startTestWorker } from '../fixtures/worker';
 import { verifyImageProbe } from './verify-image-probe.workflow';
@@ -35,6 +35,7 @@ beforeAll(async () => {
       'image-ssh': { ...ssh.credentials!, allow: { ...ssh.credentials!.allow, ports: undefined } },
     }),
     logger: pino({ level: 'silent' }, new Writable({ write: (_c, _e, done) => done() })),
+    trustedImageKeys: testImageKeys,
   });
   worker = await startTestWorker({
     connection: temporal.workerConnection,

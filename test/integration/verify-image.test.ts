@@ -10,10 +10,17 @@ import type { VerifiedImage, VerifyImageInput } from '../../activities/types';
 import { staticCredentialStore } from '../../src/credentials/store';
 import { failureTypes } from '../../src/domain/errors';
 import type { Protocol } from '../../src/domain/types';
-import { encodeImageHeader, HEADER_SIZE } from '../../src/image';
+import {
+  encodeImageHeader,
+  generateImageKeyPair,
+  HEADER_SIZE,
+  signingKeyFromPem,
+  type TrustedImageKeys,
+} from '../../src/image';
 import { freePort } from '../../devkit/temporal/free-port';
 import {
   createTestImage,
+  testImageKeys,
   type LocalImageServer,
   everyProtocol,
   startServersForEveryProtocol,
@@ -27,7 +34,22 @@ const corrupt = Buffer.from(good.bytes);
 corrupt[40] = 0x39; // inside the version field: the header checksum no longer matches
 const truncated = good.bytes.subarray(0, 100);
 const badMagic = Buffer.concat([Buffer.from('PK\x03\x04not an image'), Buffer.alloc(300)]);
+const unsigned = createTestImage({ imageType: '72xx', version: '6.4.0.0', build: 81234, sign: false });
+const strangerKey = signingKeyFromPem(generateImageKeyPair().privateKeyPem, 'a stranger key');
+const byStranger = createTestImage({
+  imageType: '72xx',
+  version: '6.4.0.0',
+  build: 81234,
+  sign: strangerKey,
+});
+/** The signed good image with its build changed and its checksum recomputed: what a writer of the server could do. */
+const tampered = Buffer.from(good.bytes);
+tampered.writeUInt32BE(81235, 60);
+createHash('sha256').update(tampered.subarray(0, 224)).digest().copy(tampered, 224);
 const files = {
+  ArubaOS_72xx_unsigned: unsigned.bytes,
+  ArubaOS_72xx_stranger: byStranger.bytes,
+  ArubaOS_72xx_tampered: tampered,
   [good.name]: good.bytes,
   [other.name]: other.bytes,
   ArubaOS_72xx_corrupt: corrupt,
@@ -69,7 +91,14 @@ beforeEach(() => {
   logLines = [];
 });
 
-function activity(extra: { caFile?: string; knownHostsFile?: string; timeoutMs?: number } = {}) {
+function activity(
+  extra: {
+    caFile?: string;
+    knownHostsFile?: string;
+    timeoutMs?: number;
+    trustedImageKeys?: TrustedImageKeys;
+  } = {},
+) {
   const credentials = staticCredentialStore({
     'image-ftp': ftp.credentials!,
     'image-ftps': ftps.credentials!,
@@ -98,7 +127,13 @@ function activity(extra: { caFile?: string; knownHostsFile?: string; timeoutMs?:
       },
     },
   });
-  return createImageActivities({ credentials, logger: logger(), caFile: ftps.caFile, ...extra });
+  return createImageActivities({
+    credentials,
+    logger: logger(),
+    caFile: ftps.caFile,
+    trustedImageKeys: testImageKeys,
+    ...extra,
+  });
 }
 
 function verify(input: VerifyImageInput, extra?: Parameters<typeof activity>[0]): Promise<VerifiedImage> {
@@ -311,4 +346,56 @@ test('a header announcing a huge payload is refused as oversize', async () => {
   const err = await failure(verify(input(http, 'http', 'ArubaOS_72xx_huge')));
   expect(err.type).toBe(failureTypes.imageVerificationFailed);
   expect(err.message).toContain('announces a 1125899906842624-byte payload, more than the');
+});
+
+describe('image signatures (the worker trusts the test signer only)', () => {
+  const signerId = [...testImageKeys.keys()][0]!;
+
+  test('a good image says which trusted key signed it', async () => {
+    await expect(verify(input(http, 'http', good.name))).resolves.toMatchObject({ signedBy: signerId });
+  });
+
+  test('an unsigned image is refused, naming the image', async () => {
+    const err = await failure(verify(input(ftp, 'ftp', 'ArubaOS_72xx_unsigned')));
+    expect(err.type).toBe(failureTypes.imageNotTrusted);
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toBe(
+      `image ArubaOS_72xx_unsigned on ${ftp.host}:${ftp.port} is not signed, and the upgrade-profile does not allow unsigned images`,
+    );
+  });
+
+  test('an image signed by a key the worker does not trust is refused, naming the key id', async () => {
+    const err = await failure(verify(input(http, 'http', 'ArubaOS_72xx_stranger')));
+    expect(err.type).toBe(failureTypes.imageNotTrusted);
+    expect(err.message).toBe(
+      `image ArubaOS_72xx_stranger on ${http.host}:${http.port} is signed by key ${strangerKey.keyId}, which this worker does not trust (CIU_IMAGE_KEYS)`,
+    );
+    expect(strangerKey.keyId).not.toBe(signerId);
+  });
+
+  test('a signed header changed afterwards (checksum recomputed) is refused', async () => {
+    const err = await failure(verify(input(http, 'http', 'ArubaOS_72xx_tampered')));
+    expect(err.type).toBe(failureTypes.imageNotTrusted);
+    expect(err.message).toBe(
+      `image ArubaOS_72xx_tampered on ${http.host}:${http.port} has a signature of key ${signerId} that does not match its header: the header was changed after signing`,
+    );
+  });
+
+  test('a profile that allows unsigned images accepts unsigned and unknown-signer images, not a broken signature', async () => {
+    const allowed = { allowUnsigned: true };
+    const plain = await verify(input(ftp, 'ftp', 'ArubaOS_72xx_unsigned', allowed));
+    expect(plain).toMatchObject({ version: '6.4.0.0', build: 81234 });
+    expect(plain.signedBy).toBeUndefined();
+    await expect(verify(input(http, 'http', 'ArubaOS_72xx_stranger', allowed))).resolves.toMatchObject({
+      build: 81234,
+    });
+    const err = await failure(verify(input(http, 'http', 'ArubaOS_72xx_tampered', allowed)));
+    expect(err.type).toBe(failureTypes.imageNotTrusted);
+  });
+
+  test('a worker that trusts no key refuses even a signed image', async () => {
+    const err = await failure(verify(input(http, 'http', good.name), { trustedImageKeys: new Map() }));
+    expect(err.type).toBe(failureTypes.imageNotTrusted);
+    expect(err.message).toContain(`is signed by key ${signerId}, which this worker does not trust`);
+  });
 });

@@ -1,13 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateStaged } from '../../src/cli/commands/campaign';
+import { validateStaged } from '../../src/cli/validate-staged';
 import { emptyConfig, loadStaged, saveStaged, stagedFile } from '../../src/cli/config-file';
 import { UsageError } from '../../src/cli/exit-codes';
 import {
   addController,
   addTarget,
   removeTarget,
+  setAllowUnsigned,
   setModelImage,
   setPartition,
   setQuickTries,
@@ -261,4 +262,11 @@ describe('config file', () => {
     writeFileSync(stagedFile(dir), 'profile: [unclosed\n');
     expect(usageIssues(() => loadStaged(dir))[0]).toMatch(/config\.yaml is not valid YAML/);
   });
+});
+
+test('allow-unsigned stages the profile field; no-allow-unsigned removes it (refused is the default)', () => {
+  const allowed = setAllowUnsigned(emptyConfig(), true);
+  expect(allowed.profile.allowUnsigned).toBe(true);
+  expect(validateStaged(allowed).profile.allowUnsigned).toBe(true);
+  expect(setAllowUnsigned(allowed, false).profile).toEqual(emptyConfig().profile);
 });

@@ -73,6 +73,7 @@ test('an image built from a buffer verifies, and its description is print-ready'
       'build       7',
       'payload     4 bytes',
       `sha256      ${header.payloadSha256}`,
+      'signed by   nobody (unsigned)',
     ].join('\n'),
   );
 });

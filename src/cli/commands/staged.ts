@@ -13,6 +13,7 @@ import {
   removeController,
   removeModelImage,
   removeTarget,
+  setAllowUnsigned,
   setAutoboot,
   setCampaign,
   setMaxDownloads,
@@ -26,7 +27,7 @@ import {
 } from '../staging';
 
 /** Applies one edit to the staged config file and says what is now staged. */
-function edit(
+export function edit(
   ctx: CliContext,
   command: Command,
   change: (config: StagedConfig) => StagedConfig,
@@ -83,6 +84,26 @@ export function registerProfileCommands(program: Command, ctx: CliContext): void
         edit(ctx, this, (c) => setAutoboot(c, false), 'autoboot disabled');
       }),
     'ciu upgrade-profile no-autoboot',
+  );
+  withExamples(
+    profile
+      .command('allow-unsigned')
+      .description(
+        "accept images no trusted key signed (unsigned, or an unknown signer's); a broken signature is still refused",
+      )
+      .action(function (this: Command) {
+        edit(ctx, this, (c) => setAllowUnsigned(c, true), 'unsigned images allowed');
+      }),
+    'ciu upgrade-profile allow-unsigned',
+  );
+  withExamples(
+    profile
+      .command('no-allow-unsigned')
+      .description('accept only images signed by a key the worker trusts (CIU_IMAGE_KEYS; the default)')
+      .action(function (this: Command) {
+        edit(ctx, this, (c) => setAllowUnsigned(c, false), 'only signed images allowed');
+      }),
+    'ciu upgrade-profile no-allow-unsigned',
   );
   const setting = (
     name: string,
