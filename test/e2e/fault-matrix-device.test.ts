@@ -22,7 +22,7 @@ import { waitForStatus } from '../fixtures/campaign';
 import { fleetLogin } from '../fixtures/credentials';
 import { eventually } from '../fixtures/eventually';
 import { writeTestMessageKeys } from '../fixtures/processes';
-import { createTestImage, startFtpServer, type LocalImageServer } from '../fixtures/servers';
+import { createTestImage, startFtpServer, testImageKeyPem, type LocalImageServer } from '../fixtures/servers';
 import { startTestTemporal } from '../fixtures/temporal';
 
 jest.setTimeout(170_000);
@@ -75,6 +75,8 @@ async function spawnWorker(): Promise<ChildProcess> {
     }),
     { mode: 0o600 },
   );
+  const imageKeyFile = join(dir, 'image-key.pub');
+  await writeFile(imageKeyFile, testImageKeyPem);
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
     cwd: join(__dirname, '..', '..'),
     env: {
@@ -86,6 +88,7 @@ async function spawnWorker(): Promise<ChildProcess> {
       CIU_SHUTDOWN_GRACE: `${shutdownGraceMs}ms`,
       CIU_SHUTDOWN_FORCE: `${shutdownForceMs}ms`,
       CIU_LOG_LEVEL: 'error',
+      CIU_IMAGE_KEYS: imageKeyFile,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
