@@ -10,6 +10,7 @@
  *   npm run bench:e2e        (BENCH_ROUNDS=3, BENCH_CONTROLLERS=20, BENCH_IMAGE_MIB=32, BENCH_MAX_DOWNLOADS=10)
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ import {
 import { startDevServer, type DevServer } from '../devkit/temporal/dev-server';
 import { freePort } from '../devkit/temporal/free-port';
 import type { StoredCredentials } from '../src/credentials/store';
+import { addKeyToFile } from '../src/temporal/keys';
 import type { masterUpgrade } from '../workflows';
 
 const root = join(__dirname, '..');
@@ -69,6 +71,8 @@ async function fleet(dir: string): Promise<DemoEnvironment> {
 async function startWorker(dev: DevServer, env: DemoEnvironment, dir: string) {
   const credentialsFile = join(dir, 'credentials.json');
   await writeFile(credentialsFile, JSON.stringify(env.credentialEntries), { mode: 0o600 });
+  const messageKeysFile = join(dir, 'message-keys.yaml');
+  if (!existsSync(messageKeysFile)) addKeyToFile(messageKeysFile, { id: 'bench' });
   const started = Date.now();
   const child = spawn(process.execPath, ['bin/ciu.js', 'worker'], {
     cwd: root,
@@ -76,6 +80,7 @@ async function startWorker(dev: DevServer, env: DemoEnvironment, dir: string) {
       ...process.env,
       TEMPORAL_ADDRESS: dev.address,
       CIU_CREDENTIALS_FILE: credentialsFile,
+      CIU_MESSAGE_KEYS: messageKeysFile,
       CIU_KNOWN_HOSTS: env.knownHostsFile,
       // Info, to see when it polls; the log itself is dropped.
       CIU_LOG_LEVEL: 'info',

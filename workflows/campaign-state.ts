@@ -61,6 +61,8 @@ export interface MasterCarried {
   unmatched: string[];
   /** Absent in runs carried before it existed. */
   ignoredPurges?: string[];
+  /** Internal messages ignored because no worker sealed them (workflows/message-auth.ts). */
+  forgedMessages?: string[];
 }
 
 /** Where the state's log lines go (the workflow's `log`; a test's fake). */

@@ -111,6 +111,8 @@ export interface CampaignStatus {
    * IPv4 address, CIDR subnet or all`. A signal cannot be refused, so this is where the sender sees it.
    */
   ignoredPurges?: string[];
+  /** Internal messages (reports, slot requests) the master ignored because no worker sealed them; the newest 20. */
+  forgedMessages?: string[];
   /** Every inventory controller; the untargeted ones as 'not-targeted'. */
   controllers: ControllerStatus[];
   /** Controllers per state (states with none are omitted). */

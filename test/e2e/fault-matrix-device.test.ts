@@ -21,6 +21,7 @@ import { taskQueue } from '../../workflows/definitions';
 import { waitForStatus } from '../fixtures/campaign';
 import { fleetLogin } from '../fixtures/credentials';
 import { eventually } from '../fixtures/eventually';
+import { writeTestMessageKeys } from '../fixtures/processes';
 import { createTestImage, startFtpServer, testImageKeyPem, type LocalImageServer } from '../fixtures/servers';
 import { startTestTemporal } from '../fixtures/temporal';
 
@@ -82,6 +83,7 @@ async function spawnWorker(): Promise<ChildProcess> {
       ...process.env,
       TEMPORAL_ADDRESS: temporal.dev.address,
       CIU_CREDENTIALS_FILE: credentialsFile,
+      CIU_MESSAGE_KEYS: writeTestMessageKeys(join(dir, 'message-keys.json')),
       CIU_DOWNLOAD_STALL_TIMEOUT: `${stallMs}ms`,
       CIU_SHUTDOWN_GRACE: `${shutdownGraceMs}ms`,
       CIU_SHUTDOWN_FORCE: `${shutdownForceMs}ms`,
