@@ -14,6 +14,7 @@ import { loginProtocols } from '../src/domain/rules';
 import { ControllerDriver, type DriverTimeouts } from '../src/device/driver';
 import { DeviceError } from '../src/device/errors';
 import { ReplyFormatError } from '../src/device/parsers';
+import { sshBanner } from '../src/device/ssh-banner';
 import { CommandValueError, checkHost, checkPort } from '../src/device/validate';
 import type { Logger } from '../src/logging';
 import { portOf } from '../src/transfer/endpoint';
@@ -21,6 +22,7 @@ import { rebootOnce, type RebootDevice } from './reboot';
 import type {
   ControllerFacts,
   ControllerLogInput,
+  ControllerStorage,
   DownloadImageInput,
   DownloadImageResult,
   RebootInput,
@@ -39,7 +41,10 @@ export interface ControllerActivityDeps {
   timeouts?: DriverTimeouts & { connectMs?: number };
   /** How long a reloaded controller may stay silent when the workflow gives no timeoutMs. Default 10 minutes. */
   rebootTimeoutMs?: number;
-  /** Pause between SSH polls while a controller reboots. Default 5 s. */
+  /**
+   * Longest pause between SSH banner probes while a controller reboots (they start 250 ms apart and
+   * back off to it). Default 2 s.
+   */
   rebootPollMs?: number;
   /** A download with no byte progress this long fails as DownloadStalled. Default 60 s. */
   downloadStallMs?: number;
@@ -47,7 +52,12 @@ export interface ControllerActivityDeps {
 
 type ControllerActivities = Pick<
   UpgradeActivities,
-  'inspectController' | 'downloadImage' | 'verifyImageOnController' | 'logOnController' | 'rebootController'
+  | 'inspectController'
+  | 'inspectStorage'
+  | 'downloadImage'
+  | 'verifyImageOnController'
+  | 'logOnController'
+  | 'rebootController'
 >;
 
 /** Heartbeat period while a copy runs; the worker throttles what reaches the server. */
@@ -138,6 +148,11 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
         ...(imageType === undefined ? {} : { imageType }),
       })),
     };
+  }
+
+  async function inspectStorage(controller: Controller): Promise<ControllerStorage> {
+    const storage = await withDriver(controller, (driver) => driver.storage());
+    return { freeBytes: storage.availableBytes, sizeBytes: storage.sizeBytes };
   }
 
   async function downloadImage(input: DownloadImageInput): Promise<DownloadImageResult> {
@@ -283,9 +298,24 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
 
   async function rebootController(input: RebootInput): Promise<void> {
     const { controller } = input;
+    // Look, boot partition and reload share one login (each costs a key exchange); the reload ends
+    // it. A failed command drops it, and every look during the wait has a login of its own.
+    let kept: ControllerDriver | undefined;
+    let waiting = false;
+    async function onSession<T>(body: (driver: ControllerDriver) => Promise<T>): Promise<T> {
+      if (waiting) return withDriver(controller, body);
+      try {
+        kept ??= await open(controller);
+        return await body(kept);
+      } catch (err) {
+        kept?.close();
+        kept = undefined;
+        throw toFailure(err);
+      }
+    }
     const device: RebootDevice = {
       look: () =>
-        withDriver(controller, async (driver) => {
+        onSession(async (driver) => {
           const facts = await driver.facts();
           return {
             version: facts.version,
@@ -294,15 +324,44 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
             defaultBoot: facts.partitions.find((p) => p.defaultBoot)?.partition,
           };
         }),
-      setBootPartition: (partition) => withDriver(controller, (driver) => driver.setBootPartition(partition)),
-      reload: () => withDriver(controller, (driver) => driver.reload()),
+      banner: async () => {
+        waiting = true;
+        kept?.close();
+        kept = undefined;
+        const host = checkHost('controller.ssh.host', controller.ssh.host);
+        const port = checkPort('controller.ssh.port', controller.ssh.port ?? 22);
+        await sshBanner(host, port).catch((err: unknown) => {
+          throw toFailure(err);
+        });
+      },
+      setBootPartition: (partition) => onSession((driver) => driver.setBootPartition(partition)),
+      reload: () =>
+        onSession(async (driver) => {
+          kept = undefined;
+          try {
+            await driver.reload();
+          } finally {
+            driver.close();
+          }
+        }),
     };
-    await rebootOnce(Context.current(), device, input, {
-      timeoutMs: input.timeoutMs ?? deps.rebootTimeoutMs ?? 10 * 60_000,
-      pollMs: deps.rebootPollMs ?? 5000,
-      logger,
-    });
+    try {
+      await rebootOnce(Context.current(), device, input, {
+        timeoutMs: input.timeoutMs ?? deps.rebootTimeoutMs ?? 10 * 60_000,
+        pollMs: deps.rebootPollMs ?? 2000,
+        logger,
+      });
+    } finally {
+      kept?.close();
+    }
   }
 
-  return { inspectController, downloadImage, verifyImageOnController, logOnController, rebootController };
+  return {
+    inspectController,
+    inspectStorage,
+    downloadImage,
+    verifyImageOnController,
+    logOnController,
+    rebootController,
+  };
 }

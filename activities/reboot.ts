@@ -27,15 +27,25 @@ export interface RebootLook {
   defaultBoot?: 0 | 1;
 }
 
-/** The device actions rebootController needs; each opens and closes its own session. */
+/** The device actions rebootController needs; they may share one session until `reload` ends it. */
 export interface RebootDevice {
   look(): Promise<RebootLook>;
+  /** Resolves once the controller's SSH server sends its identification line; no login. */
+  banner(): Promise<void>;
   setBootPartition(partition: 0 | 1): Promise<void>;
   reload(): Promise<void>;
 }
 
 /** Rounding allowance when comparing a controller's uptime (whole seconds) with the time since reload. */
 const uptimeSlackMs = 2000;
+
+/**
+ * The wait's first pause and its growth: a banner probe costs one TCP handshake, so a controller
+ * that is back is seen within a fraction of a second, and one that takes minutes is probed every
+ * `pollMs` at most.
+ */
+const firstPauseMs = 250;
+const pauseGrowth = 1.5;
 
 function recordedReload(details: unknown): number | undefined {
   const reloadedAt = (details as Partial<RebootHeartbeat> | undefined)?.reloadedAt;
@@ -48,8 +58,10 @@ function isUnreachable(err: unknown): boolean {
 
 /**
  * Sets the boot partition, reloads, and waits until the controller answers SSH from a fresh boot —
- * or resumes a wait an earlier attempt began. Resolves once it answers; the workflow then checks
- * what it runs. Fails RebootTimeout ("did not come back after reload", with the time waited).
+ * or resumes a wait an earlier attempt began. The wait probes the SSH banner with a short backoff
+ * (up to `pollMs` apart) and logs in only once it answers, to tell a fresh boot by its uptime.
+ * Resolves once it answers; the workflow then checks what it runs. Fails RebootTimeout ("did not
+ * come back after reload", with the time waited).
  */
 export async function rebootOnce(
   context: Context,
@@ -83,6 +95,10 @@ export async function rebootOnce(
         now.uptimeSeconds * 1000 < Date.now() - activityStart - uptimeSlackMs;
       const runsTarget = expected && now.version === expected.version && now.build === expected.build;
       if (runsTarget || bootedSinceStart) {
+        // A fallback finds the controller already on its previous image (it booted the old partition
+        // on its own): no reload, but the next one must not boot the image it just refused.
+        if (runsTarget && now.defaultBoot !== undefined && now.defaultBoot !== partition)
+          await device.setBootPartition(partition);
         log.info(
           { version: now.version, build: now.build, uptimeSeconds: now.uptimeSeconds },
           'controller already rebooted; not reloading again',
@@ -100,12 +116,15 @@ export async function rebootOnce(
   const sentAt = reloadedAt ?? activityStart;
   const deadline = sentAt + timeoutMs;
   let lastError = 'no answer yet';
+  let pauseMs = Math.min(firstPauseMs, pollMs);
   for (;;) {
     const beat = (): void => context.heartbeat({ reloadedAt: sentAt, waitedMs: Date.now() - sentAt });
     beat();
-    await context.sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
+    await context.sleep(Math.min(pauseMs, Math.max(0, deadline - Date.now())));
+    pauseMs = Math.min(pauseMs * pauseGrowth, pollMs);
     beat();
     try {
+      await device.banner();
       const { uptimeSeconds } = await device.look();
       // Up for longer than the reload is old: it has not gone down yet (a slow real device).
       if (uptimeSeconds !== undefined && uptimeSeconds * 1000 > Date.now() - sentAt + uptimeSlackMs)

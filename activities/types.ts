@@ -33,6 +33,12 @@ export interface DownloadImageResult {
   alreadyThere?: boolean;
 }
 
+/** The controller's flash as `show storage` reports it (the file system `copy` stages images on). */
+export interface ControllerStorage {
+  freeBytes: number;
+  sizeBytes: number;
+}
+
 export interface VerifyOnControllerInput {
   controller: Controller;
   partition: 0 | 1;
@@ -61,6 +67,8 @@ export interface UpgradeActivities {
   verifyImage(input: VerifyImageInput): Promise<VerifiedImage>;
   /** Asks the controller what it runs and what each partition holds. */
   inspectController(controller: Controller): Promise<ControllerFacts>;
+  /** Reads the controller's free flash (`show storage`); read-only, for the pre-checks before a download. */
+  inspectStorage(controller: Controller): Promise<ControllerStorage>;
   /** Tells the controller to copy the image from its server into a partition; cancellable mid-transfer. */
   downloadImage(input: DownloadImageInput): Promise<DownloadImageResult>;
   /** Checks the image now on the controller's partition (type, version, build, SHA-256). */

@@ -44,14 +44,21 @@ function parseInput(input: unknown): VerifyImageInput {
   throw ApplicationFailure.nonRetryable(boundIssues(validation.issues), failureTypes.invalidInput);
 }
 
-/** The activity's cancellation signal, when running as an activity (tests and the CLI may call it directly). */
-function cancellationSignal(): AbortSignal | undefined {
+/** The activity's context, when running as an activity (tests and the CLI may call it directly). */
+function activityContext(): Context | undefined {
   try {
-    return Context.current().cancellationSignal;
+    return Context.current();
   } catch {
     return undefined;
   }
 }
+
+/**
+ * Heartbeat period during a header read. The read itself is bounded by its deadline (the endpoint's
+ * `deadlineMs`, 60 s), so heartbeats only say the worker is alive: a crashed worker's attempt is
+ * noticed by the heartbeat timeout in seconds instead of the start-to-close timeout in minutes.
+ */
+const heartbeatEveryMs = 2000;
 
 /** Header problems against what the campaign needs; empty when the image fits. */
 function headerProblems(header: ImageHeader, input: VerifyImageInput): string[] {
@@ -205,9 +212,12 @@ export function createImageActivities(deps: ImageActivityDeps): Pick<UpgradeActi
         ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}),
       };
 
+      const context = activityContext();
+      context?.heartbeat();
+      const keepAlive = context ? setInterval(() => context.heartbeat(), heartbeatEveryMs) : undefined;
       let read;
       try {
-        read = await readHeader(endpoint, image, HEADER_SIZE, { signal: cancellationSignal() });
+        read = await readHeader(endpoint, image, HEADER_SIZE, { signal: context?.cancellationSignal });
       } catch (err) {
         if (!(err instanceof TransferError) || err.code === 'aborted') throw err;
         const failure = transferFailure(err, image, server, source.credentialsRef);
@@ -216,6 +226,8 @@ export function createImageActivities(deps: ImageActivityDeps): Pick<UpgradeActi
           'image header read failed',
         );
         throw failure;
+      } finally {
+        clearInterval(keepAlive);
       }
 
       let header: ImageHeader;

@@ -31,6 +31,7 @@ const instant: UpgradeActivities = {
     bootPartition: 0,
     partitions: [],
   }),
+  inspectStorage: async () => ({ freeBytes: 1 << 30, sizeBytes: 2 << 30 }),
   downloadImage: async () => ({ bytes: 1 }),
   verifyImageOnController: async () => undefined,
   logOnController: async () => undefined,

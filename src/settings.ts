@@ -8,10 +8,26 @@ import { parseDuration } from './domain/duration';
 export const settingVariables = {
   TEMPORAL_ADDRESS: 'Temporal frontend host:port (default 127.0.0.1:7233)',
   TEMPORAL_NAMESPACE: "Temporal namespace (default 'default')",
+  TEMPORAL_CONFIG_FILE:
+    "Temporal's TOML profile file (default ~/.config/temporalio/temporal.toml, read when it exists)",
+  TEMPORAL_PROFILE: "profile of that file to use (default 'default')",
+  TEMPORAL_API_KEY: 'API key sent as `authorization: Bearer …` (turns TLS on, e.g. Temporal Cloud)',
+  TEMPORAL_TLS: '1/true: TLS to Temporal with the system CAs; 0/false: no TLS even if the profile sets some',
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: 'PEM CA that signs the Temporal frontend certificate (turns TLS on)',
+  TEMPORAL_TLS_SERVER_CA_CERT_DATA: 'the same CA, inline PEM',
+  TEMPORAL_TLS_SERVER_NAME: "name the frontend's certificate must carry (default: the address's host)",
+  TEMPORAL_TLS_CLIENT_CERT_PATH: 'PEM client certificate for mTLS (with the key)',
+  TEMPORAL_TLS_CLIENT_CERT_DATA: 'the same certificate, inline PEM',
+  TEMPORAL_TLS_CLIENT_KEY_PATH: 'PEM private key of that certificate',
+  TEMPORAL_TLS_CLIENT_KEY_DATA: 'the same key, inline PEM',
   CIU_HOME: "the master's config directory for `ciu` (default ./.ciu)",
   CIU_CREDENTIALS_FILE: 'YAML/JSON credential store the worker resolves credentials references in',
   CIU_KNOWN_HOSTS: 'known_hosts file for SSH endpoints whose host key the credential store does not list',
   CIU_TLS_CA_FILE: 'CA bundle trusted for ftps image servers (default: the system CAs)',
+  CIU_PAYLOAD_KEYS:
+    'key file (mode 600) encrypting payloads: worker, `ciu`, codec server (default: payloads in clear)',
+  CIU_MESSAGE_KEYS:
+    "workers' key file (mode 600) authenticating internal messages (required by `ciu worker`)",
   CIU_SSH_LEGACY_ALGORITHMS:
     'comma-separated SHA-1-era SSH algorithms to allow again (ssh-rsa, hmac-sha1, …)',
   CIU_LOG_LEVEL: 'pino log level (default info)',
@@ -29,13 +45,35 @@ export const settingVariables = {
     'comma-separated public-key files (`ciu image keygen`) of image signers to trust (default none)',
 } as const;
 
+/**
+ * Temporal's own environment-configuration variables (TEMPORAL_ADDRESS … TEMPORAL_TLS_CLIENT_KEY_DATA
+ * above): src/temporal/connection.ts hands them to @temporalio/envconfig, which merges them over the
+ * profile file. HOME and XDG_CONFIG_HOME only locate that file's default path.
+ */
+const temporalConnectionVariables = [
+  ...Object.keys(settingVariables).filter((name) => name.startsWith('TEMPORAL_')),
+  'HOME',
+  'XDG_CONFIG_HOME',
+];
+
+/** The Temporal connection variables `env` sets (an empty value counts as unset, as everywhere here). */
+export function temporalConnectionEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const name of temporalConnectionVariables) {
+    const value = optional(env[name]);
+    if (value !== undefined) picked[name] = value;
+  }
+  return picked;
+}
+
 /** Everything the environment configures, resolved with its defaults. */
 export interface CiuSettings {
-  temporal: { address: string; namespace: string };
   home: string;
   credentialsFile?: string;
   knownHostsFile?: string;
   tlsCaFile?: string;
+  payloadKeysFile?: string;
+  messageKeysFile?: string;
   sshLegacyAlgorithms: string[];
   logLevel: string;
   /** Unset: each entry point's own default. */
@@ -72,13 +110,9 @@ function list(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
-/** Reads the variables in settingVariables from `env`. */
+/** Reads the variables in settingVariables from `env`, except Temporal's (temporalConnectionEnv). */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): CiuSettings {
   const settings: CiuSettings = {
-    temporal: {
-      address: optional(env.TEMPORAL_ADDRESS) ?? '127.0.0.1:7233',
-      namespace: optional(env.TEMPORAL_NAMESPACE) ?? 'default',
-    },
     home: optional(env.CIU_HOME) ?? '.ciu',
     sshLegacyAlgorithms: list(env.CIU_SSH_LEGACY_ALGORITHMS),
     logLevel: optional(env.CIU_LOG_LEVEL) ?? 'info',
@@ -87,6 +121,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): CiuSettin
     credentialsFile: optional(env.CIU_CREDENTIALS_FILE),
     knownHostsFile: optional(env.CIU_KNOWN_HOSTS),
     tlsCaFile: optional(env.CIU_TLS_CA_FILE),
+    payloadKeysFile: optional(env.CIU_PAYLOAD_KEYS),
+    messageKeysFile: optional(env.CIU_MESSAGE_KEYS),
     metricsAddress: optional(env.CIU_METRICS),
     sdkMetricsAddress: optional(env.CIU_SDK_METRICS),
   };

@@ -14,6 +14,7 @@ import {
   type WorkflowBundleOption,
 } from '@temporalio/worker';
 import { createLogger, type Logger } from '../src/logging';
+import { failureConverterPath } from '../src/temporal/data-converter';
 import { sdkLogger } from './runtime';
 
 /** Beside the compiled worker: dist/workers/bundle.js → dist/workflow-bundle.js. */
@@ -35,6 +36,8 @@ export function bundlerLogger(logger: Logger): SdkLogger {
 export async function bundleWorkflows(logger: Logger): Promise<{ code: string }> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
+    // Error texts from workflow code go through the payload codec too (src/temporal/failure-converter.ts).
+    failureConverterPath,
     logger: bundlerLogger(logger),
   });
   return { code };

@@ -4,13 +4,20 @@ import { credentialStore } from '../src/credentials/store';
 import { readTrustedImageKeys } from '../src/image';
 import { createLogger, type Logger } from '../src/logging';
 import { settingsFromEnv } from '../src/settings';
+import {
+  resolveTemporalConnection,
+  temporalConnectionFailure,
+  type TemporalConnection,
+  type TemporalConnectionFlags,
+} from '../src/temporal/connection';
+import { loadKeyRing } from '../src/temporal/keys';
 import { installRuntime } from './runtime';
 import { createCiuWorker, NativeConnection } from './worker';
 
 /** Options for running a worker until the process is told to stop. */
-export interface RunWorkerOptions {
-  address?: string;
-  namespace?: string;
+export interface RunWorkerOptions extends TemporalConnectionFlags {
+  /** Resolved connection settings; default: the flags above over the environment and profile file. */
+  temporal?: TemporalConnection;
   logger?: Logger;
   credentialsFile?: string;
   knownHostsFile?: string;
@@ -18,6 +25,8 @@ export interface RunWorkerOptions {
   /** Public-key files of the image signers to trust. Default: env CIU_IMAGE_KEYS, else none. */
   imageKeyFiles?: string[];
   interceptors?: WorkerInterceptors;
+  /** Payload key file; default CIU_PAYLOAD_KEYS, else payloads in clear. */
+  payloadKeysFile?: string;
 }
 
 /** Connects, runs a ciu worker until SIGINT/SIGTERM, then drains and closes. */
@@ -31,14 +40,19 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     logger.warn('no trusted image keys (CIU_IMAGE_KEYS): only profiles with allowUnsigned verify images');
   const metricsBindAddress = options.sdkMetricsAddress ?? settings.sdkMetricsAddress;
   installRuntime({ logger, ...(metricsBindAddress ? { metricsBindAddress } : {}) });
-  const address = options.address ?? settings.temporal.address;
-  const connection = await NativeConnection.connect({ address });
+  const payloadKeysFile = options.payloadKeysFile ?? settings.payloadKeysFile;
+  // Read before connecting: a bad key file stops the worker with its name and field.
+  const payloadKeys = payloadKeysFile ? loadKeyRing(payloadKeysFile) : undefined;
+  const temporal = options.temporal ?? resolveTemporalConnection(options);
+  const connection = await NativeConnection.connect(temporal.connectionOptions).catch((err: unknown) => {
+    throw new Error(temporalConnectionFailure(temporal.summary, err));
+  });
   try {
     const knownHostsFile = options.knownHostsFile ?? settings.knownHostsFile;
     const credentialsFile = options.credentialsFile ?? settings.credentialsFile;
     const worker = await createCiuWorker({
       connection,
-      namespace: options.namespace ?? settings.temporal.namespace,
+      namespace: temporal.namespace,
       logger,
       credentials: credentialStore(credentialsFile ? { file: credentialsFile } : {}),
       trustedImageKeys,
@@ -47,8 +61,16 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       ...(settings.shutdownGraceMs !== undefined ? { shutdownGraceMs: settings.shutdownGraceMs } : {}),
       ...(settings.shutdownForceMs !== undefined ? { shutdownForceMs: settings.shutdownForceMs } : {}),
       ...(options.interceptors ? { interceptors: options.interceptors } : {}),
+      ...(payloadKeys ? { payloadKeys } : {}),
     });
-    logger.info({ address, taskQueue: worker.options.taskQueue }, 'worker polling');
+    logger.info(
+      {
+        ...temporal.summary,
+        taskQueue: worker.options.taskQueue,
+        payloadKeys: payloadKeys ? [...payloadKeys.keys.keys()] : [],
+      },
+      'worker polling',
+    );
     await worker.run();
   } finally {
     await connection.close();

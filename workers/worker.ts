@@ -5,6 +5,8 @@ import {
   type WorkflowBundleOption,
 } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { ciuDataConverter } from '../src/temporal/data-converter';
+import type { KeyRing } from '../src/temporal/keys';
 import { taskQueue } from '../workflows/definitions';
 import { boundedFailureInterceptor } from './bounded-failures';
 import { workflowBundleFor } from './bundle';
@@ -31,6 +33,8 @@ export interface CiuWorkerOptions extends ActivityDeps {
   shutdownForceMs?: number;
   /** E.g. ciu's download counters (src/metrics.ts downloadMetricsInterceptor). Default none. */
   interceptors?: WorkerInterceptors;
+  /** Encrypts every payload with the current key (`CIU_PAYLOAD_KEYS`). Default: payloads in clear. */
+  payloadKeys?: KeyRing;
 }
 
 /** A worker for both ciu workflows and all activities. Call `installRuntime` first in a process entry. */
@@ -43,6 +47,7 @@ export async function createCiuWorker(options: CiuWorkerOptions): Promise<Worker
     interceptors,
     shutdownGraceMs,
     shutdownForceMs,
+    payloadKeys,
     ...deps
   } = options;
   return Worker.create({
@@ -50,6 +55,7 @@ export async function createCiuWorker(options: CiuWorkerOptions): Promise<Worker
     namespace: namespace ?? 'default',
     taskQueue: options.taskQueue ?? taskQueue,
     workflowBundle: workflowBundle ?? (await workflowBundleFor(deps.logger)),
+    dataConverter: ciuDataConverter({ ...(payloadKeys ? { payloadKeys } : {}) }),
     activities: createActivities(deps),
     maxConcurrentActivityTaskExecutions: maxConcurrentActivityTaskExecutions ?? 200,
     // downloadImage's heartbeat timeout is 45 s; unthrottled to 5 s so a purge reaches a running download fast.

@@ -6,12 +6,12 @@ import { permanentFailureTypes } from '../src/domain/errors';
 const nonRetryableErrorTypes = [...permanentFailureTypes];
 
 /** Short CLI commands (inspect, log): a few seconds each; retried briefly because SSH hiccups are common. */
-export const shortCommand = proxyActivities<Pick<UpgradeActivities, 'inspectController' | 'logOnController'>>(
-  {
-    startToCloseTimeout: '2 minutes',
-    retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes },
-  },
-);
+export const shortCommand = proxyActivities<
+  Pick<UpgradeActivities, 'inspectController' | 'inspectStorage' | 'logOnController'>
+>({
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes },
+});
 
 /**
  * Image download: one try per call (the workflow counts quick tries); hours for slow links. The
@@ -48,10 +48,13 @@ export function reboot(rebootTimeoutMs: number) {
 
 /**
  * Image-header check: a losing image server must not end the campaign, so transient failures retry
- * with backoff up to 5 minutes apart, without limit; a bad header or refused login is final.
+ * with backoff up to 5 minutes apart, without limit; a bad header or refused login is final. The read
+ * has its own 60 s deadline; the activity heartbeats every 2 s, so 10 s without one means its worker
+ * is gone and the next worker retries at once instead of after the start-to-close timeout.
  */
 export const headerCheck = proxyActivities<Pick<UpgradeActivities, 'verifyImage'>>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: {
     initialInterval: '5s',
     backoffCoefficient: 2,

@@ -310,6 +310,10 @@ export class CampaignState {
     // A merge keeps what a partial report (a child's result) does not carry; these two only mean something in their state.
     if (entry.status.state !== 'downloading') delete entry.status.attempt;
     if (entry.status.state !== 'waiting-retry') delete entry.status.nextRetryAt;
+    if (entry.status.state !== 'waiting-window') {
+      delete entry.status.windowOpensAt;
+      delete entry.status.window;
+    }
     const again =
       closed && entry.restartWhenClosed ? this.config.inventory.find((c) => c.ip === report.ip) : undefined;
     if (again) {

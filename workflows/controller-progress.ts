@@ -58,6 +58,10 @@ export class ControllerProgress {
     // These two only mean something in their state.
     if (status.state !== 'waiting-retry') delete status.nextRetryAt;
     if (status.state !== 'downloading') delete status.attempt;
+    if (status.state !== 'waiting-window') {
+      delete status.windowOpensAt;
+      delete status.window;
+    }
     return {
       ...(fields.state !== undefined ? { state: status.state } : {}),
       ...(fields.attempts !== undefined ? { attempts: status.attempts } : {}),
@@ -71,6 +75,8 @@ export class ControllerProgress {
     if (status.state === 'downloading')
       lines.push(`attempt ${status.attempt}/${this.subject.quickTries}, ${status.attempts} in all`);
     if (status.nextRetryAt) lines.push(`next cycle at ${status.nextRetryAt}`);
+    if (status.windowOpensAt)
+      lines.push(`${status.window ?? 'maintenance'} window opens at ${status.windowOpensAt}`);
     if (status.lastError) lines.push(`last error: ${status.lastError}`);
     return lines.join('\n\n');
   }

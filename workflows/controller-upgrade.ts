@@ -7,6 +7,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -18,9 +19,12 @@ import { boundIssues } from '../src/domain/bounded';
 import { validate } from '../src/domain/config';
 import { parseDuration } from '../src/domain/duration';
 import { failureText, failureTypes } from '../src/domain/errors';
+import { preCheckFailure, preCheckProblems } from '../src/domain/pre-checks';
+import { describeWindow, windowState, type MaintenanceWindow } from '../src/domain/windows';
 import {
   controllerUpgradeInputSchema,
   type ControllerCarried,
+  type ControllerFacts,
   type ControllerUpgradeInput,
 } from '../src/domain/schemas';
 import type { ControllerState, ControllerStatus } from '../src/domain/status';
@@ -53,6 +57,26 @@ class CycleFailed extends Error {
 class Purged extends Error {
   override readonly name = 'Purged';
 }
+
+/** A pre-check failed: the controller ends 'pre-check-failed' with this failure. */
+class PreCheckFailed extends Error {
+  override readonly name = 'PreCheckFailed';
+  constructor(readonly failure: { type: string; message: string }) {
+    super(failure.message);
+  }
+}
+
+/** The controller came back on the wrong image and was booted back into its previous one. */
+class RolledBack extends Error {
+  override readonly name = 'RolledBack';
+}
+
+/** patched() ID: controllers started before it downloaded without reading `show storage` first. */
+const preChecksPatch = 'pre-checks-before-download';
+/** patched() ID: the fallback reboot after a wrong-version boot. */
+const fallbackPatch = 'fallback-to-previous-partition';
+/** patched() ID: waits for start-at and the download and reboot windows. */
+const windowsPatch = 'maintenance-windows';
 
 /**
  * Upgrades one controller: inspect → (up-to-date | download in cycles of quick tries separated by
@@ -197,7 +221,104 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     }
   }
 
+  /**
+   * Waits on a durable timer until `window` is open, shown as 'waiting-window' until it opens. A
+   * one-off window that is already over fails the controller: nothing would ever happen.
+   */
+  async function waitForWindow(
+    kind: 'download' | 'reboot' | 'start-at',
+    window: MaintenanceWindow | undefined,
+  ): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      const at = windowState(window, new Date(now));
+      if (at.open) return;
+      if (!at.opensAt || !window)
+        throw ApplicationFailure.nonRetryable(
+          `the ${kind} window (${window ? describeWindow(window) : 'none'}) is over; set a new one and write memory`,
+          failureTypes.maintenanceWindowOver,
+        );
+      const opensAt = at.opensAt.toISOString();
+      await report({ state: 'waiting-window', window: kind, windowOpensAt: opensAt });
+      log.info('waiting for the maintenance window', { ...ctx, window: kind, opensAt });
+      await sleep(at.opensAt.getTime() - now, { summary: `${kind} window opens ${opensAt}` });
+    }
+  }
+
+  /**
+   * The pre-checks before any download; a failed one ends the controller 'pre-check-failed'. A
+   * controller whose `show storage` ciu cannot read (refused or unparsable) is not held back: its
+   * copy still reports a full flash itself.
+   */
+  async function preCheck(current: ControllerFacts, partition: 0 | 1): Promise<void> {
+    const storage = await retryForever(
+      'pre-check',
+      (tries) => tries(),
+      async () => {
+        try {
+          return await shortCommand.inspectStorage(controller);
+        } catch (err) {
+          const failure = describeFailure(err);
+          if (
+            failure.type !== failureTypes.unexpectedControllerReply &&
+            failure.type !== failureTypes.commandRejected
+          )
+            throw err;
+          log.warn('free flash unreadable; not checked before the download', {
+            ...ctx,
+            error: failureText(failure),
+          });
+          return undefined;
+        }
+      },
+    );
+    const problems = preCheckProblems({
+      inventoryModel: controller.model,
+      reportedModel: current.model,
+      bootPartition: current.bootPartition,
+      partition,
+      freeBytes: storage?.freeBytes ?? Number.POSITIVE_INFINITY,
+      imageBytes: image.payloadLength,
+    });
+    if (problems.length > 0) throw new PreCheckFailed(preCheckFailure(problems));
+    log.info('pre-checks passed', { ...ctx, partition, freeBytes: storage?.freeBytes });
+  }
+
+  /**
+   * After a wrong-version boot: boots the partition the controller ran before (ciu never wrote it),
+   * once — the reboot activity looks before it reloads, and nothing here loops.
+   */
+  async function fallBack(previous: ControllerFacts, cause: string): Promise<never> {
+    const partition = previous.bootPartition;
+    const back = { version: previous.runningVersion, build: previous.runningBuild };
+    await report({ state: 'rebooting', lastError: `${cause}; falling back to partition ${partition}` });
+    await logBothSides('warning', `${cause}; booting back into partition ${partition}`, { partition });
+    await reboot(rebootTimeoutMs).rebootController({
+      controller,
+      partition,
+      timeoutMs: rebootTimeoutMs,
+      expected: back,
+    });
+    const now = await shortCommand.inspectController(controller);
+    showProgress({ runningVersion: now.runningVersion, runningBuild: now.runningBuild });
+    if (now.runningVersion !== back.version || now.runningBuild !== back.build)
+      throw ApplicationFailure.nonRetryable(
+        `${cause}; fallback to partition ${partition} failed: it runs ${now.runningVersion} build ${now.runningBuild}, expected ${back.version} build ${back.build}`,
+        failureTypes.versionMismatchAfterReboot,
+      );
+    throw new RolledBack(
+      `${cause}; rolled back to partition ${partition} (${back.version} build ${back.build})`,
+    );
+  }
+
   async function upgrade(): Promise<ControllerUpgradeResult> {
+    const windows =
+      (input.startAt !== undefined ||
+        input.downloadWindow !== undefined ||
+        input.rebootWindow !== undefined) &&
+      patched(windowsPatch);
+    if (windows && input.startAt !== undefined && !facts)
+      await waitForWindow('start-at', { from: input.startAt, until: '9999-12-31T00:00:00Z' });
     const current =
       facts ??
       (await retryForever(
@@ -219,8 +340,15 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       return finish('up-to-date');
     }
     const partition = targetPartition(input.partition, current);
+    if (input.preChecks !== false && patched(preChecksPatch)) await preCheck(current, partition);
 
-    await retryForever('download', withSlot, async (n) => {
+    const downloadCycle = windows
+      ? async <T>(tries: () => Promise<T>): Promise<T> => {
+          await waitForWindow('download', input.downloadWindow);
+          return withSlot(tries);
+        }
+      : withSlot;
+    await retryForever('download', downloadCycle, async (n) => {
       await report({ state: 'downloading', attempt: n, attempts: status.attempts + 1 });
       const result = await transfer.downloadImage({
         controller,
@@ -242,6 +370,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     if (!input.autoboot) {
       return finish('downloaded-reboot-required');
     }
+    if (windows) await waitForWindow('reboot', input.rebootWindow);
     await report({ state: 'rebooting' });
     await reboot(rebootTimeoutMs).rebootController({
       controller,
@@ -253,6 +382,8 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     showProgress({ runningVersion: after.runningVersion, runningBuild: after.runningBuild });
     if (!progress.runsTarget(after.runningVersion, after.runningBuild)) {
       const message = `after reboot the controller runs ${after.runningVersion} build ${after.runningBuild}, expected ${image.version} build ${image.build}`;
+      if (input.fallback === true && patched(fallbackPatch))
+        await fallBack(current, failureText({ type: failureTypes.versionMismatchAfterReboot, message }));
       throw ApplicationFailure.nonRetryable(message, failureTypes.versionMismatchAfterReboot);
     }
     log.info('upgraded and confirmed after reboot', { ...ctx, version: image.version, build: image.build });
@@ -272,6 +403,16 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     if (isCancellation(err) || err instanceof Purged) {
       status.state = 'purged';
       log.info('purged', { ...ctx, attempts: status.attempts });
+    } else if (err instanceof PreCheckFailed) {
+      status.state = 'pre-check-failed';
+      status.lastError = failureText(err.failure);
+      await CancellationScope.nonCancellable(() =>
+        logBothSides('error', `upgrade not started: ${status.lastError}`, { error: status.lastError }),
+      );
+    } else if (err instanceof RolledBack) {
+      status.state = 'rolled-back';
+      status.lastError = err.message;
+      log.warn('rolled back', { ...ctx, error: err.message });
     } else if (err instanceof TemporalFailure) {
       // Permanent failures, and whatever the reboot or the check after it could not get past.
       // Anything else (continue-as-new, a bug) propagates: a bug fails the task, which retries after a fix.

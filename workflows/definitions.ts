@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CampaignConfigInput } from '../src/domain/config';
+import type { CampaignPlan } from '../src/domain/plan';
 import type { CampaignStatus, ControllerStatus } from '../src/domain/status';
 
 /** Task queue the worker polls. */
@@ -48,6 +49,9 @@ export const commitConfigUpdate = defineUpdate<CommitResult, [config: CampaignCo
 
 /** The whole campaign's status ("show upgrade status"). */
 export const upgradeStatusQuery = defineQuery<CampaignStatus>('upgradeStatus');
+
+/** The dry run of the committed config against what the campaign knows of each controller (src/domain/plan.ts). */
+export const upgradePlanQuery = defineQuery<CampaignPlan>('upgradePlan');
 
 // --- master: child-facing ---
 

@@ -32,9 +32,11 @@ import {
   purgeSignal,
   purgeTargetsSignal,
   purgeTargetsUpdate,
+  upgradePlanQuery,
   upgradeStatusQuery,
 } from './definitions';
 import { describeFailure } from './failures';
+import { campaignPlan, rolloutArgs } from './rollout';
 import { attemptsKey, campaignKey, controllerKey, modelKey, stateKey } from './search-attributes';
 
 export type { MasterCarried } from './campaign-state';
@@ -82,6 +84,7 @@ export async function masterUpgrade(
   if (!carried && useSearchAttributes) upsertSearchAttributes([{ key: campaignKey, value: campaign }]);
 
   setHandler(upgradeStatusQuery, () => state.status());
+  setHandler(upgradePlanQuery, () => campaignPlan(state.committed, state.status(), new Date()));
   setHandler(purgeTargetsSignal, (selectors) => void state.purgeSelectors(selectors));
   setHandler(purgeTargetsUpdate, (selectors) => state.purgeSelectors(selectors), {
     validator: (selectors) => {
@@ -177,6 +180,7 @@ export async function masterUpgrade(
           partition: config.profile.partition,
           master: { workflowId: campaign },
           searchAttributes: useSearchAttributes,
+          ...rolloutArgs(config.profile),
         },
       ],
     });

@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import pino from 'pino';
 import { validateCampaignConfig } from '../../src/domain/config';
 import type { CampaignStatus } from '../../src/domain/status';
@@ -198,6 +198,9 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
       const ui = `${uiUrl}/namespaces/default/workflows`;
       const byCampaign = `${ui}?query=${encodeURIComponent(`CiuCampaign="${campaign}"`)}`;
       const address = dev.address === '127.0.0.1:7233' ? '' : ` --address ${dev.address}`;
+      // As the operator would type it from the checkout, as the README shows it.
+      const fromHere = relative(process.cwd(), inputFile);
+      const shownInput = fromHere.startsWith('..') ? inputFile : fromHere;
       say(
         [
           `Every controller has its end state. The demo stays up; Ctrl-C stops everything.`,
@@ -211,7 +214,7 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
           `  npx ciu${address} show upgrade status --campaign ${campaign}`,
           `  npx ciu temporal workflow query${address} --workflow-id ${campaign} --type upgradeStatus`,
           `  npx ciu temporal workflow list${address} --query 'CiuCampaign="${campaign}" AND CiuState="upgraded"'`,
-          `  npx ciu temporal workflow start${address} --type masterUpgrade --task-queue ciu --workflow-id ${campaign}-again --input-file ${inputFile}`,
+          `  npx ciu temporal workflow start${address} --type masterUpgrade --task-queue ciu --workflow-id ${campaign}-again --input-file ${shownInput}`,
           // This campaign has ended, so a purge has nothing to stop: say how, without a command that would fail.
           `While a campaign runs, \`npx ciu upgrade target purge <ip|subnet|all> --campaign <name>\` (the purgeTargets signal) stops those controllers.`,
         ].join('\n'),

@@ -55,6 +55,7 @@ type CommandId =
   | 'show-log'
   | 'show-log-lines'
   | 'show-boot'
+  | 'show-storage'
   | 'copy'
   | 'boot-partition'
   | 'reload'
@@ -84,6 +85,7 @@ const commandSpecs: CommandSpec<CommandId>[] = [
   { id: 'show-log', words: ['show', 'log', 'system'], modes: privileged },
   { id: 'show-log-lines', words: ['show', 'log', 'system', '<value>'], modes: privileged },
   { id: 'show-boot', words: ['show', 'boot'], modes: privileged },
+  { id: 'show-storage', words: ['show', 'storage'], modes: privileged },
   { id: 'copy', words: ['copy', '<rest>'], modes: privileged },
   { id: 'boot-partition', words: ['boot', 'system', 'partition', '<value>'], modes: privileged },
   { id: 'reload', words: ['reload'], modes: privileged },
@@ -184,6 +186,9 @@ export async function executeCommand(
     }
     case 'show-boot':
       terminal.write(`\nConfig File: default.cfg\nBoot Partition: PARTITION ${ctx.flash.bootPartition}\n`);
+      return 'continue';
+    case 'show-storage':
+      await show(showStorage(ctx));
       return 'continue';
     case 'copy':
       try {
@@ -293,6 +298,50 @@ function showImageVersion(flash: Flash): string {
     rule,
     ...partitionBlock(1, flash.partition(1), flash),
     rule,
+    '',
+  ].join('\n');
+}
+
+/** A size as `df -h` prints it: "241.6M", "1.8G", "4.0K", "0". */
+function dfSize(bytes: number): string {
+  if (bytes < 1024) return String(bytes);
+  const units = ['K', 'M', 'G', 'T'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)}${units[unit]}`;
+}
+
+const flashSize = 1.8 * 1024 ** 3;
+/** What the system itself keeps on /flash besides the images (config, logs, AP images). */
+const flashBase = 112 * 1024 ** 2;
+
+/**
+ * `show storage`: ArubaOS's file systems, `df` style. /flash holds what a copy stages; with the
+ * flash-full fault only 1 KiB is left on it.
+ */
+function showStorage(ctx: CliContext): string {
+  const images = ([0, 1] as const).reduce<number>(
+    (sum, n) => sum + (ctx.flash.partition(n)?.payloadLength ?? 0),
+    0,
+  );
+  const used = ctx.faults.flashFull ? flashSize - 1024 : flashBase + images;
+  const row = (fs: string, size: number, usedBytes: number, mount: string): string =>
+    [
+      fs.padEnd(20),
+      dfSize(size).padStart(9),
+      dfSize(usedBytes).padStart(9),
+      dfSize(size - usedBytes).padStart(9),
+      `${Math.round((usedBytes / size) * 100)}%`.padStart(4),
+      mount,
+    ].join(' ');
+  return [
+    'Filesystem                Size      Used Available Use% Mounted on',
+    row('none', 60 * 1024 ** 2, 2.4 * 1024 ** 2, '/tmp'),
+    row('/dev/usbdisk/part1', flashSize, used, '/flash'),
     '',
   ].join('\n');
 }

@@ -21,6 +21,8 @@ export interface DevServerOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** How long to wait for the frontend to answer. Default 60 s. */
   startTimeoutMs?: number;
+  /** Codec server the Web UI decodes payloads with (`--ui-codec-endpoint`). Default none. */
+  uiCodecEndpoint?: string;
   /** Where the server's own output goes. Default: discarded (kept in memory for the start error). */
   onOutput?: (chunk: string) => void;
 }
@@ -49,6 +51,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--db-filename', dbFile];
   args.push('--log-level', options.logLevel ?? 'error');
   args.push(...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]));
+  if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   for (const [name, type] of Object.entries(ciuSearchAttributes))
     args.push('--search-attribute', `${name}=${type}`);
 

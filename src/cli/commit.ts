@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { canonicalJson } from '../domain/canonical-json';
+import type { CampaignSummary } from '../domain/status';
 import type { CampaignConfig } from '../domain/types';
+import type { masterUpgrade } from '../../workflows';
 import { commitConfigUpdate, taskQueue, type CommitResult } from '../../workflows/definitions';
+import { answeredWithin } from './answer';
 import { CliError } from './exit-codes';
 
 /** Memo key on the master workflow: the hash of the config it was started with. */
@@ -12,11 +15,38 @@ export const configHashMemo = 'ciuConfigHash';
 export interface CommitOutcome {
   campaign: string;
   configHash: string;
-  /** 'started' a new run, 'pushed' into the running one, or 'unchanged' (an earlier run already finished this exact config). */
+  /**
+   * 'started' a new run, 'pushed' into the running one, or 'unchanged' (an earlier run already took
+   * this exact config to a good end). A new run after an ended one names it in `previous`.
+   */
   action: 'started' | 'pushed' | 'unchanged';
   runId: string;
   /** The commitConfig answer (absent for 'unchanged'). */
   result?: CommitResult;
+  /** The ended run of this exact config: the one left alone ('unchanged') or the one run again ('started'). */
+  previous?: { runId: string; ended: string };
+}
+
+/** How the last run of a campaign ended, as far as "write memory" of the same config cares. */
+export interface EndedRun {
+  /** Temporal's execution status name: COMPLETED, FAILED, TERMINATED, CANCELLED, TIMED_OUT. */
+  status: string;
+  /** The master's result, for a COMPLETED run. */
+  summary?: Pick<CampaignSummary, 'outcome' | 'controllers'>;
+}
+
+/**
+ * Whether an ended run of the same config is worth running again, and why in words. Committing a
+ * config twice must not upgrade twice (a finished campaign is left alone), but a run that failed —
+ * the operator fixed the image on its server, or a controller — is what "write memory" restarts.
+ */
+export function rerunVerdict(run: EndedRun): { rerun: boolean; ended: string } {
+  if (run.status !== 'COMPLETED') return { rerun: true, ended: `ended ${run.status}` };
+  if (run.summary?.outcome === 'verification-failed')
+    return { rerun: true, ended: 'ended with its image verification failed' };
+  const failed = run.summary?.controllers.filter((c) => c.state === 'failed').length ?? 0;
+  if (failed > 0) return { rerun: true, ended: `ended with ${failed} failed controller(s)` };
+  return { rerun: false, ended: 'ended with every target upgraded, up-to-date or purged' };
 }
 
 /** SHA-256 of a validated config, independent of key order. */
@@ -28,7 +58,8 @@ export function configHash(config: CampaignConfig): string {
  * Commits a validated config: starts the masterUpgrade workflow (ID = campaign) or pushes the config
  * into the running one, atomically, with update-with-start (conflict policy USE_EXISTING) — so
  * committing the same config twice never starts a second run, even when two operators race. A
- * campaign that already finished with this exact config is left alone.
+ * campaign that already took this exact config to a good end is left alone; one whose run of it
+ * failed (verification, failed controllers, terminated) is started again (see `rerunVerdict`).
  */
 export async function commitCampaign(
   client: Client,
@@ -39,11 +70,21 @@ export async function commitCampaign(
 ): Promise<CommitOutcome> {
   const hash = configHash(config);
   let wasRunning = false;
+  let previous: CommitOutcome['previous'];
   try {
     const description = await client.workflow.getHandle(campaign).describe();
-    wasRunning = description.status.name === 'RUNNING';
-    if (!wasRunning && description.memo?.[configHashMemo] === hash)
-      return { campaign, configHash: hash, action: 'unchanged', runId: description.runId };
+    const status = description.status.name;
+    wasRunning = status === 'RUNNING';
+    if (!wasRunning && description.memo?.[configHashMemo] === hash) {
+      const summary =
+        status === 'COMPLETED'
+          ? await client.workflow.getHandle<typeof masterUpgrade>(campaign, description.runId).result()
+          : undefined;
+      const verdict = rerunVerdict({ status, summary });
+      previous = { runId: description.runId, ended: verdict.ended };
+      if (!verdict.rerun)
+        return { campaign, configHash: hash, action: 'unchanged', runId: description.runId, previous };
+    }
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
@@ -59,19 +100,20 @@ export async function commitCampaign(
     args: [config],
     startWorkflowOperation,
   });
-  // Only a worker answers the update; without one the call would wait forever.
   const timeoutMs = options.answerTimeoutMs ?? 30_000;
-  let timer: NodeJS.Timeout | undefined;
-  const unanswered = new Promise<undefined>(
-    (resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)),
-  );
-  const result = await Promise.race([update, unanswered]).finally(() => clearTimeout(timer));
+  const result = await answeredWithin(update, timeoutMs);
   if (result === undefined) {
-    update.catch(() => undefined);
     throw new CliError(
       `campaign ${campaign} ${wasRunning ? 'is running' : 'was started'}, but nothing answered the commitConfig update within ${timeoutMs / 1000}s: is a worker polling task queue "${taskQueue}"? Start one (\`ciu worker\`), then run \`ciu write memory\` again`,
     );
   }
   const { runId } = await (await startWorkflowOperation.workflowHandle()).describe();
-  return { campaign, configHash: hash, action: wasRunning ? 'pushed' : 'started', runId, result };
+  return {
+    campaign,
+    configHash: hash,
+    action: wasRunning ? 'pushed' : 'started',
+    runId,
+    result,
+    ...(previous ? { previous } : {}),
+  };
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { defaultTemporalTarget, type TemporalTarget } from './client';
+import type { TemporalConnectionFlags } from '../temporal/connection';
+import type { TemporalTarget } from './client';
 import { configDir } from './config-file';
 
 /** Where command output goes; tests capture it, main.ts writes to stdout/stderr. */
@@ -17,19 +18,30 @@ export interface CliContext {
   env: NodeJS.ProcessEnv;
 }
 
-/** Global options, resolved: the master's config directory and the Temporal frontend. */
+/** Global options: the master's config directory, and the Temporal connection flags (resolved on use). */
 export interface GlobalOptions {
   configDir: string;
   temporal: TemporalTarget;
 }
 
+const connectionFlags = [
+  'address',
+  'namespace',
+  'profile',
+  'tls',
+  'tlsCa',
+  'tlsServerName',
+  'tlsCert',
+  'tlsKey',
+  'apiKey',
+] as const satisfies ReadonlyArray<keyof TemporalConnectionFlags>;
+
 export function globalOptions(command: Command, ctx: CliContext): GlobalOptions {
-  const opts = command.optsWithGlobals<{ configDir?: string; address?: string; namespace?: string }>();
-  const defaults = defaultTemporalTarget(ctx.env);
-  return {
-    configDir: configDir(opts.configDir, ctx.env),
-    temporal: { address: opts.address ?? defaults.address, namespace: opts.namespace ?? defaults.namespace },
-  };
+  const opts = command.optsWithGlobals<TemporalConnectionFlags & { configDir?: string }>();
+  const temporal: TemporalTarget = { env: ctx.env };
+  for (const flag of connectionFlags)
+    if (opts[flag] !== undefined) Object.assign(temporal, { [flag]: opts[flag] });
+  return { configDir: configDir(opts.configDir, ctx.env), temporal };
 }
 
 /** Adds an "Example" section to a command's --help. */

@@ -1,4 +1,5 @@
 import Table from 'cli-table3';
+import { formatBytes } from '../domain/pre-checks';
 import { controllerStates, stateLabels, type ControllerStatus } from '../domain/status';
 
 /** Options for rendering `show upgrade status`. */
@@ -55,16 +56,7 @@ function lastErrorText(c: ControllerStatus): string {
 }
 
 /** 1536 → "1.5 KiB". */
-export function byteSize(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
+export const byteSize = formatBytes;
 
 /** `[######--------------] 1.2 MiB of 4.0 MiB, 850.0 KiB/s` — the rate only once it is known. */
 export function progressBar(bytes: number, total: number | undefined, rate?: number, width = 20): string {
@@ -78,6 +70,8 @@ export function progressBar(bytes: number, total: number | undefined, rate?: num
 /** The ArubaOS-style state text, with the try and progress while downloading. */
 export function stateText(status: ControllerStatus, quickTries?: number): string {
   const label = stateLabels[status.state] ?? status.state;
+  if (status.state === 'waiting-window' && status.windowOpensAt)
+    return `${label}${status.window ? ` (${status.window})` : ''} until ${status.windowOpensAt.replace(/\.\d{3}Z$/, 'Z')}`;
   if (status.state !== 'downloading') return label;
   const of = quickTries === undefined ? '' : `/${quickTries}`;
   const attempt = status.attempt !== undefined ? ` attempt ${status.attempt}${of}` : '';
@@ -170,7 +164,11 @@ export function renderStatusTable(
       );
     row.push(
       String(c.attempts),
-      c.state === 'waiting-retry' && c.nextRetryAt ? relative(c.nextRetryAt, now) : '-',
+      c.state === 'waiting-retry' && c.nextRetryAt
+        ? relative(c.nextRetryAt, now)
+        : c.state === 'waiting-window' && c.windowOpensAt
+          ? relative(c.windowOpensAt, now)
+          : '-',
       lastErrorText(c),
     );
     return row;

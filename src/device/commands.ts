@@ -35,6 +35,8 @@ export interface CopyRequest {
 export const showVersion = (): string => 'show version';
 export const showImageVersion = (): string => 'show image version';
 export const showSwitches = (): string => 'show switches';
+/** The dialect's free-flash command (ArubaOS `show storage`). */
+export const showStorage = (dialect: DialectSpec): string => dialect.storage.command;
 
 /** Capability `image-sha256`: the SHA-256 of a partition's image payload. */
 export function showImageChecksum(partition: number): string {

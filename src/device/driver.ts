@@ -11,7 +11,9 @@ import {
   parseShowImageVersion,
   parseShowLog,
   parseShowSwitches,
+  parseShowStorage,
   parseShowVersion,
+  type StorageReply,
   type SwitchesReply,
   type LogLine,
   type PartitionReply,
@@ -76,6 +78,12 @@ export class ControllerDriver {
 
   async partitions(): Promise<PartitionReply[]> {
     return parseShowImageVersion(await this.command(commands.showImageVersion()));
+  }
+
+  /** The file system images are staged on (ArubaOS `show storage`, the /flash row). */
+  async storage(): Promise<StorageReply> {
+    const { spec } = this.session.dialect;
+    return parseShowStorage(await this.command(commands.showStorage(spec)), spec.storage.mount);
   }
 
   /** `show switches` on a master/conductor: its associated controllers. */

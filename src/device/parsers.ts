@@ -134,6 +134,39 @@ export function parseImageChecksum(text: string): string | undefined {
   throw new ReplyFormatError('show image checksum', 'no "SHA-256 :" line');
 }
 
+/** One file system of `show storage`, in bytes. */
+export interface StorageReply {
+  mount: string;
+  sizeBytes: number;
+  usedBytes: number;
+  availableBytes: number;
+}
+
+const sizeUnits: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** A `df -h` style size: "241.6M", "1.8G", "4.0K", "0". */
+function parseSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)([KMGT]?)$/i.exec(text);
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * (sizeUnits[(m[2] ?? '').toUpperCase()] ?? 1));
+}
+
+/**
+ * `show storage`: ArubaOS's table of file systems (Filesystem, Size, Used, Available, Use%, Mounted
+ * on); the row mounted on `mount` (the dialect's, /flash).
+ */
+export function parseShowStorage(text: string, mount: string): StorageReply {
+  for (const line of lines(text)) {
+    const cells = line.trim().split(/\s+/);
+    if (cells.length < 6 || cells[cells.length - 1] !== mount) continue;
+    const [size, used, available] = cells.slice(-5, -2).map(parseSize);
+    if (size === undefined || used === undefined || available === undefined)
+      throw new ReplyFormatError('show storage', `no sizes in the ${mount} row`);
+    return { mount, sizeBytes: size, usedBytes: used, availableBytes: available };
+  }
+  throw new ReplyFormatError('show storage', `no file system mounted on ${mount}`);
+}
+
 /** A progress line of `copy`: "Received 65536 of 1048576 bytes (6%)". */
 export function parseProgressLine(line: string): { bytes: number; totalBytes?: number } | undefined {
   const m = /^Received (\d+)(?: of (\d+))? bytes/.exec(line.trim());

@@ -21,16 +21,30 @@ export interface DialectSpec {
   serverPort: boolean;
   /** `copy` takes a `host-key <fingerprint>` clause for scp/sftp. */
   serverHostKey: boolean;
+  /**
+   * Where free flash is read before a download: the command (ArubaOS `show storage`, a `df`-style
+   * table) and the mount point of the file system `copy` stages images on.
+   */
+  storage: { command: 'show storage'; mount: string };
 }
+
+/** ArubaOS 6.x/8.x: `show storage` lists its file systems; images are staged on /flash. */
+const arubaStorage = { command: 'show storage', mount: '/flash' } as const;
 
 export const dialects: Record<DialectName, DialectSpec> = {
   /** ArubaOS 6.x/8.x as documented: `copy ftp:|scp:|tftp: … system: partition {0|1}`. */
-  arubaos: { protocols: ['ftp', 'scp', 'tftp'], serverPort: false, serverHostKey: false },
+  arubaos: {
+    protocols: ['ftp', 'scp', 'tftp'],
+    serverPort: false,
+    serverHostKey: false,
+    storage: arubaStorage,
+  },
   /** ArubaOS plus the ciu simulator's extensions: ftps, sftp, http, port and host-key clauses. */
   'arubaos-ext': {
     protocols: ['ftp', 'ftps', 'scp', 'sftp', 'tftp', 'http'],
     serverPort: true,
     serverHostKey: true,
+    storage: arubaStorage,
   },
 };
 

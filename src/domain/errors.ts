@@ -76,6 +76,18 @@ const table = {
   },
   /** Not enough flash on the controller. */
   flashFull: { type: 'FlashFull', permanent: true, wording: 'Not enough space on flash' },
+  /** A pre-check before the download failed (model differs from the inventory, target partition is the booted one). */
+  preCheckFailed: {
+    type: 'PreCheckFailed',
+    permanent: true,
+    wording: 'Pre-check failed: fix the inventory or the upgrade-profile',
+  },
+  /** A one-off maintenance window (or the start time's) is over: nothing would ever happen. */
+  maintenanceWindowOver: {
+    type: 'MaintenanceWindowOver',
+    permanent: true,
+    wording: 'Maintenance window is over: set a new one, then write memory',
+  },
   /** The controller's SSH did not answer. */
   controllerUnreachable: {
     type: 'ControllerUnreachable',

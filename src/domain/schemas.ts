@@ -17,6 +17,7 @@ import {
   protocols,
 } from './rules';
 import { parseSelector, resolveTargets } from './targets';
+import { clockPattern, isInstant, isTimeZone, weekdays } from './windows';
 
 // The workflow sandbox forbids code generation; zod's JIT would probe `new Function` there.
 z.config({ jitless: true });
@@ -119,6 +120,61 @@ const expectedImage = {
 /** Profile entry for one controller model. */
 export const modelImageSchema = imageSourceSchema.extend(expectedImage);
 
+const instant = z
+  .string('must be a string')
+  .refine(isInstant, "must be an ISO 8601 time with a zone, e.g. '2026-12-01T02:00:00Z'");
+const clock = z.string('must be a string').regex(clockPattern, "must be a time of day 'HH:MM' (00:00-23:59)");
+
+const recurringWindowSchema = z.strictObject({
+  start: clock,
+  end: clock,
+  days: z
+    .array(z.enum(weekdays, `must be one of ${weekdays.join(', ')}`), 'must be a list of weekdays')
+    .min(1, 'must name at least one weekday')
+    .optional(),
+  timeZone: z
+    .string('must be a string')
+    .refine(isTimeZone, "must be an IANA time zone, e.g. 'Europe/Berlin' or 'UTC'")
+    .optional(),
+});
+const oneOffWindowSchema = z
+  .strictObject({ from: instant, until: instant })
+  .refine((w) => Date.parse(w.until) > Date.parse(w.from), {
+    message: 'must end after it starts',
+    path: ['until'],
+  });
+
+/**
+ * A maintenance window: recurring (`start`/`end` local time, optional `days` and `timeZone`) or
+ * one-off (`from`/`until`). Which one is decided by `from`, so a refusal names the field at fault.
+ */
+export const maintenanceWindowSchema = z
+  .custom<z.infer<typeof recurringWindowSchema> | z.infer<typeof oneOffWindowSchema>>(
+    (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+    "must be a recurring window { start: 'HH:MM', end: 'HH:MM', days?, timeZone? } or a one-off { from, until }",
+  )
+  .superRefine((value, ctx) => {
+    const schema = 'from' in value || 'until' in value ? oneOffWindowSchema : recurringWindowSchema;
+    const result = schema.safeParse(value);
+    if (!result.success)
+      for (const issue of result.error.issues)
+        ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  });
+
+/** The rollout controls a controller's upgrade follows: pre-checks, fallback, windows, start time. */
+const rolloutFields = {
+  /** Check model, target partition and free flash before any download. Default true. */
+  preChecks: z.boolean('must be true or false').optional(),
+  /** Boot a controller that comes back on the wrong image back into the partition it ran before. Default false. */
+  fallback: z.boolean('must be true or false').optional(),
+  /** When downloads may start; absent: any time. A download under way when it closes finishes. */
+  downloadWindow: maintenanceWindowSchema.optional(),
+  /** When reloads may be sent; absent: any time. */
+  rebootWindow: maintenanceWindowSchema.optional(),
+  /** Nothing starts on a controller before this instant (`upgrade campaign start-at`). */
+  startAt: instant.optional(),
+};
+
 /** The upgrade profile ("upgrade-profile" in ArubaOS). */
 export const upgradeProfileSchema = z.strictObject({
   models: z.record(z.string(), modelImageSchema),
@@ -143,6 +199,7 @@ export const upgradeProfileSchema = z.strictObject({
    * key); a signature that fails against a trusted key is refused all the same. Default false.
    */
   allowUnsigned: z.boolean('must be true or false').optional(),
+  ...rolloutFields,
 });
 
 /** A target: one IPv4 host, a CIDR subnet, or 'all' associated controllers. */
@@ -271,6 +328,7 @@ export const controllerUpgradeInputSchema = z.strictObject({
   /** Retry cycles per run before continue-as-new. Default 20 (about 1,500 events). */
   cyclesPerRun: wholeNumber(1).optional(),
   carried: controllerCarriedSchema.optional(),
+  ...rolloutFields,
 });
 
 export type SshEndpoint = z.infer<typeof sshEndpointSchema>;
@@ -288,3 +346,4 @@ export type VerifyImageInput = z.infer<typeof verifyImageInputSchema>;
 export type ControllerFacts = z.infer<typeof controllerFactsSchema>;
 export type ControllerCarried = z.infer<typeof controllerCarriedSchema>;
 export type ControllerUpgradeInput = z.input<typeof controllerUpgradeInputSchema>;
+export type MaintenanceWindowInput = z.infer<typeof maintenanceWindowSchema>;

@@ -7,11 +7,14 @@ export const controllerStates = [
   'waiting-verification',
   'downloading',
   'waiting-retry',
+  'waiting-window',
   'downloaded-reboot-required',
   'rebooting',
   'upgraded',
   'up-to-date',
   'failed',
+  'pre-check-failed',
+  'rolled-back',
   'purged',
   'not-targeted',
 ] as const;
@@ -23,11 +26,14 @@ export const stateLabels: Record<ControllerState, string> = {
   'waiting-verification': 'Waiting, image not verified',
   downloading: 'Downloading',
   'waiting-retry': 'Waiting for retry',
+  'waiting-window': 'Waiting for maintenance window',
   'downloaded-reboot-required': 'Upgraded, reboot required',
   rebooting: 'Rebooting',
   upgraded: 'Upgraded',
   'up-to-date': 'Up-to-date',
   failed: 'Failed',
+  'pre-check-failed': 'Pre-check failed',
+  'rolled-back': 'Rolled back',
   purged: 'Purged',
   'not-targeted': 'Not part of target',
 };
@@ -38,8 +44,13 @@ export const finalStates: readonly ControllerState[] = [
   'upgraded',
   'up-to-date',
   'failed',
+  'pre-check-failed',
+  'rolled-back',
   'purged',
 ];
+
+/** End states in which the controller did not get the new image because something went wrong (`--exit-status` 3). */
+export const problemStates: readonly ControllerState[] = ['failed', 'pre-check-failed', 'rolled-back'];
 
 /** What the operator sees for one controller (status query, `show upgrade status`, --json). */
 export interface ControllerStatus {
@@ -56,6 +67,9 @@ export interface ControllerStatus {
   totalBytes?: number;
   /** ISO time of the next download cycle while waiting-retry. */
   nextRetryAt?: string;
+  /** While waiting-window: which window ('download' or 'reboot') and when it opens (ISO). */
+  windowOpensAt?: string;
+  window?: 'download' | 'reboot' | 'start-at';
   lastError?: string;
   image?: string;
   targetVersion?: string;

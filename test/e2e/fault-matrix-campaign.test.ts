@@ -6,6 +6,8 @@
  * fault-matrix-device.test.ts.) Own subnet 127.74.0.0/16, ports from the OS, short intervals.
  */
 import type { ChildProcess } from 'node:child_process';
+import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
@@ -14,6 +16,7 @@ import type { StoredCredentials } from '../../src/credentials/store';
 import type { CampaignConfig } from '../../src/domain/types';
 import { masterUpgrade } from '../../workflows';
 import { waitForStatus } from '../fixtures/campaign';
+import { eventually } from '../fixtures/eventually';
 import { killHard, runCiu, spawnWorkerProcess, type CommandResult } from '../fixtures/processes';
 import { startTestStack, type TestStack } from '../fixtures/stack';
 
@@ -21,6 +24,10 @@ const subnet = '127.74.1.0/24';
 const ips = ['127.74.1.1', '127.74.1.2', '127.74.1.3'];
 const crewSubnet = '127.74.4.0/24';
 const crewIps = ['127.74.4.1', '127.74.4.2', '127.74.4.3', '127.74.4.4', '127.74.4.5', '127.74.4.6'];
+const verifySubnet = '127.74.6.0/24';
+const verifyIps = ['127.74.6.1', '127.74.6.2'];
+const recommitSubnet = '127.74.7.0/24';
+const recommitIps = ['127.74.7.1', '127.74.7.2'];
 
 let stack: TestStack;
 
@@ -30,6 +37,20 @@ beforeAll(async () => {
       groups: [
         { subnet, target: subnet, count: ips.length, models: ['A7210'], runs: 'old' },
         { subnet: crewSubnet, target: crewSubnet, count: crewIps.length, models: ['A7210'], runs: 'old' },
+        {
+          subnet: verifySubnet,
+          target: verifySubnet,
+          count: verifyIps.length,
+          models: ['A7210'],
+          runs: 'old',
+        },
+        {
+          subnet: recommitSubnet,
+          target: recommitSubnet,
+          count: recommitIps.length,
+          models: ['A7210'],
+          runs: 'old',
+        },
       ],
       retryInterval: '2s',
     },
@@ -113,6 +134,9 @@ test('the same config committed twice at once from two shells: one campaign, one
     // A third commit of the same config after the end starts nothing.
     const again = await ciu(shells[0]!, 'write', 'memory');
     expect(again.stdout).toContain(`Campaign ${campaign} already ran this exact config`);
+    expect(again.stdout).toContain(
+      'ended with every target upgraded, up-to-date or purged; nothing started. To upgrade the same targets again, name a new campaign',
+    );
     for (const ip of ips) expect(await deviceActions(fleetOf(ip), ip)).toEqual({ downloads: 1, reloads: 1 });
   } finally {
     // The next cases need task queue 'ciu' to themselves.
@@ -153,3 +177,119 @@ test('three workers on one task queue, one SIGKILLed mid-campaign: every control
     await Promise.all(crew.map(killHard));
   }
 }, 300_000);
+
+/** The attempt on which each completed activity of a run succeeded, by activity type. */
+async function completedAttempts(handle: WorkflowHandle): Promise<Array<[string, number]>> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const byId = new Map(events.map((e) => [Number(e.eventId), e]));
+  return events.flatMap((e) => {
+    const done = e.activityTaskCompletedEventAttributes;
+    if (!done) return [];
+    const type = byId.get(Number(done.scheduledEventId))?.activityTaskScheduledEventAttributes?.activityType
+      ?.name;
+    const attempt = byId.get(Number(done.startedEventId))?.activityTaskStartedEventAttributes?.attempt;
+    return [[type ?? '?', attempt ?? 0] as [string, number]];
+  });
+}
+
+test('worker SIGKILLed while it verifies the image: the next worker retries within seconds; one download and one reload per controller', async () => {
+  const login = stack.env.credentialEntries['demo-images']!;
+  const ftp = stack.env.ftp;
+  const config = stack.env.config as CampaignConfig;
+  const doomed = spawnWorker(login);
+  // Held, the image server leaves the header read waiting, so the kill surely lands mid-verification.
+  ftp.pause!();
+  let killedAt = 0;
+  const handle = await stack.client.workflow.start(masterUpgrade, {
+    taskQueue: 'ciu',
+    workflowId: `matrix-verify-${process.pid}`,
+    args: [{ ...config, targets: [verifySubnet] }],
+  });
+  try {
+    await eventually(
+      async () =>
+        (await handle.describe()).raw.pendingActivities?.some(
+          (a) =>
+            a.activityType?.name === 'verifyImage' &&
+            a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+        ),
+      { what: 'verifyImage running on the first worker' },
+    );
+    await killHard(doomed);
+    killedAt = Date.now();
+  } finally {
+    ftp.resume!();
+  }
+  const next = spawnWorker(login);
+  try {
+    await waitForStatus(handle, (_, status) => status.verifications.some((v) => v.ok));
+    // Heartbeat timeout (10 s) and a 5 s retry, plus the new worker's start; the 2-minute
+    // start-to-close timeout alone would take 120 s.
+    expect(Date.now() - killedAt).toBeLessThan(60_000);
+
+    const summary = await handle.result();
+    expect(summary.controllers.map((c) => [c.ip, c.state, c.attempts])).toEqual(
+      verifyIps.map((ip) => [ip, 'upgraded', 1]),
+    );
+    for (const ip of verifyIps)
+      expect(await deviceActions(fleetOf(ip), ip)).toEqual({ downloads: 1, reloads: 1 });
+    // The header check succeeded on its second attempt: the first died with its worker.
+    expect((await completedAttempts(handle)).filter(([type]) => type === 'verifyImage')).toEqual([
+      ['verifyImage', 2],
+    ]);
+  } finally {
+    await killHard(next);
+  }
+}, 240_000);
+
+test('a campaign whose image failed verification, committed again with the same config once the image is fixed on its server, runs again', async () => {
+  const campaign = `matrix-recommit-${process.pid}`;
+  const config = stack.env.config as CampaignConfig;
+  const goodImage = join(stack.dir, 'demo', 'images', stack.env.images.A7210!);
+  const imageFile = `${stack.env.images.A7210!}_respin`;
+  // What the image server has at first under that name: a truncated upload.
+  await stack.env.ftp.addFile(imageFile, Buffer.from('not an image'));
+  const shell = join(stack.dir, 'recommit-shell');
+  mkdirSync(shell, { recursive: true });
+  writeFileSync(
+    join(shell, 'config.yaml'),
+    stringifyYaml({
+      campaign,
+      ...config,
+      targets: [recommitSubnet],
+      profile: { ...config.profile, models: { A7210: { ...config.profile.models.A7210!, imageFile } } },
+    }),
+  );
+  const worker = spawnWorker(stack.env.credentialEntries['demo-images']!);
+  try {
+    const first = await ciu(shell, 'write', 'memory', '--timeout', '120');
+    expect(first).toMatchObject({ code: 0, stderr: '' });
+    const firstRun = /\(run ([0-9a-f-]+)\)/.exec(first.stdout)?.[1];
+    expect(firstRun).toBeDefined();
+    await expect(stack.client.workflow.getHandle(campaign).result()).rejects.toMatchObject({
+      cause: { type: 'ImageVerificationFailed' },
+    });
+
+    // The operator replaces the broken file on the server; the config stays what it was.
+    await stack.env.ftp.addFile(imageFile, goodImage);
+    const again = await ciu(shell, 'write', 'memory', '--timeout', '120');
+    expect(again).toMatchObject({ code: 0, stderr: '' });
+    expect(again.stdout).toContain(`Campaign ${campaign} started again (run `);
+    expect(again.stdout).toContain(
+      `its last run of this exact config (run ${firstRun}) ended FAILED; revision 1`,
+    );
+
+    const summary = await stack.client.workflow.getHandle<typeof masterUpgrade>(campaign).result();
+    expect(summary.controllers.map((c) => [c.ip, c.state])).toEqual(
+      recommitIps.map((ip) => [ip, 'upgraded']),
+    );
+    for (const ip of recommitIps)
+      expect(await deviceActions(fleetOf(ip), ip)).toEqual({ downloads: 1, reloads: 1 });
+    const runs: string[] = [];
+    for await (const run of stack.client.workflow.list({ query: `WorkflowId = '${campaign}'` }))
+      runs.push(run.runId);
+    expect(runs).toHaveLength(2);
+  } finally {
+    await killHard(worker);
+  }
+}, 240_000);

@@ -40,6 +40,24 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
   }
 }
 
+/** The lines of the README's fenced block that follows the paragraph starting with `intro`. */
+function readmeBlock(intro: string): string[] {
+  const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+  const after = readme.slice(readme.indexOf(intro));
+  const block = /```[a-z]*\n([\s\S]*?)```/.exec(after);
+  if (!readme.includes(intro) || !block) throw new Error(`README has no block after "${intro}"`);
+  return block[1]!.trimEnd().split('\n');
+}
+
+/** `line` run in the clone as a newcomer's shell runs it, with no `temporal` or `ciu` on PATH. */
+function shell(line: string) {
+  return spawnSync('bash', ['-c', line], {
+    cwd: clone,
+    encoding: 'utf8',
+    env: { ...process.env, PATH: `/usr/local/bin:/usr/bin:/bin` },
+  });
+}
+
 async function promQuery(
   port: number,
   query: string,
@@ -86,9 +104,9 @@ it('fresh clone → npm start in a terminal → Prometheus sees the campaign →
   const build = spawnSync('npm', ['run', 'build'], { cwd: clone, encoding: 'utf8' });
   expect(build.status).toBe(0);
 
-  const [frontend, ui, metrics, sdkMetrics, ssh, ftp, prom] = (await Promise.all(
-    Array.from({ length: 7 }, () => freePort()),
-  )) as [number, number, number, number, number, number, number];
+  const [frontend, ui, metrics, sdkMetrics, prom] = (await Promise.all(
+    Array.from({ length: 5 }, () => freePort()),
+  )) as [number, number, number, number, number];
   writeFileSync(
     join(work, 'prometheus.yml'),
     [
@@ -109,7 +127,10 @@ it('fresh clone → npm start in a terminal → Prometheus sees the campaign →
     { stdio: 'ignore' },
   );
 
-  const start = `npm start -- --port ${frontend} --ui-port ${ui} --metrics 127.0.0.1:${metrics} --sdk-metrics 127.0.0.1:${sdkMetrics} --ssh-port ${ssh} --ftp-port ${ftp}`;
+  // Temporal and the metrics on free ports (7233 and 9464/9465 may be in use on a developer's machine);
+  // the demo fleet on its default ports (22, and 21 on 127.21.0.21), which examples/upgrade.json names.
+  const start = `npm start -- --port ${frontend} --ui-port ${ui} --metrics 127.0.0.1:${metrics} --sdk-metrics 127.0.0.1:${sdkMetrics}`;
+  const address = `--address 127.0.0.1:${frontend}`;
   execFileSync('tmux', [
     ...tmux,
     'new-session',
@@ -136,7 +157,7 @@ it('fresh clone → npm start in a terminal → Prometheus sees the campaign →
   // The terminal is the operator's: the table drawn once and redrawn in place, no log records.
   expect(terminal).toMatch(/Logs: \S+ciu-start\.log/);
   expect(terminal.match(/│ IP /g)).toHaveLength(1);
-  expect(terminal).toMatch(/\d+ Upgraded.*1 Up-to-date, 1 Failed, 1 Not part of target/);
+  expect(terminal).toMatch(/\d+ Upgraded.*1 Up-to-date, 1 Pre-check failed, 1 Not part of target/);
   expect(terminal).not.toMatch(/"level":|\bINFO\b|\bWARN\b|webpack|asset workflow-bundle/);
   const logFile = /Logs: (\S+ciu-start\.log)/.exec(terminal)![1]!;
   expect(readFileSync(resolve(clone, logFile), 'utf8')).toMatch(/"msg":/);
@@ -149,8 +170,14 @@ it('fresh clone → npm start in a terminal → Prometheus sees the campaign →
   expect(upgraded).toBeGreaterThanOrEqual(4);
   const started = await promQuery(prom, 'sum(ciu_downloads_started_total)');
   expect(Number(started[0]?.value[1])).toBeGreaterThanOrEqual(5);
+  // The full flash is found by the pre-check, before any transfer: the only failed downloads are refused ones.
   const failed = await promQuery(prom, 'sum by (type) (ciu_downloads_failed_total)');
-  expect(failed.map((s) => s.metric.type)).toEqual(expect.arrayContaining(['FlashFull']));
+  expect(failed.map((s) => s.metric.type)).toEqual(['DownloadFailed']);
+  const preCheckFailed = await until('ciu_controllers{state="pre-check-failed"} in Prometheus', async () => {
+    const [sample] = await promQuery(prom, 'ciu_controllers{state="pre-check-failed"}');
+    return sample && Number(sample.value[1]) === 1 ? 1 : undefined;
+  });
+  expect(preCheckFailed).toBe(1);
   const alerts = await until(
     'CiuControllersFailed pending',
     async () => {
@@ -176,6 +203,19 @@ it('fresh clone → npm start in a terminal → Prometheus sees the campaign →
     expect.arrayContaining(['upgraded', 'failed', 'up-to-date']),
   );
 
+  // The terminal shows what the README says it shows (its "…" stands for the lines between; on
+  // Temporal's non-default port here every printed command also carries --address).
+  const campaign = /--campaign (demo-\d{8}-\d{6})/.exec(terminal)![1]!;
+  const shown = terminal.split('\n').map((line) => line.trimEnd().replaceAll(` ${address}`, ''));
+  let at = 0;
+  for (const line of readmeBlock('What the terminal shows once the campaign has ended')) {
+    if (line === '…') continue;
+    const expected = line.replace(/demo-\d{8}-\d{6}/g, campaign);
+    const found = shown.indexOf(expected, at);
+    expect({ readme: expected, found: found >= 0 }).toEqual({ readme: expected, found: true });
+    at = found + 1;
+  }
+
   // Every command the demo prints to try next works as printed, in the clone.
   const printed = terminal
     .split('\n')
@@ -183,13 +223,41 @@ it('fresh clone → npm start in a terminal → Prometheus sees the campaign →
     .map((line) => line.trim());
   expect(printed.length).toBeGreaterThanOrEqual(4);
   for (const command of printed) {
-    const run = spawnSync('bash', ['-c', command], {
-      cwd: clone,
-      encoding: 'utf8',
-      env: { ...process.env, PATH: `/usr/local/bin:/usr/bin:/bin` },
-    });
+    const run = shell(command);
     expect({ command, status: run.status, stderr: run.stderr }).toEqual({ command, status: 0, stderr: '' });
   }
+  const status = shell(printed[0]!);
+  expect(status.stdout).toContain(`Campaign ${campaign} — completed`);
+  expect(status.stdout).toContain('5 Upgraded, 1 Up-to-date, 1 Pre-check failed, 1 Not part of target');
+
+  // The README's own `temporal` lines, against the running demo: examples/upgrade.json is its fleet, so
+  // what the demo upgraded is Up-to-date in this second campaign.
+  const readmeLines = readmeBlock('`temporal` is the Temporal CLI;').filter((l) => l.startsWith('npx ciu '));
+  const [startLine, queryLine, listLine] = readmeLines;
+  expect(startLine).toContain('--input-file examples/upgrade.json');
+  const withAddress = (line: string) => line.replace(/^npx ciu temporal workflow (\w+)/, `$& ${address}`);
+  for (const line of [startLine!, queryLine!, listLine!]) {
+    const run = shell(withAddress(line));
+    expect({ line, status: run.status, stderr: run.stderr }).toEqual({ line, status: 0, stderr: '' });
+  }
+  const statesOf = (name: string) => {
+    const answer = JSON.parse(
+      shell(`npx ciu ${address} show upgrade status --campaign ${name} --json`).stdout,
+    ) as {
+      phase: string;
+      controllers: Array<{ ip: string; state: string }>;
+    };
+    return answer.phase === 'completed'
+      ? Object.fromEntries(answer.controllers.map((c) => [c.ip, c.state]))
+      : undefined;
+  };
+  const demo = statesOf(campaign)!;
+  const again = await until('spring-2026 completed', () => statesOf('spring-2026'));
+  const upgradedByDemo = Object.keys(demo).filter((ip) => ['upgraded', 'up-to-date'].includes(demo[ip]!));
+  expect(upgradedByDemo).toHaveLength(6);
+  expect(Object.fromEntries(upgradedByDemo.map((ip) => [ip, again[ip]]))).toEqual(
+    Object.fromEntries(upgradedByDemo.map((ip) => [ip, 'up-to-date'])),
+  );
 
   // Ctrl-C stops everything the demo started.
   execFileSync('tmux', [...tmux, 'send-keys', '-t', 'demo', 'C-c']);

@@ -126,11 +126,11 @@ describe('ciu commands end to end', () => {
         const ok =
           stateOf(s, '127.22.1.1') === 'upgraded' &&
           stateOf(s, '127.22.1.2') === 'waiting-retry' &&
-          stateOf(s, '127.22.2.1') === 'failed' &&
+          stateOf(s, '127.22.2.1') === 'pre-check-failed' &&
           (s.controllers.find((c) => c.ip === '127.22.3.1')?.bytes ?? 0) > 0;
         return ok ? s : undefined;
       },
-      { what: 'one upgraded, one waiting for retry, one failed, one stalled mid-download' },
+      { what: 'one upgraded, one waiting for retry, one pre-check failed, one stalled mid-download' },
     );
     expect(settled.controllers.find((c) => c.ip === '127.22.2.1')?.lastError).toMatch(/FlashFull/);
 
@@ -141,7 +141,9 @@ describe('ciu commands end to end', () => {
       /127\.22\.1\.1 .*A7210 .*local .*6\.5\.1\.0 \(66000\) .*6\.5\.1\.0 \(66000\) .*Upgraded/,
     );
     expect(table.stdout).toMatch(/127\.22\.1\.2 .*Waiting for retry .*3 .*\(in 10m\) .*DownloadFailed/);
-    expect(table.stdout).toMatch(/127\.22\.2\.1 .*Failed .*FlashFull/);
+    expect(table.stdout).toMatch(
+      /127\.22\.2\.1 .*Pre-check failed .*FlashFull: pre-check failed: 1\.0 KiB free on flash/,
+    );
     expect(table.stdout).toMatch(/127\.22\.3\.1 .*Downloading attempt 1\/3 \d+%/);
 
     // Metrics: controllers per state come from the same search attributes the Web UI filters on.
@@ -150,7 +152,7 @@ describe('ciu commands end to end', () => {
       const text = await (await fetch(`http://${server.address}/metrics`)).text();
       expect(text).toMatch(/^ciu_controllers\{state="upgraded"\} 1$/m);
       expect(text).toMatch(/^ciu_controllers\{state="waiting-retry"\} 1$/m);
-      expect(text).toMatch(/^ciu_controllers\{state="failed"\} 1$/m);
+      expect(text).toMatch(/^ciu_controllers\{state="pre-check-failed"\} 1$/m);
       expect(text).toMatch(/^ciu_controllers\{state="downloading"\} 1$/m);
       // Download counters come from the worker's activity interceptor, per model and failure type.
       expect(text).toMatch(/^ciu_downloads_succeeded_total\{model="A7210"\} 1$/m);
@@ -173,7 +175,7 @@ describe('ciu commands end to end', () => {
     expect(last).toMatch(/^Campaign cli-it — completed/);
     expect(last).toMatch(/127\.22\.1\.2 .*Purged/);
     expect(last).toMatch(/127\.22\.3\.1 .*Purged/);
-    expect(last).toContain('1 Upgraded, 1 Failed, 2 Purged');
+    expect(last).toContain('1 Upgraded, 1 Pre-check failed, 2 Purged');
 
     const config = await ciu('show', 'upgrade', 'config', '--committed', '--json');
     expect(JSON.parse(config.stdout)).toMatchObject({
@@ -185,7 +187,7 @@ describe('ciu commands end to end', () => {
 });
 
 describe('ciu write memory without a worker', () => {
-  it('starts the campaign but says no worker answered, exit 1, instead of hanging', async () => {
+  it('starts the campaign but says no worker answered, exit 1, instead of hanging; a purge too', async () => {
     const dev = await startTestDevServer();
     const dir = mkdtempSync(join(tmpdir(), 'ciu-noworker-'));
     const ciu = (...args: string[]): Promise<CommandResult> => runCiu(dev.address, dir, args);
@@ -224,6 +226,15 @@ describe('ciu write memory without a worker', () => {
       );
       expect(result.stderr).toContain('`ciu worker`');
       expect(Date.now() - started).toBeLessThan(20_000);
+
+      // The purge Update of the started campaign is answered by nobody either: a bounded wait, then why.
+      const purgeStarted = Date.now();
+      const purge = await ciu('upgrade', 'target', 'purge', '127.22.9.1', '--timeout', '2');
+      expect(purge).toMatchObject({ code: 1, stdout: '' });
+      expect(purge.stderr).toContain(
+        'campaign ciu: no worker answered within 2 s; is a worker polling task queue ciu?',
+      );
+      expect(Date.now() - purgeStarted).toBeLessThan(20_000);
     } finally {
       await dev.stop();
       rmSync(dir, { recursive: true, force: true });

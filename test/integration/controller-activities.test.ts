@@ -89,7 +89,9 @@ function plainLogin(): CredentialPolicy {
   };
 }
 
-function activities(extra: { knownHostsFile?: string; timeouts?: { copyIdleMs: number } } = {}) {
+function activities(
+  extra: { knownHostsFile?: string; timeouts?: { copyIdleMs: number }; rebootPollMs?: number } = {},
+) {
   return createControllerActivities({
     credentials: staticCredentialStore({
       controllers: { username: 'admin', password: controllerPassword, allow: controllerLogins() },
@@ -266,6 +268,18 @@ describe('inspectController', () => {
   test('a controller listed as A7210 that really is an A7010 says so', async () => {
     const facts = await run(activities().inspectController, controller(9));
     expect(facts.model).toBe('A7010');
+  });
+});
+
+describe('inspectStorage: free flash from `show storage`, before any download', () => {
+  test('a controller with room reports its /flash free bytes', async () => {
+    const storage = await run(activities().inspectStorage, controller(1));
+    expect(storage.sizeBytes).toBe(Math.round(1.8 * 1024 ** 3));
+    expect(storage.freeBytes).toBeGreaterThan(1024 ** 3);
+  });
+
+  test('a full flash is seen before a transfer: 1 KiB free', async () => {
+    expect((await run(activities().inspectStorage, controller(11))).freeBytes).toBe(1024);
   });
 });
 
@@ -505,6 +519,17 @@ describe('rebootController', () => {
     expect(await logOf(1)).toContain('System booted from partition 1, running 6.4.0.0 build 81234');
   });
 
+  test('its return is seen by its SSH banner within moments of the boot, not at the next fixed poll', async () => {
+    await withImageInPartition1(8);
+    const c = controller(8);
+    // The longest pause between probes is the old fixed poll; the controller is down for 1 s.
+    await run(activities({ rebootPollMs: 5000 }).rebootController, { controller: c, partition: 1 });
+    const returned = Date.now();
+    const booted = /^(\S+) .*System booted from partition 1/m.exec(await logOf(8))?.[1];
+    expect(booted).toBeDefined();
+    expect(returned - Date.parse(booted!)).toBeLessThan(2500);
+  });
+
   test('a controller still answering right after `reload` is not mistaken for one already back', async () => {
     await withImageInPartition1(2);
     const c = controller(2);
@@ -625,6 +650,10 @@ describe('SSH trust and login', () => {
 describe('a plain ArubaOS 8.x controller: documented commands only', () => {
   const entry = (): Controller => plain.inventoryEntry('plain-controller');
   const image = () => images['72xx'];
+
+  test('show storage works on a plain controller too', async () => {
+    expect((await run(activities().inspectStorage, entry())).freeBytes).toBeGreaterThan(1024 ** 3);
+  });
 
   test('user mode, enable with its own password, no paging, 8.x prompts: inspect works', async () => {
     const facts = await run(activities().inspectController, entry());

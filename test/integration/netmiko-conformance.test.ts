@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ControllerDriver } from '../../src/device/driver';
+import { parseShowStorage } from '../../src/device/parsers';
 import { SimulatedController } from '../../devkit/simulator/controller';
 import {
   createTestImage,
@@ -94,9 +95,8 @@ describe.each([6, 8] as const)('netmiko aruba_os against a simulated ArubaOS %i.
 
   test('every reply lands on its own command, in the prompt style of its release', async () => {
     const { steps, sessionLog } = await netmikoSession(aos);
-    const [prompt, version, images, config, configPrompt, end, endPrompt, copy, copied, after] = steps.map(
-      (s) => s.output,
-    );
+    const [prompt, version, images, storage, config, configPrompt, end, endPrompt, copy, copied, after] =
+      steps.map((s) => s.output);
     expect(prompt).toBe(`${host}${node} #`);
     expect(version).toMatch(
       /^Aruba Operating System Software\.\nArubaOS \(MODEL: Aruba7210\), Version 6\.4\.4\.0\n/,
@@ -106,6 +106,9 @@ describe.each([6, 8] as const)('netmiko aruba_os against a simulated ArubaOS %i.
       /^-+\nPartition {15}: 0:0 \(\/dev\/usb\/flash1\) \*\*Default boot\*\* \*\*Running\*\*\n/,
     );
     expect(images).not.toMatch(/MODEL|--More--/);
+    // `show storage` as netmiko reads it is what ciu's parser reads: the /flash row, with room.
+    expect(storage).toMatch(/^Filesystem +Size +Used +Available +Use% +Mounted on\n/);
+    expect(parseShowStorage(storage ?? '', '/flash').availableBytes).toBeGreaterThan(1024 ** 3);
     expect(config).toContain('configure term');
     expect(configPrompt).toBe(`${host}${node} (config) #`);
     expect(end).toContain('end');
@@ -130,6 +133,7 @@ describe.each([6, 8] as const)('netmiko aruba_os against a simulated ArubaOS %i.
     });
     try {
       expect(await driver.facts()).toMatchObject({ model: 'A7210', version: '6.4.4.0', build: 60000 });
+      expect((await driver.storage()).mount).toBe('/flash');
       const copied = await driver.copy(
         { protocol: 'ftp', host: ftp.host, port: 21, user: ftp.username, file: image.name, partition: 0 },
         ftp.password,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ciuSearchAttributes } from '../../src/domain/search-attributes';
+import { settingVariables } from '../../src/settings';
 
 // docker-compose.yml cannot run here (no Docker); these checks keep it in step with the code.
 interface Service {
@@ -51,6 +52,26 @@ describe('docker-compose.yml', () => {
     const published = Object.values(compose.services).flatMap((s) => s.ports ?? []);
     expect(published.length).toBeGreaterThan(0);
     for (const port of published) expect(port).toMatch(/^127\.0\.0\.1:/);
+  });
+});
+
+describe('deploy/compose/tls.yml (the TLS overlay)', () => {
+  const overlay = parseYaml(readFileSync(join(__dirname, '../../deploy/compose/tls.yml'), 'utf8')) as {
+    services: Record<string, Service>;
+  };
+
+  it('gives the workers only variables they read, and all of mTLS', () => {
+    const worker = {
+      ...compose.services['ciu-worker']?.environment,
+      ...overlay.services['ciu-worker']?.environment,
+    };
+    for (const name of Object.keys(worker)) expect(Object.keys(settingVariables)).toContain(name);
+    expect(worker).toMatchObject({
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/run/secrets/tls-ca',
+      TEMPORAL_TLS_CLIENT_CERT_PATH: '/run/secrets/tls-client-cert',
+      TEMPORAL_TLS_CLIENT_KEY_PATH: '/run/secrets/tls-client-key',
+      TEMPORAL_TLS_SERVER_NAME: 'temporal',
+    });
   });
 });
 

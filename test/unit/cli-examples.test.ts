@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateStaged } from '../../src/cli/commands/campaign';
+import { validateStaged } from '../../src/cli/validate-staged';
 import { loadStaged } from '../../src/cli/config-file';
 import { validateCampaignConfig } from '../../src/domain/config';
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateStaged } from '../../src/cli/commands/campaign';
+import { validateStaged } from '../../src/cli/validate-staged';
 import { emptyConfig, loadStaged, saveStaged, stagedFile } from '../../src/cli/config-file';
 import { UsageError } from '../../src/cli/exit-codes';
 import {

@@ -2,7 +2,7 @@
 import { advertisedCapabilities, dialectFor, TerminalText } from '../../src/device/dialect';
 import { dialectProblems } from '../../src/domain/dialects';
 import { validateCampaignConfig } from '../../src/domain/config';
-import { validateStaged } from '../../src/cli/commands/campaign';
+import { validateStaged } from '../../src/cli/validate-staged';
 import { UsageError } from '../../src/cli/exit-codes';
 
 const { prompt } = dialectFor();

@@ -10,6 +10,7 @@ import {
   parseProgressLine,
   parseShowImageVersion,
   parseShowLog,
+  parseShowStorage,
   parseShowSwitches,
   parseShowVersion,
 } from '../../src/device/parsers';
@@ -257,6 +258,44 @@ describe('parseShowSwitches', () => {
   test('a reply without the header underline is refused as a whole', () => {
     expect(() => parseShowSwitches('IP Address Name\n10.1.1.1 x')).toThrow(
       'unexpected reply to "show switches": no header with a dashed underline',
+    );
+  });
+});
+
+describe('parseShowStorage', () => {
+  // ArubaOS `show storage`: a df-style table; copy stages images on /flash.
+  const reply = [
+    'Filesystem                Size      Used Available Use% Mounted on',
+    'none                     60.0M      2.4M     57.6M   4% /tmp',
+    '/dev/usbdisk/part1      241.6M    206.6M     35.0M  85% /flash',
+    '',
+  ].join('\r\n');
+
+  test('the /flash row in bytes', () => {
+    expect(parseShowStorage(reply, '/flash')).toEqual({
+      mount: '/flash',
+      sizeBytes: Math.round(241.6 * 1024 ** 2),
+      usedBytes: Math.round(206.6 * 1024 ** 2),
+      availableBytes: 35 * 1024 ** 2,
+    });
+  });
+
+  test('sizes in K, G and plain bytes', () => {
+    const text = 'Filesystem Size Used Available Use% Mounted on\n/dev/ud3 1.8G 4.0K 0 100% /flash\n';
+    expect(parseShowStorage(text, '/flash')).toEqual({
+      mount: '/flash',
+      sizeBytes: Math.round(1.8 * 1024 ** 3),
+      usedBytes: 4096,
+      availableBytes: 0,
+    });
+  });
+
+  test('no /flash row, or no sizes in it, is a reply it cannot use', () => {
+    expect(() => parseShowStorage('Filesystem Size Used Available Use% Mounted on\n', '/flash')).toThrow(
+      new ReplyFormatError('show storage', 'no file system mounted on /flash'),
+    );
+    expect(() => parseShowStorage('/dev/ud3 big some none 100% /flash\n', '/flash')).toThrow(
+      'unexpected reply to "show storage": no sizes in the /flash row',
     );
   });
 });

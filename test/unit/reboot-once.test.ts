@@ -37,6 +37,7 @@ function scripted(looks: (RebootLook | Error)[]) {
       const next = looks[Math.min(n++, looks.length - 1)];
       return next instanceof Error ? Promise.reject(next) : Promise.resolve(next as RebootLook);
     },
+    banner: () => Promise.resolve(),
     setBootPartition: (p) => {
       sent.push(`boot system partition ${p}`);
       return Promise.resolve();
@@ -49,12 +50,18 @@ function scripted(looks: (RebootLook | Error)[]) {
   return { device, sent };
 }
 
-function run(info: Partial<Info>, device: RebootDevice, timeoutMs = 2000): Promise<void> {
+function run(
+  info: Partial<Info>,
+  device: RebootDevice,
+  timeoutMs = 2000,
+  on = input,
+  pollMs = 20,
+): Promise<void> {
   const env = new MockActivityEnvironment(info, { logger: new DefaultLogger('ERROR') });
   return env.run(() =>
-    rebootOnce(Context.current(), device, input, {
+    rebootOnce(Context.current(), device, on, {
       timeoutMs,
-      pollMs: 20,
+      pollMs,
       logger: pino({ level: 'silent' }),
     }),
   );
@@ -122,4 +129,47 @@ test('a retry that cannot reach the controller waits for it rather than reloadin
   const { device, sent } = scripted([unreachable, unreachable, fresh]);
   await run({ attempt: 2, scheduledTimestampMs: Date.now() - 5000 }, device, 60_000);
   expect(sent).toEqual([]);
+});
+
+test('a fallback that finds the controller already on the previous image points its boot back there, without a reload', async () => {
+  // The controller refused the new image and booted its old partition 0 on its own; default boot still says 1.
+  const { device, sent } = scripted([
+    { version: '6.3.1.0', build: 40000, uptimeSeconds: 30, defaultBoot: 1 },
+  ]);
+  await run({ attempt: 1, scheduledTimestampMs: Date.now() }, device, 2000, {
+    ...input,
+    partition: 0,
+    expected: { version: '6.3.1.0', build: 40000 },
+  });
+  expect(sent).toEqual(['boot system partition 0']);
+});
+
+test('the wait probes the SSH banner with a short backoff and logs in only once it answers', async () => {
+  const { device, sent } = scripted([old, fresh]);
+  let looks = 0;
+  const look = device.look.bind(device);
+  device.look = () => {
+    looks++;
+    return look();
+  };
+  // Down for 600 ms after the reload; the longest pause allowed is the old fixed poll, 5 s.
+  let reloadedAt = 0;
+  const reload = device.reload.bind(device);
+  device.reload = () => {
+    reloadedAt = Date.now();
+    return reload();
+  };
+  let probes = 0;
+  device.banner = () => {
+    probes++;
+    return Date.now() - reloadedAt < 600 ? Promise.reject(unreachable) : Promise.resolve();
+  };
+  await run({ attempt: 1, scheduledTimestampMs: Date.now() }, device, 60_000, input, 5000);
+  const backAfter = Date.now() - reloadedAt;
+  expect(sent).toEqual(['boot system partition 1', 'reload']);
+  expect(backAfter).toBeGreaterThanOrEqual(600);
+  expect(backAfter).toBeLessThan(1500);
+  expect(probes).toBeGreaterThanOrEqual(2);
+  // One look before acting, one once the banner answered: no logins while it is down.
+  expect(looks).toBe(2);
 });

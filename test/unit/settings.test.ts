@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { settingVariables, settingsFromEnv } from '../../src/settings';
+import { settingVariables, settingsFromEnv, temporalConnectionEnv } from '../../src/settings';
 
 test('defaults when the environment sets nothing', () => {
   expect(settingsFromEnv({})).toEqual({
-    temporal: { address: '127.0.0.1:7233', namespace: 'default' },
     home: '.ciu',
     sshLegacyAlgorithms: [],
     logLevel: 'info',
@@ -27,7 +26,6 @@ test('every variable is read from the environment it is given', () => {
     CIU_IMAGE_KEYS: '/etc/ciu/release.pub, /etc/ciu/hotfix.pub',
   });
   expect(settings).toEqual({
-    temporal: { address: 'temporal.example:7233', namespace: 'fleet' },
     home: '/srv/ciu',
     credentialsFile: '/etc/ciu/credentials.yaml',
     knownHostsFile: '/etc/ciu/known_hosts',
@@ -38,6 +36,29 @@ test('every variable is read from the environment it is given', () => {
     metricsAddress: '127.0.0.1:9465',
     sdkMetricsAddress: '127.0.0.1:9464',
     imageKeyFiles: ['/etc/ciu/release.pub', '/etc/ciu/hotfix.pub'],
+  });
+});
+
+test("Temporal's connection variables are picked for envconfig, empty ones left out", () => {
+  expect(
+    temporalConnectionEnv({
+      TEMPORAL_ADDRESS: 'temporal.example:7233',
+      TEMPORAL_NAMESPACE: 'fleet',
+      TEMPORAL_API_KEY: 'k',
+      TEMPORAL_TLS_CLIENT_CERT_PATH: '/etc/ciu/worker.pem',
+      TEMPORAL_TLS_CLIENT_KEY_PATH: '',
+      TEMPORAL_PROFILE: 'prod',
+      HOME: '/home/ops',
+      CIU_HOME: '/srv/ciu',
+      TEMPORAL_UNKNOWN: 'x',
+    }),
+  ).toEqual({
+    TEMPORAL_ADDRESS: 'temporal.example:7233',
+    TEMPORAL_NAMESPACE: 'fleet',
+    TEMPORAL_API_KEY: 'k',
+    TEMPORAL_TLS_CLIENT_CERT_PATH: '/etc/ciu/worker.pem',
+    TEMPORAL_PROFILE: 'prod',
+    HOME: '/home/ops',
   });
 });
 

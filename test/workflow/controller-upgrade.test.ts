@@ -4,6 +4,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { failureTypes } from '../../src/domain/errors';
+import { weekdays } from '../../src/domain/windows';
 import {
   controllerStatusQuery,
   controllerUpgrade,
@@ -367,3 +368,254 @@ async function waitFor(predicate: () => Promise<boolean>, timeoutMs = 30_000): P
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+// Rollout controls: pre-checks before any download, fallback to the previous partition after a
+// wrong-version boot, maintenance windows and the campaign start time on durable timers.
+const rolloutInput = (overrides: Partial<ControllerUpgradeInput> = {}) =>
+  input({ autoboot: true, ...overrides });
+const hour = 3_600_000;
+const day = 24 * hour;
+
+describe('pre-checks before any download', () => {
+  test('a full flash is found before the transfer: Pre-check failed, FlashFull with both sizes, nothing downloaded', async () => {
+    const { activities } = fakeActivities({
+      inspectStorage: async () => ({ freeBytes: 1024, sizeBytes: 2 * 1024 ** 3 }),
+    });
+    const workflowId = `precheck-flash-${counter}`;
+    const result = await withWorker(activities, (taskQueue) =>
+      env.client.workflow.execute(controllerUpgrade, { taskQueue, workflowId, args: [rolloutInput()] }),
+    );
+    expect(result.state).toBe('pre-check-failed');
+    expect(result.lastError).toMatch(
+      /^FlashFull: pre-check failed: 1\.0 KiB free on flash, the image needs /,
+    );
+    expect(activities.downloadImage).not.toHaveBeenCalled();
+    expect(activities.rebootController).not.toHaveBeenCalled();
+    const described = await env.client.workflow.getHandle(workflowId).describe();
+    expect(described.searchAttributes).toMatchObject({ CiuState: ['pre-check-failed'] });
+    // Logged on the controller too, with the reason.
+    expect(activities.logOnController.mock.calls.map(([l]) => l.message)).toEqual([
+      expect.stringMatching(/upgrade not started: FlashFull: pre-check failed/),
+    ]);
+  });
+
+  test('a controller that is another model than the inventory says, and a profile partition it booted from', async () => {
+    const { activities } = fakeActivities({
+      inspectController: async () => ({ ...factsFor(), model: 'A7005' }),
+    });
+    const result = await withWorker(activities, (taskQueue) =>
+      env.client.workflow.execute(controllerUpgrade, {
+        taskQueue,
+        workflowId: `precheck-model-${counter}`,
+        args: [rolloutInput({ partition: 0 })],
+      }),
+    );
+    expect(result).toMatchObject({
+      state: 'pre-check-failed',
+      lastError:
+        'PreCheckFailed: pre-check failed: the controller reports model A7005, the inventory says A7210; partition 0 is the one the controller booted from; it is never overwritten',
+    });
+    expect(activities.downloadImage).not.toHaveBeenCalled();
+  });
+
+  test('a controller whose show storage cannot be read is not held back: the copy still reports a full flash itself', async () => {
+    const { activities } = fakeActivities({
+      inspectStorage: async () => {
+        throw ApplicationFailure.nonRetryable(
+          'no file system mounted on /flash',
+          failureTypes.unexpectedControllerReply,
+        );
+      },
+    });
+    const result = await withWorker(activities, (taskQueue) =>
+      env.client.workflow.execute(controllerUpgrade, {
+        taskQueue,
+        workflowId: `precheck-unreadable-${counter}`,
+        args: [rolloutInput()],
+      }),
+    );
+    expect(result.state).toBe('upgraded');
+    expect(activities.inspectStorage).toHaveBeenCalledTimes(1);
+  });
+
+  test('no-pre-checks skips show storage', async () => {
+    const { activities } = fakeActivities();
+    const result = await withWorker(activities, (taskQueue) =>
+      env.client.workflow.execute(controllerUpgrade, {
+        taskQueue,
+        workflowId: `precheck-off-${counter}`,
+        args: [rolloutInput({ preChecks: false })],
+      }),
+    );
+    expect(result.state).toBe('upgraded');
+    expect(activities.inspectStorage).not.toHaveBeenCalled();
+  });
+});
+
+describe('fallback to the previous partition', () => {
+  test('after a wrong-version boot the controller is booted back into partition 0 once: Rolled back, with the cause', async () => {
+    let boots = 0;
+    const { activities } = fakeActivities({
+      // The new partition boots into something else than the verified image; partition 0 is the old one.
+      inspectController: async () =>
+        boots === 0 ? factsFor() : boots === 1 ? factsFor('6.4.0.0', 99999) : factsFor('6.3.1.0', 70000),
+      rebootController: async () => {
+        boots++;
+      },
+    });
+    const result = await withWorker(activities, (taskQueue) =>
+      env.client.workflow.execute(controllerUpgrade, {
+        taskQueue,
+        workflowId: `fallback-${counter}`,
+        args: [rolloutInput({ fallback: true })],
+      }),
+    );
+    expect(result).toMatchObject({ state: 'rolled-back', runningVersion: '6.3.1.0', runningBuild: 70000 });
+    expect(result.lastError).toBe(
+      'VersionMismatchAfterReboot: after reboot the controller runs 6.4.0.0 build 99999, expected 6.4.0.0 build 81234; rolled back to partition 0 (6.3.1.0 build 70000)',
+    );
+    // Two reboots, never a third: into the new partition, then back into the old one expecting the old image.
+    expect(activities.rebootController.mock.calls.map(([r]) => [r.partition, r.expected])).toEqual([
+      [1, { version: '6.4.0.0', build: 81234 }],
+      [0, { version: '6.3.1.0', build: 70000 }],
+    ]);
+  });
+
+  test('a fallback that does not bring the old image back ends Failed with both causes, no third reboot', async () => {
+    const { activities } = fakeActivities({
+      inspectController: async () =>
+        activities.rebootController.mock.calls.length === 0 ? factsFor() : factsFor('6.4.0.0', 99999),
+    });
+    const result = await withWorker(activities, (taskQueue) =>
+      env.client.workflow.execute(controllerUpgrade, {
+        taskQueue,
+        workflowId: `fallback-fails-${counter}`,
+        args: [rolloutInput({ fallback: true })],
+      }),
+    );
+    expect(result.state).toBe('failed');
+    expect(result.lastError).toMatch(
+      /^VersionMismatchAfterReboot: .*; fallback to partition 0 failed: it runs 6\.4\.0\.0 build 99999, expected 6\.3\.1\.0 build 70000$/,
+    );
+    expect(activities.rebootController).toHaveBeenCalledTimes(2);
+  });
+
+  test('without fallback a wrong-version boot stays Failed, one reboot', async () => {
+    const { activities } = fakeActivities({ rebootController: async () => undefined });
+    const result = await withWorker(activities, (taskQueue) =>
+      env.client.workflow.execute(controllerUpgrade, {
+        taskQueue,
+        workflowId: `no-fallback-${counter}`,
+        args: [rolloutInput()],
+      }),
+    );
+    expect(result.state).toBe('failed');
+    expect(result.lastError).toMatch(/^VersionMismatchAfterReboot: /);
+    expect(activities.rebootController).toHaveBeenCalledTimes(1);
+  });
+
+  test('a reboot that never comes back is not followed by a fallback reboot', async () => {
+    const { activities } = fakeActivities({
+      rebootController: async () => {
+        throw ApplicationFailure.nonRetryable('did not come back after reload', failureTypes.rebootTimeout);
+      },
+    });
+    const result = await withWorker(activities, (taskQueue) =>
+      env.client.workflow.execute(controllerUpgrade, {
+        taskQueue,
+        workflowId: `fallback-timeout-${counter}`,
+        args: [rolloutInput({ fallback: true })],
+      }),
+    );
+    expect(result.state).toBe('failed');
+    expect(activities.rebootController).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('maintenance windows', () => {
+  test('a reboot window that opens at 02:00 three simulated days later: downloaded now, waiting visibly, rebooted at 02:00', async () => {
+    const { activities, calls } = fakeActivities();
+    // 02:00 in Kolkata (UTC+05:30, no DST) on the day three days from now there: 20:30 UTC the day before.
+    const start = await env.currentTimeMs();
+    const ist = 5.5 * hour;
+    const local = new Date(start + ist + 3 * day);
+    local.setUTCHours(2, 0, 0, 0);
+    const opens = new Date(local.getTime() - ist);
+    const rebootDay = weekdays[local.getUTCDay()]!;
+    const workflowId = `reboot-window-${counter}`;
+    const result = await withWorker(activities, async (taskQueue) => {
+      const handle = await env.client.workflow.start(controllerUpgrade, {
+        taskQueue,
+        workflowId,
+        args: [
+          rolloutInput({
+            rebootWindow: { start: '02:00', end: '05:00', days: [rebootDay], timeZone: 'Asia/Kolkata' },
+          }),
+        ],
+      });
+      // Not awaiting the result yet, so no time is skipped: the controller waits with the reason shown.
+      let status = await handle.query(controllerStatusQuery);
+      for (let i = 0; i < 100 && status.state !== 'waiting-window'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        status = await handle.query(controllerStatusQuery);
+      }
+      expect(status).toMatchObject({
+        state: 'waiting-window',
+        window: 'reboot',
+        windowOpensAt: opens.toISOString(),
+      });
+      expect(activities.downloadImage).toHaveBeenCalledTimes(1);
+      expect(activities.rebootController).not.toHaveBeenCalled();
+      const described = await handle.describe();
+      expect(described.searchAttributes).toMatchObject({ CiuState: ['waiting-window'] });
+      return handle.result();
+    });
+    expect(result.state).toBe('upgraded');
+    const rebootAt = calls.find((c) => c.name === 'rebootController')!.at;
+    expect(rebootAt).toBeGreaterThanOrEqual(opens.getTime());
+    expect(rebootAt).toBeLessThan(opens.getTime() + hour);
+  });
+
+  test('a download window holds the download; a campaign start time holds everything, even the inspect', async () => {
+    const { activities, calls } = fakeActivities();
+    const start = await env.currentTimeMs();
+    const startAt = new Date(start + 2 * day).toISOString();
+    const downloadFrom = new Date(start + 4 * day).toISOString();
+    const downloadUntil = new Date(start + 4 * day + 2 * hour).toISOString();
+    const result = await withWorker(activities, (taskQueue) =>
+      env.client.workflow.execute(controllerUpgrade, {
+        taskQueue,
+        workflowId: `download-window-${counter}`,
+        args: [rolloutInput({ startAt, downloadWindow: { from: downloadFrom, until: downloadUntil } })],
+      }),
+    );
+    expect(result.state).toBe('upgraded');
+    const first = (name: string) => calls.find((c) => c.name === name)!.at;
+    expect(first('inspectController')).toBeGreaterThanOrEqual(Date.parse(startAt));
+    expect(first('inspectController')).toBeLessThan(Date.parse(downloadFrom));
+    expect(first('downloadImage')).toBeGreaterThanOrEqual(Date.parse(downloadFrom));
+    expect(first('downloadImage')).toBeLessThan(Date.parse(downloadUntil));
+  });
+
+  test('a one-off window that is already over fails the controller instead of waiting forever', async () => {
+    const { activities } = fakeActivities();
+    const start = await env.currentTimeMs();
+    const result = await withWorker(activities, (taskQueue) =>
+      env.client.workflow.execute(controllerUpgrade, {
+        taskQueue,
+        workflowId: `window-over-${counter}`,
+        args: [
+          rolloutInput({
+            downloadWindow: {
+              from: new Date(start - 2 * day).toISOString(),
+              until: new Date(start - day).toISOString(),
+            },
+          }),
+        ],
+      }),
+    );
+    expect(result.state).toBe('failed');
+    expect(result.lastError).toMatch(/^MaintenanceWindowOver: the download window \(once .*\) is over/);
+    expect(activities.downloadImage).not.toHaveBeenCalled();
+  });
+});

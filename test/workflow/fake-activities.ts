@@ -69,6 +69,7 @@ export function fakeActivities(overrides: Partial<UpgradeActivities> = {}) {
     verifyImage: async () => targetImage,
     inspectController: async (c) =>
       rebooted.has(c.ip) ? factsFor(targetImage.version, targetImage.build) : factsFor(),
+    inspectStorage: async () => ({ freeBytes: 200 * 1024 ** 2, sizeBytes: 2 * 1024 ** 3 }),
     downloadImage: async () => ({ bytes: targetImage.payloadLength }),
     verifyImageOnController: async () => undefined,
     logOnController: async () => undefined,
@@ -88,6 +89,7 @@ export function fakeActivities(overrides: Partial<UpgradeActivities> = {}) {
   const activities = {
     verifyImage: fake('verifyImage'),
     inspectController: fake('inspectController'),
+    inspectStorage: fake('inspectStorage'),
     downloadImage: fake('downloadImage'),
     verifyImageOnController: fake('verifyImageOnController'),
     logOnController: fake('logOnController'),

@@ -1,26 +1,14 @@
 import type { Command } from 'commander';
-import { stringify as stringifyYaml } from 'yaml';
-import { validateCampaignConfig } from '../../domain/config';
-import { campaignDialectIssues } from '../../domain/dialects';
 import { operatorHint } from '../../domain/errors';
-import type { CampaignStatus } from '../../domain/status';
+import { problemStates, type CampaignStatus } from '../../domain/status';
 import type { CampaignConfig } from '../../domain/types';
 import { purgeSelectorIssues } from '../../domain/targets';
+import { answeredWithin, answerTimeoutMs, withAnswerTimeout } from '../answer';
 import { withClient } from '../client';
-import { loadCommitted, loadStaged, saveCommitted, type StagedConfig } from '../config-file';
+import { loadCommitted, loadStaged, saveCommitted } from '../config-file';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { CliError, exitCodes, UsageError } from '../exit-codes';
 import { oneLine, renderStatusTable, stateCounts, type StatusTableOptions } from '../status-table';
-
-/** The staged config as the masterUpgrade input, or a UsageError listing every bad field. */
-export function validateStaged(staged: StagedConfig) {
-  const { campaign: _campaign, ...input } = staged;
-  const result = validateCampaignConfig(input);
-  const issues = result.ok ? campaignDialectIssues(result.config) : result.issues;
-  if (!result.ok || issues.length > 0)
-    throw new UsageError(`write memory refused: the staged config has ${issues.length} problem(s)`, issues);
-  return result.config;
-}
 
 /** Human text for one status snapshot: campaign line, verification problems, unmatched targets, table, counts. */
 export function renderCampaignStatus(status: CampaignStatus, options: StatusTableOptions = {}): string {
@@ -48,7 +36,7 @@ export function campaignSettled(status: CampaignStatus): boolean {
 export function campaignProblem(status: CampaignStatus): string | undefined {
   if (status.phase === 'verification-failed')
     return 'failed: image verification failed, nothing was dispatched';
-  if (status.controllers.some((c) => c.state === 'failed')) return 'has failed controllers';
+  if (status.controllers.some((c) => problemStates.includes(c.state))) return 'has failed controllers';
   return undefined;
 }
 
@@ -66,21 +54,20 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
     'ciu write memory',
   );
   withExamples(
-    write
-      .command('memory')
+    withAnswerTimeout(write.command('memory'))
       .description(
         'validate the staged config fully and commit it: start the campaign, or push the config into the running one',
       )
-      .option('--timeout <seconds>', 'how long to wait for a worker to answer', '30')
       .action(async function (this: Command) {
         const { configDir, temporal } = globalOptions(this, ctx);
-        const timeout = Number(this.opts<{ timeout: string }>().timeout);
-        if (!(timeout > 0)) throw new UsageError('--timeout must be a positive number of seconds');
+        const timeoutMs = answerTimeoutMs(this);
         const staged = loadStaged(configDir);
+        // Loaded here: the schemas are most of what `show upgrade status` would otherwise load for nothing.
+        const { validateStaged } = await import('../validate-staged');
         const config = validateStaged(staged);
         const { commitCampaign } = await import('../commit');
         const outcome = await withClient(temporal, (client) =>
-          commitCampaign(client, staged.campaign, config, { answerTimeoutMs: timeout * 1000 }),
+          commitCampaign(client, staged.campaign, config, { answerTimeoutMs: timeoutMs }),
         );
         saveCommitted(configDir, {
           campaign: staged.campaign,
@@ -93,10 +80,13 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         const detail = r
           ? ` revision ${r.revision}${r.changed ? '' : ' (unchanged)'}${r.added.length ? `; added ${r.added.join(', ')}` : ''}${r.removed.length ? `; cleared ${r.removed.join(', ')}` : ''}`
           : '';
+        const previous = outcome.previous;
         const said = {
-          started: `Campaign ${staged.campaign} started (run ${outcome.runId}):`,
+          started: previous
+            ? `Campaign ${staged.campaign} started again (run ${outcome.runId}): its last run of this exact config (run ${previous.runId}) ${previous.ended};`
+            : `Campaign ${staged.campaign} started (run ${outcome.runId}):`,
           pushed: `Campaign ${staged.campaign} is running; config pushed:`,
-          unchanged: `Campaign ${staged.campaign} already ran this exact config (run ${outcome.runId}); nothing started.`,
+          unchanged: `Campaign ${staged.campaign} already ran this exact config (run ${outcome.runId}) and ${previous?.ended ?? 'ended'}; nothing started. To upgrade the same targets again, name a new campaign (\`ciu upgrade campaign <name>\`), then \`ciu write memory\`.`,
         }[outcome.action];
         ctx.io.out(`${said}${detail}\n`);
       }),
@@ -104,8 +94,7 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
   );
 
   withExamples(
-    target
-      .command('purge <selectors...>')
+    withAnswerTimeout(target.command('purge <selectors...>'))
       .description(
         'stop and purge targets of the running campaign now (IP, subnet or all), mid-download and mid-wait included',
       )
@@ -114,13 +103,21 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         const issues = purgeSelectorIssues(selectors);
         if (issues.length > 0) throw new UsageError('purge refused', issues);
         const campaign = campaignName(this, ctx);
+        const timeoutMs = answerTimeoutMs(this);
         // The update, not the signal: a worker's validator can refuse it, and the answer says what was purged.
-        const { purgeTargetsUpdate } = await import('../../../workflows/definitions');
+        const { purgeTargetsUpdate, taskQueue } = await import('../../../workflows/definitions');
         const result = await withClient(globalOptions(this, ctx).temporal, (client) =>
-          client.workflow.getHandle(campaign).executeUpdate(purgeTargetsUpdate, {
-            args: [selectors.length === 1 ? (selectors[0] as string) : selectors],
-          }),
+          answeredWithin(
+            client.workflow.getHandle(campaign).executeUpdate(purgeTargetsUpdate, {
+              args: [selectors.length === 1 ? (selectors[0] as string) : selectors],
+            }),
+            timeoutMs,
+          ),
         );
+        if (result === undefined)
+          throw new CliError(
+            `campaign ${campaign}: no worker answered within ${timeoutMs / 1000} s; is a worker polling task queue ${taskQueue}? The purge is not confirmed: start a worker (\`ciu worker\`), then check with \`ciu show upgrade status\` or purge again`,
+          );
         const purged = result.purged.length ? result.purged.join(', ') : 'nothing (already final or purged)';
         const idle = result.matchingNoTarget.length
           ? `; matching no target: ${result.matchingNoTarget.join(', ')}`
@@ -194,11 +191,12 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
       .description('print the staged config (or the committed one) as YAML')
       .option('--committed', 'the config `write memory` last committed')
       .option('--json', 'as JSON')
-      .action(function (this: Command) {
+      .action(async function (this: Command) {
         const opts = this.opts<{ committed?: boolean; json?: boolean }>();
         const { configDir } = globalOptions(this, ctx);
         const doc = opts.committed ? loadCommitted(configDir) : loadStaged(configDir);
         if (!doc) throw new CliError('nothing committed yet: run `ciu write memory`', exitCodes.notFound);
+        const { stringify: stringifyYaml } = await import('yaml');
         ctx.io.out(opts.json ? `${JSON.stringify(doc, null, 2)}\n` : stringifyYaml(doc));
       }),
     'ciu show upgrade config',

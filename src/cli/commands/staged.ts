@@ -27,7 +27,7 @@ import {
 } from '../staging';
 
 /** Applies one edit to the staged config file and says what is now staged. */
-function edit(
+export function edit(
   ctx: CliContext,
   command: Command,
   change: (config: StagedConfig) => StagedConfig,

@@ -1,0 +1,97 @@
+import type { Command } from 'commander';
+import type { StagedConfig } from '../config-file';
+import { withExamples, type CliContext } from '../context';
+import { subcommand } from './rollout-tree';
+import { edit } from './staged';
+import {
+  removeWindow,
+  setFallback,
+  setPreChecks,
+  setStartAt,
+  setWindow,
+  type WindowField,
+} from '../rollout-staging';
+
+/**
+ * The rollout controls on the existing command tree: `upgrade-profile pre-checks|no-pre-checks|
+ * fallback|no-fallback|download-window|reboot-window|no-…-window` and `upgrade campaign start-at`.
+ */
+export function registerRolloutCommands(program: Command, ctx: CliContext): void {
+  const profile = subcommand(program, 'upgrade-profile');
+  const toggle = (
+    name: string,
+    description: string,
+    apply: (c: StagedConfig) => StagedConfig,
+    said: string,
+  ) =>
+    withExamples(
+      profile
+        .command(name)
+        .description(description)
+        .action(function (this: Command) {
+          edit(ctx, this, apply, said);
+        }),
+      `ciu upgrade-profile ${name}`,
+    );
+  toggle(
+    'pre-checks',
+    'before any download check model, target partition and free flash (`show storage`) (default)',
+    (c) => setPreChecks(c, true),
+    'pre-checks enabled',
+  );
+  toggle(
+    'no-pre-checks',
+    'download without the pre-checks',
+    (c) => setPreChecks(c, false),
+    'pre-checks disabled',
+  );
+  toggle(
+    'fallback',
+    'boot a controller that comes back on the wrong image back into its previous partition ("Rolled back")',
+    (c) => setFallback(c, true),
+    'fallback enabled',
+  );
+  toggle(
+    'no-fallback',
+    'report a wrong-version boot as Failed (default)',
+    (c) => setFallback(c, false),
+    'fallback disabled',
+  );
+
+  const windows: Array<[string, WindowField, string]> = [
+    ['download', 'downloadWindow', 'when downloads may start; one under way when it closes finishes'],
+    ['reboot', 'rebootWindow', 'when controllers may reload into the new image'],
+  ];
+  for (const [kind, field, what] of windows) {
+    withExamples(
+      profile
+        .command(`${kind}-window <words...>`)
+        .description(
+          `${what}: HH:MM-HH:MM [days mon,tue,…] [time-zone <IANA zone>] (daily/weekly), or once <from> <until>`,
+        )
+        .action(function (this: Command, words: string[]) {
+          edit(ctx, this, (c) => setWindow(c, field, words), `${kind}-window ${words.join(' ')}`);
+        }),
+      `ciu upgrade-profile ${kind}-window 02:00-05:00 time-zone Europe/Berlin`,
+      `ciu upgrade-profile ${kind}-window 01:00-04:00 days sat,sun`,
+      `ciu upgrade-profile ${kind}-window once 2026-12-01T02:00Z 2026-12-01T05:00Z`,
+    );
+    toggle(
+      `no-${kind}-window`,
+      `${kind}s at any time (default)`,
+      (c) => removeWindow(c, field),
+      `${kind}-window removed`,
+    );
+  }
+
+  const campaign = subcommand(subcommand(program, 'upgrade'), 'campaign');
+  withExamples(
+    campaign
+      .command('start-at <time>')
+      .description('start nothing on any controller before this time (ISO 8601 with a zone); `now` clears it')
+      .action(function (this: Command, time: string) {
+        edit(ctx, this, (c) => setStartAt(c, time), time === 'now' ? 'start-at cleared' : `start-at ${time}`);
+      }),
+    'ciu upgrade campaign start-at 2026-12-01T02:00:00Z',
+  );
+}

@@ -1,0 +1,242 @@
+/**
+ * Rollout controls end to end: a real Temporal dev server, a real Worker with the real activities, a
+ * real vsftpd, and simulated controllers over real SSH. One campaign with a reboot window and
+ * fallback: downloads run at once, reloads wait for the window (visible as its own state), a
+ * controller that boots its old image is rolled back without a second reload, and controllers that
+ * fail their pre-checks (flash full, wrong model) never start a transfer.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { createActivities } from '../../activities';
+import { saveStaged } from '../../src/cli/config-file';
+import { runCli } from '../../src/cli/program';
+import type { CampaignPlan } from '../../src/domain/plan';
+import { startFleet, type Fleet } from '../../devkit/simulator/fleet';
+import type { LocalTemporal, RunningWorker } from '../../devkit/stack';
+import type { CampaignConfig } from '../../src/domain/types';
+import { masterUpgrade, upgradePlanQuery } from '../../workflows';
+import { waitForStatus } from '../fixtures/campaign';
+import { fleetLogin, liveCredentialStore } from '../fixtures/credentials';
+import {
+  createTestImage,
+  freeLoopbackAddress,
+  startFtpServer,
+  type LocalImageServer,
+} from '../fixtures/servers';
+import { startTestTemporal } from '../fixtures/temporal';
+import { startTestWorker } from '../fixtures/worker';
+import { installQuietRuntime } from '../workflow/fake-activities';
+
+const controllerLogin = { username: 'admin', password: 'e2e-Rollout-pw' };
+const image = createTestImage({
+  imageType: '72xx',
+  version: '6.4.0.0',
+  build: 81234,
+  payloadSize: 256 * 1024,
+});
+
+let temporal: LocalTemporal;
+let worker: RunningWorker & { taskQueue: string };
+let ftp: LocalImageServer;
+let fleet: Fleet;
+let stateDir: string;
+
+beforeAll(async () => {
+  installQuietRuntime();
+  stateDir = await mkdtemp(join(tmpdir(), 'ciu-e2e-rollout-'));
+  const files = { [image.name]: image.bytes };
+  [temporal, ftp] = await Promise.all([
+    startTestTemporal(),
+    startFtpServer({ files, host: await freeLoopbackAddress(21), port: 21 }),
+  ]);
+  fleet = await startFleet({
+    count: 5,
+    subnet: '127.61.1.0/24',
+    models: ['A7210'],
+    version: '6.3.1.0',
+    build: 40000,
+    stateDir,
+    credentials: controllerLogin,
+    controller: { rebootDelayMs: 1000, progressIntervalMs: 50 },
+    faults: {
+      '127.61.1.3': { bootOldVersion: true },
+      '127.61.1.4': { flashFull: true },
+      '127.61.1.5': { wrongModel: 'A7010' },
+    },
+  });
+  worker = await startTestWorker({
+    connection: temporal.workerConnection,
+    activities: createActivities({
+      credentials: liveCredentialStore(() => ({
+        controllers: fleetLogin(controllerLogin, [fleet]),
+        'image-ftp': ftp.credentials!,
+      })),
+      logger: pino({ level: 'silent' }),
+      rebootPollMs: 300,
+    }),
+  });
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await fleet?.stop();
+  await Promise.all([temporal?.stop(), ftp?.stop()]);
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+/** The staged profile both tests use: a reboot window, fallback, pre-checks on (the default). */
+function profile(rebootWindow: { from: string; until: string }): CampaignConfig['profile'] {
+  return {
+    models: {
+      A7210: {
+        imageFile: image.name,
+        server: { host: ftp.host },
+        protocol: 'ftp',
+        credentialsRef: 'image-ftp',
+      },
+    },
+    autoboot: true,
+    maxDownloads: 5,
+    retryInterval: '5s',
+    quickTries: 3,
+    quickTryBackoff: '1s',
+    partition: 'non-boot',
+    fallback: true,
+    rebootWindow,
+  };
+}
+
+async function logOf(ip: string): Promise<string> {
+  return (await fleet.controller(ip).log.tail(500)).join('\n');
+}
+
+test('ciu show upgrade plan --inspect: read-only look at each controller, the wrong model refused with why, nothing changed', async () => {
+  const dir = join(stateDir, 'operator');
+  saveStaged(join(dir, 'config'), {
+    campaign: 'plan-e2e',
+    inventory: fleet.inventory,
+    targets: ['127.61.1.0/24'],
+    profile: profile({ from: '2026-12-01T02:00:00Z', until: '2026-12-01T05:00:00Z' }),
+  });
+  await writeFile(
+    join(dir, 'credentials.json'),
+    JSON.stringify({ controllers: fleetLogin(controllerLogin, [fleet]) }),
+    {
+      mode: 0o600,
+    },
+  );
+  let out = '';
+  let err = '';
+  const code = await runCli(
+    ['--config-dir', join(dir, 'config'), 'show', 'upgrade', 'plan', '--inspect', '--json'],
+    {
+      io: { out: (t) => (out += t), err: (t) => (err += t) },
+      env: { CIU_CREDENTIALS_FILE: join(dir, 'credentials.json') },
+    },
+  );
+  expect({ code, err }).toEqual({ code: 0, err: '' });
+  const plan = JSON.parse(out) as CampaignPlan;
+  expect(plan.controllers.map((c) => [c.ip, c.action, c.partition ?? c.reason])).toEqual([
+    ['127.61.1.1', 'upgrade', '1'],
+    ['127.61.1.2', 'upgrade', '1'],
+    ['127.61.1.3', 'upgrade', '1'],
+    ['127.61.1.4', 'upgrade', '1'],
+    [
+      '127.61.1.5',
+      'refused',
+      'pre-check would fail: the controller reports model A7010, the inventory says A7210',
+    ],
+  ]);
+  expect(plan.controllers[0]).toMatchObject({
+    runningVersion: '6.3.1.0',
+    runningBuild: 40000,
+    fallback: true,
+  });
+  // Free flash as `show storage` reports it: the full one shows 1 KiB.
+  expect(plan.controllers[3]?.freeFlash).toBe('1.0 KiB');
+  for (const c of fleet.inventory) {
+    expect(fleet.controller(c.ip).snapshot().partitions[1]).toEqual({ partition: 1 });
+    expect(await logOf(c.ip)).not.toMatch(/Image download|Boot partition set/);
+  }
+});
+
+test('a reboot window and fallback together: download now, reload in the window, roll back a wrong-version boot, refuse failed pre-checks', async () => {
+  const opens = new Date(Date.now() + 25_000);
+  const config: CampaignConfig = {
+    inventory: fleet.inventory,
+    targets: ['127.61.1.0/24'],
+    profile: profile({
+      from: opens.toISOString(),
+      until: new Date(opens.getTime() + 3_600_000).toISOString(),
+    }),
+  };
+  const handle = await temporal.client.workflow.start(masterUpgrade, {
+    taskQueue: worker.taskQueue,
+    workflowId: `e2e-rollout-${process.pid}`,
+    args: [config],
+  });
+
+  // The plan of the running campaign: the window, fallback, what each controller gets.
+  const plan = await handle.query(upgradePlanQuery);
+  expect(plan.controllers[0]).toMatchObject({
+    action: 'upgrade',
+    image: image.name,
+    reboot: `once ${opens.toISOString()} until ${new Date(opens.getTime() + 3_600_000).toISOString()} (opens ${opens.toISOString()})`,
+    fallback: true,
+    preChecks: true,
+  });
+
+  // Before the window: downloaded and verified, waiting visibly; pre-check failures are final.
+  const waiting = await waitForStatus(
+    handle,
+    (c) =>
+      ['127.61.1.1', '127.61.1.2', '127.61.1.3'].every((ip) => c[ip]?.state === 'waiting-window') &&
+      c['127.61.1.4']?.state === 'pre-check-failed' &&
+      c['127.61.1.5']?.state === 'pre-check-failed',
+  );
+  expect(Date.now()).toBeLessThan(opens.getTime());
+  const byIp = Object.fromEntries(waiting.controllers.map((c) => [c.ip, c]));
+  expect(byIp['127.61.1.1']).toMatchObject({ window: 'reboot', windowOpensAt: opens.toISOString() });
+  expect(byIp['127.61.1.4']?.lastError).toMatch(
+    /^FlashFull: pre-check failed: 1\.0 KiB free on flash, the image needs 256\.0 KiB$/,
+  );
+  expect(byIp['127.61.1.5']?.lastError).toBe(
+    'PreCheckFailed: pre-check failed: the controller reports model A7010, the inventory says A7210',
+  );
+  for (const ip of ['127.61.1.1', '127.61.1.2', '127.61.1.3']) {
+    const snapshot = fleet.controller(ip).snapshot();
+    expect(snapshot).toMatchObject({ runningVersion: '6.3.1.0', runningPartition: 0 });
+    expect(snapshot.partitions[1]).toMatchObject({ version: '6.4.0.0', build: 81234 });
+    expect(await logOf(ip)).not.toContain('Reload requested');
+  }
+  // Pre-check failures never reached the image server.
+  for (const ip of ['127.61.1.4', '127.61.1.5']) expect(await logOf(ip)).not.toMatch(/Image download/);
+
+  const summary = await handle.result();
+  const states = Object.fromEntries(summary.controllers.map((c) => [c.ip, c.state]));
+  expect(states).toEqual({
+    '127.61.1.1': 'upgraded',
+    '127.61.1.2': 'upgraded',
+    '127.61.1.3': 'rolled-back',
+    '127.61.1.4': 'pre-check-failed',
+    '127.61.1.5': 'pre-check-failed',
+  });
+  expect(Date.now()).toBeGreaterThanOrEqual(opens.getTime());
+  const rolledBack = summary.controllers.find((c) => c.ip === '127.61.1.3');
+  expect(rolledBack?.lastError).toBe(
+    'VersionMismatchAfterReboot: after reboot the controller runs 6.3.1.0 build 40000, expected 6.4.0.0 build 81234; rolled back to partition 0 (6.3.1.0 build 40000)',
+  );
+  // Booted back into its previous partition, which ciu never overwrote; the next reload boots it too; one reload only.
+  expect(fleet.controller('127.61.1.3').snapshot()).toMatchObject({
+    runningVersion: '6.3.1.0',
+    runningPartition: 0,
+    bootPartition: 0,
+  });
+  const log = await logOf('127.61.1.3');
+  expect(log.split('\n').filter((l) => l.includes('Reload requested'))).toHaveLength(1);
+  expect(log).toContain('Boot partition set to 0');
+  for (const ip of ['127.61.1.1', '127.61.1.2'])
+    expect(fleet.controller(ip).snapshot()).toMatchObject({ runningVersion: '6.4.0.0', runningPartition: 1 });
+});

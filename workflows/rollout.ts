@@ -1,0 +1,30 @@
+import { planCampaign, type CampaignPlan, type PlanFacts } from '../src/domain/plan';
+import type { CampaignStatus } from '../src/domain/status';
+import type { CampaignConfig, UpgradeProfile } from '../src/domain/types';
+import type { ControllerUpgradeInput } from './controller-upgrade';
+
+/**
+ * The profile's rollout controls as a child's input fields: only the ones set, so a campaign without
+ * them starts children with exactly the input it always did.
+ */
+export function rolloutArgs(
+  profile: UpgradeProfile,
+): Pick<ControllerUpgradeInput, 'preChecks' | 'fallback' | 'downloadWindow' | 'rebootWindow' | 'startAt'> {
+  const { preChecks, fallback, downloadWindow, rebootWindow, startAt } = profile;
+  return {
+    ...(preChecks === undefined ? {} : { preChecks }),
+    ...(fallback === undefined ? {} : { fallback }),
+    ...(downloadWindow === undefined ? {} : { downloadWindow }),
+    ...(rebootWindow === undefined ? {} : { rebootWindow }),
+    ...(startAt === undefined ? {} : { startAt }),
+  };
+}
+
+/** The upgradePlan query's answer: the committed config, planned against the running versions children reported. */
+export function campaignPlan(config: CampaignConfig, status: CampaignStatus, now: Date): CampaignPlan {
+  const facts: Record<string, PlanFacts> = {};
+  for (const c of status.controllers)
+    if (c.runningVersion !== undefined)
+      facts[c.ip] = { runningVersion: c.runningVersion, runningBuild: c.runningBuild };
+  return planCampaign(config, now, facts);
+}
