@@ -43,7 +43,7 @@ export interface ControllerActivityDeps {
   rebootTimeoutMs?: number;
   /**
    * Longest pause between SSH banner probes while a controller reboots (they start 250 ms apart and
-   * back off to it). Default 2 s.
+   * back off to it). Default 1 s.
    */
   rebootPollMs?: number;
   /** A download with no byte progress this long fails as DownloadStalled. Default 60 s. */
@@ -133,6 +133,30 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
     }
   }
 
+  /**
+   * One session for several steps of an activity (each login costs a key exchange): opened by the
+   * first step; a failed step drops it, so the next one logs in afresh. Close it when done.
+   */
+  function sharedSession(controller: Controller) {
+    let kept: ControllerDriver | undefined;
+    return {
+      async run<T>(body: (driver: ControllerDriver) => Promise<T>): Promise<T> {
+        try {
+          kept ??= await open(controller);
+          return await body(kept);
+        } catch (err) {
+          kept?.close();
+          kept = undefined;
+          throw toFailure(err);
+        }
+      },
+      close(): void {
+        kept?.close();
+        kept = undefined;
+      },
+    };
+  }
+
   async function inspectController(controller: Controller): Promise<ControllerFacts> {
     const facts = await withDriver(controller, (driver) => driver.facts());
     const running = facts.partitions.find((p) => p.running) ?? facts.partitions.find((p) => p.defaultBoot);
@@ -174,70 +198,81 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
       throw toFailure(err);
     }
     const user = server?.username ?? (source.protocol === 'ftp' ? 'anonymous' : undefined);
-    if (input.expected && (await imageProblems(controller, partition, input.expected)).length === 0) {
-      log.info({ partition }, 'partition already holds the verified image; not copying again');
-      return { bytes: input.expected.payloadLength, alreadyThere: true };
-    }
-    log.info(
-      { protocol: source.protocol, server: source.server.host, partition },
-      'controller download starting',
-    );
-    let progress: { bytes: number; totalBytes?: number } = { bytes: 0 };
-    context.heartbeat(progress);
-    // Liveness is not progress: heartbeats keep the activity alive while the controller prints
-    // nothing, so a transfer whose byte count stands still is stopped here.
-    const stallMs = deps.downloadStallMs ?? 60_000;
-    const stall = new AbortController();
-    let progressAt = Date.now();
-    // Heartbeat even while the controller prints nothing (login delays, a stalled transfer): a
-    // cancellation (purge) only reaches an activity through its heartbeats.
-    const keepAlive = setInterval(
-      () => {
-        context.heartbeat(progress);
-        if (Date.now() - progressAt >= stallMs) stall.abort();
-      },
-      Math.min(heartbeatEveryMs, stallMs / 4),
-    );
+    // The look and the copy share one login.
+    const session = sharedSession(controller);
     try {
-      const result = await withDriver(controller, (driver) =>
-        driver.copy(
-          {
-            protocol: source.protocol,
-            host: source.server.host,
-            port: source.server.port,
-            user,
-            file: source.imageFile,
-            partition,
-            hostKey: source.server.hostKey,
-          },
-          server?.password,
-          {
-            signal: AbortSignal.any([context.cancellationSignal, stall.signal]),
-            onProgress: ({ bytes, totalBytes }) => {
-              if (bytes > progress.bytes) progressAt = Date.now();
-              progress = { bytes, totalBytes };
-              context.heartbeat(progress);
-            },
-          },
-        ),
-      );
-      log.info({ bytes: result.bytes, partition }, 'controller download finished');
-      return { bytes: result.bytes };
-    } catch (err) {
-      if (context.cancellationSignal.aborted) {
-        log.info('controller download cancelled; the controller abandoned the transfer');
-        throw context.cancellationSignal.reason;
+      const expected = input.expected;
+      if (expected && (await session.run((d) => imageProblems(d, partition, expected, true))).length === 0) {
+        log.info({ partition }, 'partition already holds the verified image; not copying again');
+        return { bytes: expected.payloadLength, alreadyThere: true };
       }
-      if (stall.signal.aborted) {
-        const message = `controller ${controller.ip} download made no progress for ${stallMs / 1000} s (stuck at ${progress.bytes} bytes)`;
-        log.warn({ bytes: progress.bytes, stallMs }, 'controller download stalled; abandoned');
-        throw ApplicationFailure.create({ type: failureTypes.downloadStalled, message });
-      }
-      const failure = err as Error & { type?: string };
-      log.warn({ failureType: failure.type, error: failure.message }, 'controller download failed');
-      throw err;
+      return await copyOn(session.run);
     } finally {
-      clearInterval(keepAlive);
+      session.close();
+    }
+
+    async function copyOn(run: ReturnType<typeof sharedSession>['run']): Promise<DownloadImageResult> {
+      log.info(
+        { protocol: source.protocol, server: source.server.host, partition },
+        'controller download starting',
+      );
+      let progress: { bytes: number; totalBytes?: number } = { bytes: 0 };
+      context.heartbeat(progress);
+      // Liveness is not progress: heartbeats keep the activity alive while the controller prints
+      // nothing, so a transfer whose byte count stands still is stopped here.
+      const stallMs = deps.downloadStallMs ?? 60_000;
+      const stall = new AbortController();
+      let progressAt = Date.now();
+      // Heartbeat even while the controller prints nothing (login delays, a stalled transfer): a
+      // cancellation (purge) only reaches an activity through its heartbeats.
+      const keepAlive = setInterval(
+        () => {
+          context.heartbeat(progress);
+          if (Date.now() - progressAt >= stallMs) stall.abort();
+        },
+        Math.min(heartbeatEveryMs, stallMs / 4),
+      );
+      try {
+        const result = await run((driver) =>
+          driver.copy(
+            {
+              protocol: source.protocol,
+              host: source.server.host,
+              port: source.server.port,
+              user,
+              file: source.imageFile,
+              partition,
+              hostKey: source.server.hostKey,
+            },
+            server?.password,
+            {
+              signal: AbortSignal.any([context.cancellationSignal, stall.signal]),
+              onProgress: ({ bytes, totalBytes }) => {
+                if (bytes > progress.bytes) progressAt = Date.now();
+                progress = { bytes, totalBytes };
+                context.heartbeat(progress);
+              },
+            },
+          ),
+        );
+        log.info({ bytes: result.bytes, partition }, 'controller download finished');
+        return { bytes: result.bytes };
+      } catch (err) {
+        if (context.cancellationSignal.aborted) {
+          log.info('controller download cancelled; the controller abandoned the transfer');
+          throw context.cancellationSignal.reason;
+        }
+        if (stall.signal.aborted) {
+          const message = `controller ${controller.ip} download made no progress for ${stallMs / 1000} s (stuck at ${progress.bytes} bytes)`;
+          log.warn({ bytes: progress.bytes, stallMs }, 'controller download stalled; abandoned');
+          throw ApplicationFailure.create({ type: failureTypes.downloadStalled, message });
+        }
+        const failure = err as Error & { type?: string };
+        log.warn({ failureType: failure.type, error: failure.message }, 'controller download failed');
+        throw err;
+      } finally {
+        clearInterval(keepAlive);
+      }
     }
   }
 
@@ -247,34 +282,35 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
    * and the controller's own signature validation); the payload SHA-256 only where the controller
    * advertises `image-sha256`.
    */
-  function imageProblems(
-    controller: Controller,
+  async function imageProblems(
+    driver: ControllerDriver,
     partition: 0 | 1,
     expected: VerifiedImage,
+    /** Stop at the first problem (whether to copy), instead of listing them all (the check's report). */
+    firstOnly = false,
   ): Promise<string[]> {
-    return withDriver(controller, async (driver) => {
-      const found = (await driver.partitions()).find((p) => p.partition === partition);
-      if (!found?.version) return [`partition ${partition} holds no image`];
-      const issues: string[] = [];
-      if (found.imageType !== undefined && found.imageType !== expected.imageType)
-        issues.push(`image type is ${found.imageType}, expected ${expected.imageType}`);
-      if (found.version !== expected.version)
-        issues.push(`version is ${found.version}, expected ${expected.version}`);
-      if (found.build !== expected.build) issues.push(`build is ${found.build}, expected ${expected.build}`);
-      if (!found.signature?.startsWith('Digitally Signed'))
-        issues.push('the controller does not report the image as digitally signed');
-      if (driver.has('image-sha256')) {
-        const sha256 = await driver.checksum(partition);
-        if (sha256 !== expected.payloadSha256)
-          issues.push(`payload SHA-256 is ${sha256}, expected ${expected.payloadSha256}`);
-      }
-      return issues;
-    });
+    const found = (await driver.partitions()).find((p) => p.partition === partition);
+    if (!found?.version) return [`partition ${partition} holds no image`];
+    const issues: string[] = [];
+    if (found.imageType !== undefined && found.imageType !== expected.imageType)
+      issues.push(`image type is ${found.imageType}, expected ${expected.imageType}`);
+    if (found.version !== expected.version)
+      issues.push(`version is ${found.version}, expected ${expected.version}`);
+    if (found.build !== expected.build) issues.push(`build is ${found.build}, expected ${expected.build}`);
+    if (!found.signature?.startsWith('Digitally Signed'))
+      issues.push('the controller does not report the image as digitally signed');
+    if (firstOnly && issues.length > 0) return issues;
+    if (driver.has('image-sha256')) {
+      const sha256 = await driver.checksum(partition);
+      if (sha256 !== expected.payloadSha256)
+        issues.push(`payload SHA-256 is ${sha256}, expected ${expected.payloadSha256}`);
+    }
+    return issues;
   }
 
   async function verifyImageOnController(input: VerifyOnControllerInput): Promise<void> {
     const { controller, partition, expected } = input;
-    const problems = await imageProblems(controller, partition, expected);
+    const problems = await withDriver(controller, (driver) => imageProblems(driver, partition, expected));
     if (problems.length === 0) return;
     const message = `image on ${controller.ip} partition ${partition} failed its check: ${problems.join('; ')}`;
     logger.warn({ controller: controller.ip, partition, problems }, 'image on controller failed its check');
@@ -298,21 +334,12 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
 
   async function rebootController(input: RebootInput): Promise<void> {
     const { controller } = input;
-    // Look, boot partition and reload share one login (each costs a key exchange); the reload ends
-    // it. A failed command drops it, and every look during the wait has a login of its own.
-    let kept: ControllerDriver | undefined;
+    // Look, boot partition and reload share one login; the reload ends it, and every look during
+    // the wait has a login of its own.
+    const session = sharedSession(controller);
     let waiting = false;
-    async function onSession<T>(body: (driver: ControllerDriver) => Promise<T>): Promise<T> {
-      if (waiting) return withDriver(controller, body);
-      try {
-        kept ??= await open(controller);
-        return await body(kept);
-      } catch (err) {
-        kept?.close();
-        kept = undefined;
-        throw toFailure(err);
-      }
-    }
+    const onSession = <T>(body: (driver: ControllerDriver) => Promise<T>): Promise<T> =>
+      waiting ? withDriver(controller, body) : session.run(body);
     const device: RebootDevice = {
       look: () =>
         onSession(async (driver) => {
@@ -326,8 +353,7 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
         }),
       banner: async () => {
         waiting = true;
-        kept?.close();
-        kept = undefined;
+        session.close();
         const host = checkHost('controller.ssh.host', controller.ssh.host);
         const port = checkPort('controller.ssh.port', controller.ssh.port ?? 22);
         await sshBanner(host, port).catch((err: unknown) => {
@@ -337,22 +363,21 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
       setBootPartition: (partition) => onSession((driver) => driver.setBootPartition(partition)),
       reload: () =>
         onSession(async (driver) => {
-          kept = undefined;
           try {
             await driver.reload();
           } finally {
-            driver.close();
+            session.close();
           }
         }),
     };
     try {
       await rebootOnce(Context.current(), device, input, {
         timeoutMs: input.timeoutMs ?? deps.rebootTimeoutMs ?? 10 * 60_000,
-        pollMs: deps.rebootPollMs ?? 2000,
+        pollMs: deps.rebootPollMs ?? 1000,
         logger,
       });
     } finally {
-      kept?.close();
+      session.close();
     }
   }
 

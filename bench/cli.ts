@@ -17,6 +17,7 @@ import { validateCampaignConfig } from '../src/domain/config';
 import { startDevServer } from '../devkit/temporal/dev-server';
 import { temporalCliPath } from '../devkit/temporal/binaries';
 import { installRuntime } from '../workers/runtime';
+import { generateKeyRing } from '../src/temporal/keys';
 import { createCiuWorker, NativeConnection } from '../workers/worker';
 
 const root = join(__dirname, '..');
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   const worker = await createCiuWorker({
     connection: workerConnection,
     logger,
+    messageKeys: generateKeyRing(),
     credentials: staticCredentialStore({
       'demo-images': {
         username: 'ftp',

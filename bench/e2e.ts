@@ -10,6 +10,7 @@
  *   npm run bench:e2e        (BENCH_ROUNDS=3, BENCH_CONTROLLERS=20, BENCH_IMAGE_MIB=32, BENCH_MAX_DOWNLOADS=10)
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ import {
 import { startDevServer, type DevServer } from '../devkit/temporal/dev-server';
 import { freePort } from '../devkit/temporal/free-port';
 import type { StoredCredentials } from '../src/credentials/store';
+import { addKeyToFile } from '../src/temporal/keys';
 import type { masterUpgrade } from '../workflows';
 
 const root = join(__dirname, '..');
@@ -69,6 +71,8 @@ async function fleet(dir: string): Promise<DemoEnvironment> {
 async function startWorker(dev: DevServer, env: DemoEnvironment, dir: string) {
   const credentialsFile = join(dir, 'credentials.json');
   await writeFile(credentialsFile, JSON.stringify(env.credentialEntries), { mode: 0o600 });
+  const messageKeysFile = join(dir, 'message-keys.yaml');
+  if (!existsSync(messageKeysFile)) addKeyToFile(messageKeysFile, { id: 'bench' });
   const started = Date.now();
   const child = spawn(process.execPath, ['bin/ciu.js', 'worker'], {
     cwd: root,
@@ -76,6 +80,7 @@ async function startWorker(dev: DevServer, env: DemoEnvironment, dir: string) {
       ...process.env,
       TEMPORAL_ADDRESS: dev.address,
       CIU_CREDENTIALS_FILE: credentialsFile,
+      CIU_MESSAGE_KEYS: messageKeysFile,
       CIU_KNOWN_HOSTS: env.knownHostsFile,
       // Info, to see when it polls; the log itself is dropped.
       CIU_LOG_LEVEL: 'info',
@@ -172,9 +177,10 @@ function median(values: number[]): number {
 }
 
 /**
- * From the children's histories: how long each activity took (scheduled → completed, so queueing
- * on the worker counts), how long a child waited for its download slot, and when the children started
- * and ended relative to `write memory`.
+ * From the master's and the children's histories: how long each activity took (scheduled →
+ * completed, so queueing on the worker counts), how long a child waited for its download slot, the
+ * time its workflow tasks took (scheduled → completed), and when the workflows started and ended
+ * relative to `write memory`.
  */
 async function stepTimes(
   client: Client,
@@ -183,34 +189,44 @@ async function stepTimes(
 ): Promise<Record<string, number>> {
   const per: Record<string, number[]> = {};
   const add = (key: string, ms: number) => (per[key] ??= []).push(ms);
+  const runs = [{ workflowId: campaign, runId: undefined as string | undefined, who: 'master' }];
   for await (const info of client.workflow.list({
     query: `WorkflowType = 'controllerUpgrade' AND CiuCampaign = '${campaign}'`,
-  })) {
-    const history = await client.workflow.getHandle(info.workflowId, info.runId).fetchHistory();
+  }))
+    runs.push({ workflowId: info.workflowId, runId: info.runId, who: 'child' });
+  for (const { workflowId, runId, who } of runs) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     const events = history.events ?? [];
     const at = (e: (typeof events)[number]) =>
       Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
     const scheduled = new Map<string, { type: string; at: number }>();
+    const seen = new Set<string>();
     let slotAsked: number | undefined;
+    let taskScheduled: number | undefined;
+    let taskMs = 0;
     for (const e of events) {
-      if (e.workflowExecutionStartedEventAttributes) add('child started', at(e) - startedMs);
-      if (e.workflowExecutionCompletedEventAttributes) add('child ended', at(e) - startedMs);
-      if (e.activityTaskScheduledEventAttributes)
-        scheduled.set(String(e.eventId), {
-          type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?',
-          at: at(e),
-        });
+      if (e.workflowExecutionStartedEventAttributes) add(`${who} started`, at(e) - startedMs);
+      if (e.workflowExecutionCompletedEventAttributes) add(`${who} ended`, at(e) - startedMs);
+      if (e.workflowTaskScheduledEventAttributes) taskScheduled = at(e);
+      if (e.workflowTaskCompletedEventAttributes && taskScheduled !== undefined)
+        taskMs += at(e) - taskScheduled;
+      if (e.activityTaskScheduledEventAttributes) {
+        const type = e.activityTaskScheduledEventAttributes.activityType?.name ?? '?';
+        scheduled.set(String(e.eventId), { type: seen.has(type) ? `${type} again` : type, at: at(e) });
+        seen.add(type);
+      }
       const done = e.activityTaskCompletedEventAttributes;
       const from = done && scheduled.get(String(done.scheduledEventId));
-      if (from) add(from.type, at(e) - from.at);
+      if (from) add(`${who} ${from.type}`, at(e) - from.at);
       if (e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === 'downloadSlotRequest')
         slotAsked = at(e);
       if (
         e.workflowExecutionSignaledEventAttributes?.signalName === 'downloadSlotGrant' &&
         slotAsked !== undefined
       )
-        add('slot wait', at(e) - slotAsked);
+        add(`${who} slot wait`, at(e) - slotAsked);
     }
+    add(`${who} workflow tasks (sum)`, taskMs);
   }
   const steps: Record<string, number> = {};
   for (const [key, values] of Object.entries(per)) {

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { Logger } from '../src/logging';
+import { generateKeyRing, type KeyRing } from '../src/temporal/keys';
 import { createCiuMetrics, downloadMetricsInterceptor, type CiuMetrics } from '../src/metrics';
 import { createCiuWorker, NativeConnection, type CiuWorkerOptions } from '../workers/worker';
 import { startDemoEnvironment, type DemoEnvironment, type DemoOptions } from './demo/environment';
@@ -78,6 +79,8 @@ export interface LocalStackOptions {
   processMetrics?: boolean;
   /** Worker settings beyond the connection, credentials and known_hosts the stack provides. */
   worker?: Pick<CiuWorkerOptions, 'taskQueue' | 'workflowBundle'>;
+  /** The worker's message keys. Default: a fresh key (one worker in one process needs no file). */
+  messageKeys?: KeyRing;
   /** Aborting between steps stops what already started and rejects with the signal's reason. */
   signal?: AbortSignal;
 }
@@ -125,6 +128,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         knownHostsFile: env.knownHostsFile,
         trustedImageKeys: env.trustedImageKeys,
         interceptors: { activity: [downloadMetricsInterceptor(metrics)] },
+        messageKeys: options.messageKeys ?? generateKeyRing(),
       }),
     );
     stops.push(['worker', () => worker.stop()]);

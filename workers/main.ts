@@ -27,6 +27,8 @@ export interface RunWorkerOptions extends TemporalConnectionFlags {
   interceptors?: WorkerInterceptors;
   /** Payload key file; default CIU_PAYLOAD_KEYS, else payloads in clear. */
   payloadKeysFile?: string;
+  /** Message key file; default CIU_MESSAGE_KEYS (required). */
+  messageKeysFile?: string;
 }
 
 /** Connects, runs a ciu worker until SIGINT/SIGTERM, then drains and closes. */
@@ -43,6 +45,12 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const payloadKeysFile = options.payloadKeysFile ?? settings.payloadKeysFile;
   // Read before connecting: a bad key file stops the worker with its name and field.
   const payloadKeys = payloadKeysFile ? loadKeyRing(payloadKeysFile) : undefined;
+  const messageKeysFile = options.messageKeysFile ?? settings.messageKeysFile;
+  if (!messageKeysFile)
+    throw new Error(
+      'CIU_MESSAGE_KEYS (or --message-keys) is required: the key file that authenticates messages between workflows, the same on every worker (create one with `ciu keys add FILE`)',
+    );
+  const messageKeys = loadKeyRing(messageKeysFile);
   const temporal = options.temporal ?? resolveTemporalConnection(options);
   const connection = await NativeConnection.connect(temporal.connectionOptions).catch((err: unknown) => {
     throw new Error(temporalConnectionFailure(temporal.summary, err));
@@ -62,6 +70,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       ...(settings.shutdownForceMs !== undefined ? { shutdownForceMs: settings.shutdownForceMs } : {}),
       ...(options.interceptors ? { interceptors: options.interceptors } : {}),
       ...(payloadKeys ? { payloadKeys } : {}),
+      messageKeys,
     });
     logger.info(
       {

@@ -7,6 +7,7 @@ import {
 import { createActivities, type ActivityDeps } from '../activities';
 import { ciuDataConverter } from '../src/temporal/data-converter';
 import type { KeyRing } from '../src/temporal/keys';
+import { MessageSealCodec } from '../src/temporal/message-seal';
 import { taskQueue } from '../workflows/definitions';
 import { boundedFailureInterceptor } from './bounded-failures';
 import { workflowBundleFor } from './bundle';
@@ -45,6 +46,8 @@ export interface CiuWorkerOptions extends ActivityDeps {
   interceptors?: WorkerInterceptors;
   /** Encrypts every payload with the current key (`CIU_PAYLOAD_KEYS`). Default: payloads in clear. */
   payloadKeys?: KeyRing;
+  /** Seals and checks internal messages between workflows (`CIU_MESSAGE_KEYS`); every worker of a namespace needs the same. */
+  messageKeys: KeyRing;
 }
 
 /** A worker for both ciu workflows and all activities. Call `installRuntime` first in a process entry. */
@@ -59,6 +62,7 @@ export async function createCiuWorker(options: CiuWorkerOptions): Promise<Worker
     shutdownGraceMs,
     shutdownForceMs,
     payloadKeys,
+    messageKeys,
     ...deps
   } = options;
   return Worker.create({
@@ -66,7 +70,10 @@ export async function createCiuWorker(options: CiuWorkerOptions): Promise<Worker
     namespace: namespace ?? 'default',
     taskQueue: options.taskQueue ?? taskQueue,
     workflowBundle: workflowBundle ?? (await workflowBundleFor(deps.logger)),
-    dataConverter: ciuDataConverter({ ...(payloadKeys ? { payloadKeys } : {}) }),
+    dataConverter: ciuDataConverter({
+      ...(payloadKeys ? { payloadKeys } : {}),
+      messageCodec: new MessageSealCodec(messageKeys),
+    }),
     activities: createActivities(deps),
     maxConcurrentActivityTaskExecutions: maxConcurrentActivityTaskExecutions ?? 200,
     maxCachedWorkflows: maxCachedWorkflows ?? workflowCacheSize,

@@ -8,6 +8,7 @@
 import type { VerifiedImage } from '../activities/types';
 import { boundIssues, boundText } from '../src/domain/bounded';
 import { canonicalJson } from '../src/domain/canonical-json';
+import { cleanText } from '../src/domain/clean-text';
 import { validateCampaignConfig } from '../src/domain/config';
 import { failureText } from '../src/domain/errors';
 import type { ControllerModel } from '../src/domain/models';
@@ -62,6 +63,8 @@ export interface MasterCarried {
   unmatched: string[];
   /** Absent in runs carried before it existed. */
   ignoredPurges?: string[];
+  /** Internal messages ignored because no worker sealed them (workflows/message-auth.ts). */
+  forgedMessages?: string[];
 }
 
 /** Where the state's log lines go (the workflow's `log`; a test's fake). */
@@ -268,24 +271,29 @@ export class CampaignState {
     const idle = list.filter(
       (selector) => !invalid.includes(selector) && matchingIps(known, [selector]).length === 0,
     );
+    // Whoever may signal the campaign chose these strings: only their cleaned, bounded form is kept,
+    // logged or shown (status, Web UI), never control characters.
+    const shown = (selector: string) => boundText(cleanText(selector), 100);
     if (invalid.length > 0 || idle.length > 0) {
-      this.log.warn('purge selectors ignored', { campaign: this.campaign, invalid, matchingNoTarget: idle });
+      this.log.warn('purge selectors ignored', {
+        campaign: this.campaign,
+        invalid: invalid.map(shown),
+        matchingNoTarget: idle,
+      });
       this.ignoredPurges = [
         ...this.ignoredPurges,
-        ...invalid.map(
-          (selector) => `"${boundText(selector, 100)}": not an IPv4 address, CIDR subnet or all`,
-        ),
-        ...idle.map((selector) => `"${boundText(selector, 100)}": matches no target of this campaign`),
+        ...invalid.map((selector) => `"${shown(selector)}": not an IPv4 address, CIDR subnet or all`),
+        ...idle.map((selector) => `"${shown(selector)}": matches no target of this campaign`),
       ].slice(-20);
     }
     const ips = matchingIps(known, list);
     const purged = ips.filter((ip) => !isFinal(this.targets[ip]!));
     this.log.info('purge requested', {
       campaign: this.campaign,
-      selectors: boundIssues(list),
+      selectors: boundIssues(list.map(shown)),
       matched: ips.length,
     });
-    this.purge(ips, `purgeTargets ${boundIssues(list)}`);
+    this.purge(ips, `purgeTargets ${boundIssues(list.map(shown))}`);
     return { purged, matchingNoTarget: idle };
   }
 

@@ -44,6 +44,7 @@ import {
   type ControllerReport,
 } from './definitions';
 import { describeFailure, isPermanent } from './failures';
+import { ForgedMessages, sealFromHere } from './message-auth';
 import { attemptsKey, stateKey } from './search-attributes';
 
 export type { ControllerCarried, ControllerUpgradeInput };
@@ -106,10 +107,16 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   const work = new CancellationScope();
 
   setHandler(controllerStatusQuery, () => status);
-  setHandler(downloadSlotGrantSignal, () => {
+  const forged = new ForgedMessages();
+  /** A grant or purge that claims to come from the master must be sealed by it; a child without one takes the operator's. */
+  const fromMaster = (seal: unknown, kind: string) =>
+    !input.master || forged.accept(seal, kind, input.master.workflowId, ctx);
+  setHandler(downloadSlotGrantSignal, (seal) => {
+    if (!fromMaster(seal, 'downloadSlotGrant')) return;
     slotGranted = true;
   });
-  setHandler(purgeSignal, () => {
+  setHandler(purgeSignal, (seal) => {
+    if (!fromMaster(seal, 'purge')) return;
     purgeRequested = true;
     work.cancel();
   });
@@ -133,7 +140,11 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     const message: ControllerReport = { ...status, final, releasesSlot: slotToRelease || undefined };
     slotToRelease = false;
     try {
-      await getExternalWorkflowHandle(input.master.workflowId).signal(controllerReportSignal, message);
+      await getExternalWorkflowHandle(input.master.workflowId).signal(
+        controllerReportSignal,
+        message,
+        sealFromHere('controllerUpdate'),
+      );
     } catch (err) {
       log.warn('could not report to the master', { ...ctx, error: describeFailure(err).message });
     }
@@ -154,9 +165,11 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
     if (!input.master) return fn();
     slotGranted = false;
-    await getExternalWorkflowHandle(input.master.workflowId).signal(downloadSlotRequestSignal, {
-      ip: controller.ip,
-    });
+    await getExternalWorkflowHandle(input.master.workflowId).signal(
+      downloadSlotRequestSignal,
+      { ip: controller.ip },
+      sealFromHere('downloadSlotRequest'),
+    );
     await condition(() => slotGranted);
     try {
       return await fn();

@@ -69,16 +69,21 @@ export type ControllerReport = Pick<ControllerStatus, 'ip' | 'state' | 'attempts
     releasesSlot?: boolean;
   };
 
-/** A child reports its state. The wire name predates the rename: saved histories and running campaigns use it. */
-export const controllerReportSignal = defineSignal<[report: ControllerReport]>('controllerUpdate');
+/**
+ * A child reports its state. The wire name predates the rename: saved histories and running campaigns use it.
+ * Internal messages end with the seal the worker's codec checks (workflows/message-auth.ts).
+ */
+export const controllerReportSignal =
+  defineSignal<[report: ControllerReport, seal?: Uint8Array]>('controllerUpdate');
 /** A child asks for one of the max-downloads slots; the master answers with downloadSlotGrantSignal. */
-export const downloadSlotRequestSignal = defineSignal<[request: { ip: string }]>('downloadSlotRequest');
+export const downloadSlotRequestSignal =
+  defineSignal<[request: { ip: string }, seal?: Uint8Array]>('downloadSlotRequest');
 
 // --- child (controllerUpgrade) ---
 
 /** Sent by the master: the child may download now. */
-export const downloadSlotGrantSignal = defineSignal('downloadSlotGrant');
+export const downloadSlotGrantSignal = defineSignal<[seal?: Uint8Array]>('downloadSlotGrant');
 /** Stops the child wherever it is (mid-download, mid-wait); it ends as purged. Cancelling the child does the same. */
-export const purgeSignal = defineSignal('purge');
+export const purgeSignal = defineSignal<[seal?: Uint8Array]>('purge');
 /** One controller's status. */
 export const controllerStatusQuery = defineQuery<ControllerStatus>('controllerStatus');

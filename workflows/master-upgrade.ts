@@ -38,6 +38,7 @@ import {
   upgradeStatusQuery,
 } from './definitions';
 import { describeFailure } from './failures';
+import { carriedIsOurs, ForgedMessages, sealCarried, sealFromHere } from './message-auth';
 import { campaignPlan, rolloutArgs } from './rollout';
 import { attemptsKey, campaignKey, controllerKey, modelKey, stateKey } from './search-attributes';
 
@@ -76,7 +77,13 @@ export async function masterUpgrade(
   input: CampaignConfig,
   carried?: MasterCarried,
   options: MasterOptions = {},
+  carriedSeal?: Uint8Array,
 ): Promise<CampaignSummary> {
+  if (carried && !carriedIsOurs(carriedSeal))
+    throw ApplicationFailure.nonRetryable(
+      'carried state refused: it was not written by the run this one continues (start a campaign without it)',
+      failureTypes.invalidInput,
+    );
   const validation = validateCampaignConfig(input);
   if (!validation.ok)
     throw ApplicationFailure.nonRetryable(boundIssues(validation.issues), failureTypes.invalidInput);
@@ -93,10 +100,14 @@ export async function masterUpgrade(
   const useSearchAttributes = options.searchAttributes !== false;
   const historyLimit = options.historyLimit ?? 6_000;
   const state = new CampaignState(validation.config, campaign, log, carried);
+  const forged = new ForgedMessages(carried?.forgedMessages);
 
   if (!carried && useSearchAttributes) upsertSearchAttributes([{ key: campaignKey, value: campaign }]);
 
-  setHandler(upgradeStatusQuery, (request) => state.status(statusRequest(request)));
+  setHandler(upgradeStatusQuery, (request) => {
+    const status = state.status(statusRequest(request));
+    return forged.list.length > 0 ? { ...status, forgedMessages: forged.list } : status;
+  });
   // The plan covers every controller, not one status page.
   setHandler(upgradePlanQuery, () =>
     campaignPlan(state.committed, state.status({ limit: Number.MAX_SAFE_INTEGER }), new Date()),
@@ -108,8 +119,18 @@ export async function masterUpgrade(
       if (issues.length > 0) throw new Error(`purge refused: ${boundIssues(issues)}`);
     },
   });
-  setHandler(controllerReportSignal, (report) => state.applyReport(report, report.final === true));
-  setHandler(downloadSlotRequestSignal, ({ ip }) => state.requestSlot(ip));
+  setHandler(controllerReportSignal, (report, seal) => {
+    if (!forged.accept(seal, 'controllerUpdate', controllerWorkflowId(campaign, report?.ip), { campaign }))
+      return;
+    state.applyReport(report, report.final === true);
+  });
+  setHandler(downloadSlotRequestSignal, (request, seal) => {
+    if (
+      !forged.accept(seal, 'downloadSlotRequest', controllerWorkflowId(campaign, request?.ip), { campaign })
+    )
+      return;
+    state.requestSlot(request.ip);
+  });
   setHandler(commitConfigUpdate, (next) => state.commit(next), {
     validator: (next) => {
       const validated = validateCampaignConfig(next);
@@ -215,13 +236,19 @@ export async function masterUpgrade(
     for (const ip of state.takePendingPurges())
       sends.push(
         signalChild(ip, () =>
-          getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(purgeSignal),
+          getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
+            purgeSignal,
+            sealFromHere('purge'),
+          ),
         ),
       );
     for (const ip of state.slots.grant(state.committed.profile.maxDownloads))
       sends.push(
         signalChild(ip, () =>
-          getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(downloadSlotGrantSignal),
+          getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
+            downloadSlotGrantSignal,
+            sealFromHere('downloadSlotGrant'),
+          ),
         ),
       );
     await Promise.all(sends);
@@ -282,7 +309,12 @@ export async function masterUpgrade(
     // Everything pending is in the carried state, so a busy master (always dirty) still hands over in time.
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof masterUpgrade>(state.committed, state.carried(), options);
+      await continueAsNew<typeof masterUpgrade>(
+        state.committed,
+        { ...state.carried(), forgedMessages: forged.list },
+        options,
+        sealCarried(),
+      );
     }
   }
   state.phase = 'completed';

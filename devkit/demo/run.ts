@@ -1,9 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import pino from 'pino';
 import { validateCampaignConfig } from '../../src/domain/config';
 import type { CampaignStatus } from '../../src/domain/status';
 import { createLogger, type Logger } from '../../src/logging';
+import { addKeyToFile, loadKeyRing, type KeyRing } from '../../src/temporal/keys';
 import { defaultSdkMetricsAddress, startMetricsServer, type MetricsServer } from '../../src/metrics';
 import { upgradeStatusQuery } from '../../workflows/definitions';
 import { installRuntime } from '../../workers/runtime';
@@ -122,6 +123,8 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
         environment: { ...options.demo, stateDir: join(options.configDir, 'demo') },
         logger,
         signal: aborted.signal,
+        // Kept beside the history: campaigns a restarted demo finds must still verify their seals.
+        messageKeys: demoMessageKeys(join(options.configDir, 'message-keys.yaml')),
       });
     } catch (err) {
       if (stopping) return;
@@ -229,4 +232,10 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
     logger.flush?.();
     signals.release();
   }
+}
+
+/** The demo's message key file, made (mode 600) on the first start. */
+function demoMessageKeys(file: string): KeyRing {
+  if (!existsSync(file)) addKeyToFile(file, { id: 'demo' });
+  return loadKeyRing(file);
 }

@@ -60,9 +60,12 @@ const escapeSequence = new RegExp(
 );
 /** An escape sequence cut off at the end of a chunk. */
 const partialEscape = new RegExp(`${esc}(?:\\[[0-9;?]*[ -/]*|\\][^${bel}${esc}]*${esc}?|[()])?$`);
-/** Control characters other than the line feed and tab, once escapes and carriage returns are handled. */
+/**
+ * Control characters other than the line feed and tab, once escapes and carriage returns are handled;
+ * C1 controls too (U+0080–U+009F: U+009B is a one-character CSI to a terminal that reads UTF-8).
+ */
 const controlCharacters = new RegExp(
-  `[${String.fromCharCode(0)}-${String.fromCharCode(8)}${String.fromCharCode(0x0b)}-${String.fromCharCode(0x1f)}${String.fromCharCode(0x7f)}]`,
+  `[${String.fromCharCode(0)}-${String.fromCharCode(8)}${String.fromCharCode(0x0b)}-${String.fromCharCode(0x1f)}${String.fromCharCode(0x7f)}-${String.fromCharCode(0x9f)}]`,
   'g',
 );
 

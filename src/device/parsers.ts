@@ -1,4 +1,5 @@
 import { failureTypes, type FailureType } from '../domain/errors';
+import { isImageType, isVersion } from '../domain/rules';
 
 /**
  * Parsers for the controller CLI's replies. Replies are data: each parser returns a typed result or
@@ -14,6 +15,23 @@ export class ReplyFormatError extends Error {
   ) {
     super(`unexpected reply to "${command}": ${missing}`);
   }
+}
+
+/**
+ * A version the reply names, refused unless it is one: a hostile controller's
+ * `Version 6.4\x1b]0;…` must never be stored, shown or compared.
+ */
+function checkedVersion(command: string, version: string): string {
+  if (isVersion(version)) return version;
+  throw new ReplyFormatError(command, `version ${quoted(version)} is not a version like 6.4.0.0`);
+}
+
+/** `value` in quotes with every control character, C1 included, written as an escape: safe to show anywhere. */
+function quoted(value: string): string {
+  return JSON.stringify(value.slice(0, 64)).replace(
+    /[\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function lines(text: string): string[] {
@@ -39,7 +57,7 @@ export function parseShowVersion(text: string): VersionReply {
   if (!build) throw new ReplyFormatError('show version', 'no "(build N)"');
   const reply: VersionReply = {
     model: /^\d/.test(model) ? `A${model}` : model,
-    version,
+    version: checkedVersion('show version', version),
     build: Number(build),
   };
   const up = /uptime is (?:(\d+) days? )?(?:(\d+) hours? )?(?:(\d+) minutes? )?(\d+) seconds?/.exec(text);
@@ -87,11 +105,22 @@ export function parseShowImageVersion(text: string): PartitionReply[] {
     if (!field) continue;
     const [, key, value = ''] = field;
     if (key === 'Software Version') {
-      current.version = /ArubaOS (\S+)/.exec(value)?.[1] ?? value.trim();
+      current.version = checkedVersion(
+        'show image version',
+        /ArubaOS (\S+)/.exec(value)?.[1] ?? value.trim(),
+      );
       const signature = /\(([^()]*Signed[^()]*)\)/.exec(value)?.[1];
       if (signature) current.signature = signature;
     } else if (key === 'Build number') current.build = Number(value.trim());
-    else if (key === 'Image type') current.imageType = value.trim();
+    else if (key === 'Image type') {
+      const imageType = value.trim();
+      if (!isImageType(imageType))
+        throw new ReplyFormatError(
+          'show image version',
+          `image type ${JSON.stringify(imageType)} is not a platform family`,
+        );
+      current.imageType = imageType;
+    }
   }
   if (result.length === 0) throw new ReplyFormatError('show image version', 'no "Partition :" entries');
   return result;

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { cleanText } from './clean-text';
 import { campaignConfigSchema, type CampaignConfig } from './schemas';
 
 const secretKeyPattern = /^(password|passwd|passphrase|privatekey|secret|token|apikey)$/i;
@@ -54,12 +55,16 @@ export function validate<S extends z.ZodType>(
   prefix?: string,
 ): Validation<z.output<S>> {
   const secrets = secretFieldIssues(input, prefix ? [prefix] : []);
-  if (secrets.length > 0) return { ok: false, issues: secrets };
+  if (secrets.length > 0) return { ok: false, issues: secrets.map((issue) => cleanText(issue)) };
   const result = schema.safeParse(input);
   if (result.success) return { ok: true, value: result.data };
+  // Messages echo field names and values of the input (a map key, a bad model or selector): whoever
+  // sent it chose them, and the messages reach terminals and the Web UI, so they are cleaned.
   return {
     ok: false,
-    issues: result.error.issues.flatMap((issue) => describeIssue(issue, input, prefix ? [prefix] : [])),
+    issues: result.error.issues
+      .flatMap((issue) => describeIssue(issue, input, prefix ? [prefix] : []))
+      .map((issue) => cleanText(issue)),
   };
 }
 

@@ -22,6 +22,8 @@ const userNamePattern = /^[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}$/;
 const fileSegment = /^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,127}$/;
 const fingerprintPattern = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 const refPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const versionPattern = /^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$/;
+const imageTypePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,15}$/;
 
 /** Longest image file name (with folders) ciu puts on a controller's command line. */
 export const maxFileNameLength = 255;
@@ -82,4 +84,14 @@ export function isHostKeyFingerprint(text: string): boolean {
 /** A credentials reference: a name in the worker's credential store, never the secret itself. */
 export function isCredentialsRef(text: string): boolean {
   return refPattern.test(text);
+}
+
+/** A software version ('6.4.0.0', '8.10.0.2-FIPS'): letters, digits and . _ -, at most 32 characters. */
+export function isVersion(text: string): boolean {
+  return versionPattern.test(text);
+}
+
+/** A platform family as an image header or a controller names it ('72xx', 'MMC'). */
+export function isImageType(text: string): boolean {
+  return imageTypePattern.test(text);
 }

@@ -7,14 +7,21 @@ import { z } from 'zod';
 import { dialectNames } from './dialects';
 import { parseDuration } from './duration';
 import { isKnownModel, knownModels, type ControllerModel } from './models';
-import { isCredentialsRef, isHost, isHostKeyFingerprint, isIPv4, fileNameProblem, protocols } from './rules';
+import {
+  isCredentialsRef,
+  isHost,
+  isHostKeyFingerprint,
+  isIPv4,
+  isVersion,
+  fileNameProblem,
+  protocols,
+} from './rules';
 import { parseSelector, resolveTargets } from './targets';
 import { clockPattern, isInstant, isTimeZone, weekdays } from './windows';
 
 // The workflow sandbox forbids code generation; zod's JIT would probe `new Function` there.
 z.config({ jitless: true });
 
-const versionPattern = /^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$/;
 const sha256Pattern = /^[0-9a-f]{64}$/;
 
 const wholeNumber = (min: number) =>
@@ -31,7 +38,7 @@ const imageFile = z.string('must be a string').superRefine((name, ctx) => {
   const problem = fileNameProblem(name);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
-const version = z.string('must be a string').regex(versionPattern, 'must be a version like 6.4.0.0');
+const version = z.string('must be a string').refine(isVersion, 'must be a version like 6.4.0.0');
 const partition = z.union([z.literal(0), z.literal(1)], 'must be 0 or 1');
 /** The longest reboot-timeout a profile may set. */
 export const maxRebootTimeoutMs = 2 * 60 * 60_000;

@@ -122,6 +122,8 @@ export interface CampaignStatus {
    * IPv4 address, CIDR subnet or all`. A signal cannot be refused, so this is where the sender sees it.
    */
   ignoredPurges?: string[];
+  /** Internal messages (reports, slot requests) the master ignored because no worker sealed them; the newest 20. */
+  forgedMessages?: string[];
   /**
    * One page of controllers: every inventory controller (the untargeted ones as 'not-targeted'),
    * narrowed to the request's state or controller, from `page.offset`, at most `page.limit`.

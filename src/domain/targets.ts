@@ -1,3 +1,4 @@
+import { cleanText } from './clean-text';
 import { isIPv4 } from './rules';
 import type { Controller, TargetSelector } from './types';
 
@@ -80,7 +81,7 @@ export function purgeSelectorIssues(selectors: unknown): string[] {
   if (list.length === 0)
     return ['selectors must name at least one target (an IPv4 address, a CIDR subnet or all)'];
   return list.flatMap((selector, index) => {
-    const shown = JSON.stringify(selector) ?? String(selector);
+    const shown = cleanText(JSON.stringify(selector) ?? String(selector));
     const name = `selector ${shown.length > 100 ? `${shown.slice(0, 99)}…` : shown}`;
     const at = Array.isArray(selectors) ? ` (selectors[${index}])` : '';
     if (typeof selector !== 'string')

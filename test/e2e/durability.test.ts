@@ -32,7 +32,7 @@ import {
   type LocalImageServer,
 } from '../fixtures/servers';
 import { startTestTemporal } from '../fixtures/temporal';
-import { workflowBundle } from '../fixtures/worker';
+import { testMessageKeys, workflowBundle } from '../fixtures/worker';
 
 const controllerLogin = { username: 'admin', password: 'durability-Controller-pw' };
 const image = createTestImage({
@@ -88,6 +88,7 @@ async function startMaster(): Promise<void> {
       workflowBundle: await workflowBundle(),
       credentials,
       logger,
+      messageKeys: testMessageKeys,
       trustedImageKeys: testImageKeys,
     }),
   );

@@ -21,7 +21,8 @@ import { taskQueue } from '../../workflows/definitions';
 import { waitForStatus } from '../fixtures/campaign';
 import { fleetLogin } from '../fixtures/credentials';
 import { eventually } from '../fixtures/eventually';
-import { createTestImage, startFtpServer, type LocalImageServer } from '../fixtures/servers';
+import { writeTestMessageKeys } from '../fixtures/processes';
+import { createTestImage, startFtpServer, testImageKeyPem, type LocalImageServer } from '../fixtures/servers';
 import { startTestTemporal } from '../fixtures/temporal';
 
 jest.setTimeout(170_000);
@@ -74,16 +75,20 @@ async function spawnWorker(): Promise<ChildProcess> {
     }),
     { mode: 0o600 },
   );
+  const imageKeyFile = join(dir, 'image-key.pub');
+  await writeFile(imageKeyFile, testImageKeyPem);
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
     cwd: join(__dirname, '..', '..'),
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: temporal.dev.address,
       CIU_CREDENTIALS_FILE: credentialsFile,
+      CIU_MESSAGE_KEYS: writeTestMessageKeys(join(dir, 'message-keys.json')),
       CIU_DOWNLOAD_STALL_TIMEOUT: `${stallMs}ms`,
       CIU_SHUTDOWN_GRACE: `${shutdownGraceMs}ms`,
       CIU_SHUTDOWN_FORCE: `${shutdownForceMs}ms`,
       CIU_LOG_LEVEL: 'error',
+      CIU_IMAGE_KEYS: imageKeyFile,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

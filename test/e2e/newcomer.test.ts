@@ -228,7 +228,7 @@ it('fresh clone → npm start in a terminal → Prometheus sees the campaign →
   }
   const status = shell(printed[0]!);
   expect(status.stdout).toContain(`Campaign ${campaign} — completed`);
-  expect(status.stdout).toContain('5 Upgraded, 1 Up-to-date, 1 Failed, 1 Not part of target');
+  expect(status.stdout).toContain('5 Upgraded, 1 Up-to-date, 1 Pre-check failed, 1 Not part of target');
 
   // The README's own `temporal` lines, against the running demo: examples/upgrade.json is its fleet, so
   // what the demo upgraded is Up-to-date in this second campaign.

@@ -23,6 +23,7 @@ import {
   createTestImage,
   freeLoopbackAddress,
   startFtpServer,
+  testImageKeys,
   type LocalImageServer,
 } from '../fixtures/servers';
 import { startTestTemporal } from '../fixtures/temporal';
@@ -75,6 +76,7 @@ beforeAll(async () => {
       })),
       logger: pino({ level: 'silent' }),
       rebootPollMs: 300,
+      trustedImageKeys: testImageKeys,
     }),
   });
 });

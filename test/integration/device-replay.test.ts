@@ -8,13 +8,18 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { Server, utils, type Connection } from 'ssh2';
+import { createControllerActivities } from '../../activities/controller';
+import { staticCredentialStore } from '../../src/credentials/store';
+import { failureTypes } from '../../src/domain/errors';
 import { dialectFor } from '../../src/device/dialect';
 import { ControllerDriver } from '../../src/device/driver';
 import { DeviceSession } from '../../src/device/session';
 import { parseShowImageVersion } from '../../src/device/parsers';
 import { hostKeyFingerprint } from '../../src/transfer/host-key';
 import { SimulatedController } from '../../devkit/simulator/controller';
+import { activityEnvironment, failure } from '../fixtures/activity-env';
 
 const real = (name: string): string => readFileSync(join(__dirname, '../fixtures/device/real', name), 'utf8');
 
@@ -238,6 +243,57 @@ test('a controller that floods fails the command once past the bound, instead of
     } finally {
       session.close();
     }
+  } finally {
+    await stub.stop();
+  }
+});
+
+test('a controller whose `show version` carries an escape sequence in the version fails inspectController; nothing of it is stored or echoed raw', async () => {
+  const stub = await replayServer({
+    userPrompt: '(Aruba7210) #',
+    enablePrompt: '(Aruba7210) #',
+    enablePassword: 'unused',
+    replies: {
+      'no paging': [''],
+      'show version': [
+        // A C1 OSC (U+009D, a one-character ESC ]) setting the operator's terminal title.
+        'ArubaOS (MODEL: Aruba7210-US), Version 6.4\u009d0;owned\u0007\nCompiled on 2013-10-08 (build 40360) by p4build\n',
+      ],
+      'show image version': [realImages],
+    },
+  });
+  try {
+    const { inspectController } = createControllerActivities({
+      credentials: staticCredentialStore({
+        admin: {
+          username: 'admin',
+          password: 'pw',
+          allow: {
+            purpose: 'controller-login',
+            hosts: ['127.0.0.1'],
+            ports: [stub.port],
+            protocols: ['ssh'],
+            hostKeys: [stub.hostKey],
+          },
+        },
+      }),
+      logger: pino({ level: 'silent' }),
+    });
+    const err = await failure(
+      activityEnvironment().run(inspectController, {
+        ip: '127.0.0.1',
+        model: 'A7210' as const,
+        role: 'local' as const,
+        ssh: { host: '127.0.0.1', port: stub.port, hostKey: stub.hostKey },
+        credentialsRef: 'admin',
+      }),
+    );
+    expect(err.type).toBe(failureTypes.unexpectedControllerReply);
+    expect(err.message).toBe(
+      'unexpected reply to "show version": version "6.40;owned" is not a version like 6.4.0.0',
+    );
+    // eslint-disable-next-line no-control-regex
+    expect(err.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
   } finally {
     await stub.stop();
   }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { CampaignStatus } from '../../src/domain/status';
 import type { DevServer } from '../../devkit/temporal/dev-server';
-import type { CommandResult } from '../fixtures/processes';
+import { writeTestMessageKeys, type CommandResult } from '../fixtures/processes';
 import { startTestDevServer } from '../fixtures/temporal';
 import {
   makeTestPki,
@@ -57,6 +57,7 @@ function startWorker(args: string[], env: NodeJS.ProcessEnv): Promise<WorkerProc
       PATH: process.env.PATH,
       HOME: dir,
       CIU_CREDENTIALS_FILE: credentialsFile,
+      CIU_MESSAGE_KEYS: writeTestMessageKeys(join(dir, 'message-keys.json')),
       CIU_LOG_LEVEL: 'info',
       CIU_SHUTDOWN_GRACE: '1s',
       CIU_SHUTDOWN_FORCE: '3s',

@@ -91,6 +91,18 @@ test('purge selectors that do nothing are kept for the status query', () => {
   ]);
 });
 
+test('a purge selector carrying escape sequences is kept, logged and shown without them', () => {
+  const state = running();
+  state.purgeSelectors(['\x1b]0;owned\x07all\x08', '10.1.4.1\u009b2J']);
+  const ignored = state.status().ignoredPurges ?? [];
+  expect(ignored).toEqual([
+    '"all\\x08": not an IPv4 address, CIDR subnet or all',
+    '"10.1.4.1": not an IPv4 address, CIDR subnet or all',
+  ]);
+  // eslint-disable-next-line no-control-regex
+  for (const line of ignored) expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+});
+
 test('re-target while the old child is closing: a fresh child starts only after the old one closed', () => {
   const state = running(config(['10.1.4.1']));
   state.commit(config([]));

@@ -52,6 +52,22 @@ describe('parseShowVersion', () => {
       new ReplyFormatError('show version', 'no "MODEL: Aruba…" line'),
     );
   });
+
+  test('a version with an escape sequence in it (a hostile controller setting the terminal title) is refused', () => {
+    const hostile = [
+      'ArubaOS (MODEL: Aruba7210-US), Version 6.4\x1b]0;owned\x07',
+      'Compiled on 2013-10-08 at 00:29:34 PDT (build 40360) by p4build',
+    ].join('\r\n');
+    expect(() => parseShowVersion(hostile)).toThrow(
+      new ReplyFormatError(
+        'show version',
+        'version "6.4\\u001b]0;owned\\u0007" is not a version like 6.4.0.0',
+      ),
+    );
+    expect(() => parseShowVersion(hostile.replace('6.4\x1b]0;owned\x07', 'x'.repeat(40)))).toThrow(
+      /is not a version like 6\.4\.0\.0/,
+    );
+  });
 });
 
 describe('parseShowImageVersion', () => {
@@ -88,6 +104,16 @@ describe('parseShowImageVersion', () => {
         signature: 'Digitally Signed SHA1/SHA256 - Production Build',
       },
     ]);
+  });
+
+  test('a partition version that is not a version is refused, not stored', () => {
+    const hostile = transcript('show-image-version-two-images.txt').replace(
+      'ArubaOS 6.4.0.0',
+      'ArubaOS 6.4\x1b[2J',
+    );
+    expect(() => parseShowImageVersion(hostile)).toThrow(
+      new ReplyFormatError('show image version', 'version "6.4\\u001b[2J" is not a version like 6.4.0.0'),
+    );
   });
 
   test('no partitions at all is a format error', () => {

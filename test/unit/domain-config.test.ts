@@ -188,3 +188,20 @@ test('canonical JSON ignores key order, so equal configs compare equal', () => {
   );
   expect(canonicalJson({ a: [1, 2] })).not.toBe(canonicalJson({ a: [2, 1] }));
 });
+
+test('values and map keys echoed in messages carry no control characters (commitConfig validator, write memory)', () => {
+  const c = config();
+  c.inventory[0].model = 'A9999\x1b]0;owned\x07';
+  c.targets = ['10.1.4.0/24\u009b2J'];
+  const found = issues(c);
+  expect(found).toEqual([
+    expect.stringMatching(/^inventory\[0\]\.model "A9999" is not a known controller model \(A7005, /),
+    'targets[0] "10.1.4.0/24" is not an IPv4 address or CIDR subnet',
+  ]);
+  const keyed = config();
+  keyed.profile.models['A7210\x1b[2J\x08'] = keyed.profile.models.A7210;
+  const keyIssues = issues(keyed);
+  expect(keyIssues).toEqual(['profile.models.A7210\\x08 is not a known controller model']);
+  // eslint-disable-next-line no-control-regex
+  for (const line of [...found, ...keyIssues]) expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+});

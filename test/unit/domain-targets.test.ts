@@ -1,5 +1,5 @@
 import { parseDuration } from '../../src/domain/duration';
-import { matchingIps, parseSelector, resolveTargets } from '../../src/domain/targets';
+import { matchingIps, parseSelector, purgeSelectorIssues, resolveTargets } from '../../src/domain/targets';
 import type { Controller } from '../../src/domain/types';
 
 const inventory: Controller[] = ['10.1.4.1', '10.1.4.17', '10.1.5.1', '192.168.0.9'].map((ip) => ({
@@ -83,4 +83,10 @@ describe('durations', () => {
   test('365d is the longest', () => {
     expect(parseDuration('365d')).toBe(365 * 86_400_000);
   });
+});
+
+test('purge selector issues show a hostile selector without its control characters', () => {
+  expect(purgeSelectorIssues(['all', '10.1.4.1\u009b2J\u007f'])).toEqual([
+    'selector "10.1.4.1\\x7f" (selectors[1]) is not an IPv4 address, a CIDR subnet or all',
+  ]);
 });

@@ -35,6 +35,7 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
           sdkMetrics?: string;
           metrics?: string;
           payloadKeys?: string;
+          messageKeys?: string;
           imageKeys?: string;
         }>();
         // Resolved once: the worker and the metrics client connect with the same settings.
@@ -63,6 +64,7 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
             ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
             ...(opts.sdkMetrics ? { sdkMetricsAddress: opts.sdkMetrics } : {}),
             ...(opts.payloadKeys ? { payloadKeysFile: opts.payloadKeys } : {}),
+            ...(opts.messageKeys ? { messageKeysFile: opts.messageKeys } : {}),
             ...(opts.imageKeys ? { imageKeyFiles: opts.imageKeys.split(',').map((f) => f.trim()) } : {}),
             ...(metrics ? { interceptors: { activity: [downloadMetricsInterceptor(metrics)] } } : {}),
           });
