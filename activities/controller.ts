@@ -18,6 +18,7 @@ import { sshBanner } from '../src/device/ssh-banner';
 import { CommandValueError, checkHost, checkPort } from '../src/device/validate';
 import type { Logger } from '../src/logging';
 import { portOf } from '../src/transfer/endpoint';
+import { activityContext } from './context';
 import { rebootOnce, type RebootDevice } from './reboot';
 import type {
   ControllerFacts,
@@ -157,8 +158,28 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
     };
   }
 
+  /**
+   * withDriver for the short commands, heartbeating while they run as activities: their start-to-close
+   * timeout is minutes, so without heartbeats an attempt caught by a worker crash would hold its
+   * controller that long; with them the next worker retries it after the heartbeat timeout. Outside an
+   * activity (`ciu show upgrade plan --inspect`) there is nothing to heartbeat to.
+   */
+  async function heartbeating<T>(
+    controller: Controller,
+    body: (driver: ControllerDriver) => Promise<T>,
+  ): Promise<T> {
+    const context = activityContext();
+    context?.heartbeat();
+    const keepAlive = context ? setInterval(() => context.heartbeat(), heartbeatEveryMs) : undefined;
+    try {
+      return await withDriver(controller, body);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
   async function inspectController(controller: Controller): Promise<ControllerFacts> {
-    const facts = await withDriver(controller, (driver) => driver.facts());
+    const facts = await heartbeating(controller, (driver) => driver.facts());
     const running = facts.partitions.find((p) => p.running) ?? facts.partitions.find((p) => p.defaultBoot);
     return {
       model: facts.model,
@@ -175,7 +196,7 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
   }
 
   async function inspectStorage(controller: Controller): Promise<ControllerStorage> {
-    const storage = await withDriver(controller, (driver) => driver.storage());
+    const storage = await heartbeating(controller, (driver) => driver.storage());
     return { freeBytes: storage.availableBytes, sizeBytes: storage.sizeBytes };
   }
 
@@ -322,7 +343,7 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
    * such command, and its own log already holds the failed copy, so there it is reported and skipped.
    */
   async function logOnController(input: ControllerLogInput): Promise<void> {
-    await withDriver(input.controller, async (driver) => {
+    await heartbeating(input.controller, async (driver) => {
       if (driver.has('log-message')) await driver.log(input.level, input.message);
       else
         logger.info(

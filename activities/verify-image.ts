@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import {
   CredentialPolicyError,
   CredentialStoreError,
@@ -22,6 +22,7 @@ import {
 } from '../src/image';
 import type { Logger } from '../src/logging';
 import { portOf, readHeader, TransferError, type TransferEndpoint } from '../src/transfer';
+import { activityContext } from './context';
 import type { UpgradeActivities, VerifiedImage, VerifyImageInput } from './types';
 
 /** What verifyImage needs from the worker. */
@@ -42,15 +43,6 @@ function parseInput(input: unknown): VerifyImageInput {
   const validation = validate(verifyImageInputSchema, input, 'verifyImage');
   if (validation.ok) return validation.value;
   throw ApplicationFailure.nonRetryable(boundIssues(validation.issues), failureTypes.invalidInput);
-}
-
-/** The activity's context, when running as an activity (tests and the CLI may call it directly). */
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
 }
 
 /**

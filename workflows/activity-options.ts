@@ -5,11 +5,15 @@ import { permanentFailureTypes } from '../src/domain/errors';
 /** Retrying a permanent failure cannot help (src/domain/errors.ts decides which are). */
 const nonRetryableErrorTypes = [...permanentFailureTypes];
 
-/** Short CLI commands (inspect, log): a few seconds each; retried briefly because SSH hiccups are common. */
+/**
+ * Short CLI commands (inspect, log): a few seconds each; retried briefly because SSH hiccups are common.
+ * They heartbeat every 2 s, so an attempt whose worker died is retried after 10 s, not 2 minutes.
+ */
 export const shortCommand = proxyActivities<
   Pick<UpgradeActivities, 'inspectController' | 'inspectStorage' | 'logOnController'>
 >({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes },
 });
 

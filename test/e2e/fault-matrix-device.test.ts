@@ -292,3 +292,24 @@ test('a worker asked to stop (SIGTERM) mid-download cancels the copy on the cont
   expect(await logged(at, 'transfer aborted by user')).toHaveLength(1);
   await handle.terminate('test over');
 });
+
+test('a worker SIGKILLed while it inspects a silent controller: the next worker inspects it again in seconds, not after the 2-minute start-to-close timeout', async () => {
+  const at = ip.blackhole;
+  await fleet.controller(at).setFaults({ unreachable: false, blackhole: true });
+  const doomed = await spawnWorker();
+  const handle = await temporal.client.workflow.start(masterUpgrade, {
+    taskQueue,
+    workflowId: `fault-matrix-inspect-${process.pid}`,
+    args: [config([at])],
+  });
+  await waitForStatus(handle, (c) => c[at]?.state === 'pending');
+  // The SSH handshake with a blackholed controller waits 15 s, so the kill lands mid-inspect.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  await kill(doomed);
+  await fleet.controller(at).setFaults({ blackhole: false });
+  await spawnWorker();
+
+  await waitForStatus(handle, (c) => c[at]?.state === 'upgraded', 60_000);
+  expect(await deviceActions(at)).toEqual({ downloads: 1, reloads: 1 });
+  await Promise.all(workers.map(kill));
+});
