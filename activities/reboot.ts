@@ -47,6 +47,16 @@ const uptimeSlackMs = 2000;
 const firstPauseMs = 250;
 const pauseGrowth = 1.5;
 
+/**
+ * A reload recorded by an earlier attempt may never have reached the controller (the worker died
+ * between recording it and the controller taking the `y`). A controller still up on the boot it had
+ * before the record this long after it never got the reload, so the resumed attempt sends it once:
+ * half the reboot timeout, at most a minute — real controllers go down within seconds of `reload`.
+ */
+function lostReloadAfterMs(timeoutMs: number): number {
+  return Math.min(timeoutMs / 2, 60_000);
+}
+
 function recordedReload(details: unknown): number | undefined {
   const reloadedAt = (details as Partial<RebootHeartbeat> | undefined)?.reloadedAt;
   return typeof reloadedAt === 'number' && Number.isFinite(reloadedAt) ? reloadedAt : undefined;
@@ -74,6 +84,7 @@ export async function rebootOnce(
   const log = options.logger.child({ controller: controller.ip, partition, attempt: context.info.attempt });
   const activityStart = context.info.scheduledTimestampMs;
   let reloadedAt = recordedReload(context.info.heartbeatDetails);
+  let unconfirmedRecord = reloadedAt !== undefined;
 
   if (reloadedAt !== undefined) {
     log.info({ reloadedAt: new Date(reloadedAt).toISOString() }, 'reload already sent; resuming the wait');
@@ -113,8 +124,8 @@ export async function rebootOnce(
     }
   }
 
-  const sentAt = reloadedAt ?? activityStart;
-  const deadline = sentAt + timeoutMs;
+  let sentAt = reloadedAt ?? activityStart;
+  let deadline = sentAt + timeoutMs;
   let lastError = 'no answer yet';
   let pauseMs = Math.min(firstPauseMs, pollMs);
   for (;;) {
@@ -125,11 +136,25 @@ export async function rebootOnce(
     beat();
     try {
       await device.banner();
-      const { uptimeSeconds } = await device.look();
+      const now = await device.look();
+      const { uptimeSeconds } = now;
       // Up for longer than the reload is old: it has not gone down yet (a slow real device).
-      if (uptimeSeconds !== undefined && uptimeSeconds * 1000 > Date.now() - sentAt + uptimeSlackMs)
+      if (uptimeSeconds !== undefined && uptimeSeconds * 1000 > Date.now() - sentAt + uptimeSlackMs) {
         lastError = `still up from before the reload (uptime ${uptimeSeconds} s)`;
-      else {
+        if (unconfirmedRecord && Date.now() - sentAt > lostReloadAfterMs(timeoutMs)) {
+          log.warn(
+            { uptimeSeconds, recordedAt: new Date(sentAt).toISOString() },
+            'the recorded reload never reached the controller (up since before it); sending it now',
+          );
+          unconfirmedRecord = false;
+          if (now.defaultBoot !== partition) await device.setBootPartition(partition);
+          sentAt = Date.now();
+          deadline = sentAt + timeoutMs;
+          context.heartbeat({ reloadedAt: sentAt, waitedMs: 0 } satisfies RebootHeartbeat);
+          await device.reload();
+          pauseMs = Math.min(firstPauseMs, pollMs);
+        }
+      } else {
         log.info({ uptimeSeconds, waitedMs: Date.now() - sentAt }, 'controller answers again after reload');
         return;
       }

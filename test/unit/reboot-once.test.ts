@@ -90,6 +90,36 @@ test('a retry that finds "reload sent" in its heartbeat resumes the wait and sen
   expect(sent).toEqual([]);
 });
 
+test('a recorded reload the controller never got (up since before it, past half the timeout) is sent once more, by the resumed attempt', async () => {
+  // The dead worker recorded the reload 15 s ago and died before the controller took the `y`:
+  // the controller has been up for a day, so it never went down.
+  const { device, sent } = scripted([old, old, unreachable, fresh]);
+  await run(
+    {
+      attempt: 2,
+      scheduledTimestampMs: Date.now() - 20_000,
+      heartbeatDetails: { reloadedAt: Date.now() - 15_000, waitedMs: 14_000 },
+    },
+    device,
+    20_000,
+  );
+  expect(sent).toEqual(['boot system partition 1', 'reload']);
+});
+
+test('a recorded reload is not sent again while the controller may still be going down', async () => {
+  const { device, sent } = scripted([old, old, unreachable, fresh]);
+  await run(
+    {
+      attempt: 2,
+      scheduledTimestampMs: Date.now() - 5_000,
+      heartbeatDetails: { reloadedAt: Date.now() - 2_000, waitedMs: 1_000 },
+    },
+    device,
+    20_000,
+  );
+  expect(sent).toEqual([]);
+});
+
 test('a retry without the record: a controller rebooted since the activity began is not reloaded again', async () => {
   const { device, sent } = scripted([{ ...old, uptimeSeconds: 10 }]);
   await run({ attempt: 2, scheduledTimestampMs: Date.now() - 90_000 }, device);
