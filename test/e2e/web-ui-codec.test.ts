@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { failureTypes } from '../../src/domain/errors';
 import { ciuDataConverter } from '../../src/temporal/data-converter';
 import { addKeyToFile, loadKeyRing } from '../../src/temporal/keys';
 import type { LocalTemporal } from '../../devkit/stack';
 import { freePort } from '../../devkit/temporal/free-port';
 import { masterUpgrade } from '../../workflows';
+import { launchChromium } from '../fixtures/browser';
 import { eventually } from '../fixtures/eventually';
 import { startTestTemporal } from '../fixtures/temporal';
 import { withWorker } from '../fixtures/worker';
@@ -82,19 +83,7 @@ test('the Web UI shows the decoded workflow input through ciu codec-server', asy
     return handle.workflowId;
   });
 
-  browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-gpu',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium(userDataDir);
   const page: Page = browser.pages()[0] ?? (await browser.newPage());
   await page.goto(`${uiOrigin}/namespaces/default/workflows/${encodeURIComponent(campaign)}`);
   await eventually(

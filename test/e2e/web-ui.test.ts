@@ -4,10 +4,11 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { CampaignStatus } from '../../src/domain/status';
 import { freePort } from '../../devkit/temporal/free-port';
 import { upgradeStatusQuery } from '../../workflows/definitions';
+import { launchChromium } from '../fixtures/browser';
 import { eventually } from '../fixtures/eventually';
 
 // `ciu start` (what `npm start` runs) in its own process, then Debian's Chromium on its Web UI while
@@ -161,19 +162,7 @@ describe('Web UI during a running campaign (ciu start + headless Chromium)', () 
       await connection.close();
     }
 
-    browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-gpu',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium(userDataDir);
     const page: Page = browser.pages()[0] ?? (await browser.newPage());
     const list = (query: string) =>
       page.goto(`${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
