@@ -167,11 +167,11 @@ test('three workers on one task queue, one SIGKILLed mid-campaign: every control
       const lines = await fleetOf(ip).controller(ip).log.tail(10_000);
       const cut = lines.filter((l) => l.includes('transfer aborted by user')).length;
       const attempts = summary.controllers.find((c) => c.ip === ip)?.attempts;
-      expect({ ...(await deviceActions(fleetOf(ip), ip)), attempts }).toEqual({
-        downloads: 1 + cut,
-        reloads: 1,
-        attempts: 1 + cut,
-      });
+      expect(await deviceActions(fleetOf(ip), ip)).toEqual({ downloads: 1 + cut, reloads: 1 });
+      // A try the dead worker had begun but not yet sent to the controller (login, the look before
+      // the copy) counts as a try without a download on the device.
+      expect(attempts).toBeGreaterThanOrEqual(1 + cut);
+      expect(attempts).toBeLessThanOrEqual(2 + cut);
     }
   } finally {
     await Promise.all(crew.map(killHard));
