@@ -17,7 +17,7 @@ import type { LocalTemporal } from '../../devkit/stack';
 import { startFleet, type Fleet } from '../../devkit/simulator/fleet';
 import type { CampaignConfig } from '../../src/domain/types';
 import { masterUpgrade } from '../../workflows';
-import { taskQueue } from '../../workflows/definitions';
+import { controllerWorkflowId, taskQueue } from '../../workflows/definitions';
 import { waitForStatus } from '../fixtures/campaign';
 import { fleetLogin } from '../fixtures/credentials';
 import { eventually } from '../fixtures/eventually';
@@ -250,6 +250,11 @@ test('worker SIGKILLed mid-download and mid-reboot-wait; stalls, blackhole, no r
   // The stalled copy was abandoned on the device (Ctrl-C), not left running.
   expect(await logged(ip.vanishesMidCopy, 'transfer aborted by user')).toHaveLength(1);
   await handle.terminate('test over: the blackholed controller never finishes');
+  // Children outlive their master (ABANDON, for continue-as-new): the blackholed one would go on
+  // trying 15 s SSH handshakes on the next test's worker.
+  await temporal.client.workflow
+    .getHandle(controllerWorkflowId(handle.workflowId, ip.blackhole))
+    .terminate('test over');
   await Promise.all(workers.map(kill));
 });
 
