@@ -51,3 +51,11 @@ export function withExamples(command: Command, ...examples: string[]): Command {
     `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`,
   );
 }
+
+/** Resolves on the first SIGINT or SIGTERM: a foreground command (simulator, codec server) runs until then. */
+export function untilStopSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}

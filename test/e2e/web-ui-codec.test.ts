@@ -11,7 +11,7 @@ import { addKeyToFile, loadKeyRing } from '../../src/temporal/keys';
 import type { LocalTemporal } from '../../devkit/stack';
 import { freePort } from '../../devkit/temporal/free-port';
 import { masterUpgrade } from '../../workflows';
-import { launchChromium } from '../fixtures/browser';
+import { frameTexts, launchChromium } from '../fixtures/browser';
 import { eventually } from '../fixtures/eventually';
 import { startTestTemporal } from '../fixtures/temporal';
 import { withWorker } from '../fixtures/worker';
@@ -88,14 +88,7 @@ test('the Web UI shows the decoded workflow input through ciu codec-server', asy
   await page.goto(`${uiOrigin}/namespaces/default/workflows/${encodeURIComponent(campaign)}`);
   await eventually(
     async () => {
-      const texts = await Promise.all(
-        page.frames().map((f) =>
-          f
-            .locator('body')
-            .innerText({ timeout: 1_000 })
-            .catch(() => ''),
-        ),
-      );
+      const texts = await frameTexts(page);
       return texts.some((t) => t.includes(controllerIp) && t.includes('ArubaOS_72xx_6.4.0.0_81234'));
     },
     { what: () => `decoded input on the workflow page; codec server: ${output}`, timeoutMs: 60_000 },

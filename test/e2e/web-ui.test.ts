@@ -8,7 +8,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import type { CampaignStatus } from '../../src/domain/status';
 import { freePort } from '../../devkit/temporal/free-port';
 import { upgradeStatusQuery } from '../../workflows/definitions';
-import { launchChromium } from '../fixtures/browser';
+import { frameTexts, launchChromium } from '../fixtures/browser';
 import { eventually } from '../fixtures/eventually';
 
 // `ciu start` (what `npm start` runs) in its own process, then Debian's Chromium on its Web UI while
@@ -201,14 +201,7 @@ describe('Web UI during a running campaign (ciu start + headless Chromium)', () 
     const shown = (text: string) =>
       waitFor(
         async () => {
-          const texts = await Promise.all(
-            page.frames().map((f) =>
-              f
-                .locator('body')
-                .innerText({ timeout: 1_000 })
-                .catch(() => ''),
-            ),
-          );
+          const texts = await frameTexts(page);
           return texts.some((t) => t.includes(text)) ? true : undefined;
         },
         `"${text}" on the controller's page`,

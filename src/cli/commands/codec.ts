@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { settingsFromEnv } from '../../settings';
-import { withExamples, type CliContext } from '../context';
+import { untilStopSignal, withExamples, type CliContext } from '../context';
 import { UsageError } from '../exit-codes';
 
 /** A key file's ring; a bad one is a usage error naming the file and field. */
@@ -87,10 +87,7 @@ export function registerCodecCommands(program: Command, ctx: CliContext): void {
             `codec server on ${server.url} (keys ${[...ring.keys.keys()].join(', ')}). Ctrl-C stops it.\n`,
           );
           try {
-            await new Promise<void>((resolve) => {
-              process.once('SIGINT', resolve);
-              process.once('SIGTERM', resolve);
-            });
+            await untilStopSignal();
           } finally {
             await server.close();
           }

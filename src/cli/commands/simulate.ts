@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
 import { isKnownModel, type ControllerModel } from '../../domain/models';
-import { globalOptions, withExamples, type CliContext } from '../context';
+import { globalOptions, untilStopSignal, withExamples, type CliContext } from '../context';
 import { loadDevkit } from '../dev-kit-loader';
 import { UsageError } from '../exit-codes';
 
@@ -116,10 +116,7 @@ export function registerSimulateCommand(program: Command, ctx: CliContext): void
           ctx.io.out(
             `${fleet.inventory.length} simulated controllers running${o.inventoryOut ? `; inventory in ${o.inventoryOut}` : ''}. Ctrl-C stops them.\n`,
           );
-          await new Promise<void>((resolve) => {
-            process.once('SIGINT', resolve);
-            process.once('SIGTERM', resolve);
-          });
+          await untilStopSignal();
         } finally {
           await fleet.stop();
         }
