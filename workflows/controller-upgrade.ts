@@ -41,6 +41,7 @@ import {
   downloadSlotGrantSignal,
   downloadSlotRequestSignal,
   purgeSignal,
+  abortDownloadSignal,
   type ControllerReport,
 } from './definitions';
 import { describeFailure, isPermanent } from './failures';
@@ -104,6 +105,9 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   let slotGranted = false;
   let slotToRelease = false;
   let purgeRequested = false;
+  /** The cycle holding a download slot, which a pause with abortDownloads stops. */
+  let slotScope: CancellationScope | undefined;
+  let abortRequested = false;
   const work = new CancellationScope();
 
   setHandler(controllerStatusQuery, () => status);
@@ -114,6 +118,11 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   setHandler(downloadSlotGrantSignal, (seal) => {
     if (!fromMaster(seal, 'downloadSlotGrant')) return;
     slotGranted = true;
+  });
+  setHandler(abortDownloadSignal, (seal) => {
+    if (!fromMaster(seal, 'abortDownload') || !slotScope) return;
+    abortRequested = true;
+    slotScope.cancel();
   });
   setHandler(purgeSignal, (seal) => {
     if (!fromMaster(seal, 'purge')) return;
@@ -161,20 +170,36 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     }
   }
 
-  /** Runs one quick-try cycle holding a download slot; the slot goes back with the next report. */
+  /**
+   * Runs one quick-try cycle holding a download slot; the slot goes back with the next report. A
+   * cycle the master aborts (a pause with abortDownloads) gives the slot back and waits for another.
+   */
   async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
     if (!input.master) return fn();
-    slotGranted = false;
-    await getExternalWorkflowHandle(input.master.workflowId).signal(
-      downloadSlotRequestSignal,
-      { ip: controller.ip },
-      sealFromHere('downloadSlotRequest'),
-    );
-    await condition(() => slotGranted);
-    try {
-      return await fn();
-    } finally {
-      slotToRelease = true;
+    for (;;) {
+      slotGranted = false;
+      await getExternalWorkflowHandle(input.master.workflowId).signal(
+        downloadSlotRequestSignal,
+        { ip: controller.ip },
+        sealFromHere('downloadSlotRequest'),
+      );
+      await condition(() => slotGranted);
+      const scope = new CancellationScope();
+      slotScope = scope;
+      try {
+        return await scope.run(fn);
+      } catch (err) {
+        if (!abortRequested || purgeRequested || !isCancellation(err)) throw err;
+        abortRequested = false;
+        log.info('download aborted: the campaign paused it', { ...ctx, attempts: status.attempts });
+      } finally {
+        slotScope = undefined;
+        slotToRelease = true;
+      }
+      await report({
+        state: 'pending',
+        lastError: 'download aborted by the operator (pause); waits to resume',
+      });
     }
   }
 
