@@ -153,7 +153,8 @@ export class CampaignControl {
   advance(now: number): { changed: boolean; wakeInMs?: number } {
     const changed = this.checkBudgets(now);
     const waves = this.waves();
-    if (!waves) return { changed };
+    // A halted campaign opens no wave: after a resume (and a retry) the previous wave must be done again.
+    if (!waves || this.state.halt) return { changed };
     const entries = this.view.entries();
     let opened = false;
     for (let i = 1; i < waves.length; i++) {
