@@ -306,6 +306,11 @@ export class CampaignState {
     if (!entry || entry.child !== 'running') return;
     if (closed) entry.child = 'closed';
     if (closed || report.releasesSlot) this.slots.release(report.ip);
+    // Reports are sent without waiting, so one can overtake an earlier one: the earlier one changes nothing.
+    if (!closed && report.updatedAt !== undefined && report.updatedAt < (entry.status.updatedAt ?? '')) {
+      this.dirty = true;
+      return;
+    }
     const { final: _final, releasesSlot: _releases, ...reported } = report;
     const status =
       reported.lastError === undefined ? reported : { ...reported, lastError: boundText(reported.lastError) };

@@ -69,6 +69,13 @@ const dialectRulesAtStart = 'dialect-rules-at-start';
 const dispatchBatch = 200;
 
 /**
+ * patched() ID: campaigns started before it awaited every batch of child starts and signal sends
+ * before reacting to the next message (a workflow task per round); now they are sent and the loop
+ * goes on, a failed one handled where it fails.
+ */
+export const masterSendsWithoutWaitingPatch = 'master-sends-without-waiting';
+
+/**
  * One campaign: verify every image the targets need (headers only), then one controllerUpgrade child
  * per target, with max-downloads enforced here. Accepts purgeTargets and commitConfig at any time;
  * ends when every target is final. The state and its transitions live in CampaignState.
@@ -231,6 +238,33 @@ export async function masterUpgrade(
     );
   }
 
+  /** Starts not yet acknowledged, by controller; sends and starts not yet finished (awaited before the run ends). */
+  const starting = new Map<string, Promise<void>>();
+  const inFlight = new Set<Promise<void>>();
+
+  function track(work: Promise<void>): Promise<void> {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+    return work;
+  }
+
+  /** Starts the children without waiting for them: a start that fails ends its controller as failed. */
+  function startWithoutWaiting(dispatches: Dispatch[]): Promise<void[]> {
+    return Promise.all(
+      dispatches.map((dispatch) => {
+        const ip = dispatch.controller.ip;
+        const started = start(dispatch).catch((err: unknown) =>
+          state.childFailed(ip, dispatch.generation, failureText(describeFailure(err))),
+        );
+        starting.set(ip, started);
+        void started.finally(() => {
+          if (starting.get(ip) === started) starting.delete(ip);
+        });
+        return track(started);
+      }),
+    );
+  }
+
   async function tellChildren(): Promise<void> {
     const sends: Promise<void>[] = [];
     for (const ip of state.takePendingPurges())
@@ -256,6 +290,9 @@ export async function masterUpgrade(
 
   async function signalChild(ip: string, send: () => Promise<void>): Promise<void> {
     try {
+      // A child whose start is still in flight cannot be signalled yet (the signal could overtake the start).
+      const pending = starting.get(ip);
+      if (pending) await pending;
       await send();
     } catch (err) {
       // The child already ended (it reported before closing); nothing to stop or grant.
@@ -293,13 +330,22 @@ export async function masterUpgrade(
   }
   state.phase = 'running';
 
+  const withoutWaiting = patched(masterSendsWithoutWaitingPatch);
   for (;;) {
     await condition(() => state.dirty);
     state.dirty = false;
     await verifyNeeded();
     state.phase = 'running';
-    await Promise.all(state.takeDispatches(dispatchBatch).map(start));
-    await tellChildren();
+    if (withoutWaiting) {
+      const dispatches = state.takeDispatches(dispatchBatch);
+      const started = startWithoutWaiting(dispatches);
+      void track(tellChildren());
+      // A full batch may have more behind it: the next one goes in a later workflow task.
+      if (dispatches.length === dispatchBatch) await started;
+    } else {
+      await Promise.all(state.takeDispatches(dispatchBatch).map(start));
+      await tellChildren();
+    }
     setCurrentDetails(
       Object.entries(state.counts())
         .map(([s, n]) => `${s}: ${n}`)
@@ -308,6 +354,7 @@ export async function masterUpgrade(
     if (state.done() && !state.dirty) break;
     // Everything pending is in the carried state, so a busy master (always dirty) still hands over in time.
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit) {
+      await Promise.all(inFlight);
       await condition(allHandlersFinished);
       await continueAsNew<typeof masterUpgrade>(
         state.committed,
@@ -318,6 +365,7 @@ export async function masterUpgrade(
     }
   }
   state.phase = 'completed';
+  await Promise.all(inFlight);
   await condition(allHandlersFinished);
   return state.summary('completed');
 }
