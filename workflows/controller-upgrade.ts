@@ -104,6 +104,8 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   let slotGranted = false;
   let slotToRelease = false;
   let purgeRequested = false;
+  /** Sequence number of the last report sent: the master refuses one it heard before (a replay). */
+  let reportSeq = carried.reports ?? 0;
   const work = new CancellationScope();
 
   setHandler(controllerStatusQuery, () => status);
@@ -143,7 +145,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       await getExternalWorkflowHandle(input.master.workflowId).signal(
         controllerReportSignal,
         message,
-        sealFromHere('controllerUpdate'),
+        sealFromHere('controllerUpdate', ++reportSeq),
       );
     } catch (err) {
       log.warn('could not report to the master', { ...ctx, error: describeFailure(err).message });
@@ -228,6 +230,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
             lastError: status.lastError,
             facts,
             run: carried.run + 1,
+            reports: reportSeq,
           },
         });
       }
