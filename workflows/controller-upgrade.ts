@@ -111,6 +111,8 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   let slotGranted = false;
   let slotToRelease = false;
   let purgeRequested = false;
+  /** Sequence number of the last report sent: the master refuses one it heard before (a replay). */
+  let reportSeq = carried.reports ?? 0;
   const work = new CancellationScope();
 
   const lean = patched(leanMessagesPatch);
@@ -158,7 +160,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     const message: ControllerReport = { ...status, final, releasesSlot: slotToRelease || undefined };
     slotToRelease = false;
     const sent = getExternalWorkflowHandle(input.master.workflowId)
-      .signal(controllerReportSignal, message, sealFromHere('controllerUpdate'))
+      .signal(controllerReportSignal, message, sealFromHere('controllerUpdate', ++reportSeq))
       .catch((err: unknown) => {
         log.warn('could not report to the master', { ...ctx, error: describeFailure(err).message });
       });
@@ -253,6 +255,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
             lastError: status.lastError,
             facts,
             run: carried.run + 1,
+            reports: reportSeq,
           },
         });
       }

@@ -38,6 +38,7 @@ import {
   upgradeStatusQuery,
 } from './definitions';
 import { describeFailure } from './failures';
+import { sealVerdict } from '../src/domain/seal';
 import { carriedIsOurs, ForgedMessages, sealCarried, sealFromHere } from './message-auth';
 import { campaignPlan, rolloutArgs } from './rollout';
 import { attemptsKey, campaignKey, controllerKey, modelKey, stateKey } from './search-attributes';
@@ -64,6 +65,12 @@ const verificationFailsCampaign = 'verification-failure-fails-the-campaign';
 
 /** patched() ID: campaigns started before it accepted image sources their controllers' dialect cannot fetch. */
 const dialectRulesAtStart = 'dialect-rules-at-start';
+
+/**
+ * patched() ID: children started before it were heard by workflow ID alone; since, the master records
+ * each child's first run ID and hears only that run, and each report only once.
+ */
+const childRunPatch = 'reports-bound-to-child-run';
 
 /** Children started per workflow task: a task's commands (each with its input) travel in one gRPC message of at most 4 MB. */
 const dispatchBatch = 200;
@@ -126,17 +133,33 @@ export async function masterUpgrade(
       if (issues.length > 0) throw new Error(`purge refused: ${boundIssues(issues)}`);
     },
   });
+  /** Children whose start has not returned their run ID yet: their first messages wait for it. */
+  const awaitingRunId = new Set<string>();
+  /** Acts on a sealed message from `ip`'s child once it is known to come from the run this campaign started. */
+  function fromOurChild(kind: string, ip: string, seal: unknown, act: () => void): void | Promise<void> {
+    const hear = () => {
+      const { run, seq } = sealVerdict(seal);
+      const problem =
+        kind === 'controllerUpdate' ? state.reportProblem(ip, run, seq) : state.childRunProblem(ip, run);
+      if (problem) forged.record(kind, controllerWorkflowId(campaign, ip), problem, { campaign });
+      else act();
+    };
+    if (!awaitingRunId.has(ip)) return hear();
+    return condition(() => !awaitingRunId.has(ip)).then(hear);
+  }
   setHandler(controllerReportSignal, (report, seal) => {
     if (!forged.accept(seal, 'controllerUpdate', controllerWorkflowId(campaign, report?.ip), { campaign }))
       return;
-    state.applyReport(report, report.final === true);
+    return fromOurChild('controllerUpdate', report.ip, seal, () =>
+      state.applyReport(report, report.final === true),
+    );
   });
   setHandler(downloadSlotRequestSignal, (request, seal) => {
     if (
       !forged.accept(seal, 'downloadSlotRequest', controllerWorkflowId(campaign, request?.ip), { campaign })
     )
       return;
-    state.requestSlot(request.ip);
+    return fromOurChild('downloadSlotRequest', request.ip, seal, () => state.requestSlot(request.ip));
   });
   setHandler(commitConfigUpdate, (next) => state.commit(next), {
     validator: (next) => {
@@ -191,6 +214,8 @@ export async function masterUpgrade(
 
   async function start({ controller, entry, image, generation }: Dispatch): Promise<void> {
     const config = state.committed;
+    const bindRun = patched(childRunPatch);
+    if (bindRun) awaitingRunId.add(controller.ip);
     const handle = await startChild(controllerUpgrade, {
       workflowId: controllerWorkflowId(campaign, controller.ip),
       // Children outlive a continue-as-new of the master; they report by signal, not by result.
@@ -227,7 +252,8 @@ export async function masterUpgrade(
           ...rolloutArgs(config.profile),
         },
       ],
-    });
+    }).finally(() => awaitingRunId.delete(controller.ip));
+    if (bindRun) state.childStarted(controller.ip, generation, handle.firstExecutionRunId);
     // Within this run the child's own completion is a second source for its final state.
     const ip = controller.ip;
     void handle.result().then(

@@ -295,3 +295,26 @@ describe('status pages', () => {
     expect(summary.controllers[0]!.lastError!.length).toBe(200);
   });
 });
+
+test("a bound child's reports are heard from its own run only, each once; an overtaken one still once", () => {
+  const state = running();
+  expect(state.reportProblem('10.1.4.1', 'any', undefined)).toBeUndefined();
+  state.childStarted('10.1.4.1', 1, 'run-a');
+  expect(state.reportProblem('10.1.4.1', 'run-b', 1)).toBe(
+    'sent by run run-b, not the child this campaign started',
+  );
+  expect(state.childRunProblem('10.1.4.1', undefined)).toBe(
+    'sent by run (none), not the child this campaign started',
+  );
+  expect(state.reportProblem('10.1.4.1', 'run-a', undefined)).toBe('no sequence number');
+  expect(state.reportProblem('10.1.4.1', 'run-a', 1)).toBeUndefined();
+  expect(state.reportProblem('10.1.4.1', 'run-a', 1)).toBe('replayed (sequence 1, last 1)');
+  expect(state.reportProblem('10.1.4.1', 'run-a', 4)).toBeUndefined();
+  expect(state.reportProblem('10.1.4.1', 'run-a', 3)).toBeUndefined();
+  expect(state.reportProblem('10.1.4.1', 'run-a', 3)).toBe('replayed (sequence 3, last 4)');
+  expect(state.reportProblem('10.1.4.1', 'run-a', 2)).toBeUndefined();
+  // A new child of a later generation starts its own count; a stale generation's start changes nothing.
+  state.childStarted('10.1.4.1', 2, 'run-x');
+  expect(state.target('10.1.4.1')?.childRun).toBe('run-a');
+  expect(state.reportProblem('10.1.4.2', 'whatever', 9)).toBeUndefined();
+});
