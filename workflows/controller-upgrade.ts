@@ -42,6 +42,7 @@ import {
   downloadSlotGrantSignal,
   downloadSlotRequestSignal,
   purgeSignal,
+  abortDownloadSignal,
   type ControllerReport,
 } from './definitions';
 import { describeFailure, isPermanent } from './failures';
@@ -113,6 +114,9 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   let purgeRequested = false;
   /** Sequence number of the last report sent: the master refuses one it heard before (a replay). */
   let reportSeq = carried.reports ?? 0;
+  /** The cycle holding a download slot, which a pause with abortDownloads stops. */
+  let slotScope: CancellationScope | undefined;
+  let abortRequested = false;
   const work = new CancellationScope();
 
   const lean = patched(leanMessagesPatch);
@@ -131,6 +135,11 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   setHandler(downloadSlotGrantSignal, (seal) => {
     if (!fromMaster(seal, 'downloadSlotGrant')) return;
     slotGranted = true;
+  });
+  setHandler(abortDownloadSignal, (seal) => {
+    if (!fromMaster(seal, 'abortDownload') || !slotScope) return;
+    abortRequested = true;
+    slotScope.cancel();
   });
   setHandler(purgeSignal, (seal) => {
     if (!fromMaster(seal, 'purge')) return;
@@ -179,29 +188,45 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     }
   }
 
-  /** Runs one quick-try cycle holding a download slot; the slot goes back with the next report. */
+  /**
+   * Runs one quick-try cycle holding a download slot; the slot goes back with the next report. A
+   * cycle the master aborts (a pause with abortDownloads) gives the slot back and waits for another.
+   */
   async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
     if (!input.master) return fn();
-    slotGranted = false;
-    const asked = getExternalWorkflowHandle(input.master.workflowId).signal(
-      downloadSlotRequestSignal,
-      { ip: controller.ip },
-      sealFromHere('downloadSlotRequest'),
-    );
-    if (reportsWithoutWaiting) {
-      // The grant may come before the send's acknowledgement; a failed send ends the wait as the awaited one did.
-      let refused: { error: unknown } | undefined;
-      void asked.catch((error: unknown) => (refused = { error }));
-      await condition(() => slotGranted || refused !== undefined);
-      if (!slotGranted && refused) throw refused.error;
-    } else {
-      await asked;
-      await condition(() => slotGranted);
-    }
-    try {
-      return await fn();
-    } finally {
-      slotToRelease = true;
+    for (;;) {
+      slotGranted = false;
+      const asked = getExternalWorkflowHandle(input.master.workflowId).signal(
+        downloadSlotRequestSignal,
+        { ip: controller.ip },
+        sealFromHere('downloadSlotRequest'),
+      );
+      if (reportsWithoutWaiting) {
+        // The grant may come before the send's acknowledgement; a failed send ends the wait as the awaited one did.
+        let refused: { error: unknown } | undefined;
+        void asked.catch((error: unknown) => (refused = { error }));
+        await condition(() => slotGranted || refused !== undefined);
+        if (!slotGranted && refused) throw refused.error;
+      } else {
+        await asked;
+        await condition(() => slotGranted);
+      }
+      const scope = new CancellationScope();
+      slotScope = scope;
+      try {
+        return await scope.run(fn);
+      } catch (err) {
+        if (!abortRequested || purgeRequested || !isCancellation(err)) throw err;
+        abortRequested = false;
+        log.info('download aborted: the campaign paused it', { ...ctx, attempts: status.attempts });
+      } finally {
+        slotScope = undefined;
+        slotToRelease = true;
+      }
+      await report({
+        state: 'pending',
+        lastError: 'download aborted by the operator (pause); waits to resume',
+      });
     }
   }
 

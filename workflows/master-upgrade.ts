@@ -34,6 +34,10 @@ import {
   purgeSignal,
   purgeTargetsSignal,
   purgeTargetsUpdate,
+  abortDownloadSignal,
+  pauseCampaignUpdate,
+  resumeCampaignUpdate,
+  retryTargetsUpdate,
   upgradePlanQuery,
   upgradeStatusQuery,
 } from './definitions';
@@ -41,7 +45,21 @@ import { describeFailure } from './failures';
 import { sealVerdict } from '../src/domain/seal';
 import { carriedIsOurs, ForgedMessages, sealCarried, sealFromHere } from './message-auth';
 import { campaignPlan, rolloutArgs } from './rollout';
-import { attemptsKey, campaignKey, controllerKey, modelKey, stateKey } from './search-attributes';
+import {
+  attemptsKey,
+  campaignKey,
+  campaignStateKey,
+  controllerKey,
+  modelKey,
+  stateKey,
+} from './search-attributes';
+import {
+  checkRequest,
+  pauseRequestSchema,
+  resumeRequestSchema,
+  retryRequestSchema,
+} from '../src/domain/campaign-control';
+import type { CampaignStateWord } from '../src/domain/status';
 
 export type { MasterCarried } from './campaign-state';
 
@@ -71,6 +89,9 @@ const dialectRulesAtStart = 'dialect-rules-at-start';
  * each child's first run ID and hears only that run, and each report only once.
  */
 const childRunPatch = 'reports-bound-to-child-run';
+
+/** patched() ID: campaigns started before it never upserted CiuCampaignState. */
+const campaignStateAttribute = 'campaign-state-attribute';
 
 /** Children started per workflow task: a task's commands (each with its input) travel in one gRPC message of at most 4 MB. */
 const dispatchBatch = 200;
@@ -161,6 +182,21 @@ export async function masterUpgrade(
       return;
     return fromOurChild('downloadSlotRequest', request.ip, seal, () => state.requestSlot(request.ip));
   });
+  setHandler(
+    pauseCampaignUpdate,
+    (request) => state.pause(checkRequest(pauseRequestSchema, request, 'pauseCampaign'), Date.now()),
+    { validator: (request) => void checkRequest(pauseRequestSchema, request, 'pauseCampaign') },
+  );
+  setHandler(
+    resumeCampaignUpdate,
+    (request) => state.resume(checkRequest(resumeRequestSchema, request, 'resumeCampaign')),
+    { validator: (request) => void checkRequest(resumeRequestSchema, request, 'resumeCampaign') },
+  );
+  setHandler(
+    retryTargetsUpdate,
+    (request) => state.retry(checkRequest(retryRequestSchema, request, 'retryTargets')),
+    { validator: (request) => void checkRequest(retryRequestSchema, request, 'retryTargets') },
+  );
   setHandler(commitConfigUpdate, (next) => state.commit(next), {
     validator: (next) => {
       const validated = validateCampaignConfig(next);
@@ -216,6 +252,8 @@ export async function masterUpgrade(
     const config = state.committed;
     const bindRun = patched(childRunPatch);
     if (bindRun) awaitingRunId.add(controller.ip);
+    // A retried controller keeps counting its attempts; a first start has none (its input is as it always was).
+    const controllerAttempts = state.target(controller.ip)?.status.attempts ?? 0;
     const handle = await startChild(controllerUpgrade, {
       workflowId: controllerWorkflowId(campaign, controller.ip),
       // Children outlive a continue-as-new of the master; they report by signal, not by result.
@@ -227,7 +265,7 @@ export async function masterUpgrade(
             { key: controllerKey, value: controller.ip },
             { key: modelKey, value: controller.model },
             { key: stateKey, value: 'pending' },
-            { key: attemptsKey, value: 0 },
+            { key: attemptsKey, value: controllerAttempts },
           ]
         : [],
       args: [
@@ -250,6 +288,7 @@ export async function masterUpgrade(
           master: { workflowId: campaign },
           searchAttributes: useSearchAttributes,
           ...rolloutArgs(config.profile),
+          ...(controllerAttempts > 0 ? { carried: { attempts: controllerAttempts, cycles: 0, run: 1 } } : {}),
         },
       ],
     }).finally(() => awaitingRunId.delete(controller.ip));
@@ -302,7 +341,9 @@ export async function masterUpgrade(
           ),
         ),
       );
-    for (const ip of state.slots.grant(state.committed.profile.maxDownloads))
+    for (const ip of state.slots.grant(state.committed.profile.maxDownloads, (ip) =>
+      state.control.mayGrant(ip),
+    ))
       sends.push(
         signalChild(ip, () =>
           getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
@@ -312,6 +353,32 @@ export async function masterUpgrade(
         ),
       );
     await Promise.all(sends);
+  }
+
+  /** Pause with abortDownloads: the children holding a slot stop their download and wait for a new one. */
+  async function tellAborts(): Promise<void> {
+    await Promise.all(
+      state
+        .takePendingAborts()
+        .map((ip) =>
+          signalChild(ip, () =>
+            getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
+              abortDownloadSignal,
+              sealFromHere('abortDownload'),
+            ),
+          ),
+        ),
+    );
+  }
+
+  /** CiuCampaignState, upserted when it changes (runs started before the patch never set it). */
+  let shownState: CampaignStateWord | undefined;
+  const showStateAttribute = useSearchAttributes && patched(campaignStateAttribute);
+  function showCampaignState(): void {
+    const word = state.control.stateWord(state.phase === 'completed');
+    if (!showStateAttribute || word === shownState) return;
+    upsertSearchAttributes([{ key: campaignStateKey, value: word }]);
+    shownState = word;
   }
 
   async function signalChild(ip: string, send: () => Promise<void>): Promise<void> {
@@ -357,25 +424,35 @@ export async function masterUpgrade(
   state.phase = 'running';
 
   const withoutWaiting = patched(masterSendsWithoutWaitingPatch);
+  // Only a wave's soak time sets it: campaigns without one wait exactly as before, with no timer.
+  let soakMs: number | undefined;
   for (;;) {
-    await condition(() => state.dirty);
+    if (soakMs === undefined) await condition(() => state.dirty);
+    else await condition(() => state.dirty, soakMs, { summary: 'soak time before the next wave' });
     state.dirty = false;
     await verifyNeeded();
     state.phase = 'running';
+    soakMs = state.advanceControl(Date.now());
     if (withoutWaiting) {
       const dispatches = state.takeDispatches(dispatchBatch);
       const started = startWithoutWaiting(dispatches);
       void track(tellChildren());
+      void track(tellAborts());
       // A full batch may have more behind it: the next one goes in a later workflow task.
       if (dispatches.length === dispatchBatch) await started;
     } else {
       await Promise.all(state.takeDispatches(dispatchBatch).map(start));
       await tellChildren();
+      await tellAborts();
     }
+    showCampaignState();
     setCurrentDetails(
-      Object.entries(state.counts())
-        .map(([s, n]) => `${s}: ${n}`)
-        .join(', '),
+      [
+        ...state.controlDetails(Date.now()),
+        Object.entries(state.counts())
+          .map(([s, n]) => `${s}: ${n}`)
+          .join(', '),
+      ].join('\n\n'),
     );
     if (state.done() && !state.dirty) break;
     // Everything pending is in the carried state, so a busy master (always dirty) still hands over in time.
@@ -392,6 +469,7 @@ export async function masterUpgrade(
   }
   state.phase = 'completed';
   await Promise.all(inFlight);
+  showCampaignState();
   await condition(allHandlersFinished);
   return state.summary('completed');
 }
