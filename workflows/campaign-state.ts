@@ -48,6 +48,10 @@ export interface TargetEntry {
   restartWhenClosed?: boolean;
   /** Children started for this controller so far; tells a late result of an older child apart. */
   generation: number;
+  /** First run ID of the running child: messages from another run of its workflow ID are not heard. */
+  childRun?: string;
+  /** Report sequence numbers heard from that child: the highest, and lower ones not heard yet (overtaken). */
+  reportsHeard?: { last: number; missing: number[] };
 }
 
 /** Result of checking one distinct image. */
@@ -155,6 +159,9 @@ export class DownloadSlots {
     return this.state;
   }
 }
+
+/** Reports overtaken by a later one that are still heard when they arrive: the newest this many. */
+const missedReportsKept = 20;
 
 /** States retryTargets starts again. */
 const retryableStates: readonly ControllerStatus['state'][] = [
@@ -359,6 +366,11 @@ export class CampaignState {
     if (!entry || entry.child !== 'running') return;
     if (closed) entry.child = 'closed';
     if (closed || report.releasesSlot) this.slots.release(report.ip);
+    // Reports are sent without waiting, so one can overtake an earlier one: the earlier one changes nothing.
+    if (!closed && report.updatedAt !== undefined && report.updatedAt < (entry.status.updatedAt ?? '')) {
+      this.dirty = true;
+      return;
+    }
     const { final: _final, releasesSlot: _releases, ...reported } = report;
     const status =
       reported.lastError === undefined ? reported : { ...reported, lastError: boundText(reported.lastError) };
@@ -388,6 +400,45 @@ export class CampaignState {
         error: report.lastError,
       });
     this.dirty = true;
+  }
+
+  /** The child of `generation` started as run `run`: from now on only that run's messages are heard. */
+  childStarted(ip: string, generation: number, run: string): void {
+    const entry = this.targets[ip];
+    if (!entry || entry.generation !== generation) return;
+    entry.childRun = run;
+    delete entry.reportsHeard;
+  }
+
+  /** Why a message from run `run` of `ip`'s child is not heard; undefined when it is (or the child is not bound). */
+  childRunProblem(ip: string, run: string | undefined): string | undefined {
+    const expected = this.targets[ip]?.childRun;
+    if (expected === undefined || run === expected) return undefined;
+    return `sent by run ${run ?? '(none)'}, not the child this campaign started`;
+  }
+
+  /**
+   * Why a report (run `run`, sequence number `seq`) is not heard: another run's, or one heard before
+   * (a replay). A report overtaken by a later one is still heard once.
+   */
+  reportProblem(ip: string, run: string | undefined, seq: number | undefined): string | undefined {
+    const entry = this.targets[ip];
+    if (entry?.childRun === undefined) return undefined;
+    const problem = this.childRunProblem(ip, run);
+    if (problem) return problem;
+    if (seq === undefined) return 'no sequence number';
+    const heard = entry.reportsHeard;
+    if (!heard || seq > heard.last) {
+      const missing = heard?.missing ?? [];
+      for (let s = Math.max((heard?.last ?? 0) + 1, seq - missedReportsKept); s < seq; s++) missing.push(s);
+      entry.reportsHeard = { last: seq, missing: missing.slice(-missedReportsKept) };
+      return undefined;
+    }
+    if (heard.missing.includes(seq)) {
+      heard.missing = heard.missing.filter((s) => s !== seq);
+      return undefined;
+    }
+    return `replayed (sequence ${seq}, last ${heard.last})`;
   }
 
   /** Whether `generation` is still the controller's latest child (a result of an older one is stale). */

@@ -33,6 +33,7 @@ import {
   ControllerProgress,
   QuickTryCycle,
   targetPartition,
+  type AttributeChanges,
   type ControllerUpgradeResult,
 } from './controller-progress';
 import {
@@ -79,6 +80,12 @@ const preChecksPatch = 'pre-checks-before-download';
 const fallbackPatch = 'fallback-to-previous-partition';
 /** patched() ID: waits for start-at and the download and reboot windows. */
 const windowsPatch = 'maintenance-windows';
+/**
+ * patched() ID: children started before it awaited each report and slot request to the master (a
+ * workflow task per send, on the download's path; now only the last report is awaited), and upserted
+ * CiuState 'pending' although the master's start had set it. One ID: each patch costs two events.
+ */
+export const leanMessagesPatch = 'child-lean-messages';
 
 /**
  * Upgrades one controller: inspect → (up-to-date | download in cycles of quick tries separated by
@@ -105,11 +112,21 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   let slotGranted = false;
   let slotToRelease = false;
   let purgeRequested = false;
+  /** Sequence number of the last report sent: the master refuses one it heard before (a replay). */
+  let reportSeq = carried.reports ?? 0;
   /** The cycle holding a download slot, which a pause with abortDownloads stops. */
   let slotScope: CancellationScope | undefined;
   let abortRequested = false;
   const work = new CancellationScope();
 
+  const lean = patched(leanMessagesPatch);
+  const reportsWithoutWaiting = lean && input.master !== undefined;
+  /** Search-attribute values already set (by the master's start, then by upserts); undefined: always upsert. */
+  const attributesSet: AttributeChanges | undefined = lean
+    ? input.master !== undefined && input.carried === undefined
+      ? { state: 'pending', attempts: 0 }
+      : {}
+    : undefined;
   setHandler(controllerStatusQuery, () => status);
   const forged = new ForgedMessages();
   /** A grant or purge that claims to come from the master must be sealed by it; a child without one takes the operator's. */
@@ -135,9 +152,12 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     const changes = progress.set(fields, new Date());
     if (input.searchAttributes !== false) {
       const upserts = [];
-      if (changes.state !== undefined) upserts.push({ key: stateKey, value: changes.state });
-      if (changes.attempts !== undefined) upserts.push({ key: attemptsKey, value: changes.attempts });
+      if (changes.state !== undefined && changes.state !== attributesSet?.state)
+        upserts.push({ key: stateKey, value: changes.state });
+      if (changes.attempts !== undefined && changes.attempts !== attributesSet?.attempts)
+        upserts.push({ key: attemptsKey, value: changes.attempts });
       if (upserts.length > 0) upsertSearchAttributes(upserts);
+      if (attributesSet) Object.assign(attributesSet, changes);
     }
     setCurrentDetails(progress.details());
   }
@@ -148,15 +168,13 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     if (!input.master) return;
     const message: ControllerReport = { ...status, final, releasesSlot: slotToRelease || undefined };
     slotToRelease = false;
-    try {
-      await getExternalWorkflowHandle(input.master.workflowId).signal(
-        controllerReportSignal,
-        message,
-        sealFromHere('controllerUpdate'),
-      );
-    } catch (err) {
-      log.warn('could not report to the master', { ...ctx, error: describeFailure(err).message });
-    }
+    const sent = getExternalWorkflowHandle(input.master.workflowId)
+      .signal(controllerReportSignal, message, sealFromHere('controllerUpdate', ++reportSeq))
+      .catch((err: unknown) => {
+        log.warn('could not report to the master', { ...ctx, error: describeFailure(err).message });
+      });
+    // The last report is awaited: a signal a closed workflow has not sent yet is dropped.
+    if (final || !reportsWithoutWaiting) await sent;
   }
 
   async function logBothSides(level: 'error' | 'warning', message: string, fields: Record<string, unknown>) {
@@ -178,12 +196,21 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     if (!input.master) return fn();
     for (;;) {
       slotGranted = false;
-      await getExternalWorkflowHandle(input.master.workflowId).signal(
+      const asked = getExternalWorkflowHandle(input.master.workflowId).signal(
         downloadSlotRequestSignal,
         { ip: controller.ip },
         sealFromHere('downloadSlotRequest'),
       );
-      await condition(() => slotGranted);
+      if (reportsWithoutWaiting) {
+        // The grant may come before the send's acknowledgement; a failed send ends the wait as the awaited one did.
+        let refused: { error: unknown } | undefined;
+        void asked.catch((error: unknown) => (refused = { error }));
+        await condition(() => slotGranted || refused !== undefined);
+        if (!slotGranted && refused) throw refused.error;
+      } else {
+        await asked;
+        await condition(() => slotGranted);
+      }
       const scope = new CancellationScope();
       slotScope = scope;
       try {
@@ -253,6 +280,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
             lastError: status.lastError,
             facts,
             run: carried.run + 1,
+            reports: reportSeq,
           },
         });
       }

@@ -42,6 +42,7 @@ import {
   upgradeStatusQuery,
 } from './definitions';
 import { describeFailure } from './failures';
+import { sealVerdict } from '../src/domain/seal';
 import { carriedIsOurs, ForgedMessages, sealCarried, sealFromHere } from './message-auth';
 import { campaignPlan, rolloutArgs } from './rollout';
 import {
@@ -83,11 +84,24 @@ const verificationFailsCampaign = 'verification-failure-fails-the-campaign';
 /** patched() ID: campaigns started before it accepted image sources their controllers' dialect cannot fetch. */
 const dialectRulesAtStart = 'dialect-rules-at-start';
 
+/**
+ * patched() ID: children started before it were heard by workflow ID alone; since, the master records
+ * each child's first run ID and hears only that run, and each report only once.
+ */
+const childRunPatch = 'reports-bound-to-child-run';
+
 /** patched() ID: campaigns started before it never upserted CiuCampaignState. */
 const campaignStateAttribute = 'campaign-state-attribute';
 
 /** Children started per workflow task: a task's commands (each with its input) travel in one gRPC message of at most 4 MB. */
 const dispatchBatch = 200;
+
+/**
+ * patched() ID: campaigns started before it awaited every batch of child starts and signal sends
+ * before reacting to the next message (a workflow task per round); now they are sent and the loop
+ * goes on, a failed one handled where it fails.
+ */
+export const masterSendsWithoutWaitingPatch = 'master-sends-without-waiting';
 
 /**
  * One campaign: verify every image the targets need (headers only), then one controllerUpgrade child
@@ -140,17 +154,33 @@ export async function masterUpgrade(
       if (issues.length > 0) throw new Error(`purge refused: ${boundIssues(issues)}`);
     },
   });
+  /** Children whose start has not returned their run ID yet: their first messages wait for it. */
+  const awaitingRunId = new Set<string>();
+  /** Acts on a sealed message from `ip`'s child once it is known to come from the run this campaign started. */
+  function fromOurChild(kind: string, ip: string, seal: unknown, act: () => void): void | Promise<void> {
+    const hear = () => {
+      const { run, seq } = sealVerdict(seal);
+      const problem =
+        kind === 'controllerUpdate' ? state.reportProblem(ip, run, seq) : state.childRunProblem(ip, run);
+      if (problem) forged.record(kind, controllerWorkflowId(campaign, ip), problem, { campaign });
+      else act();
+    };
+    if (!awaitingRunId.has(ip)) return hear();
+    return condition(() => !awaitingRunId.has(ip)).then(hear);
+  }
   setHandler(controllerReportSignal, (report, seal) => {
     if (!forged.accept(seal, 'controllerUpdate', controllerWorkflowId(campaign, report?.ip), { campaign }))
       return;
-    state.applyReport(report, report.final === true);
+    return fromOurChild('controllerUpdate', report.ip, seal, () =>
+      state.applyReport(report, report.final === true),
+    );
   });
   setHandler(downloadSlotRequestSignal, (request, seal) => {
     if (
       !forged.accept(seal, 'downloadSlotRequest', controllerWorkflowId(campaign, request?.ip), { campaign })
     )
       return;
-    state.requestSlot(request.ip);
+    return fromOurChild('downloadSlotRequest', request.ip, seal, () => state.requestSlot(request.ip));
   });
   setHandler(
     pauseCampaignUpdate,
@@ -220,6 +250,8 @@ export async function masterUpgrade(
 
   async function start({ controller, entry, image, generation }: Dispatch): Promise<void> {
     const config = state.committed;
+    const bindRun = patched(childRunPatch);
+    if (bindRun) awaitingRunId.add(controller.ip);
     // A retried controller keeps counting its attempts; a first start has none (its input is as it always was).
     const controllerAttempts = state.target(controller.ip)?.status.attempts ?? 0;
     const handle = await startChild(controllerUpgrade, {
@@ -259,7 +291,8 @@ export async function masterUpgrade(
           ...(controllerAttempts > 0 ? { carried: { attempts: controllerAttempts, cycles: 0, run: 1 } } : {}),
         },
       ],
-    });
+    }).finally(() => awaitingRunId.delete(controller.ip));
+    if (bindRun) state.childStarted(controller.ip, generation, handle.firstExecutionRunId);
     // Within this run the child's own completion is a second source for its final state.
     const ip = controller.ip;
     void handle.result().then(
@@ -267,6 +300,33 @@ export async function masterUpgrade(
         if (state.isCurrent(ip, generation)) state.applyReport({ ...result, final: true }, true);
       },
       (err: unknown) => state.childFailed(ip, generation, failureText(describeFailure(err))),
+    );
+  }
+
+  /** Starts not yet acknowledged, by controller; sends and starts not yet finished (awaited before the run ends). */
+  const starting = new Map<string, Promise<void>>();
+  const inFlight = new Set<Promise<void>>();
+
+  function track(work: Promise<void>): Promise<void> {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+    return work;
+  }
+
+  /** Starts the children without waiting for them: a start that fails ends its controller as failed. */
+  function startWithoutWaiting(dispatches: Dispatch[]): Promise<void[]> {
+    return Promise.all(
+      dispatches.map((dispatch) => {
+        const ip = dispatch.controller.ip;
+        const started = start(dispatch).catch((err: unknown) =>
+          state.childFailed(ip, dispatch.generation, failureText(describeFailure(err))),
+        );
+        starting.set(ip, started);
+        void started.finally(() => {
+          if (starting.get(ip) === started) starting.delete(ip);
+        });
+        return track(started);
+      }),
     );
   }
 
@@ -323,6 +383,9 @@ export async function masterUpgrade(
 
   async function signalChild(ip: string, send: () => Promise<void>): Promise<void> {
     try {
+      // A child whose start is still in flight cannot be signalled yet (the signal could overtake the start).
+      const pending = starting.get(ip);
+      if (pending) await pending;
       await send();
     } catch (err) {
       // The child already ended (it reported before closing); nothing to stop or grant.
@@ -360,6 +423,7 @@ export async function masterUpgrade(
   }
   state.phase = 'running';
 
+  const withoutWaiting = patched(masterSendsWithoutWaitingPatch);
   // Only a wave's soak time sets it: campaigns without one wait exactly as before, with no timer.
   let soakMs: number | undefined;
   for (;;) {
@@ -369,9 +433,18 @@ export async function masterUpgrade(
     await verifyNeeded();
     state.phase = 'running';
     soakMs = state.advanceControl(Date.now());
-    await Promise.all(state.takeDispatches(dispatchBatch).map(start));
-    await tellChildren();
-    await tellAborts();
+    if (withoutWaiting) {
+      const dispatches = state.takeDispatches(dispatchBatch);
+      const started = startWithoutWaiting(dispatches);
+      void track(tellChildren());
+      void track(tellAborts());
+      // A full batch may have more behind it: the next one goes in a later workflow task.
+      if (dispatches.length === dispatchBatch) await started;
+    } else {
+      await Promise.all(state.takeDispatches(dispatchBatch).map(start));
+      await tellChildren();
+      await tellAborts();
+    }
     showCampaignState();
     setCurrentDetails(
       [
@@ -384,6 +457,7 @@ export async function masterUpgrade(
     if (state.done() && !state.dirty) break;
     // Everything pending is in the carried state, so a busy master (always dirty) still hands over in time.
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit) {
+      await Promise.all(inFlight);
       await condition(allHandlersFinished);
       await continueAsNew<typeof masterUpgrade>(
         state.committed,
@@ -394,6 +468,7 @@ export async function masterUpgrade(
     }
   }
   state.phase = 'completed';
+  await Promise.all(inFlight);
   showCampaignState();
   await condition(allHandlersFinished);
   return state.summary('completed');

@@ -303,6 +303,8 @@ export const controllerCarriedSchema = z.object({
   facts: controllerFactsSchema.optional(),
   /** Runs so far (1 = the first). */
   run: wholeNumber(1),
+  /** Reports sent to the master so far: the next one's sequence number follows (absent before it existed). */
+  reports: wholeNumber(0).optional(),
 });
 
 /** Input of controllerUpgrade: one controller, one verified image. */
