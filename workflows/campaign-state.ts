@@ -665,9 +665,7 @@ export class CampaignState {
       ...(halt ? { halt } : {}),
       ...(pause ? { pause } : {}),
       ...(waves ? { waves } : {}),
-      ...(budget === undefined
-        ? {}
-        : { maxFailures: describeBudget(budget, Object.keys(this.targets).length) }),
+      ...(budget === undefined ? {} : { maxFailures: describeBudget(budget, this.control.targetedCount) }),
     };
   }
 

@@ -226,3 +226,14 @@ test('halt, pause and opened waves carry over continue-as-new; a campaign withou
   expect(next.control.isPaused('10.1.4.6')).toBe(true);
   expect(next.control.stateWord(false)).toBe('halted');
 });
+
+test('a soak time under way carries over continue-as-new: the next run waits only what is left', () => {
+  const cfg = config({ waves: [{ name: 'canary', count: 1, soak: '1h' }, { name: 'rest' }] });
+  const { state } = started(cfg);
+  end(state, '10.1.4.1', 'upgraded');
+  expect(state.advanceControl(10 * minute)).toBe(60 * minute);
+  const next = new CampaignState(cfg, 'spring', quiet, state.carried());
+  expect(next.advanceControl(40 * minute)).toBe(30 * minute);
+  expect(next.advanceControl(70 * minute)).toBeUndefined();
+  expect(next.takeDispatches(200)).toHaveLength(5);
+});
