@@ -276,7 +276,7 @@ export async function masterUpgrade(
           ),
         ),
       );
-    for (const ip of state.slots.grant(state.committed.profile.maxDownloads))
+    for (const ip of state.grantSlots())
       sends.push(
         signalChild(ip, () =>
           getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
