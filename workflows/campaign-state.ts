@@ -469,6 +469,28 @@ export class CampaignState {
     this.dirty = true;
   }
 
+  /**
+   * Hands free download slots out (DownloadSlots.grant) and shows each newly granted controller as
+   * downloading its cycle's first try, as its child does on the grant without reporting it.
+   */
+  grantSlots(): string[] {
+    const granted = this.slots.grant(this.config.profile.maxDownloads, (ip) => this.control.mayGrant(ip));
+    for (const ip of granted) {
+      const entry = this.targets[ip];
+      if (!entry || entry.status.state === 'downloading' || isFinal(entry)) continue;
+      entry.status = {
+        ...entry.status,
+        state: 'downloading',
+        attempt: 1,
+        attempts: entry.status.attempts + 1,
+      };
+      delete entry.status.nextRetryAt;
+      delete entry.status.windowOpensAt;
+      delete entry.status.window;
+    }
+    return granted;
+  }
+
   /** Running children whose purge they have not been told yet; each is returned once. */
   takePendingPurges(): string[] {
     const ips: string[] = [];

@@ -415,7 +415,10 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
         }
       : withSlot;
     await retryForever('download', downloadCycle, async (n) => {
-      await report({ state: 'downloading', attempt: n, attempts: status.attempts + 1 });
+      const downloading = { state: 'downloading' as const, attempt: n, attempts: status.attempts + 1 };
+      // The master shows a cycle's first try when it grants the slot; only later tries are news to it.
+      if (n === 1 && reportsWithoutWaiting) showProgress(downloading);
+      else await report(downloading);
       const result = await transfer.downloadImage({
         controller,
         source: input.source,

@@ -341,9 +341,7 @@ export async function masterUpgrade(
           ),
         ),
       );
-    for (const ip of state.slots.grant(state.committed.profile.maxDownloads, (ip) =>
-      state.control.mayGrant(ip),
-    ))
+    for (const ip of state.grantSlots())
       sends.push(
         signalChild(ip, () =>
           getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
