@@ -185,7 +185,7 @@ export async function openFrontendReader(
     );
   } catch (err) {
     client.close();
-    throw new FrontendUnreachable('Failed to connect to Temporal server', { cause: err });
+    throw new FrontendUnreachable((err as Error).message);
   }
   const { namespace } = temporal;
   const metadata = new Metadata();
