@@ -41,7 +41,11 @@ import {
   downloadSlotGrantSignal,
   downloadSlotRequestSignal,
   purgeSignal,
+  rebootPermitGrantSignal,
+  rebootPermitRequestSignal,
+  rolloutTimingSignal,
   type ControllerReport,
+  type RolloutTiming,
 } from './definitions';
 import { describeFailure, isPermanent } from './failures';
 import { ForgedMessages, sealFromHere } from './message-auth';
@@ -78,6 +82,17 @@ const preChecksPatch = 'pre-checks-before-download';
 const fallbackPatch = 'fallback-to-previous-partition';
 /** patched() ID: waits for start-at and the download and reboot windows. */
 const windowsPatch = 'maintenance-windows';
+/** patched() ID: a window wait ends early when the master sends new rollout timing (its timer is cancelled). */
+const timingFollowsCommitsPatch = 'windows-follow-commits';
+/** patched() ID: a grouped controller asks the master for a reboot permit before its reload. */
+const redundancyPatch = 'redundancy-reboot-permit';
+
+/** What the rolloutTiming signal may carry; anything else is ignored. */
+const rolloutTimingSchema = controllerUpgradeInputSchema.pick({
+  downloadWindow: true,
+  rebootWindow: true,
+  startAt: true,
+});
 
 /**
  * Upgrades one controller: inspect → (up-to-date | download in cycles of quick tries separated by
@@ -104,6 +119,14 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   let slotGranted = false;
   let slotToRelease = false;
   let purgeRequested = false;
+  let rebootGranted = false;
+  /** Start-at and windows in force: the input's, until the master sends a commit's new ones. */
+  let timing: RolloutTiming = {
+    downloadWindow: input.downloadWindow,
+    rebootWindow: input.rebootWindow,
+    startAt: input.startAt,
+  };
+  let timingRevision = 0;
   const work = new CancellationScope();
 
   setHandler(controllerStatusQuery, () => status);
@@ -114,6 +137,21 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   setHandler(downloadSlotGrantSignal, (seal) => {
     if (!fromMaster(seal, 'downloadSlotGrant')) return;
     slotGranted = true;
+  });
+  setHandler(rebootPermitGrantSignal, (seal) => {
+    if (!fromMaster(seal, 'rebootPermitGrant')) return;
+    rebootGranted = true;
+  });
+  setHandler(rolloutTimingSignal, (next, seal) => {
+    if (!fromMaster(seal, 'rolloutTiming')) return;
+    const validated = validate(rolloutTimingSchema, next);
+    if (!validated.ok) {
+      log.warn('rollout timing ignored', { ...ctx, issues: boundIssues(validated.issues) });
+      return;
+    }
+    const { downloadWindow, rebootWindow, startAt } = validated.value;
+    timing = { downloadWindow, rebootWindow, startAt };
+    timingRevision++;
   });
   setHandler(purgeSignal, (seal) => {
     if (!fromMaster(seal, 'purge')) return;
@@ -222,6 +260,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
         await condition(allHandlersFinished);
         await continueAsNew<typeof controllerUpgrade>({
           ...input,
+          ...timing,
           carried: {
             attempts: status.attempts,
             cycles: cycle.cycles,
@@ -240,9 +279,10 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
    */
   async function waitForWindow(
     kind: 'download' | 'reboot' | 'start-at',
-    window: MaintenanceWindow | undefined,
+    current: () => MaintenanceWindow | undefined,
   ): Promise<void> {
     for (;;) {
+      const window = current();
       const now = Date.now();
       const at = windowState(window, new Date(now));
       if (at.open) return;
@@ -254,7 +294,54 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       const opensAt = at.opensAt.toISOString();
       await report({ state: 'waiting-window', window: kind, windowOpensAt: opensAt });
       log.info('waiting for the maintenance window', { ...ctx, window: kind, opensAt });
-      await sleep(at.opensAt.getTime() - now, { summary: `${kind} window opens ${opensAt}` });
+      const summary = `${kind} window opens ${opensAt}`;
+      if (patched(timingFollowsCommitsPatch))
+        await sleepUnlessTimingChanges(at.opensAt.getTime() - now, summary);
+      else await sleep(at.opensAt.getTime() - now, { summary });
+    }
+  }
+
+  /** A durable timer that a commit's new rollout timing cuts short: the caller then re-computes the window. */
+  async function sleepUnlessTimingChanges(ms: number, summary: string): Promise<void> {
+    const seen = timingRevision;
+    await CancellationScope.cancellable(async () => {
+      const timer = sleep(ms, { summary });
+      const changed = condition(() => timingRevision !== seen);
+      try {
+        await Promise.race([timer, changed]);
+      } finally {
+        CancellationScope.current().cancel();
+        await Promise.allSettled([timer, changed]);
+      }
+    });
+    if (timingRevision !== seen) log.info('rollout timing changed; window re-computed', ctx);
+  }
+
+  /**
+   * A grouped controller's turn to reload (src/domain/redundancy.ts): asks the master and waits,
+   * shown as 'waiting-peer', until no peer reboots and its standbys went first.
+   */
+  async function waitForRebootPermit(): Promise<void> {
+    if (!input.master) return;
+    rebootGranted = false;
+    await report({ state: 'waiting-peer' });
+    log.info('asking for a reboot permit', { ...ctx, group: controller.group });
+    await getExternalWorkflowHandle(input.master.workflowId).signal(
+      rebootPermitRequestSignal,
+      { ip: controller.ip },
+      sealFromHere('rebootPermitRequest'),
+    );
+    await condition(() => rebootGranted);
+  }
+
+  /** Before the reload: the reboot window, then (grouped controllers) the permit; a window that closed meanwhile gives the permit back. */
+  async function beforeReload(windows: boolean): Promise<void> {
+    const grouped = controller.group !== undefined && input.master !== undefined && patched(redundancyPatch);
+    for (;;) {
+      if (windows) await waitForWindow('reboot', () => timing.rebootWindow);
+      if (!grouped) return;
+      await waitForRebootPermit();
+      if (!windows || windowState(timing.rebootWindow, new Date()).open) return;
     }
   }
 
@@ -325,13 +412,16 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   }
 
   async function upgrade(): Promise<ControllerUpgradeResult> {
-    const windows =
+    const windowsAtStart =
       (input.startAt !== undefined ||
         input.downloadWindow !== undefined ||
         input.rebootWindow !== undefined) &&
       patched(windowsPatch);
-    if (windows && input.startAt !== undefined && !facts)
-      await waitForWindow('start-at', { from: input.startAt, until: '9999-12-31T00:00:00Z' });
+    // Timing a commit sent later turns the window checks on too (only new runs receive it).
+    const windows = () => windowsAtStart || timingRevision > 0;
+    const startAt = () =>
+      timing.startAt === undefined ? undefined : { from: timing.startAt, until: '9999-12-31T00:00:00Z' };
+    if (windows() && timing.startAt !== undefined && !facts) await waitForWindow('start-at', startAt);
     const current =
       facts ??
       (await retryForever(
@@ -355,12 +445,10 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     const partition = targetPartition(input.partition, current);
     if (input.preChecks !== false && patched(preChecksPatch)) await preCheck(current, partition);
 
-    const downloadCycle = windows
-      ? async <T>(tries: () => Promise<T>): Promise<T> => {
-          await waitForWindow('download', input.downloadWindow);
-          return withSlot(tries);
-        }
-      : withSlot;
+    const downloadCycle = async <T>(tries: () => Promise<T>): Promise<T> => {
+      if (windows()) await waitForWindow('download', () => timing.downloadWindow);
+      return withSlot(tries);
+    };
     await retryForever('download', downloadCycle, async (n) => {
       await report({ state: 'downloading', attempt: n, attempts: status.attempts + 1 });
       const result = await transfer.downloadImage({
@@ -383,7 +471,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     if (!input.autoboot) {
       return finish('downloaded-reboot-required');
     }
-    if (windows) await waitForWindow('reboot', input.rebootWindow);
+    await beforeReload(windows());
     await report({ state: 'rebooting' });
     await reboot(rebootTimeoutMs).rebootController({
       controller,

@@ -14,6 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { boundIssues } from '../src/domain/bounded';
+import { canonicalJson } from '../src/domain/canonical-json';
 import { campaignSizeIssues } from '../src/domain/campaign-limits';
 import { validateCampaignConfig } from '../src/domain/config';
 import { campaignDialectIssues } from '../src/domain/dialects';
@@ -34,12 +35,15 @@ import {
   purgeSignal,
   purgeTargetsSignal,
   purgeTargetsUpdate,
+  rebootPermitGrantSignal,
+  rebootPermitRequestSignal,
+  rolloutTimingSignal,
   upgradePlanQuery,
   upgradeStatusQuery,
 } from './definitions';
 import { describeFailure } from './failures';
 import { carriedIsOurs, ForgedMessages, sealCarried, sealFromHere } from './message-auth';
-import { campaignPlan, rolloutArgs } from './rollout';
+import { campaignPlan, rolloutArgs, rolloutTiming } from './rollout';
 import { attemptsKey, campaignKey, controllerKey, modelKey, stateKey } from './search-attributes';
 
 export type { MasterCarried } from './campaign-state';
@@ -130,6 +134,13 @@ export async function masterUpgrade(
     )
       return;
     state.requestSlot(request.ip);
+  });
+  setHandler(rebootPermitRequestSignal, (request, seal) => {
+    if (
+      !forged.accept(seal, 'rebootPermitRequest', controllerWorkflowId(campaign, request?.ip), { campaign })
+    )
+      return;
+    state.requestReboot(request.ip);
   });
   setHandler(commitConfigUpdate, (next) => state.commit(next), {
     validator: (next) => {
@@ -254,6 +265,37 @@ export async function masterUpgrade(
     await Promise.all(sends);
   }
 
+  /** Reboot permits of redundancy groups, and a commit's new start-at/windows to every running child. */
+  let timingSent = canonicalJson(rolloutTiming(state.committed.profile));
+  async function tellRedundancyAndTiming(): Promise<void> {
+    const sends: Promise<void>[] = [];
+    for (const ip of state.grantReboots())
+      sends.push(
+        signalChild(ip, () =>
+          getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
+            rebootPermitGrantSignal,
+            sealFromHere('rebootPermitGrant'),
+          ),
+        ),
+      );
+    const timing = rolloutTiming(state.committed.profile);
+    if (canonicalJson(timing) !== timingSent) {
+      timingSent = canonicalJson(timing);
+      log.info('rollout timing changed; telling running children', { campaign, ...timing });
+      for (const ip of state.runningChildren())
+        sends.push(
+          signalChild(ip, () =>
+            getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
+              rolloutTimingSignal,
+              timing,
+              sealFromHere('rolloutTiming'),
+            ),
+          ),
+        );
+    }
+    await Promise.all(sends);
+  }
+
   async function signalChild(ip: string, send: () => Promise<void>): Promise<void> {
     try {
       await send();
@@ -300,6 +342,7 @@ export async function masterUpgrade(
     state.phase = 'running';
     await Promise.all(state.takeDispatches(dispatchBatch).map(start));
     await tellChildren();
+    await tellRedundancyAndTiming();
     setCurrentDetails(
       Object.entries(state.counts())
         .map(([s, n]) => `${s}: ${n}`)
