@@ -1,5 +1,5 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { masterUpgrade, upgradeStatusQuery } from '../../workflows';
+import { commitConfigUpdate, masterUpgrade, upgradeStatusQuery } from '../../workflows';
 import type { Controller } from '../../src/domain/types';
 import { eventually } from '../fixtures/eventually';
 import { createTimeSkippingEnv } from '../fixtures/temporal';
@@ -15,7 +15,7 @@ import {
 } from './fake-activities';
 
 // A master and its children under the time-skipping server: a redundancy pair reboots one at a time,
-// the standby first, however the requests arrive.
+// the standby first, however the requests arrive; a commit's new reboot window reaches a waiting child.
 let env: TestWorkflowEnvironment;
 
 beforeAll(async () => {
@@ -82,4 +82,44 @@ test('a standby/active pair is never down together: the standby reboots first, t
     { ip: '10.0.0.1', phase: 'start' },
     { ip: '10.0.0.1', phase: 'end' },
   ]);
+});
+
+test('a committed new reboot window re-arms a child already waiting for the old one', async () => {
+  const { activities, calls } = fakeActivities();
+  const start = await env.currentTimeMs();
+  const day = 24 * 3_600_000;
+  const oldWindow = {
+    from: new Date(start + 3 * day).toISOString(),
+    until: new Date(start + 3 * day + 3_600_000).toISOString(),
+  };
+  const config = campaignConfig([controller('10.0.0.7')], { autoboot: true, rebootWindow: oldWindow });
+  const result = await withWorker({ connection: env.nativeConnection, activities }, async (taskQueue) => {
+    const handle = await env.client.workflow.start(masterUpgrade, {
+      taskQueue,
+      workflowId: `timing-${taskQueue}`,
+      args: [config, undefined, { searchAttributes: false }],
+    });
+    // Not awaiting the result yet, so no time is skipped: the child waits for the old window.
+    await eventually(
+      async () => {
+        const s = await handle.query(upgradeStatusQuery);
+        const c = s.controllers[0];
+        return c?.state === 'waiting-window' && c.windowOpensAt === oldWindow.from;
+      },
+      { timeoutMs: 30_000, what: 'the child waiting for the reboot window three days out' },
+    );
+    const now = await env.currentTimeMs();
+    const newWindow = {
+      from: new Date(now - 3_600_000).toISOString(),
+      until: new Date(now + 2 * 3_600_000).toISOString(),
+    };
+    const commit = await handle.executeUpdate(commitConfigUpdate, {
+      args: [{ ...config, profile: { ...config.profile, rebootWindow: newWindow } }],
+    });
+    expect(commit.changed).toBe(true);
+    return handle.result();
+  });
+  expect(result.counts).toEqual({ upgraded: 1 });
+  const rebootAt = calls.find((c) => c.name === 'rebootController')!.at;
+  expect(rebootAt).toBeLessThan(start + 2 * 3_600_000);
 });
