@@ -84,6 +84,8 @@ const fallbackPatch = 'fallback-to-previous-partition';
 const windowsPatch = 'maintenance-windows';
 /** patched() ID: a window wait ends early when the master sends new rollout timing (its timer is cancelled). */
 const timingFollowsCommitsPatch = 'windows-follow-commits';
+/** patched() ID: the post-check reads the controller's own health view after the version check. */
+const healthPostCheckPatch = 'post-check-health-view';
 /** patched() ID: a grouped controller asks the master for a reboot permit before its reload. */
 const redundancyPatch = 'redundancy-reboot-permit';
 
@@ -385,6 +387,28 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   }
 
   /**
+   * The post-check after the version check: the controller's own health view. One ciu cannot read
+   * (refused, unparsable, no row of its own) is not held against it, like an unreadable `show storage`.
+   */
+  async function healthProblem(): Promise<string | undefined> {
+    try {
+      const health = await shortCommand.inspectHealth(controller);
+      if (!health.found) log.warn('own row missing from the health view; not judged', ctx);
+      else log.info('health view read', { ...ctx, status: health.status, configState: health.configState });
+      return health.problem;
+    } catch (err) {
+      const failure = describeFailure(err);
+      if (
+        failure.type !== failureTypes.unexpectedControllerReply &&
+        failure.type !== failureTypes.commandRejected
+      )
+        throw err;
+      log.warn('health view unreadable; not judged', { ...ctx, error: failureText(failure) });
+      return undefined;
+    }
+  }
+
+  /**
    * After a wrong-version boot: boots the partition the controller ran before (ciu never wrote it),
    * once — the reboot activity looks before it reloads, and nothing here loops.
    */
@@ -486,6 +510,14 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       if (input.fallback === true && patched(fallbackPatch))
         await fallBack(current, failureText({ type: failureTypes.versionMismatchAfterReboot, message }));
       throw ApplicationFailure.nonRetryable(message, failureTypes.versionMismatchAfterReboot);
+    }
+    if (patched(healthPostCheckPatch)) {
+      const problem = await healthProblem();
+      if (problem !== undefined) {
+        const cause = { type: failureTypes.postCheckFailed, message: `post-check failed: ${problem}` };
+        if (input.fallback === true) await fallBack(current, failureText(cause));
+        throw ApplicationFailure.nonRetryable(cause.message, cause.type);
+      }
     }
     log.info('upgraded and confirmed after reboot', { ...ctx, version: image.version, build: image.build });
     return finish('upgraded');
