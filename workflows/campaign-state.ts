@@ -22,6 +22,7 @@ import {
   type ControllerStatus,
   type ModelVerification,
 } from '../src/domain/status';
+import { RebootPermits, type GroupMember, type RebootPermitState } from '../src/domain/redundancy';
 import { statusPageLimit, type StatusRequest } from '../src/domain/status-request';
 import { matchingIps, parseSelector, resolveTargets } from '../src/domain/targets';
 import type { CampaignConfig, Controller, ModelImage } from '../src/domain/types';
@@ -82,6 +83,8 @@ export interface MasterCarried {
   forgedMessages?: string[];
   /** Waves opened, a failure-budget halt, pauses (workflows/campaign-control.ts); absent while none were used. */
   control?: ControlCarried;
+  /** Reboot permits of redundancy groups; absent in runs carried before they existed. */
+  reboots?: RebootPermitState;
 }
 
 /** Where the state's log lines go (the workflow's `log`; a test's fake). */
@@ -210,6 +213,8 @@ export class CampaignState {
   /** Something changed that the main loop has not acted on yet. */
   dirty = true;
   readonly slots: DownloadSlots;
+  /** Reboot permits of grouped controllers (src/domain/redundancy.ts). */
+  readonly reboots: RebootPermits;
   private readonly targets: Record<string, TargetEntry>;
   private readonly checks: Record<string, ImageCheck>;
   private unmatched: string[];
@@ -227,6 +232,7 @@ export class CampaignState {
     this.targets = carried?.targets ?? {};
     this.checks = carried?.checks ?? {};
     this.slots = new DownloadSlots(carried?.slots);
+    this.reboots = new RebootPermits(carried?.reboots);
     this.unmatched = carried?.unmatched ?? [];
     this.ignoredPurges = carried?.ignoredPurges ?? [];
     this.phase = carried ? 'running' : 'verifying';
@@ -254,6 +260,7 @@ export class CampaignState {
       unmatched: this.unmatched,
       ignoredPurges: this.ignoredPurges,
       ...this.controlCarried(),
+      reboots: this.reboots.snapshot(),
     };
   }
 
@@ -315,6 +322,7 @@ export class CampaignState {
       entry.status = { ...entry.status, state: 'purged', lastError: entry.status.lastError };
       if (entry.child === 'running') entry.purgePending = true;
       this.slots.release(ip);
+      this.reboots.release(ip);
       this.log.info('target purged', { campaign: this.campaign, controller: ip, why });
     }
     this.dirty = true;
@@ -371,6 +379,7 @@ export class CampaignState {
       this.dirty = true;
       return;
     }
+    this.releaseRebootAfter(report, closed);
     const { final: _final, releasesSlot: _releases, ...reported } = report;
     const status =
       reported.lastError === undefined ? reported : { ...reported, lastError: boundText(reported.lastError) };
@@ -458,6 +467,7 @@ export class CampaignState {
     const entry = this.targets[ip];
     if (entry) entry.child = 'closed';
     this.slots.release(ip);
+    this.reboots.release(ip);
     this.dirty = true;
   }
 
@@ -489,6 +499,39 @@ export class CampaignState {
       delete entry.status.window;
     }
     return granted;
+  }
+
+  /** rebootPermitRequest from a grouped controller's child: a purged (or unknown) one gets none. */
+  requestReboot(ip: string): void {
+    const entry = this.targets[ip];
+    if (!entry || entry.status.state === 'purged') return;
+    this.reboots.request(ip);
+    this.dirty = true;
+  }
+
+  /** A permit is held while the child waits for it and reboots (and falls back); any other report gives it back. */
+  private releaseRebootAfter(report: ControllerReport, closed: boolean): void {
+    if (closed || (report.state !== 'rebooting' && report.state !== 'waiting-peer'))
+      this.reboots.release(report.ip);
+  }
+
+  /** Reboot permits to send now: per group one at a time, standbys first (src/domain/redundancy.ts). */
+  grantReboots(): string[] {
+    if (this.reboots.waiting.length === 0) return [];
+    const members = new Map<string, GroupMember>();
+    for (const c of this.config.inventory) {
+      const entry = this.targets[c.ip];
+      if (!entry) continue;
+      members.set(c.ip, { ip: c.ip, group: c.group, redundancy: c.redundancy, final: isFinal(entry) });
+    }
+    return this.reboots.grant(members);
+  }
+
+  /** Controllers whose child runs and has not been told to stop: those a commit's new timing reaches. */
+  runningChildren(): string[] {
+    return Object.entries(this.targets)
+      .filter(([, entry]) => entry.child === 'running' && !isFinal(entry))
+      .map(([ip]) => ip);
   }
 
   /** Running children whose purge they have not been told yet; each is returned once. */

@@ -14,6 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { boundIssues } from '../src/domain/bounded';
+import { canonicalJson } from '../src/domain/canonical-json';
 import { campaignSizeIssues } from '../src/domain/campaign-limits';
 import { validateCampaignConfig } from '../src/domain/config';
 import { campaignDialectIssues } from '../src/domain/dialects';
@@ -38,13 +39,16 @@ import {
   pauseCampaignUpdate,
   resumeCampaignUpdate,
   retryTargetsUpdate,
+  rebootPermitGrantSignal,
+  rebootPermitRequestSignal,
+  rolloutTimingSignal,
   upgradePlanQuery,
   upgradeStatusQuery,
 } from './definitions';
 import { describeFailure } from './failures';
 import { sealVerdict } from '../src/domain/seal';
 import { carriedIsOurs, ForgedMessages, sealCarried, sealFromHere } from './message-auth';
-import { campaignPlan, rolloutArgs } from './rollout';
+import { campaignPlan, rolloutArgs, rolloutTiming } from './rollout';
 import {
   attemptsKey,
   campaignKey,
@@ -197,6 +201,13 @@ export async function masterUpgrade(
     (request) => state.retry(checkRequest(retryRequestSchema, request, 'retryTargets')),
     { validator: (request) => void checkRequest(retryRequestSchema, request, 'retryTargets') },
   );
+  setHandler(rebootPermitRequestSignal, (request, seal) => {
+    if (
+      !forged.accept(seal, 'rebootPermitRequest', controllerWorkflowId(campaign, request?.ip), { campaign })
+    )
+      return;
+    state.requestReboot(request.ip);
+  });
   setHandler(commitConfigUpdate, (next) => state.commit(next), {
     validator: (next) => {
       const validated = validateCampaignConfig(next);
@@ -379,6 +390,37 @@ export async function masterUpgrade(
     shownState = word;
   }
 
+  /** Reboot permits of redundancy groups, and a commit's new start-at/windows to every running child. */
+  let timingSent = canonicalJson(rolloutTiming(state.committed.profile));
+  async function tellRedundancyAndTiming(): Promise<void> {
+    const sends: Promise<void>[] = [];
+    for (const ip of state.grantReboots())
+      sends.push(
+        signalChild(ip, () =>
+          getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
+            rebootPermitGrantSignal,
+            sealFromHere('rebootPermitGrant'),
+          ),
+        ),
+      );
+    const timing = rolloutTiming(state.committed.profile);
+    if (canonicalJson(timing) !== timingSent) {
+      timingSent = canonicalJson(timing);
+      log.info('rollout timing changed; telling running children', { campaign, ...timing });
+      for (const ip of state.runningChildren())
+        sends.push(
+          signalChild(ip, () =>
+            getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
+              rolloutTimingSignal,
+              timing,
+              sealFromHere('rolloutTiming'),
+            ),
+          ),
+        );
+    }
+    await Promise.all(sends);
+  }
+
   async function signalChild(ip: string, send: () => Promise<void>): Promise<void> {
     try {
       // A child whose start is still in flight cannot be signalled yet (the signal could overtake the start).
@@ -436,12 +478,14 @@ export async function masterUpgrade(
       const started = startWithoutWaiting(dispatches);
       void track(tellChildren());
       void track(tellAborts());
+      void track(tellRedundancyAndTiming());
       // A full batch may have more behind it: the next one goes in a later workflow task.
       if (dispatches.length === dispatchBatch) await started;
     } else {
       await Promise.all(state.takeDispatches(dispatchBatch).map(start));
       await tellChildren();
       await tellAborts();
+      await tellRedundancyAndTiming();
     }
     showCampaignState();
     setCurrentDetails(
