@@ -206,7 +206,7 @@ export async function masterUpgrade(
       !forged.accept(seal, 'rebootPermitRequest', controllerWorkflowId(campaign, request?.ip), { campaign })
     )
       return;
-    state.requestReboot(request.ip);
+    return fromOurChild('rebootPermitRequest', request.ip, seal, () => state.requestReboot(request.ip));
   });
   setHandler(commitConfigUpdate, (next) => state.commit(next), {
     validator: (next) => {
