@@ -129,6 +129,14 @@ export class DownloadSlots {
     else if (holders.includes(ip)) grants.push(ip);
   }
 
+  /** A slot for `ip` without asking, if one is free and nobody waits (handed out with a child's start). */
+  take(ip: string, max: number): boolean {
+    const { holders, queue } = this.state;
+    if (holders.length >= max || queue.length > 0 || holders.includes(ip)) return false;
+    holders.push(ip);
+    return true;
+  }
+
   release(ip: string): void {
     this.state.holders = this.state.holders.filter((h) => h !== ip);
     this.state.queue = this.state.queue.filter((q) => q !== ip);
@@ -477,6 +485,13 @@ export class CampaignState {
     if (!entry || entry.status.state === 'purged') return;
     this.slots.request(ip);
     this.dirty = true;
+  }
+
+  /** A free download slot for a child about to start, unless its downloads wait for a window or start time. */
+  slotWithStart(ip: string): boolean {
+    const { downloadWindow, startAt, maxDownloads } = this.config.profile;
+    if (downloadWindow !== undefined || startAt !== undefined || !this.control.mayGrant(ip)) return false;
+    return this.slots.take(ip, maxDownloads);
   }
 
   /**
