@@ -15,6 +15,7 @@ import type { ControllerModel } from '../src/domain/models';
 import {
   countStates,
   finalStates,
+  stateLabels,
   type CampaignPhase,
   type CampaignStatus,
   type CampaignSummary,
@@ -25,7 +26,17 @@ import { RebootPermits, type GroupMember, type RebootPermitState } from '../src/
 import { statusPageLimit, type StatusRequest } from '../src/domain/status-request';
 import { matchingIps, parseSelector, resolveTargets } from '../src/domain/targets';
 import type { CampaignConfig, Controller, ModelImage } from '../src/domain/types';
+import { describeBudget } from '../src/domain/waves';
 import type { CommitResult, ControllerReport, PurgeResult } from './definitions';
+import { CampaignControl, type ControlCarried } from './campaign-control';
+import type {
+  PauseRequest,
+  PauseResult,
+  ResumeRequest,
+  ResumeResult,
+  RetryRequest,
+  RetryResult,
+} from '../src/domain/campaign-control';
 
 /** A targeted (or formerly targeted) controller, as the master tracks it. */
 export interface TargetEntry {
@@ -38,6 +49,10 @@ export interface TargetEntry {
   restartWhenClosed?: boolean;
   /** Children started for this controller so far; tells a late result of an older child apart. */
   generation: number;
+  /** First run ID of the running child: messages from another run of its workflow ID are not heard. */
+  childRun?: string;
+  /** Report sequence numbers heard from that child: the highest, and lower ones not heard yet (overtaken). */
+  reportsHeard?: { last: number; missing: number[] };
 }
 
 /** Result of checking one distinct image. */
@@ -66,6 +81,8 @@ export interface MasterCarried {
   ignoredPurges?: string[];
   /** Internal messages ignored because no worker sealed them (workflows/message-auth.ts). */
   forgedMessages?: string[];
+  /** Waves opened, a failure-budget halt, pauses (workflows/campaign-control.ts); absent while none were used. */
+  control?: ControlCarried;
   /** Reboot permits of redundancy groups; absent in runs carried before they existed. */
   reboots?: RebootPermitState;
 }
@@ -117,21 +134,48 @@ export class DownloadSlots {
     this.state.queue = this.state.queue.filter((q) => q !== ip);
   }
 
-  /** Hands free slots to the longest waiting, first come first served; returns every grant to send now. */
-  grant(max: number): string[] {
+  /**
+   * Hands free slots to the longest waiting, first come first served; returns every grant to send now.
+   * Those `may` refuses (paused, or the campaign halted) keep their place in the queue.
+   */
+  grant(max: number, may: (ip: string) => boolean = () => true): string[] {
     const { holders, queue, grants } = this.state;
+    const held: string[] = [];
     while (holders.length < max && queue.length > 0) {
       const ip = queue.shift() as string;
+      if (!may(ip)) {
+        held.push(ip);
+        continue;
+      }
       holders.push(ip);
       grants.push(ip);
     }
+    queue.unshift(...held);
     return grants.splice(0);
+  }
+
+  get holderIps(): readonly string[] {
+    return this.state.holders;
   }
 
   snapshot(): SlotState {
     return this.state;
   }
 }
+
+/** Reports overtaken by a later one that are still heard when they arrive: the newest this many. */
+const missedReportsKept = 20;
+
+/** States retryTargets starts again. */
+const retryableStates: readonly ControllerStatus['state'][] = [
+  'failed',
+  'pre-check-failed',
+  'rolled-back',
+  'purged',
+];
+
+/** Errors of earlier runs a retried controller's status keeps. */
+const previousErrorsKept = 5;
 
 /** Characters of a lastError in masterUpgrade's result (3,000 targets stay far under Temporal's 2 MiB). */
 const summaryErrorLength = 200;
@@ -175,6 +219,8 @@ export class CampaignState {
   private readonly checks: Record<string, ImageCheck>;
   private unmatched: string[];
   private ignoredPurges: string[];
+  /** Waves, the failure-budget halt and pauses: what may start now. */
+  readonly control: CampaignControl;
 
   constructor(
     private config: CampaignConfig,
@@ -190,6 +236,14 @@ export class CampaignState {
     this.unmatched = carried?.unmatched ?? [];
     this.ignoredPurges = carried?.ignoredPurges ?? [];
     this.phase = carried ? 'running' : 'verifying';
+    this.control = new CampaignControl(
+      {
+        config: () => this.config,
+        entries: () => this.targets,
+        slotHolders: () => this.slots.holderIps,
+      },
+      carried?.control,
+    );
   }
 
   get committed(): CampaignConfig {
@@ -205,8 +259,14 @@ export class CampaignState {
       slots: this.slots.snapshot(),
       unmatched: this.unmatched,
       ignoredPurges: this.ignoredPurges,
+      ...this.controlCarried(),
       reboots: this.reboots.snapshot(),
     };
+  }
+
+  private controlCarried(): Pick<MasterCarried, 'control'> {
+    const control = this.control.carried();
+    return control ? { control } : {};
   }
 
   /** The target entry of `ip`, read-only by intent: transitions go through the methods below. */
@@ -314,6 +374,11 @@ export class CampaignState {
     if (!entry || entry.child !== 'running') return;
     if (closed) entry.child = 'closed';
     if (closed || report.releasesSlot) this.slots.release(report.ip);
+    // Reports are sent without waiting, so one can overtake an earlier one: the earlier one changes nothing.
+    if (!closed && report.updatedAt !== undefined && report.updatedAt < (entry.status.updatedAt ?? '')) {
+      this.dirty = true;
+      return;
+    }
     this.releaseRebootAfter(report, closed);
     const { final: _final, releasesSlot: _releases, ...reported } = report;
     const status =
@@ -346,6 +411,45 @@ export class CampaignState {
     this.dirty = true;
   }
 
+  /** The child of `generation` started as run `run`: from now on only that run's messages are heard. */
+  childStarted(ip: string, generation: number, run: string): void {
+    const entry = this.targets[ip];
+    if (!entry || entry.generation !== generation) return;
+    entry.childRun = run;
+    delete entry.reportsHeard;
+  }
+
+  /** Why a message from run `run` of `ip`'s child is not heard; undefined when it is (or the child is not bound). */
+  childRunProblem(ip: string, run: string | undefined): string | undefined {
+    const expected = this.targets[ip]?.childRun;
+    if (expected === undefined || run === expected) return undefined;
+    return `sent by run ${run ?? '(none)'}, not the child this campaign started`;
+  }
+
+  /**
+   * Why a report (run `run`, sequence number `seq`) is not heard: another run's, or one heard before
+   * (a replay). A report overtaken by a later one is still heard once.
+   */
+  reportProblem(ip: string, run: string | undefined, seq: number | undefined): string | undefined {
+    const entry = this.targets[ip];
+    if (entry?.childRun === undefined) return undefined;
+    const problem = this.childRunProblem(ip, run);
+    if (problem) return problem;
+    if (seq === undefined) return 'no sequence number';
+    const heard = entry.reportsHeard;
+    if (!heard || seq > heard.last) {
+      const missing = heard?.missing ?? [];
+      for (let s = Math.max((heard?.last ?? 0) + 1, seq - missedReportsKept); s < seq; s++) missing.push(s);
+      entry.reportsHeard = { last: seq, missing: missing.slice(-missedReportsKept) };
+      return undefined;
+    }
+    if (heard.missing.includes(seq)) {
+      heard.missing = heard.missing.filter((s) => s !== seq);
+      return undefined;
+    }
+    return `replayed (sequence ${seq}, last ${heard.last})`;
+  }
+
   /** Whether `generation` is still the controller's latest child (a result of an older one is stale). */
   isCurrent(ip: string, generation: number): boolean {
     return this.targets[ip]?.generation === generation;
@@ -373,6 +477,28 @@ export class CampaignState {
     if (!entry || entry.status.state === 'purged') return;
     this.slots.request(ip);
     this.dirty = true;
+  }
+
+  /**
+   * Hands free download slots out (DownloadSlots.grant) and shows each newly granted controller as
+   * downloading its cycle's first try, as its child does on the grant without reporting it.
+   */
+  grantSlots(): string[] {
+    const granted = this.slots.grant(this.config.profile.maxDownloads, (ip) => this.control.mayGrant(ip));
+    for (const ip of granted) {
+      const entry = this.targets[ip];
+      if (!entry || entry.status.state === 'downloading' || isFinal(entry)) continue;
+      entry.status = {
+        ...entry.status,
+        state: 'downloading',
+        attempt: 1,
+        attempts: entry.status.attempts + 1,
+      };
+      delete entry.status.nextRetryAt;
+      delete entry.status.windowOpensAt;
+      delete entry.status.window;
+    }
+    return granted;
   }
 
   /** rebootPermitRequest from a grouped controller's child: a purged (or unknown) one gets none. */
@@ -453,6 +579,7 @@ export class CampaignState {
     const inventory = new Map(this.config.inventory.map((c) => [c.ip, c]));
     for (const target of Object.values(this.targets)) {
       if (target.child !== 'none' || target.status.state !== 'waiting-verification') continue;
+      if (!this.control.mayStart(target.status.ip)) continue;
       if (starts.length >= batch) {
         this.dirty = true;
         break;
@@ -556,7 +683,7 @@ export class CampaignState {
   }
 
   /** The upgradeStatus query's answer: counts over all controllers, one page of those the request matches. */
-  status(request: StatusRequest = {}): CampaignStatus {
+  status(request: StatusRequest = {}, now = Date.now()): CampaignStatus {
     const all = this.controllerStatuses();
     const matching = all.filter(
       (c) =>
@@ -572,7 +699,7 @@ export class CampaignState {
       verifications: this.verifications(),
       unmatchedSelectors: this.unmatched,
       ...(this.ignoredPurges.length > 0 ? { ignoredPurges: this.ignoredPurges } : {}),
-      controllers: matching.slice(offset, offset + limit),
+      controllers: matching.slice(offset, offset + limit).map((c) => this.withControl(c)),
       page: { offset, limit, total: matching.length },
       counts: countStates(all),
       downloadSlots: {
@@ -580,7 +707,137 @@ export class CampaignState {
         max: this.config.profile.maxDownloads,
         waiting: this.slots.waiting,
       },
+      ...this.controlStatus(now),
     };
+  }
+
+  /** A controller's status with its wave and whether it is paused (only when the campaign has them). */
+  private withControl(c: ControllerStatus): ControllerStatus {
+    if (c.state === 'not-targeted') return c;
+    const wave = this.control.waveOf(c.ip);
+    const paused = this.control.isPaused(c.ip);
+    if (wave === undefined && !paused) return c;
+    return { ...c, ...(wave === undefined ? {} : { wave }), ...(paused ? { paused } : {}) };
+  }
+
+  private controlStatus(now: number): Partial<CampaignStatus> {
+    const halt = this.control.halted;
+    const pause = this.control.pauseStatus();
+    const waves = this.control.waveStatus(now);
+    const budget = this.config.profile.maxFailures;
+    return {
+      state: this.control.stateWord(this.phase === 'completed'),
+      ...(halt ? { halt } : {}),
+      ...(pause ? { pause } : {}),
+      ...(waves ? { waves } : {}),
+      ...(budget === undefined
+        ? {}
+        : { maxFailures: describeBudget(budget, Object.keys(this.targets).length) }),
+    };
+  }
+
+  /** Failure budgets and waves (CampaignControl.advance); sets `dirty` when a wave opened or the campaign halted. */
+  advanceControl(now: number): number | undefined {
+    const { changed, wakeInMs } = this.control.advance(now);
+    if (changed) {
+      this.dirty = true;
+      if (this.control.halted)
+        this.log.warn('campaign halted', { campaign: this.campaign, reason: this.control.halted.reason });
+    }
+    return wakeInMs;
+  }
+
+  /** pauseCampaign: paused controllers start nothing new; with abortDownloads their downloads stop. */
+  pause(request: PauseRequest, now: number): PauseResult {
+    const result = this.control.pause(request, Object.keys(this.targets), now);
+    this.log.info('campaign paused', {
+      campaign: this.campaign,
+      whole: result.campaign,
+      controllers: result.paused.length,
+      aborting: result.aborting.length,
+    });
+    this.dirty = true;
+    return result;
+  }
+
+  /** resumeCampaign: a whole-campaign resume also clears a failure-budget halt. */
+  resume(request: ResumeRequest): ResumeResult {
+    const result = this.control.resume(request, Object.keys(this.targets));
+    this.log.info('campaign resumed', {
+      campaign: this.campaign,
+      controllers: result.resumed.length,
+      clearedHalt: result.clearedHalt,
+    });
+    this.dirty = true;
+    return result;
+  }
+
+  /** Controllers whose downloads the master must stop now (pause with abortDownloads); each once. */
+  takePendingAborts(): string[] {
+    return this.control.takeAborts();
+  }
+
+  /**
+   * retryTargets: failed, pre-check-failed, rolled-back and purged targets still targeted start a new
+   * child in this campaign, their attempts kept and their last error added to previousErrors.
+   */
+  retry(request: RetryRequest): RetryResult {
+    const known = Object.keys(this.targets);
+    const idle = request.selectors.filter((s) => matchingIps(known, [s]).length === 0);
+    const targeted = new Set(
+      resolveTargets(this.config.inventory, this.config.targets).controllers.map((c) => c.ip),
+    );
+    const retried: string[] = [];
+    const skipped: RetryResult['skipped'] = [];
+    for (const ip of matchingIps(known, request.selectors)) {
+      const entry = this.targets[ip]!;
+      const { state } = entry.status;
+      if (!retryableStates.includes(state) || entry.child === 'running' || !targeted.has(ip)) {
+        skipped.push({
+          ip,
+          state: !retryableStates.includes(state)
+            ? state
+            : !targeted.has(ip)
+              ? `${state}, no longer targeted`
+              : `${state}, its child is still stopping`,
+        });
+        continue;
+      }
+      const { model, role, attempts, lastError, previousErrors = [] } = entry.status;
+      const entryImage = this.modelImage(model);
+      const key = entryImage && imageKey(entryImage, this.config.profile.allowUnsigned);
+      // A failed image check is done again: the operator may have fixed the image server.
+      if (key && this.checks[key] && !this.checks[key].ok) delete this.checks[key];
+      this.targets[ip] = {
+        child: 'none',
+        generation: entry.generation,
+        status: {
+          ip,
+          model,
+          role,
+          state: 'waiting-verification',
+          attempts,
+          previousErrors: [
+            ...previousErrors,
+            `${stateLabels[state]}: ${lastError ?? 'no error recorded'}`,
+          ].slice(-previousErrorsKept),
+        },
+      };
+      retried.push(ip);
+    }
+    this.log.info('targets retried', {
+      campaign: this.campaign,
+      retried: retried.length,
+      skipped: skipped.length,
+    });
+    this.dirty = true;
+    const heldBy = retried.map((ip) => this.control.holdsBack(ip)).find((why) => why !== undefined);
+    return { retried, skipped, matchingNoTarget: idle, ...(heldBy ? { heldBy } : {}) };
+  }
+
+  /** Details lines for the Web UI (halt, pause, waves); none for a campaign without them. */
+  controlDetails(now: number): string[] {
+    return this.control.details(now);
   }
 
   /** masterUpgrade's result. */

@@ -33,6 +33,7 @@ import {
   ControllerProgress,
   QuickTryCycle,
   targetPartition,
+  type AttributeChanges,
   type ControllerUpgradeResult,
 } from './controller-progress';
 import {
@@ -41,6 +42,7 @@ import {
   downloadSlotGrantSignal,
   downloadSlotRequestSignal,
   purgeSignal,
+  abortDownloadSignal,
   rebootPermitGrantSignal,
   rebootPermitRequestSignal,
   rolloutTimingSignal,
@@ -82,6 +84,12 @@ const preChecksPatch = 'pre-checks-before-download';
 const fallbackPatch = 'fallback-to-previous-partition';
 /** patched() ID: waits for start-at and the download and reboot windows. */
 const windowsPatch = 'maintenance-windows';
+/**
+ * patched() ID: children started before it awaited each report and slot request to the master (a
+ * workflow task per send, on the download's path; now only the last report is awaited), and upserted
+ * CiuState 'pending' although the master's start had set it. One ID: each patch costs two events.
+ */
+export const leanMessagesPatch = 'child-lean-messages';
 /** patched() ID: a window wait ends early when the master sends new rollout timing (its timer is cancelled). */
 const timingFollowsCommitsPatch = 'windows-follow-commits';
 /** patched() ID: the post-check reads the controller's own health view after the version check. */
@@ -121,6 +129,11 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   let slotGranted = false;
   let slotToRelease = false;
   let purgeRequested = false;
+  /** Sequence number of the last report sent: the master refuses one it heard before (a replay). */
+  let reportSeq = carried.reports ?? 0;
+  /** The cycle holding a download slot, which a pause with abortDownloads stops. */
+  let slotScope: CancellationScope | undefined;
+  let abortRequested = false;
   let rebootGranted = false;
   /** Start-at and windows in force: the input's, until the master sends a commit's new ones. */
   let timing: RolloutTiming = {
@@ -131,6 +144,14 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   let timingRevision = 0;
   const work = new CancellationScope();
 
+  const lean = patched(leanMessagesPatch);
+  const reportsWithoutWaiting = lean && input.master !== undefined;
+  /** Search-attribute values already set (by the master's start, then by upserts); undefined: always upsert. */
+  const attributesSet: AttributeChanges | undefined = lean
+    ? input.master !== undefined && input.carried === undefined
+      ? { state: 'pending', attempts: 0 }
+      : {}
+    : undefined;
   setHandler(controllerStatusQuery, () => status);
   const forged = new ForgedMessages();
   /** A grant or purge that claims to come from the master must be sealed by it; a child without one takes the operator's. */
@@ -139,6 +160,11 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   setHandler(downloadSlotGrantSignal, (seal) => {
     if (!fromMaster(seal, 'downloadSlotGrant')) return;
     slotGranted = true;
+  });
+  setHandler(abortDownloadSignal, (seal) => {
+    if (!fromMaster(seal, 'abortDownload') || !slotScope) return;
+    abortRequested = true;
+    slotScope.cancel();
   });
   setHandler(rebootPermitGrantSignal, (seal) => {
     if (!fromMaster(seal, 'rebootPermitGrant')) return;
@@ -166,9 +192,12 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     const changes = progress.set(fields, new Date());
     if (input.searchAttributes !== false) {
       const upserts = [];
-      if (changes.state !== undefined) upserts.push({ key: stateKey, value: changes.state });
-      if (changes.attempts !== undefined) upserts.push({ key: attemptsKey, value: changes.attempts });
+      if (changes.state !== undefined && changes.state !== attributesSet?.state)
+        upserts.push({ key: stateKey, value: changes.state });
+      if (changes.attempts !== undefined && changes.attempts !== attributesSet?.attempts)
+        upserts.push({ key: attemptsKey, value: changes.attempts });
       if (upserts.length > 0) upsertSearchAttributes(upserts);
+      if (attributesSet) Object.assign(attributesSet, changes);
     }
     setCurrentDetails(progress.details());
   }
@@ -179,15 +208,13 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     if (!input.master) return;
     const message: ControllerReport = { ...status, final, releasesSlot: slotToRelease || undefined };
     slotToRelease = false;
-    try {
-      await getExternalWorkflowHandle(input.master.workflowId).signal(
-        controllerReportSignal,
-        message,
-        sealFromHere('controllerUpdate'),
-      );
-    } catch (err) {
-      log.warn('could not report to the master', { ...ctx, error: describeFailure(err).message });
-    }
+    const sent = getExternalWorkflowHandle(input.master.workflowId)
+      .signal(controllerReportSignal, message, sealFromHere('controllerUpdate', ++reportSeq))
+      .catch((err: unknown) => {
+        log.warn('could not report to the master', { ...ctx, error: describeFailure(err).message });
+      });
+    // The last report is awaited: a signal a closed workflow has not sent yet is dropped.
+    if (final || !reportsWithoutWaiting) await sent;
   }
 
   async function logBothSides(level: 'error' | 'warning', message: string, fields: Record<string, unknown>) {
@@ -201,20 +228,45 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     }
   }
 
-  /** Runs one quick-try cycle holding a download slot; the slot goes back with the next report. */
+  /**
+   * Runs one quick-try cycle holding a download slot; the slot goes back with the next report. A
+   * cycle the master aborts (a pause with abortDownloads) gives the slot back and waits for another.
+   */
   async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
     if (!input.master) return fn();
-    slotGranted = false;
-    await getExternalWorkflowHandle(input.master.workflowId).signal(
-      downloadSlotRequestSignal,
-      { ip: controller.ip },
-      sealFromHere('downloadSlotRequest'),
-    );
-    await condition(() => slotGranted);
-    try {
-      return await fn();
-    } finally {
-      slotToRelease = true;
+    for (;;) {
+      slotGranted = false;
+      const asked = getExternalWorkflowHandle(input.master.workflowId).signal(
+        downloadSlotRequestSignal,
+        { ip: controller.ip },
+        sealFromHere('downloadSlotRequest'),
+      );
+      if (reportsWithoutWaiting) {
+        // The grant may come before the send's acknowledgement; a failed send ends the wait as the awaited one did.
+        let refused: { error: unknown } | undefined;
+        void asked.catch((error: unknown) => (refused = { error }));
+        await condition(() => slotGranted || refused !== undefined);
+        if (!slotGranted && refused) throw refused.error;
+      } else {
+        await asked;
+        await condition(() => slotGranted);
+      }
+      const scope = new CancellationScope();
+      slotScope = scope;
+      try {
+        return await scope.run(fn);
+      } catch (err) {
+        if (!abortRequested || purgeRequested || !isCancellation(err)) throw err;
+        abortRequested = false;
+        log.info('download aborted: the campaign paused it', { ...ctx, attempts: status.attempts });
+      } finally {
+        slotScope = undefined;
+        slotToRelease = true;
+      }
+      await report({
+        state: 'pending',
+        lastError: 'download aborted by the operator (pause); waits to resume',
+      });
     }
   }
 
@@ -269,6 +321,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
             lastError: status.lastError,
             facts,
             run: carried.run + 1,
+            reports: reportSeq,
           },
         });
       }
@@ -474,7 +527,10 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       return withSlot(tries);
     };
     await retryForever('download', downloadCycle, async (n) => {
-      await report({ state: 'downloading', attempt: n, attempts: status.attempts + 1 });
+      const downloading = { state: 'downloading' as const, attempt: n, attempts: status.attempts + 1 };
+      // The master shows a cycle's first try when it grants the slot; only later tries are news to it.
+      if (n === 1 && reportsWithoutWaiting) showProgress(downloading);
+      else await report(downloading);
       const result = await transfer.downloadImage({
         controller,
         source: input.source,

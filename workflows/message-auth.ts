@@ -10,9 +10,18 @@ import { sealProblem, sealRequest, sealedBy } from '../src/domain/seal';
 /** patched() ID: runs started before it accepted internal messages nobody sealed. */
 export const authenticatedMessagesPatch = 'authenticated-internal-messages';
 
-/** The seal a message sent by this workflow carries as its last argument. */
-export function sealFromHere(kind: string): Uint8Array {
-  return sealRequest({ kind, from: workflowInfo().workflowId });
+/**
+ * The seal a message sent by this workflow carries as its last argument: its workflow ID, its first
+ * run (which run of that ID sent it) and, for reports, their sequence number.
+ */
+export function sealFromHere(kind: string, seq?: number): Uint8Array {
+  const { workflowId, firstExecutionRunId } = workflowInfo();
+  return sealRequest({
+    kind,
+    from: workflowId,
+    run: firstExecutionRunId,
+    ...(seq === undefined ? {} : { seq }),
+  });
 }
 
 /** The seal of this run's continue-as-new state: only the run it continues into accepts it. */
@@ -34,10 +43,14 @@ export class ForgedMessages {
   /** Whether a `kind` message claimed to come from `from` may be acted on; records it if not. */
   accept(seal: unknown, kind: string, from: string, context: Record<string, unknown>): boolean {
     if (sealedBy(seal, kind, from) || !patched(authenticatedMessagesPatch)) return true;
-    const problem = sealProblem(seal);
+    this.record(kind, from, sealProblem(seal), context);
+    return false;
+  }
+
+  /** Records a `kind` message claimed to come from `from` that is ignored because of `problem`. */
+  record(kind: string, from: string, problem: string, context: Record<string, unknown>): void {
     log.warn('ignored an internal message no worker sealed', { ...context, kind, from, problem });
     this.entries = [...this.entries, boundText(`${kind} claiming ${from}: ${problem}`, 200)].slice(-20);
-    return false;
   }
 
   get list(): string[] {

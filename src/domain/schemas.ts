@@ -19,6 +19,7 @@ import {
 import { redundancyGroupPattern, redundancyRoles } from './redundancy';
 import { parseSelector, resolveTargets } from './targets';
 import { clockPattern, isInstant, isTimeZone, weekdays } from './windows';
+import { waveFields } from './waves';
 
 // The workflow sandbox forbids code generation; zod's JIT would probe `new Function` there.
 z.config({ jitless: true });
@@ -208,6 +209,7 @@ export const upgradeProfileSchema = z.strictObject({
    */
   allowUnsigned: z.boolean('must be true or false').optional(),
   ...rolloutFields,
+  ...waveFields,
 });
 
 /** A target: one IPv4 host, a CIDR subnet, or 'all' associated controllers. */
@@ -315,6 +317,8 @@ export const controllerCarriedSchema = z.object({
   facts: controllerFactsSchema.optional(),
   /** Runs so far (1 = the first). */
   run: wholeNumber(1),
+  /** Reports sent to the master so far: the next one's sequence number follows (absent before it existed). */
+  reports: wholeNumber(0).optional(),
 });
 
 /** Input of controllerUpgrade: one controller, one verified image. */

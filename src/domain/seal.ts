@@ -12,6 +12,10 @@ export interface SealContext {
   kind: string;
   /** The sending workflow's ID (or, for 'carried', the run it continued from). */
   from: string;
+  /** The sender's first run ID (kept across its continue-as-new): which child of that ID sent it. */
+  run?: string;
+  /** The sender's count of messages of this kind, rising across its continue-as-new: a replay repeats one. */
+  seq?: number;
 }
 
 /** What the worker's codec found in a message's last argument. */
@@ -19,6 +23,8 @@ export interface SealVerdict {
   authentic: boolean;
   kind?: string;
   from?: string;
+  run?: string;
+  seq?: number;
   /** Why it is not authentic (no seal, a bad MAC, another target, an unknown key). */
   reason?: string;
 }

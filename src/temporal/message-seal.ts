@@ -1,8 +1,9 @@
 /**
  * The workers' message codec: seals what workflows mark with `sealRequest` (src/domain/seal.ts) and
  * turns seals that arrive into verdicts. The MAC (HMAC-SHA256 with a key from `CIU_MESSAGE_KEYS`,
- * which only workers hold) covers the message's other payloads, its kind, its sender and the workflow
- * it is sent to, so a seal cannot be moved to another message, campaign or controller. Runs before
+ * which only workers hold) covers the message's other payloads, its kind, its sender (and the sender's
+ * first run ID and sequence number, when it gives them) and the workflow it is sent to, so a seal
+ * cannot be moved to another message, campaign, controller or run, nor renumbered. Runs before
  * encryption on the way out and after decryption on the way in.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
@@ -54,14 +55,12 @@ function digest(payload: Payload): string {
 }
 
 function mac(key: Buffer, seal: Omit<Seal, 'mac'>, others: Payload[]): Buffer {
-  const covered = JSON.stringify([
-    'ciu-seal-v1',
-    seal.keyId,
-    seal.kind,
-    seal.from,
-    seal.to,
-    others.map(digest),
-  ]);
+  // v1 seals (no run, no sequence) are in histories that still replay.
+  const bound =
+    seal.run === undefined && seal.seq === undefined
+      ? ['ciu-seal-v1']
+      : ['ciu-seal-v2', seal.run ?? null, seal.seq ?? null];
+  const covered = JSON.stringify([...bound, seal.keyId, seal.kind, seal.from, seal.to, others.map(digest)]);
   return createHmac('sha256', key).update(covered).digest();
 }
 
@@ -73,6 +72,10 @@ function parseJson(bytes: Uint8Array | null | undefined): unknown {
   }
 }
 
+const optionalRun = (run: unknown): run is string | undefined => run === undefined || typeof run === 'string';
+const optionalSeq = (seq: unknown): seq is number | undefined =>
+  seq === undefined || (Number.isSafeInteger(seq) && (seq as number) >= 0);
+
 /** Seals with `ring.current`; verifies with any ring key. */
 export class MessageSealCodec implements PayloadCodec {
   constructor(private readonly ring: KeyRing) {}
@@ -82,11 +85,18 @@ export class MessageSealCodec implements PayloadCodec {
       if (encodingOf(payload) !== binaryEncoding) return payload;
       const request = (parseJson(payload.data) as { ciuSealRequest?: SealContext } | undefined)
         ?.ciuSealRequest;
-      if (typeof request?.kind !== 'string' || typeof request.from !== 'string')
+      if (
+        typeof request?.kind !== 'string' ||
+        typeof request.from !== 'string' ||
+        !optionalRun(request.run) ||
+        !optionalSeq(request.seq)
+      )
         throw new ValueError('a workflow sent binary data that is not a seal request');
       const unsigned = {
         kind: request.kind,
         from: request.from,
+        ...(request.run === undefined ? {} : { run: request.run }),
+        ...(request.seq === undefined ? {} : { seq: request.seq }),
         to: context?.workflowId ?? '',
         keyId: this.ring.current,
       };
@@ -123,10 +133,12 @@ export class MessageSealCodec implements PayloadCodec {
     others: Payload[],
     context?: SerializationContext,
   ): SealVerdict {
-    const { kind, from, to, keyId, mac: sent } = seal ?? {};
+    const { kind, from, run, seq, to, keyId, mac: sent } = seal ?? {};
     if (
       typeof kind !== 'string' ||
       typeof from !== 'string' ||
+      !optionalRun(run) ||
+      !optionalSeq(seq) ||
       typeof to !== 'string' ||
       typeof keyId !== 'string' ||
       typeof sent !== 'string'
@@ -136,10 +148,16 @@ export class MessageSealCodec implements PayloadCodec {
     if (!key) return { authentic: false, reason: `sealed with unknown key ${keyId.slice(0, 64)}` };
     if (to !== (context?.workflowId ?? ''))
       return { authentic: false, reason: 'sealed for another workflow' };
-    const expected = mac(key, { kind, from, to, keyId }, others);
+    const expected = mac(key, { kind, from, run, seq, to, keyId }, others);
     const given = Buffer.from(sent, 'base64');
     if (given.length !== expected.length || !timingSafeEqual(given, expected))
       return { authentic: false, reason: 'bad MAC' };
-    return { authentic: true, kind, from };
+    return {
+      authentic: true,
+      kind,
+      from,
+      ...(run === undefined ? {} : { run }),
+      ...(seq === undefined ? {} : { seq }),
+    };
   }
 }

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { promisify } from 'node:util';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { LocalTemporal } from '../../devkit/stack';
-import { controllerWorkflowId, masterUpgrade, upgradeStatusQuery } from '../../workflows';
+import { controllerWorkflowId, masterUpgrade, upgradeStatusQuery, type MasterOptions } from '../../workflows';
 import { eventually } from '../fixtures/eventually';
 import { startTestTemporal, temporalCliPath } from '../fixtures/temporal';
 import { withWorker } from '../fixtures/worker';
@@ -41,13 +42,24 @@ const signal = (workflowId: string, name: string, ...inputs: string[]) =>
 const temporalCli = (...args: string[]) =>
   run(temporalCliPath(), [...args, '--address', temporal.dev.address]).then(({ stdout }) => stdout);
 
+/** Terminates the workflow unless it already closed (a test that failed may have let it finish). */
+async function endIfRunning(workflowId: string): Promise<void> {
+  const handle = temporal.client.workflow.getHandle(workflowId);
+  if ((await handle.describe()).status.name === 'RUNNING') await handle.terminate('test over');
+}
+
 /**
  * A campaign of one controller whose downloads keep failing, so it waits out a 1 h retry window far
  * from upgraded; `fn` runs once the master shows it waiting, then both workflows are terminated.
  */
 async function withWaitingController(
   ip: string,
-  fn: (master: WorkflowHandle<typeof masterUpgrade>, childId: string) => Promise<void>,
+  fn: (
+    master: WorkflowHandleWithFirstExecutionRunId<typeof masterUpgrade>,
+    childId: string,
+    taskQueue: string,
+  ) => Promise<void>,
+  options: MasterOptions = {},
 ): Promise<void> {
   const { activities } = fakeActivities({
     downloadImage: async () => {
@@ -59,7 +71,7 @@ async function withWaitingController(
     const master = await temporal.client.workflow.start(masterUpgrade, {
       taskQueue,
       workflowId: `forged-${taskQueue}`,
-      args: [config],
+      args: [config, undefined, options],
     });
     const childId = controllerWorkflowId(master.workflowId, ip);
     // Real (sealed) reports and slot requests are taken: the child got a slot and reported its cycle.
@@ -67,10 +79,10 @@ async function withWaitingController(
       async () => (await master.query(upgradeStatusQuery)).controllers[0]?.state === 'waiting-retry',
     );
     try {
-      await fn(master, childId);
+      await fn(master, childId, taskQueue);
     } finally {
-      await master.terminate('test over');
-      await temporal.client.workflow.getHandle(childId).terminate('test over');
+      await endIfRunning(master.workflowId);
+      await endIfRunning(childId);
     }
   });
 }
@@ -157,4 +169,109 @@ test('a masterUpgrade started with a carried state it did not produce is refused
     ),
   });
   expect(activities.verifyImage).not.toHaveBeenCalled();
+});
+
+/** The payloads of every `name` signal in the workflow's history (as stored: the seal in its wire form). */
+async function signalsIn(workflowId: string, name: string): Promise<Payload[][]> {
+  const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? []).flatMap((e) => {
+    const signalled = e.workflowExecutionSignaledEventAttributes;
+    return signalled?.signalName === name ? [(signalled.input?.payloads ?? []) as Payload[]] : [];
+  });
+}
+
+const fromPayload = <T>(payload: Payload | undefined) =>
+  defaultPayloadConverter.fromPayload<T>(payload as Payload);
+
+test("a controllerUpgrade started under a real child's ID while it is not running is not believed; the master records it", async () => {
+  // The master continues as new soon after starting the child: no run of it waits for that child's result.
+  await withWaitingController(
+    '10.1.4.4',
+    async (handle, childId, taskQueue) => {
+      await eventually(async () => (await handle.describe()).runId !== handle.firstExecutionRunId);
+      const history = await temporal.client.workflow.getHandle(childId).fetchHistory();
+      const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+      const realInput = fromPayload<Record<string, unknown>>(started?.input?.payloads?.[0] as Payload);
+      await temporalCli('workflow', 'terminate', '--workflow-id', childId, '--reason', 'attacker');
+      // Same campaign, same controller; an image the controller already runs, so this run reports "up-to-date".
+      const forgedInput = {
+        ...realInput,
+        image: { ...(realInput.image as object), version: '6.3.1.0', build: 70000 },
+      };
+      await temporalCli(
+        'workflow',
+        'start',
+        '--type',
+        'controllerUpgrade',
+        '--task-queue',
+        taskQueue,
+        '--workflow-id',
+        childId,
+        '--input',
+        JSON.stringify(forgedInput),
+      );
+      const forgedRun = await temporal.client.workflow.getHandle(childId);
+      await expect(forgedRun.result()).resolves.toMatchObject({ state: 'up-to-date' });
+      // The worker sealed the impostor's reports: they are authentic, but from a run the master never started.
+      expect((await signalsIn(handle.workflowId, 'controllerUpdate')).length).toBeGreaterThan(0);
+      let last: unknown;
+      const after = await eventually(
+        async () => {
+          const s = await handle.query(upgradeStatusQuery);
+          last = s.controllers[0];
+          return (s.forgedMessages?.length ?? 0) >= 1 && s;
+        },
+        { timeoutMs: 30_000, what: () => `the impostor recorded; the controller: ${JSON.stringify(last)}` },
+      );
+      expect(after.controllers[0]).toMatchObject({ ip: '10.1.4.4', state: 'waiting-retry' });
+      const impostor = (await forgedRun.describe()).runId;
+      expect(after.forgedMessages).toContain(
+        `controllerUpdate claiming ${childId}: sent by run ${impostor}, not the child this campaign started`,
+      );
+    },
+    { historyLimit: 20 },
+  );
+});
+
+test('a sealed report taken from the history and sent again with the temporal CLI changes nothing', async () => {
+  await withWaitingController('10.1.4.5', async (handle) => {
+    const reports = await signalsIn(handle.workflowId, 'controllerUpdate');
+    const downloading = reports.find(
+      ([report]) => fromPayload<{ state: string }>(report).state === 'downloading',
+    ) as Payload[];
+    expect(downloading).toBeDefined();
+    const text = (p: Payload) => Buffer.from(p.data ?? []).toString('utf8');
+    const encoding = (p: Payload) => Buffer.from(p.metadata?.encoding ?? []).toString('utf8');
+    expect(downloading.map(encoding)).toEqual(['json/plain', 'ciu/seal']);
+    // Byte for byte as stored: each input with its own encoding (the CLI pairs repeated metadata in order).
+    await temporalCli(
+      'workflow',
+      'signal',
+      '--workflow-id',
+      handle.workflowId,
+      '--name',
+      'controllerUpdate',
+      ...downloading.flatMap((p) => ['--input', text(p), '--input-meta', `encoding=${encoding(p)}`]),
+    );
+    let last: unknown;
+    const after = await eventually(
+      async () => {
+        const s = await handle.query(upgradeStatusQuery);
+        last = s.controllers[0];
+        return (s.forgedMessages?.length ?? 0) >= 1 && s;
+      },
+      {
+        timeoutMs: 30_000,
+        what: () => `the replayed report recorded; the controller: ${JSON.stringify(last)}`,
+      },
+    );
+    expect(after.controllers[0]).toMatchObject({ ip: '10.1.4.5', state: 'waiting-retry' });
+    expect(after.forgedMessages).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^controllerUpdate claiming ${handle.workflowId}/10\\.1\\.4\\.5: replayed \\(sequence \\d+, last \\d+\\)$`,
+        ),
+      ),
+    ]);
+  });
 });

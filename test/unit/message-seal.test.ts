@@ -65,3 +65,27 @@ test('rotation: a seal made with a key the ring still holds verifies after a new
   const rotated = { current: 'new', keys: new Map([...old.keys, ...generateKeyRing('new').keys]) };
   expect(sealVerdict(await receive(new MessageSealCodec(rotated), sent))).toMatchObject({ authentic: true });
 });
+
+test("a seal carries the sender's run and sequence number; changing either breaks its MAC", async () => {
+  const codec = new MessageSealCodec(generateKeyRing());
+  const request = sealRequest({ kind: 'controllerUpdate', from: 'spring/10.1.4.1', run: 'run-a', seq: 7 });
+  const sent = await codec.encode(
+    [defaultPayloadConverter.toPayload(report), defaultPayloadConverter.toPayload(request)],
+    toMaster,
+  );
+  expect(sealVerdict(await receive(codec, sent))).toEqual({
+    authentic: true,
+    kind: 'controllerUpdate',
+    from: 'spring/10.1.4.1',
+    run: 'run-a',
+    seq: 7,
+  });
+  const wire = JSON.parse(Buffer.from((sent[1] as Payload).data ?? []).toString('utf8')) as object;
+  for (const change of [{ seq: 8 }, { run: 'run-b' }, { seq: undefined, run: undefined }]) {
+    const altered = { ...(sent[1] as Payload), data: Buffer.from(JSON.stringify({ ...wire, ...change })) };
+    expect(sealVerdict(await receive(codec, [sent[0] as Payload, altered]))).toMatchObject({
+      authentic: false,
+      reason: 'bad MAC',
+    });
+  }
+});
