@@ -237,3 +237,20 @@ test('a soak time under way carries over continue-as-new: the next run waits onl
   expect(next.advanceControl(70 * minute)).toBeUndefined();
   expect(next.takeDispatches(200)).toHaveLength(5);
 });
+
+test('a halted campaign grants no reboot permit to a grouped controller; a resume lets it reboot', () => {
+  const pair = ips.slice(0, 2).map((ip, i) => ({
+    ...a7210(ip),
+    group: 'hq',
+    redundancy: i === 0 ? ('standby' as const) : ('active' as const),
+  }));
+  const cfg = campaignConfig([...pair, ...ips.slice(2).map(a7210)], { maxFailures: 0 });
+  const { state } = started(cfg);
+  end(state, '10.1.4.3', 'failed');
+  state.advanceControl(0);
+  expect(state.control.halted).toBeDefined();
+  state.requestReboot('10.1.4.1');
+  expect(state.grantReboots()).toEqual([]);
+  state.resume({});
+  expect(state.grantReboots()).toEqual(['10.1.4.1']);
+});
