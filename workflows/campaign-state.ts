@@ -524,7 +524,8 @@ export class CampaignState {
       if (!entry) continue;
       members.set(c.ip, { ip: c.ip, group: c.group, redundancy: c.redundancy, final: isFinal(entry) });
     }
-    return this.reboots.grant(members);
+    // Halted or paused: no new reboots, like no new downloads (waves' CampaignControl).
+    return this.reboots.grant(members, (ip) => this.control.mayGrant(ip));
   }
 
   /** Controllers whose child runs and has not been told to stop: those a commit's new timing reaches. */
