@@ -6,6 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { ciuDataConverter } from '../src/temporal/data-converter';
+import { generateKeyRing } from '../src/temporal/keys';
+import { MessageSealCodec } from '../src/temporal/message-seal';
 import { workflowCacheSize } from '../workers/worker';
 import { instantActivities } from './instant-activities';
 
@@ -31,6 +34,10 @@ async function main(): Promise<void> {
     taskQueue,
     workflowsPath: require.resolve(kind === 'ciu' ? '../workflows' : './baseline-workflows'),
     activities: kind === 'ciu' ? instantActivities : { touch: async () => undefined },
+    // ciu's workflows trust only sealed internal messages (reports, slot requests, carried state), as a ciu worker seals them.
+    ...(kind === 'ciu'
+      ? { dataConverter: ciuDataConverter({ messageCodec: new MessageSealCodec(generateKeyRing('bench')) }) }
+      : {}),
     // The same cache for both, the one ciu's worker uses (workers/worker.ts says why).
     maxCachedWorkflows: workflowCacheSize,
   });

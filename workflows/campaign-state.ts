@@ -15,16 +15,28 @@ import type { ControllerModel } from '../src/domain/models';
 import {
   countStates,
   finalStates,
+  stateLabels,
   type CampaignPhase,
   type CampaignStatus,
   type CampaignSummary,
   type ControllerStatus,
   type ModelVerification,
 } from '../src/domain/status';
+import { RebootPermits, type GroupMember, type RebootPermitState } from '../src/domain/redundancy';
 import { statusPageLimit, type StatusRequest } from '../src/domain/status-request';
 import { matchingIps, parseSelector, resolveTargets } from '../src/domain/targets';
 import type { CampaignConfig, Controller, ModelImage } from '../src/domain/types';
+import { describeBudget } from '../src/domain/waves';
 import type { CommitResult, ControllerReport, PurgeResult } from './definitions';
+import { CampaignControl, type ControlCarried } from './campaign-control';
+import type {
+  PauseRequest,
+  PauseResult,
+  ResumeRequest,
+  ResumeResult,
+  RetryRequest,
+  RetryResult,
+} from '../src/domain/campaign-control';
 
 /** A targeted (or formerly targeted) controller, as the master tracks it. */
 export interface TargetEntry {
@@ -69,6 +81,10 @@ export interface MasterCarried {
   ignoredPurges?: string[];
   /** Internal messages ignored because no worker sealed them (workflows/message-auth.ts). */
   forgedMessages?: string[];
+  /** Waves opened, a failure-budget halt, pauses (workflows/campaign-control.ts); absent while none were used. */
+  control?: ControlCarried;
+  /** Reboot permits of redundancy groups; absent in runs carried before they existed. */
+  reboots?: RebootPermitState;
 }
 
 /** Where the state's log lines go (the workflow's `log`; a test's fake). */
@@ -113,20 +129,41 @@ export class DownloadSlots {
     else if (holders.includes(ip)) grants.push(ip);
   }
 
+  /** A slot for `ip` without asking, if one is free and nobody waits (handed out with a child's start). */
+  take(ip: string, max: number): boolean {
+    const { holders, queue } = this.state;
+    if (holders.length >= max || queue.length > 0 || holders.includes(ip)) return false;
+    holders.push(ip);
+    return true;
+  }
+
   release(ip: string): void {
     this.state.holders = this.state.holders.filter((h) => h !== ip);
     this.state.queue = this.state.queue.filter((q) => q !== ip);
   }
 
-  /** Hands free slots to the longest waiting, first come first served; returns every grant to send now. */
-  grant(max: number): string[] {
+  /**
+   * Hands free slots to the longest waiting, first come first served; returns every grant to send now.
+   * Those `may` refuses (paused, or the campaign halted) keep their place in the queue.
+   */
+  grant(max: number, may: (ip: string) => boolean = () => true): string[] {
     const { holders, queue, grants } = this.state;
+    const held: string[] = [];
     while (holders.length < max && queue.length > 0) {
       const ip = queue.shift() as string;
+      if (!may(ip)) {
+        held.push(ip);
+        continue;
+      }
       holders.push(ip);
       grants.push(ip);
     }
+    queue.unshift(...held);
     return grants.splice(0);
+  }
+
+  get holderIps(): readonly string[] {
+    return this.state.holders;
   }
 
   snapshot(): SlotState {
@@ -136,6 +173,17 @@ export class DownloadSlots {
 
 /** Reports overtaken by a later one that are still heard when they arrive: the newest this many. */
 const missedReportsKept = 20;
+
+/** States retryTargets starts again. */
+const retryableStates: readonly ControllerStatus['state'][] = [
+  'failed',
+  'pre-check-failed',
+  'rolled-back',
+  'purged',
+];
+
+/** Errors of earlier runs a retried controller's status keeps. */
+const previousErrorsKept = 5;
 
 /** Characters of a lastError in masterUpgrade's result (3,000 targets stay far under Temporal's 2 MiB). */
 const summaryErrorLength = 200;
@@ -173,10 +221,14 @@ export class CampaignState {
   /** Something changed that the main loop has not acted on yet. */
   dirty = true;
   readonly slots: DownloadSlots;
+  /** Reboot permits of grouped controllers (src/domain/redundancy.ts). */
+  readonly reboots: RebootPermits;
   private readonly targets: Record<string, TargetEntry>;
   private readonly checks: Record<string, ImageCheck>;
   private unmatched: string[];
   private ignoredPurges: string[];
+  /** Waves, the failure-budget halt and pauses: what may start now. */
+  readonly control: CampaignControl;
 
   constructor(
     private config: CampaignConfig,
@@ -188,9 +240,18 @@ export class CampaignState {
     this.targets = carried?.targets ?? {};
     this.checks = carried?.checks ?? {};
     this.slots = new DownloadSlots(carried?.slots);
+    this.reboots = new RebootPermits(carried?.reboots);
     this.unmatched = carried?.unmatched ?? [];
     this.ignoredPurges = carried?.ignoredPurges ?? [];
     this.phase = carried ? 'running' : 'verifying';
+    this.control = new CampaignControl(
+      {
+        config: () => this.config,
+        entries: () => this.targets,
+        slotHolders: () => this.slots.holderIps,
+      },
+      carried?.control,
+    );
   }
 
   get committed(): CampaignConfig {
@@ -206,7 +267,14 @@ export class CampaignState {
       slots: this.slots.snapshot(),
       unmatched: this.unmatched,
       ignoredPurges: this.ignoredPurges,
+      ...this.controlCarried(),
+      reboots: this.reboots.snapshot(),
     };
+  }
+
+  private controlCarried(): Pick<MasterCarried, 'control'> {
+    const control = this.control.carried();
+    return control ? { control } : {};
   }
 
   /** The target entry of `ip`, read-only by intent: transitions go through the methods below. */
@@ -262,6 +330,7 @@ export class CampaignState {
       entry.status = { ...entry.status, state: 'purged', lastError: entry.status.lastError };
       if (entry.child === 'running') entry.purgePending = true;
       this.slots.release(ip);
+      this.reboots.release(ip);
       this.log.info('target purged', { campaign: this.campaign, controller: ip, why });
     }
     this.dirty = true;
@@ -313,6 +382,12 @@ export class CampaignState {
     if (!entry || entry.child !== 'running') return;
     if (closed) entry.child = 'closed';
     if (closed || report.releasesSlot) this.slots.release(report.ip);
+    // Reports are sent without waiting, so one can overtake an earlier one: the earlier one changes nothing.
+    if (!closed && report.updatedAt !== undefined && report.updatedAt < (entry.status.updatedAt ?? '')) {
+      this.dirty = true;
+      return;
+    }
+    this.releaseRebootAfter(report, closed);
     const { final: _final, releasesSlot: _releases, ...reported } = report;
     const status =
       reported.lastError === undefined ? reported : { ...reported, lastError: boundText(reported.lastError) };
@@ -400,6 +475,7 @@ export class CampaignState {
     const entry = this.targets[ip];
     if (entry) entry.child = 'closed';
     this.slots.release(ip);
+    this.reboots.release(ip);
     this.dirty = true;
   }
 
@@ -409,6 +485,68 @@ export class CampaignState {
     if (!entry || entry.status.state === 'purged') return;
     this.slots.request(ip);
     this.dirty = true;
+  }
+
+  /** A free download slot for a child about to start, unless its downloads wait for a window or start time. */
+  slotWithStart(ip: string): boolean {
+    const { downloadWindow, startAt, maxDownloads } = this.config.profile;
+    if (downloadWindow !== undefined || startAt !== undefined || !this.control.mayGrant(ip)) return false;
+    return this.slots.take(ip, maxDownloads);
+  }
+
+  /**
+   * Hands free download slots out (DownloadSlots.grant) and shows each newly granted controller as
+   * downloading its cycle's first try, as its child does on the grant without reporting it.
+   */
+  grantSlots(): string[] {
+    const granted = this.slots.grant(this.config.profile.maxDownloads, (ip) => this.control.mayGrant(ip));
+    for (const ip of granted) {
+      const entry = this.targets[ip];
+      if (!entry || entry.status.state === 'downloading' || isFinal(entry)) continue;
+      entry.status = {
+        ...entry.status,
+        state: 'downloading',
+        attempt: 1,
+        attempts: entry.status.attempts + 1,
+      };
+      delete entry.status.nextRetryAt;
+      delete entry.status.windowOpensAt;
+      delete entry.status.window;
+    }
+    return granted;
+  }
+
+  /** rebootPermitRequest from a grouped controller's child: a purged (or unknown) one gets none. */
+  requestReboot(ip: string): void {
+    const entry = this.targets[ip];
+    if (!entry || entry.status.state === 'purged') return;
+    this.reboots.request(ip);
+    this.dirty = true;
+  }
+
+  /** A permit is held while the child waits for it and reboots (and falls back); any other report gives it back. */
+  private releaseRebootAfter(report: ControllerReport, closed: boolean): void {
+    if (closed || (report.state !== 'rebooting' && report.state !== 'waiting-peer'))
+      this.reboots.release(report.ip);
+  }
+
+  /** Reboot permits to send now: per group one at a time, standbys first (src/domain/redundancy.ts). */
+  grantReboots(): string[] {
+    if (this.reboots.waiting.length === 0) return [];
+    const members = new Map<string, GroupMember>();
+    for (const c of this.config.inventory) {
+      const entry = this.targets[c.ip];
+      if (!entry) continue;
+      members.set(c.ip, { ip: c.ip, group: c.group, redundancy: c.redundancy, final: isFinal(entry) });
+    }
+    return this.reboots.grant(members);
+  }
+
+  /** Controllers whose child runs and has not been told to stop: those a commit's new timing reaches. */
+  runningChildren(): string[] {
+    return Object.entries(this.targets)
+      .filter(([, entry]) => entry.child === 'running' && !isFinal(entry))
+      .map(([ip]) => ip);
   }
 
   /** Running children whose purge they have not been told yet; each is returned once. */
@@ -456,6 +594,7 @@ export class CampaignState {
     const inventory = new Map(this.config.inventory.map((c) => [c.ip, c]));
     for (const target of Object.values(this.targets)) {
       if (target.child !== 'none' || target.status.state !== 'waiting-verification') continue;
+      if (!this.control.mayStart(target.status.ip)) continue;
       if (starts.length >= batch) {
         this.dirty = true;
         break;
@@ -559,7 +698,7 @@ export class CampaignState {
   }
 
   /** The upgradeStatus query's answer: counts over all controllers, one page of those the request matches. */
-  status(request: StatusRequest = {}): CampaignStatus {
+  status(request: StatusRequest = {}, now = Date.now()): CampaignStatus {
     const all = this.controllerStatuses();
     const matching = all.filter(
       (c) =>
@@ -575,7 +714,7 @@ export class CampaignState {
       verifications: this.verifications(),
       unmatchedSelectors: this.unmatched,
       ...(this.ignoredPurges.length > 0 ? { ignoredPurges: this.ignoredPurges } : {}),
-      controllers: matching.slice(offset, offset + limit),
+      controllers: matching.slice(offset, offset + limit).map((c) => this.withControl(c)),
       page: { offset, limit, total: matching.length },
       counts: countStates(all),
       downloadSlots: {
@@ -583,7 +722,137 @@ export class CampaignState {
         max: this.config.profile.maxDownloads,
         waiting: this.slots.waiting,
       },
+      ...this.controlStatus(now),
     };
+  }
+
+  /** A controller's status with its wave and whether it is paused (only when the campaign has them). */
+  private withControl(c: ControllerStatus): ControllerStatus {
+    if (c.state === 'not-targeted') return c;
+    const wave = this.control.waveOf(c.ip);
+    const paused = this.control.isPaused(c.ip);
+    if (wave === undefined && !paused) return c;
+    return { ...c, ...(wave === undefined ? {} : { wave }), ...(paused ? { paused } : {}) };
+  }
+
+  private controlStatus(now: number): Partial<CampaignStatus> {
+    const halt = this.control.halted;
+    const pause = this.control.pauseStatus();
+    const waves = this.control.waveStatus(now);
+    const budget = this.config.profile.maxFailures;
+    return {
+      state: this.control.stateWord(this.phase === 'completed'),
+      ...(halt ? { halt } : {}),
+      ...(pause ? { pause } : {}),
+      ...(waves ? { waves } : {}),
+      ...(budget === undefined
+        ? {}
+        : { maxFailures: describeBudget(budget, Object.keys(this.targets).length) }),
+    };
+  }
+
+  /** Failure budgets and waves (CampaignControl.advance); sets `dirty` when a wave opened or the campaign halted. */
+  advanceControl(now: number): number | undefined {
+    const { changed, wakeInMs } = this.control.advance(now);
+    if (changed) {
+      this.dirty = true;
+      if (this.control.halted)
+        this.log.warn('campaign halted', { campaign: this.campaign, reason: this.control.halted.reason });
+    }
+    return wakeInMs;
+  }
+
+  /** pauseCampaign: paused controllers start nothing new; with abortDownloads their downloads stop. */
+  pause(request: PauseRequest, now: number): PauseResult {
+    const result = this.control.pause(request, Object.keys(this.targets), now);
+    this.log.info('campaign paused', {
+      campaign: this.campaign,
+      whole: result.campaign,
+      controllers: result.paused.length,
+      aborting: result.aborting.length,
+    });
+    this.dirty = true;
+    return result;
+  }
+
+  /** resumeCampaign: a whole-campaign resume also clears a failure-budget halt. */
+  resume(request: ResumeRequest): ResumeResult {
+    const result = this.control.resume(request, Object.keys(this.targets));
+    this.log.info('campaign resumed', {
+      campaign: this.campaign,
+      controllers: result.resumed.length,
+      clearedHalt: result.clearedHalt,
+    });
+    this.dirty = true;
+    return result;
+  }
+
+  /** Controllers whose downloads the master must stop now (pause with abortDownloads); each once. */
+  takePendingAborts(): string[] {
+    return this.control.takeAborts();
+  }
+
+  /**
+   * retryTargets: failed, pre-check-failed, rolled-back and purged targets still targeted start a new
+   * child in this campaign, their attempts kept and their last error added to previousErrors.
+   */
+  retry(request: RetryRequest): RetryResult {
+    const known = Object.keys(this.targets);
+    const idle = request.selectors.filter((s) => matchingIps(known, [s]).length === 0);
+    const targeted = new Set(
+      resolveTargets(this.config.inventory, this.config.targets).controllers.map((c) => c.ip),
+    );
+    const retried: string[] = [];
+    const skipped: RetryResult['skipped'] = [];
+    for (const ip of matchingIps(known, request.selectors)) {
+      const entry = this.targets[ip]!;
+      const { state } = entry.status;
+      if (!retryableStates.includes(state) || entry.child === 'running' || !targeted.has(ip)) {
+        skipped.push({
+          ip,
+          state: !retryableStates.includes(state)
+            ? state
+            : !targeted.has(ip)
+              ? `${state}, no longer targeted`
+              : `${state}, its child is still stopping`,
+        });
+        continue;
+      }
+      const { model, role, attempts, lastError, previousErrors = [] } = entry.status;
+      const entryImage = this.modelImage(model);
+      const key = entryImage && imageKey(entryImage, this.config.profile.allowUnsigned);
+      // A failed image check is done again: the operator may have fixed the image server.
+      if (key && this.checks[key] && !this.checks[key].ok) delete this.checks[key];
+      this.targets[ip] = {
+        child: 'none',
+        generation: entry.generation,
+        status: {
+          ip,
+          model,
+          role,
+          state: 'waiting-verification',
+          attempts,
+          previousErrors: [
+            ...previousErrors,
+            `${stateLabels[state]}: ${lastError ?? 'no error recorded'}`,
+          ].slice(-previousErrorsKept),
+        },
+      };
+      retried.push(ip);
+    }
+    this.log.info('targets retried', {
+      campaign: this.campaign,
+      retried: retried.length,
+      skipped: skipped.length,
+    });
+    this.dirty = true;
+    const heldBy = retried.map((ip) => this.control.holdsBack(ip)).find((why) => why !== undefined);
+    return { retried, skipped, matchingNoTarget: idle, ...(heldBy ? { heldBy } : {}) };
+  }
+
+  /** Details lines for the Web UI (halt, pause, waves); none for a campaign without them. */
+  controlDetails(now: number): string[] {
+    return this.control.details(now);
   }
 
   /** masterUpgrade's result. */

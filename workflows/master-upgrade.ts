@@ -14,6 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { boundIssues } from '../src/domain/bounded';
+import { canonicalJson } from '../src/domain/canonical-json';
 import { campaignSizeIssues } from '../src/domain/campaign-limits';
 import { validateCampaignConfig } from '../src/domain/config';
 import { campaignDialectIssues } from '../src/domain/dialects';
@@ -34,14 +35,35 @@ import {
   purgeSignal,
   purgeTargetsSignal,
   purgeTargetsUpdate,
+  abortDownloadSignal,
+  pauseCampaignUpdate,
+  resumeCampaignUpdate,
+  retryTargetsUpdate,
+  rebootPermitGrantSignal,
+  rebootPermitRequestSignal,
+  rolloutTimingSignal,
   upgradePlanQuery,
   upgradeStatusQuery,
 } from './definitions';
 import { describeFailure } from './failures';
 import { sealVerdict } from '../src/domain/seal';
 import { carriedIsOurs, ForgedMessages, sealCarried, sealFromHere } from './message-auth';
-import { campaignPlan, rolloutArgs } from './rollout';
-import { attemptsKey, campaignKey, controllerKey, modelKey, stateKey } from './search-attributes';
+import { campaignPlan, rolloutArgs, rolloutTiming } from './rollout';
+import {
+  attemptsKey,
+  campaignKey,
+  campaignStateKey,
+  controllerKey,
+  modelKey,
+  stateKey,
+} from './search-attributes';
+import {
+  checkRequest,
+  pauseRequestSchema,
+  resumeRequestSchema,
+  retryRequestSchema,
+} from '../src/domain/campaign-control';
+import type { CampaignStateWord } from '../src/domain/status';
 
 export type { MasterCarried } from './campaign-state';
 
@@ -72,8 +94,18 @@ const dialectRulesAtStart = 'dialect-rules-at-start';
  */
 const childRunPatch = 'reports-bound-to-child-run';
 
+/** patched() ID: campaigns started before it never upserted CiuCampaignState. */
+const campaignStateAttribute = 'campaign-state-attribute';
+
 /** Children started per workflow task: a task's commands (each with its input) travel in one gRPC message of at most 4 MB. */
 const dispatchBatch = 200;
+
+/**
+ * patched() ID: campaigns started before it awaited every batch of child starts and signal sends
+ * before reacting to the next message (a workflow task per round); now they are sent and the loop
+ * goes on, a failed one handled where it fails.
+ */
+export const masterSendsWithoutWaitingPatch = 'master-sends-without-waiting';
 
 /**
  * One campaign: verify every image the targets need (headers only), then one controllerUpgrade child
@@ -127,7 +159,7 @@ export async function masterUpgrade(
     },
   });
   /** Children whose start has not returned their run ID yet: their first messages wait for it. */
-  const starting = new Set<string>();
+  const awaitingRunId = new Set<string>();
   /** Acts on a sealed message from `ip`'s child once it is known to come from the run this campaign started. */
   function fromOurChild(kind: string, ip: string, seal: unknown, act: () => void): void | Promise<void> {
     const hear = () => {
@@ -137,8 +169,8 @@ export async function masterUpgrade(
       if (problem) forged.record(kind, controllerWorkflowId(campaign, ip), problem, { campaign });
       else act();
     };
-    if (!starting.has(ip)) return hear();
-    return condition(() => !starting.has(ip)).then(hear);
+    if (!awaitingRunId.has(ip)) return hear();
+    return condition(() => !awaitingRunId.has(ip)).then(hear);
   }
   setHandler(controllerReportSignal, (report, seal) => {
     if (!forged.accept(seal, 'controllerUpdate', controllerWorkflowId(campaign, report?.ip), { campaign }))
@@ -153,6 +185,28 @@ export async function masterUpgrade(
     )
       return;
     return fromOurChild('downloadSlotRequest', request.ip, seal, () => state.requestSlot(request.ip));
+  });
+  setHandler(
+    pauseCampaignUpdate,
+    (request) => state.pause(checkRequest(pauseRequestSchema, request, 'pauseCampaign'), Date.now()),
+    { validator: (request) => void checkRequest(pauseRequestSchema, request, 'pauseCampaign') },
+  );
+  setHandler(
+    resumeCampaignUpdate,
+    (request) => state.resume(checkRequest(resumeRequestSchema, request, 'resumeCampaign')),
+    { validator: (request) => void checkRequest(resumeRequestSchema, request, 'resumeCampaign') },
+  );
+  setHandler(
+    retryTargetsUpdate,
+    (request) => state.retry(checkRequest(retryRequestSchema, request, 'retryTargets')),
+    { validator: (request) => void checkRequest(retryRequestSchema, request, 'retryTargets') },
+  );
+  setHandler(rebootPermitRequestSignal, (request, seal) => {
+    if (
+      !forged.accept(seal, 'rebootPermitRequest', controllerWorkflowId(campaign, request?.ip), { campaign })
+    )
+      return;
+    return fromOurChild('rebootPermitRequest', request.ip, seal, () => state.requestReboot(request.ip));
   });
   setHandler(commitConfigUpdate, (next) => state.commit(next), {
     validator: (next) => {
@@ -205,10 +259,15 @@ export async function masterUpgrade(
     );
   }
 
-  async function start({ controller, entry, image, generation }: Dispatch): Promise<void> {
+  async function start(
+    { controller, entry, image, generation }: Dispatch,
+    slotGranted = false,
+  ): Promise<void> {
     const config = state.committed;
     const bindRun = patched(childRunPatch);
-    if (bindRun) starting.add(controller.ip);
+    if (bindRun) awaitingRunId.add(controller.ip);
+    // A retried controller keeps counting its attempts; a first start has none (its input is as it always was).
+    const controllerAttempts = state.target(controller.ip)?.status.attempts ?? 0;
     const handle = await startChild(controllerUpgrade, {
       workflowId: controllerWorkflowId(campaign, controller.ip),
       // Children outlive a continue-as-new of the master; they report by signal, not by result.
@@ -220,7 +279,7 @@ export async function masterUpgrade(
             { key: controllerKey, value: controller.ip },
             { key: modelKey, value: controller.model },
             { key: stateKey, value: 'pending' },
-            { key: attemptsKey, value: 0 },
+            { key: attemptsKey, value: controllerAttempts },
           ]
         : [],
       args: [
@@ -242,10 +301,12 @@ export async function masterUpgrade(
           partition: config.profile.partition,
           master: { workflowId: campaign },
           searchAttributes: useSearchAttributes,
+          ...(slotGranted ? { downloadSlotGranted: true } : {}),
           ...rolloutArgs(config.profile),
+          ...(controllerAttempts > 0 ? { carried: { attempts: controllerAttempts, cycles: 0, run: 1 } } : {}),
         },
       ],
-    }).finally(() => starting.delete(controller.ip));
+    }).finally(() => awaitingRunId.delete(controller.ip));
     if (bindRun) state.childStarted(controller.ip, generation, handle.firstExecutionRunId);
     // Within this run the child's own completion is a second source for its final state.
     const ip = controller.ip;
@@ -254,6 +315,36 @@ export async function masterUpgrade(
         if (state.isCurrent(ip, generation)) state.applyReport({ ...result, final: true }, true);
       },
       (err: unknown) => state.childFailed(ip, generation, failureText(describeFailure(err))),
+    );
+  }
+
+  /** Starts not yet acknowledged, by controller; sends and starts not yet finished (awaited before the run ends). */
+  const starting = new Map<string, Promise<void>>();
+  const inFlight = new Set<Promise<void>>();
+
+  function track(work: Promise<void>): Promise<void> {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+    return work;
+  }
+
+  /**
+   * Starts the children without waiting for them (a start that fails ends its controller as failed),
+   * each with a free download slot while there is one: no request and grant for its first cycle.
+   */
+  function startWithoutWaiting(dispatches: Dispatch[]): Promise<void[]> {
+    return Promise.all(
+      dispatches.map((dispatch) => {
+        const ip = dispatch.controller.ip;
+        const started = start(dispatch, state.slotWithStart(ip)).catch((err: unknown) =>
+          state.childFailed(ip, dispatch.generation, failureText(describeFailure(err))),
+        );
+        starting.set(ip, started);
+        void started.finally(() => {
+          if (starting.get(ip) === started) starting.delete(ip);
+        });
+        return track(started);
+      }),
     );
   }
 
@@ -268,7 +359,7 @@ export async function masterUpgrade(
           ),
         ),
       );
-    for (const ip of state.slots.grant(state.committed.profile.maxDownloads))
+    for (const ip of state.grantSlots())
       sends.push(
         signalChild(ip, () =>
           getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
@@ -280,8 +371,68 @@ export async function masterUpgrade(
     await Promise.all(sends);
   }
 
+  /** Pause with abortDownloads: the children holding a slot stop their download and wait for a new one. */
+  async function tellAborts(): Promise<void> {
+    await Promise.all(
+      state
+        .takePendingAborts()
+        .map((ip) =>
+          signalChild(ip, () =>
+            getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
+              abortDownloadSignal,
+              sealFromHere('abortDownload'),
+            ),
+          ),
+        ),
+    );
+  }
+
+  /** CiuCampaignState, upserted when it changes (runs started before the patch never set it). */
+  let shownState: CampaignStateWord | undefined;
+  const showStateAttribute = useSearchAttributes && patched(campaignStateAttribute);
+  function showCampaignState(): void {
+    const word = state.control.stateWord(state.phase === 'completed');
+    if (!showStateAttribute || word === shownState) return;
+    upsertSearchAttributes([{ key: campaignStateKey, value: word }]);
+    shownState = word;
+  }
+
+  /** Reboot permits of redundancy groups, and a commit's new start-at/windows to every running child. */
+  let timingSent = canonicalJson(rolloutTiming(state.committed.profile));
+  async function tellRedundancyAndTiming(): Promise<void> {
+    const sends: Promise<void>[] = [];
+    for (const ip of state.grantReboots())
+      sends.push(
+        signalChild(ip, () =>
+          getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
+            rebootPermitGrantSignal,
+            sealFromHere('rebootPermitGrant'),
+          ),
+        ),
+      );
+    const timing = rolloutTiming(state.committed.profile);
+    if (canonicalJson(timing) !== timingSent) {
+      timingSent = canonicalJson(timing);
+      log.info('rollout timing changed; telling running children', { campaign, ...timing });
+      for (const ip of state.runningChildren())
+        sends.push(
+          signalChild(ip, () =>
+            getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
+              rolloutTimingSignal,
+              timing,
+              sealFromHere('rolloutTiming'),
+            ),
+          ),
+        );
+    }
+    await Promise.all(sends);
+  }
+
   async function signalChild(ip: string, send: () => Promise<void>): Promise<void> {
     try {
+      // A child whose start is still in flight cannot be signalled yet (the signal could overtake the start).
+      const pending = starting.get(ip);
+      if (pending) await pending;
       await send();
     } catch (err) {
       // The child already ended (it reported before closing); nothing to stop or grant.
@@ -319,21 +470,43 @@ export async function masterUpgrade(
   }
   state.phase = 'running';
 
+  const withoutWaiting = patched(masterSendsWithoutWaitingPatch);
+  // Only a wave's soak time sets it: campaigns without one wait exactly as before, with no timer.
+  let soakMs: number | undefined;
   for (;;) {
-    await condition(() => state.dirty);
+    if (soakMs === undefined) await condition(() => state.dirty);
+    else await condition(() => state.dirty, soakMs, { summary: 'soak time before the next wave' });
     state.dirty = false;
     await verifyNeeded();
     state.phase = 'running';
-    await Promise.all(state.takeDispatches(dispatchBatch).map(start));
-    await tellChildren();
+    soakMs = state.advanceControl(Date.now());
+    if (withoutWaiting) {
+      const dispatches = state.takeDispatches(dispatchBatch);
+      const started = startWithoutWaiting(dispatches);
+      void track(tellChildren());
+      void track(tellAborts());
+      void track(tellRedundancyAndTiming());
+      // A full batch may have more behind it: the next one goes in a later workflow task.
+      if (dispatches.length === dispatchBatch) await started;
+    } else {
+      await Promise.all(state.takeDispatches(dispatchBatch).map((dispatch) => start(dispatch)));
+      await tellChildren();
+      await tellAborts();
+      await tellRedundancyAndTiming();
+    }
+    showCampaignState();
     setCurrentDetails(
-      Object.entries(state.counts())
-        .map(([s, n]) => `${s}: ${n}`)
-        .join(', '),
+      [
+        ...state.controlDetails(Date.now()),
+        Object.entries(state.counts())
+          .map(([s, n]) => `${s}: ${n}`)
+          .join(', '),
+      ].join('\n\n'),
     );
     if (state.done() && !state.dirty) break;
     // Everything pending is in the carried state, so a busy master (always dirty) still hands over in time.
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit) {
+      await Promise.all(inFlight);
       await condition(allHandlersFinished);
       await continueAsNew<typeof masterUpgrade>(
         state.committed,
@@ -344,6 +517,8 @@ export async function masterUpgrade(
     }
   }
   state.phase = 'completed';
+  await Promise.all(inFlight);
+  showCampaignState();
   await condition(allHandlersFinished);
   return state.summary('completed');
 }

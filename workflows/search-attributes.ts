@@ -10,3 +10,7 @@ export const controllerKey = defineSearchAttributeKey(name('CiuController'), Sea
 export const modelKey = defineSearchAttributeKey(name('CiuModel'), SearchAttributeType.KEYWORD);
 export const stateKey = defineSearchAttributeKey(name('CiuState'), SearchAttributeType.KEYWORD);
 export const attemptsKey = defineSearchAttributeKey(name('CiuAttempts'), SearchAttributeType.INT);
+export const campaignStateKey = defineSearchAttributeKey(
+  name('CiuCampaignState'),
+  SearchAttributeType.KEYWORD,
+);

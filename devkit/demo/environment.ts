@@ -46,6 +46,8 @@ export interface DemoOptions {
   targetVersion?: { version: string; build: number };
   /** Image payload size. Default 4 MiB. */
   payloadBytes?: number;
+  /** The image server's bytes per second per download. Default: unlimited. */
+  imageServerRate?: number;
   /** Profile settings. Defaults: autoboot on, max-downloads 2, retry-interval 20s, quick-try-backoff 1s. */
   autoboot?: boolean;
   maxDownloads?: number;
@@ -134,7 +136,11 @@ export async function startDemoEnvironment(options: DemoOptions): Promise<DemoEn
   try {
     const ftpPort = options.ftpPort ?? 21;
     const ftpHost = options.ftpPort === undefined ? await freeLoopbackAddress(21) : '127.21.0.21';
-    const ftp = await startFtpServer({ host: ftpHost, port: ftpPort });
+    const ftp = await startFtpServer({
+      host: ftpHost,
+      port: ftpPort,
+      ...(options.imageServerRate ? { maxRate: options.imageServerRate } : {}),
+    });
     stops.push(() => ftp.stop());
     // A throwaway signer per start: its private key never leaves this process.
     const pair = generateImageKeyPair();

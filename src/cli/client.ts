@@ -1,4 +1,5 @@
 import type { Client, Connection } from '@temporalio/client';
+import type { FrontendReader } from '../temporal/frontend-reader';
 import type { TemporalConnection, TemporalConnectionFlags } from '../temporal/connection';
 import { CliError, exitCodes, UsageError } from './exit-codes';
 
@@ -62,6 +63,46 @@ export async function withClient<T>(target: TemporalTarget, fn: (client: Client)
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * Runs `fn` with a read-only channel to the frontend (src/temporal/frontend-reader.ts) and always
+ * closes it: what `show upgrade status` needs, without loading the SDK client (npm run bench:cli).
+ * Errors read as withClient's do: unreachable or refused, no such campaign.
+ */
+export async function withFrontendReader<T>(
+  target: TemporalTarget,
+  fn: (reader: FrontendReader) => Promise<T>,
+): Promise<T> {
+  const temporal = await resolveTarget(target);
+  const [{ openFrontendReader, FrontendUnreachable, WorkflowNotFound }, { temporalConnectionFailure }] =
+    await Promise.all([import('../temporal/frontend-reader'), import('../temporal/connection')]);
+  const { payloadCodecs } = await payloadConverterFor(target.env);
+  const failure = (err: unknown): unknown => {
+    if (err instanceof FrontendUnreachable)
+      return new CliError(temporalConnectionFailure(temporal.summary, err));
+    if (err instanceof WorkflowNotFound)
+      return new CliError(noSuchCampaign(err.workflowId), exitCodes.notFound);
+    return err;
+  };
+  let reader: FrontendReader;
+  try {
+    reader = await openFrontendReader(temporal, payloadCodecs ?? [], { connectTimeoutMs: 5_000 });
+  } catch (err) {
+    throw failure(err);
+  }
+  try {
+    return await fn(reader);
+  } catch (err) {
+    throw failure(err);
+  } finally {
+    reader.close();
+  }
+}
+
+/** What the operator reads when the campaign (its master workflow) does not exist. */
+export function noSuchCampaign(workflowId: string): string {
+  return `no such campaign: ${workflowId} (commit one with \`ciu write memory\`)`;
 }
 
 /** The data converter for `CIU_PAYLOAD_KEYS`: payloads encrypted with its current key, or in clear without it. */

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { noSuchCampaign } from './client';
 import { withExamples, type CliContext } from './context';
 import { CliError, exitCodes } from './exit-codes';
 
@@ -132,7 +133,7 @@ export async function exitCodeFor(err: unknown, ctx: CliContext): Promise<number
   // Only a command that reached Temporal can fail with its errors, and it has loaded the client already.
   const { WorkflowNotFoundError, WorkflowUpdateFailedError } = await import('@temporalio/client');
   if (err instanceof WorkflowNotFoundError) {
-    ctx.io.err(`ciu: no such campaign: ${err.workflowId} (commit one with \`ciu write memory\`)\n`);
+    ctx.io.err(`ciu: ${noSuchCampaign(err.workflowId)}\n`);
     return exitCodes.notFound;
   }
   if (err instanceof WorkflowUpdateFailedError) {

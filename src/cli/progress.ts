@@ -3,26 +3,25 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { CampaignStatus, ControllerStatus } from '../domain/status';
 import { controllerWorkflowId } from '../../workflows/definitions';
 
+/** The first heartbeat detail of a child's pending downloadImage activity, if it has one. */
+export type DownloadHeartbeat = (childWorkflowId: string) => Promise<unknown>;
+
 /**
  * The master's status carries bytes only for finished downloads; a download in flight reports them
  * in its activity heartbeats. This adds them for every downloading controller, from the child's
  * pending downloadImage activity (one describe per downloading controller — max-downloads bounds it).
  */
-export async function withLiveProgress(client: Client, status: CampaignStatus): Promise<CampaignStatus> {
+export async function addLiveProgress(
+  status: CampaignStatus,
+  heartbeatOf: DownloadHeartbeat,
+): Promise<CampaignStatus> {
   const controllers = await Promise.all(
     status.controllers.map(async (c): Promise<ControllerStatus> => {
       if (c.state !== 'downloading') return c;
       try {
-        const { raw } = await client.workflow
-          .getHandle(controllerWorkflowId(status.campaign, c.ip))
-          .describe();
-        const download = raw.pendingActivities?.find((a) => a.activityType?.name === 'downloadImage');
-        const payload = download?.heartbeatDetails?.payloads?.[0];
-        if (!payload) return c;
-        const { bytes, totalBytes } = defaultPayloadConverter.fromPayload<{
-          bytes?: number;
-          totalBytes?: number;
-        }>(payload);
+        const details = await heartbeatOf(controllerWorkflowId(status.campaign, c.ip));
+        if (typeof details !== 'object' || details === null) return c;
+        const { bytes, totalBytes } = details as { bytes?: unknown; totalBytes?: unknown };
         return {
           ...c,
           ...(typeof bytes === 'number' ? { bytes } : {}),
@@ -34,6 +33,16 @@ export async function withLiveProgress(client: Client, status: CampaignStatus): 
     }),
   );
   return { ...status, controllers };
+}
+
+/** addLiveProgress through the SDK client, for a process that holds one anyway (the demo). */
+export function withLiveProgress(client: Client, status: CampaignStatus): Promise<CampaignStatus> {
+  return addLiveProgress(status, async (workflowId) => {
+    const { raw } = await client.workflow.getHandle(workflowId).describe();
+    const download = raw.pendingActivities?.find((a) => a.activityType?.name === 'downloadImage');
+    const payload = download?.heartbeatDetails?.payloads?.[0];
+    return payload ? defaultPayloadConverter.fromPayload(payload) : undefined;
+  });
 }
 
 /** Download rates per controller from successive status snapshots (bytes per second since the last one). */

@@ -14,6 +14,8 @@ export const ciuSearchAttributes = {
   CiuState: 'Keyword',
   /** Download attempts so far. */
   CiuAttempts: 'Int',
+  /** The master's campaign state: running, paused, halted (a failure budget) or completed. */
+  CiuCampaignState: 'Keyword',
 } as const;
 
 export type CiuSearchAttributeName = keyof typeof ciuSearchAttributes;

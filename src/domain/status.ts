@@ -8,6 +8,7 @@ export const controllerStates = [
   'downloading',
   'waiting-retry',
   'waiting-window',
+  'waiting-peer',
   'downloaded-reboot-required',
   'rebooting',
   'upgraded',
@@ -27,6 +28,7 @@ export const stateLabels: Record<ControllerState, string> = {
   downloading: 'Downloading',
   'waiting-retry': 'Waiting for retry',
   'waiting-window': 'Waiting for maintenance window',
+  'waiting-peer': 'Waiting for redundancy peer',
   'downloaded-reboot-required': 'Upgraded, reboot required',
   rebooting: 'Rebooting',
   upgraded: 'Upgraded',
@@ -78,6 +80,32 @@ export interface ControllerStatus {
   runningBuild?: number;
   /** ISO time of the last change. */
   updatedAt?: string;
+  /** The profile's wave this controller is in (only when the profile has waves). */
+  wave?: string;
+  /** Paused by the operator (pauseCampaign): nothing new starts for it. */
+  paused?: boolean;
+  /** Errors of the runs before a retry, oldest first (at most 5). */
+  previousErrors?: string[];
+}
+
+/** The master's CiuCampaignState: whether it may start anything new. */
+export const campaignStates = ['running', 'paused', 'halted', 'completed'] as const;
+export type CampaignStateWord = (typeof campaignStates)[number];
+
+/** One wave of the profile as the status shows it. */
+export interface WaveStatus {
+  name: string;
+  /** waiting: an earlier wave is not done; soaking: the previous one is done, its soak time runs; done: every member final. */
+  state: 'waiting' | 'soaking' | 'running' | 'done';
+  size: number;
+  /** Members in a final state. */
+  final: number;
+  /** Members failed, pre-check-failed or rolled back. */
+  failures: number;
+  /** The wave's max-failures, e.g. '1' or '5% (1 of 20)'. */
+  maxFailures?: string;
+  /** While soaking: when the next wave starts (ISO). */
+  soakUntil?: string;
 }
 
 /** Where a campaign (one masterUpgrade run chain) is. */
@@ -135,6 +163,16 @@ export interface CampaignStatus {
   counts: Partial<Record<ControllerState, number>>;
   /** Download slots in use / max-downloads. */
   downloadSlots: { inUse: number; max: number; waiting: number };
+  /** running, paused (the whole campaign), halted (a failure budget) or completed; absent in campaigns started before it. */
+  state?: CampaignStateWord;
+  /** Why the campaign is halted (a failure budget exceeded) and since when; `ciu upgrade resume` or a purge ends it. */
+  halt?: { reason: string; at: string };
+  /** What is paused: the whole campaign, or these controllers. */
+  pause?: { campaign: boolean; controllers: string[]; at: string };
+  /** The profile's waves, in order. */
+  waves?: WaveStatus[];
+  /** The campaign-wide max-failures, e.g. '2' or '5% (3 of 60)'. */
+  maxFailures?: string;
 }
 
 /** What masterUpgrade returns. */

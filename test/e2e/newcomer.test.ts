@@ -3,12 +3,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../../devkit/temporal/free-port';
+import { screenshotTerminal } from '../fixtures/terminal-screenshot';
 
 // A newcomer's first half hour, scripted: a fresh clone, the README's two set-up commands, `npm start` in
 // a real terminal (tmux), Prometheus scraping the demo's worker with ciu's alerting rules, then every
 // command the demo prints to try next. To keep it quick the clone reuses this checkout's node_modules
 // and .tools (what `npm install` would fetch again), and `npm run build` stands in for `npm install`'s
-// own `prepare` step. The terminal is kept as test-artifacts/newcomer-terminal.txt.
+// own `prepare` step. The terminal is kept in test-artifacts/: newcomer-terminal.txt (the whole text),
+// and as the operator saw it, rendered by chromium, newcomer-terminal-live.png (downloads in flight)
+// and newcomer-terminal.png (every end state).
 const repo = join(__dirname, '../..');
 const artifacts = join(repo, 'test-artifacts');
 const tmux = ['-L', `ciu-newcomer-${process.pid}`];
@@ -24,6 +27,19 @@ function pane(): string {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
+
+/** The screen as the operator sees it right now: the visible lines, with their colours and attributes. */
+function screen(): string {
+  return execFileSync('tmux', [...tmux, 'capture-pane', '-p', '-e', '-t', 'demo'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** A download's progress bar in the live table, `[######--------------]` (its bytes may wrap below it). */
+const progressBar = /\[[#-]{20}\]/;
+/** What a log record on the terminal would look like (pino JSON or pretty, webpack's bundle report). */
+const logRecord = /"level":|\bINFO\b|\bWARN\b|webpack|asset workflow-bundle/;
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 180_000) {
   const deadline = Date.now() + ms;
@@ -148,17 +164,42 @@ it('fresh clone → npm start in a terminal → Prometheus sees the campaign →
   ]);
   tmuxStarted = true;
 
+  // Watched as the operator watches it: the first screen with a download's progress bar is kept.
+  let live: string | undefined;
   const terminal = await until('end state', () => {
+    if (live === undefined) {
+      const shown = screen();
+      // eslint-disable-next-line no-control-regex
+      if (progressBar.test(shown.replace(/\x1b\[[0-9;]*m/g, ''))) live = shown;
+    }
     const text = pane();
     return text.includes('Every controller has its end state') ? text : undefined;
   });
+  const ended = screen();
   writeFileSync(join(artifacts, 'newcomer-terminal.txt'), terminal);
+
+  // The screenshots show the live table (drawn once, a progress bar per download in flight, the counts),
+  // then the end states, and never a log record.
+  expect(live).toBeDefined();
+  const liveShot = await screenshotTerminal(live!, join(artifacts, 'newcomer-terminal-live.png'));
+  expect(liveShot.width).toBeGreaterThan(120 * 7);
+  expect(liveShot.text.match(/│ IP /g)).toHaveLength(1);
+  expect(liveShot.text).toMatch(/│ Progress/);
+  expect(liveShot.text).toMatch(progressBar);
+  expect(liveShot.text).toMatch(/[\d.]+ (?:B|KiB|MiB) of 4\.0 MiB/);
+  expect(liveShot.text).toMatch(/attempt \d\/3/);
+  expect(liveShot.text).toMatch(/^\d+ Downloading/m);
+  expect(liveShot.text).not.toMatch(logRecord);
+  const endShot = await screenshotTerminal(ended, join(artifacts, 'newcomer-terminal.png'));
+  expect(endShot.text).toMatch(/\d+ Upgraded.*1 Up-to-date, 1 Pre-check failed, 1 Not part of target/);
+  expect(endShot.text).toContain('Every controller has its end state');
+  expect(endShot.text).not.toMatch(logRecord);
 
   // The terminal is the operator's: the table drawn once and redrawn in place, no log records.
   expect(terminal).toMatch(/Logs: \S+ciu-start\.log/);
   expect(terminal.match(/│ IP /g)).toHaveLength(1);
   expect(terminal).toMatch(/\d+ Upgraded.*1 Up-to-date, 1 Pre-check failed, 1 Not part of target/);
-  expect(terminal).not.toMatch(/"level":|\bINFO\b|\bWARN\b|webpack|asset workflow-bundle/);
+  expect(terminal).not.toMatch(logRecord);
   const logFile = /Logs: (\S+ciu-start\.log)/.exec(terminal)![1]!;
   expect(readFileSync(resolve(clone, logFile), 'utf8')).toMatch(/"msg":/);
 

@@ -206,6 +206,60 @@ test('max-downloads=2 with 6 targets never has more than 2 downloads in flight',
   expect(peak).toBe(2);
 });
 
+test("a child's download slot comes with its start or by one request; its messages cost no workflow task of their own", async () => {
+  const { activities } = fakeActivities();
+  const config = campaignConfig(fleet('10.1.4.1', '10.1.4.2', '10.1.4.3'), { maxDownloads: 1 });
+  const histories = await withCampaign(activities, [config], async (handle) => {
+    expect((await handle.result()).counts).toEqual({ 'downloaded-reboot-required': 3 });
+    return Promise.all(
+      ['10.1.4.1', '10.1.4.2', '10.1.4.3'].map(async (ip) => {
+        const child = temporal.client.workflow.getHandle(controllerWorkflowId(handle.workflowId, ip));
+        return (await child.fetchHistory()).events ?? [];
+      }),
+    );
+  });
+  const shapes = histories.map((events) => {
+    const tasks: string[][] = [[]];
+    for (const e of events) {
+      if (e.workflowTaskCompletedEventAttributes) tasks.push([]);
+      const signal = e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName;
+      if (signal) tasks.at(-1)!.push(signal);
+      const activity = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      if (activity) tasks.at(-1)!.push(activity);
+    }
+    return tasks.filter((t) => t.length > 0);
+  });
+  // The first child got the only slot with its start: no request; it reports its download, unawaited.
+  expect(shapes[0]).toEqual([
+    ['inspectController'],
+    ['inspectStorage'],
+    ['controllerUpdate', 'downloadImage'],
+    ['verifyImageOnController'],
+    ['controllerUpdate'],
+  ]);
+  // The others ask once; the grant starts the download at once (the master shows it), one report at the end.
+  for (const shape of shapes.slice(1))
+    expect(shape).toEqual([
+      ['inspectController'],
+      ['inspectStorage'],
+      ['downloadSlotRequest'],
+      ['downloadImage'],
+      ['verifyImageOnController'],
+      ['controllerUpdate'],
+    ]);
+  for (const events of histories) {
+    // CiuState 'pending' and CiuAttempts 0 came with the start: upserted again only when they change.
+    const upserts = events
+      .map((e) =>
+        Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {})
+          .filter((key) => key.startsWith('Ciu'))
+          .sort(),
+      )
+      .filter((keys) => keys.length > 0);
+    expect(upserts).toEqual([['CiuAttempts', 'CiuState'], ['CiuState']]);
+  }
+});
+
 test('a child waiting for its retry window holds no download slot', async () => {
   const { activities } = fakeActivities({
     downloadImage: async (input) => {

@@ -149,6 +149,29 @@ test('a stale result from an older child is ignored', () => {
   expect(state.done()).toBe(true);
 });
 
+test('a report overtaken by a later one (sent without waiting) changes no status, but its slot still goes back', () => {
+  const state = running();
+  state.requestSlot('10.1.4.1');
+  state.slots.grant(1);
+  const at = (s: number) => new Date(Date.UTC(2026, 10, 27, 20, 0, s)).toISOString();
+  state.applyReport(
+    { ip: '10.1.4.1', state: 'waiting-retry', attempts: 3, nextRetryAt: at(59), updatedAt: at(3) },
+    false,
+  );
+  state.applyReport(
+    { ip: '10.1.4.1', state: 'downloading', attempt: 3, attempts: 3, updatedAt: at(2), releasesSlot: true },
+    false,
+  );
+  expect(state.target('10.1.4.1')?.status).toMatchObject({ state: 'waiting-retry', nextRetryAt: at(59) });
+  expect(state.slots.inUse).toBe(0);
+  // Two reports of the same workflow task carry the same time; the later one still counts.
+  state.applyReport({ ip: '10.1.4.1', state: 'downloading', attempts: 4, updatedAt: at(3) }, false);
+  expect(stateOf(state, '10.1.4.1')).toBe('downloading');
+  // The child's result carries no time: it always counts.
+  state.applyReport({ ip: '10.1.4.1', state: 'downloaded-reboot-required', attempts: 4 }, true);
+  expect(stateOf(state, '10.1.4.1')).toBe('downloaded-reboot-required');
+});
+
 test('a child that cannot be signalled any more is closed and gives its slot back', () => {
   const state = running();
   state.requestSlot('10.1.4.2');
@@ -166,6 +189,38 @@ describe('download slots', () => {
     expect(state.status().downloadSlots).toEqual({ inUse: 2, max: 2, waiting: 1 });
     state.applyReport({ ip: '10.1.4.1', state: 'waiting-retry', attempts: 3, releasesSlot: true }, false);
     expect(state.slots.grant(2)).toEqual(['10.1.4.3']);
+  });
+
+  test('a granted controller shows as downloading its first try at once; a grant sent again counts no attempt', () => {
+    const state = running(config(['10.1.4.0/24'], 2));
+    state.applyReport({ ip: '10.1.4.1', state: 'waiting-retry', attempts: 3, nextRetryAt: 'later' }, false);
+    state.requestSlot('10.1.4.1');
+    state.requestSlot('10.1.4.2');
+    state.requestSlot('10.1.4.3');
+    expect(state.grantSlots()).toEqual(['10.1.4.1', '10.1.4.2']);
+    expect(state.target('10.1.4.1')?.status).toMatchObject({ state: 'downloading', attempt: 1, attempts: 4 });
+    expect(state.target('10.1.4.1')?.status.nextRetryAt).toBeUndefined();
+    expect(state.target('10.1.4.2')?.status).toMatchObject({ state: 'downloading', attempt: 1, attempts: 1 });
+    expect(stateOf(state, '10.1.4.3')).toBe('pending');
+    state.requestSlot('10.1.4.1');
+    expect(state.grantSlots()).toEqual(['10.1.4.1']);
+    expect(state.target('10.1.4.1')?.status).toMatchObject({ state: 'downloading', attempts: 4 });
+  });
+
+  test('a free slot goes with a start while nobody waits; never with a download window or start time', () => {
+    const state = running(config(['10.1.4.0/24'], 2));
+    expect(state.slotWithStart('10.1.4.1')).toBe(true);
+    expect(state.slots.inUse).toBe(1);
+    state.requestSlot('10.1.4.2');
+    expect(state.slotWithStart('10.1.4.3')).toBe(false);
+    expect(state.grantSlots()).toEqual(['10.1.4.2']);
+    expect(state.slots.inUse).toBe(2);
+    expect(state.slotWithStart('10.1.4.3')).toBe(false);
+    const windowed = campaignConfig(['10.1.4.1'].map(a7210), {
+      maxDownloads: 2,
+      downloadWindow: { days: ['mon'], from: '01:00', until: '05:00' },
+    });
+    expect(new CampaignState(windowed, 'spring', quiet).slotWithStart('10.1.4.1')).toBe(false);
   });
 
   test('hand-over across continue-as-new: holders, queue and unsent grants carry over', () => {

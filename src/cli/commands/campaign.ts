@@ -4,7 +4,7 @@ import { controllerStates, problemStates, statusPageLimit, type CampaignStatus }
 import type { CampaignConfig } from '../../domain/types';
 import { purgeSelectorIssues } from '../../domain/targets';
 import { answeredWithin, answerTimeoutMs, withAnswerTimeout } from '../answer';
-import { withClient } from '../client';
+import { withClient, withFrontendReader } from '../client';
 import { loadCommitted, loadStaged, saveCommitted } from '../config-file';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { CliError, exitCodes, UsageError } from '../exit-codes';
@@ -12,8 +12,9 @@ import { countsText, oneLine, renderStatusTable, type StatusTableOptions } from 
 
 /** Human text for one status snapshot: campaign line, verification problems, unmatched targets, table, counts. */
 export function renderCampaignStatus(status: CampaignStatus, options: StatusTableOptions = {}): string {
+  const held = status.state === 'halted' || status.state === 'paused' ? status.state : status.phase;
   const lines = [
-    `Campaign ${status.campaign} — ${status.phase}, config revision ${status.revision}, downloads ${status.downloadSlots.inUse}/${status.downloadSlots.max} (${status.downloadSlots.waiting} waiting)`,
+    `Campaign ${status.campaign} — ${held}, config revision ${status.revision}, downloads ${status.downloadSlots.inUse}/${status.downloadSlots.max} (${status.downloadSlots.waiting} waiting)`,
   ];
   for (const v of status.verifications.filter((v) => !v.ok))
     lines.push(
@@ -23,11 +24,46 @@ export function renderCampaignStatus(status: CampaignStatus, options: StatusTabl
     lines.push(`Targets matching no associated controller: ${status.unmatchedSelectors.join(', ')}`);
   if (status.ignoredPurges?.length)
     lines.push(`Purges that did nothing: ${oneLine(status.ignoredPurges.join('; '))}`);
+  lines.push(...controlLines(status));
   lines.push(renderStatusTable(status.controllers, options));
   const pageLine = pageText(status);
   if (pageLine) lines.push(pageLine);
-  lines.push(countsText(status.counts));
+  lines.push(`${countsText(status.counts)}${controlCounts(status)}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The halt, the pause and the waves, above the table (nothing for a campaign without them). */
+function controlLines(status: CampaignStatus): string[] {
+  const lines: string[] = [];
+  if (status.halt)
+    lines.push(
+      `HALTED since ${status.halt.at}: ${oneLine(status.halt.reason)} — \`ciu upgrade resume\` continues, \`ciu upgrade target purge all\` ends it`,
+    );
+  if (status.pause)
+    lines.push(
+      status.pause.campaign
+        ? `PAUSED since ${status.pause.at}: nothing new starts — \`ciu upgrade resume\``
+        : `Paused: ${status.pause.controllers.join(', ')} — \`ciu upgrade resume <selector>\``,
+    );
+  if (status.waves)
+    lines.push(
+      `Waves: ${status.waves
+        .map(
+          (w) =>
+            `${w.name} ${w.state}${w.soakUntil ? ` until ${w.soakUntil}` : ''} ${w.final}/${w.size}${w.failures ? `, ${w.failures} failed` : ''}${w.maxFailures === undefined ? '' : ` (max-failures ${w.maxFailures})`}`,
+        )
+        .join(' · ')}`,
+    );
+  if (status.maxFailures !== undefined) lines.push(`Campaign max-failures: ${status.maxFailures}`);
+  return lines;
+}
+
+/** After the counts: whether the campaign is halted or paused, so a glance at the last line says it. */
+function controlCounts(status: CampaignStatus): string {
+  if (status.halt) return ' — campaign HALTED (failure budget exceeded)';
+  if (status.pause?.campaign) return ' — campaign PAUSED';
+  if (status.pause) return ` — ${status.pause.controllers.length} paused`;
+  return '';
 }
 
 /** Where the page sits when it is not the whole answer, and how to see the next one. */
@@ -63,13 +99,11 @@ function campaignName(command: Command, ctx: CliContext): string {
 export async function statusRequestFromOptions(opts: { controller?: string; state?: string; page: string }) {
   const page = Number(opts.page);
   if (!Number.isInteger(page) || page < 1) throw new UsageError('--page must be a whole number, 1 or more');
-  // Loaded here: zod is most of what `show upgrade status` would otherwise load.
+  const offset = (page - 1) * statusPageLimit;
+  // A page alone is valid by now. Only a filter loads the schema: zod would be a third of this call's start-up.
+  if (opts.controller === undefined && opts.state === undefined) return { offset };
   const { validateStatusRequest } = await import('../../domain/status-request');
-  const validated = validateStatusRequest({
-    controller: opts.controller,
-    state: opts.state,
-    offset: (page - 1) * statusPageLimit,
-  });
+  const validated = validateStatusRequest({ controller: opts.controller, state: opts.state, offset });
   if (!validated.ok)
     throw new UsageError(
       'show upgrade status refused',
@@ -209,11 +243,17 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
             ? (committed.config as CampaignConfig).profile.quickTries
             : undefined;
         const { upgradeStatusQuery } = await import('../../../workflows/definitions');
-        const { withLiveProgress } = await import('../progress');
-        const status = await withClient(globalOptions(this, ctx).temporal, async (client) => {
-          const handle = client.workflow.getHandle(campaign);
+        const { addLiveProgress } = await import('../progress');
+        const status = await withFrontendReader(globalOptions(this, ctx).temporal, async (frontend) => {
           for (;;) {
-            const snapshot = await withLiveProgress(client, await handle.query(upgradeStatusQuery, request));
+            const answer = (await frontend.query(
+              campaign,
+              upgradeStatusQuery.name,
+              request,
+            )) as CampaignStatus;
+            const snapshot = await addLiveProgress(answer, (child) =>
+              frontend.pendingActivityHeartbeat(child, 'downloadImage'),
+            );
             if (opts.json) ctx.io.out(`${JSON.stringify(snapshot, null, 2)}\n`);
             else {
               if (opts.watch && process.stdout.isTTY) ctx.io.control?.('\x1b[2J\x1b[H');

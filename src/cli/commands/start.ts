@@ -11,6 +11,13 @@ function port(text: string, field: string): number {
   return n;
 }
 
+function kibPerSecond(text: string, field: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0)
+    throw new UsageError(`${field} must be a whole number of KiB/s, got "${text}"`);
+  return n;
+}
+
 /** `ciu start` (= `npm start`): the whole system on this machine, as a live demo. */
 export function registerStartCommand(program: Command, ctx: CliContext): void {
   withExamples(
@@ -34,6 +41,11 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
         '21',
       )
       .option('--retry-interval <duration>', 'profile retry-interval for the demo', '20s')
+      .option(
+        '--image-rate <KiB/s>',
+        "the demo image server's rate per download (0: unlimited); at the default a 4 MiB image takes about 6 s, so the live table shows its progress",
+        '640',
+      )
       .option('--verbose', 'logs on the terminal (stderr) instead of in <config-dir>/ciu-start.log')
       .action(async function (this: Command) {
         const o = this.opts<{
@@ -44,6 +56,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
           sshPort: string;
           ftpPort: string;
           retryInterval: string;
+          imageRate: string;
           verbose?: boolean;
         }>();
         const { configDir } = globalOptions(this, ctx);
@@ -59,6 +72,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
               sshPort: port(o.sshPort, '--ssh-port'),
               ftpPort: port(o.ftpPort, '--ftp-port'),
               retryInterval: o.retryInterval,
+              imageServerRate: kibPerSecond(o.imageRate, '--image-rate') * 1024,
             },
             verbose: o.verbose === true,
             prettyLogs: settingsFromEnv(ctx.env).logPretty ?? true,

@@ -1,0 +1,293 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { failureTypes } from '../../src/domain/errors';
+import type { CampaignStatus } from '../../src/domain/status';
+import type { CampaignConfig } from '../../src/domain/types';
+import {
+  controllerWorkflowId,
+  masterUpgrade,
+  pauseCampaignUpdate,
+  resumeCampaignUpdate,
+  retryTargetsUpdate,
+  upgradeStatusQuery,
+} from '../../workflows';
+import { eventually } from '../fixtures/eventually';
+import { createTimeSkippingEnv } from '../fixtures/temporal';
+import { withWorker } from '../fixtures/worker';
+import { registerSearchAttributes } from './register-search-attributes';
+import {
+  campaignConfig,
+  controller,
+  fakeActivities,
+  installQuietRuntime,
+  type CallRecord,
+} from './fake-activities';
+
+// masterUpgrade with its children under the time-skipping server: soak times of an hour pass in
+// moments, and every activity is a typed fake recording the server's clock.
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  installQuietRuntime();
+  env = await createTimeSkippingEnv();
+  await registerSearchAttributes(env);
+});
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const hour = 3_600_000;
+const fleet = (n: number) => Array.from({ length: n }, (_, i) => controller(`10.1.4.${i + 1}`));
+let campaigns = 0;
+
+type Master = WorkflowHandle<typeof masterUpgrade>;
+
+async function withCampaign<T>(
+  activities: object,
+  config: CampaignConfig,
+  fn: (handle: Master) => Promise<T>,
+): Promise<T> {
+  return withWorker({ connection: env.nativeConnection, activities }, async (taskQueue) =>
+    fn(
+      await env.client.workflow.start(masterUpgrade, {
+        taskQueue,
+        workflowId: `control-${++campaigns}-${Date.now()}`,
+        args: [config],
+      }),
+    ),
+  );
+}
+
+function status(handle: Master): Promise<CampaignStatus> {
+  return handle.query(upgradeStatusQuery);
+}
+
+async function until(
+  handle: Master,
+  what: string,
+  ok: (s: CampaignStatus) => boolean,
+): Promise<CampaignStatus> {
+  let last: CampaignStatus | undefined;
+  return eventually(
+    async () => {
+      last = await status(handle);
+      return ok(last) && last;
+    },
+    { what: () => `${what}; last status ${JSON.stringify(last)}`, timeoutMs: 60_000, intervalMs: 100 },
+  );
+}
+
+function stateOf(s: CampaignStatus, ip: string) {
+  return s.controllers.find((c) => c.ip === ip)?.state;
+}
+
+async function campaignStateAttribute(handle: Master): Promise<unknown> {
+  return (await handle.describe()).searchAttributes.CiuCampaignState;
+}
+
+const downloadsOf = (calls: CallRecord[], ip: string) =>
+  calls.filter((c) => c.name === 'downloadImage' && c.ip === ip);
+
+test('waves: the canary soaks an hour; two failures exceed wave 2 budget and halt the campaign; resume continues it', async () => {
+  const failing = new Set(['10.1.4.2', '10.1.4.3']);
+  const { activities, calls } = fakeActivities({
+    downloadImage: async (input) => {
+      if (failing.has(input.controller.ip))
+        throw ApplicationFailure.nonRetryable('not enough flash', failureTypes.flashFull);
+      return { bytes: 4096 };
+    },
+  });
+  const config = campaignConfig(fleet(6), {
+    autoboot: true,
+    waves: [
+      { name: 'canary', count: 1, soak: '1h' },
+      { name: 'early', count: 3, maxFailures: 1 },
+      { name: 'rest' },
+    ],
+  });
+  await withCampaign(activities, config, async (handle) => {
+    const soaking = await until(
+      handle,
+      'the canary upgraded, wave early soaking',
+      (s) => s.waves?.[1]?.state === 'soaking',
+    );
+    expect(soaking.controllers.map((c) => [c.ip, c.wave, c.state])).toEqual([
+      ['10.1.4.1', 'canary', 'upgraded'],
+      ['10.1.4.2', 'early', 'waiting-verification'],
+      ['10.1.4.3', 'early', 'waiting-verification'],
+      ['10.1.4.4', 'early', 'waiting-verification'],
+      ['10.1.4.5', 'rest', 'waiting-verification'],
+      ['10.1.4.6', 'rest', 'waiting-verification'],
+    ]);
+    await env.sleep(hour + 60_000);
+    const halted = await until(
+      handle,
+      'the campaign halted',
+      (s) => s.state === 'halted' && stateOf(s, '10.1.4.4') === 'upgraded',
+    );
+    expect(halted.halt?.reason).toBe(
+      'wave "early": 2 failure(s) exceed max-failures 1 (10.1.4.2 Failed, 10.1.4.3 Failed)',
+    );
+    expect(halted.waves?.map((w) => [w.name, w.state, w.final, w.failures])).toEqual([
+      ['canary', 'done', 1, 0],
+      ['early', 'done', 3, 2],
+      ['rest', 'waiting', 0, 0],
+    ]);
+    // Wave early started an hour (the soak time) after the canary's reboot, not before.
+    const canaryReboot = calls.find((c) => c.name === 'rebootController' && c.ip === '10.1.4.1')!.at;
+    expect(downloadsOf(calls, '10.1.4.2')[0]!.at - canaryReboot).toBeGreaterThanOrEqual(hour);
+    // Halted: the rest never started.
+    expect(downloadsOf(calls, '10.1.4.5')).toEqual([]);
+    expect([stateOf(halted, '10.1.4.5'), stateOf(halted, '10.1.4.6')]).toEqual([
+      'waiting-verification',
+      'waiting-verification',
+    ]);
+    await eventually(
+      async () => (await campaignStateAttribute(handle)) && (await campaignStateAttribute(handle)),
+    );
+    expect(await campaignStateAttribute(handle)).toEqual(['halted']);
+    const { currentDetails } = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    expect(currentDetails).toContain('**Halted**: wave "early": 2 failure(s) exceed max-failures 1');
+
+    const resumed = await handle.executeUpdate(resumeCampaignUpdate, { args: [{}] });
+    expect(resumed.clearedHalt).toBe(halted.halt?.reason);
+    const summary = await handle.result();
+    expect(summary.counts).toEqual({ upgraded: 4, failed: 2 });
+    expect(await campaignStateAttribute(handle)).toEqual(['completed']);
+  });
+});
+
+/** A download that holds until `release()`, heartbeating so a cancellation reaches it; counts the ones cancelled. */
+function heldDownloads() {
+  let open = false;
+  const cancelled: string[] = [];
+  const { activities, calls } = fakeActivities({
+    downloadImage: async (input) => {
+      const ctx = Context.current();
+      try {
+        while (!open) {
+          ctx.heartbeat();
+          await ctx.sleep(50);
+        }
+      } catch (err) {
+        cancelled.push(input.controller.ip);
+        throw err;
+      }
+      return { bytes: 4096 };
+    },
+  });
+  return { activities, calls, cancelled, release: () => (open = true) };
+}
+
+const downloading = (s: CampaignStatus) =>
+  s.controllers.filter((c) => c.state === 'downloading').map((c) => c.ip);
+
+test('pause mid-wave: the downloads in flight finish, the waiting ones get no slot until resume', async () => {
+  const held = heldDownloads();
+  await withCampaign(held.activities, campaignConfig(fleet(4), { maxDownloads: 2 }), async (handle) => {
+    const before = await until(
+      handle,
+      'two downloads in flight',
+      (s) => downloading(s).length === 2 && s.downloadSlots.waiting === 2,
+    );
+    const paused = await handle.executeUpdate(pauseCampaignUpdate, { args: [{}] });
+    expect(paused).toMatchObject({ campaign: true, aborting: [] });
+    held.release();
+    const after = await until(
+      handle,
+      'the two downloads finished',
+      (s) => (s.counts['downloaded-reboot-required'] ?? 0) === 2,
+    );
+    expect(after.state).toBe('paused');
+    expect(after.downloadSlots).toEqual({ inUse: 0, max: 2, waiting: 2 });
+    expect(after.controllers.every((c) => c.paused)).toBe(true);
+    for (const c of after.controllers)
+      expect(c.state).toBe(downloading(before).includes(c.ip) ? 'downloaded-reboot-required' : 'pending');
+    expect(held.activities.downloadImage).toHaveBeenCalledTimes(2);
+    expect(held.cancelled).toEqual([]);
+    expect(await campaignStateAttribute(handle)).toEqual(['paused']);
+    await handle.executeUpdate(resumeCampaignUpdate, { args: [{}] });
+    const summary = await handle.result();
+    expect(summary.counts).toEqual({ 'downloaded-reboot-required': 4 });
+    expect(held.activities.downloadImage).toHaveBeenCalledTimes(4);
+  });
+});
+
+test('pause with abortDownloads: the downloads in flight stop, the controllers wait (not purged) and continue on resume', async () => {
+  const held = heldDownloads();
+  await withCampaign(held.activities, campaignConfig(fleet(3), { maxDownloads: 2 }), async (handle) => {
+    const before = await until(handle, 'two downloads in flight', (s) => downloading(s).length === 2);
+    const paused = await handle.executeUpdate(pauseCampaignUpdate, { args: [{ abortDownloads: true }] });
+    expect(paused.aborting.sort()).toEqual(downloading(before).sort());
+    const after = await until(
+      handle,
+      'the downloads stopped',
+      (s) => s.downloadSlots.inUse === 0 && s.controllers.every((c) => c.state === 'pending'),
+    );
+    expect(held.cancelled.sort()).toEqual(downloading(before).sort());
+    for (const ip of downloading(before))
+      expect(after.controllers.find((c) => c.ip === ip)).toMatchObject({
+        state: 'pending',
+        attempts: 1,
+        lastError: 'download aborted by the operator (pause); waits to resume',
+      });
+    held.release();
+    await handle.executeUpdate(resumeCampaignUpdate, { args: [{}] });
+    const summary = await handle.result();
+    expect(summary.counts).toEqual({ 'downloaded-reboot-required': 3 });
+    // The aborted ones downloaded again from the start: their second attempt.
+    for (const ip of downloading(before))
+      expect(summary.controllers.find((c) => c.ip === ip)?.attempts).toBe(2);
+  });
+});
+
+test('retry: a failed canary starts again in the same campaign, attempts and error history kept', async () => {
+  let canaryTries = 0;
+  const { activities, calls } = fakeActivities({
+    downloadImage: async (input) => {
+      if (input.controller.ip === '10.1.4.1' && ++canaryTries === 1)
+        throw ApplicationFailure.nonRetryable('not enough flash: need 4096 bytes', failureTypes.flashFull);
+      return { bytes: 4096 };
+    },
+  });
+  const config = campaignConfig(fleet(3), {
+    autoboot: true,
+    waves: [{ name: 'canary', count: 1, maxFailures: 0 }, { name: 'rest' }],
+  });
+  await withCampaign(activities, config, async (handle) => {
+    await until(handle, 'the canary failed and halted the campaign', (s) => s.state === 'halted');
+    const bad = await handle
+      .executeUpdate(retryTargetsUpdate, { args: [{ selectors: ['10.1.4.300'] }] })
+      .catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(String((bad as WorkflowUpdateFailedError).cause?.message)).toBe(
+      'retryTargets refused: retryTargets.selectors[0] "10.1.4.300" is not an IPv4 address, a CIDR subnet or all',
+    );
+    const retried = await handle.executeUpdate(retryTargetsUpdate, { args: [{ selectors: ['10.1.4.1'] }] });
+    expect(retried).toMatchObject({
+      retried: ['10.1.4.1'],
+      heldBy: expect.stringMatching(/^campaign halted/),
+    });
+    await handle.executeUpdate(resumeCampaignUpdate, { args: [{}] });
+    const summary = await handle.result();
+    expect(summary.counts).toEqual({ upgraded: 3 });
+    const final = await status(handle);
+    expect(final.controllers[0]).toMatchObject({
+      ip: '10.1.4.1',
+      state: 'upgraded',
+      attempts: 2,
+      previousErrors: ['Failed: FlashFull: not enough flash: need 4096 bytes'],
+    });
+    const child = await env.client.workflow
+      .getHandle(controllerWorkflowId(handle.workflowId, '10.1.4.1'))
+      .describe();
+    expect(child.searchAttributes).toMatchObject({ CiuState: ['upgraded'], CiuAttempts: [2] });
+    expect(downloadsOf(calls, '10.1.4.1')).toHaveLength(2);
+    // The rest waited for the retried canary.
+    const canaryDone = calls.filter((c) => c.name === 'rebootController' && c.ip === '10.1.4.1')[0]!.at;
+    expect(downloadsOf(calls, '10.1.4.2')[0]!.at).toBeGreaterThanOrEqual(canaryDone);
+  });
+});
