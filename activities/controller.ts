@@ -23,6 +23,7 @@ import { rebootOnce, type RebootDevice } from './reboot';
 import type {
   ControllerFacts,
   ControllerLogInput,
+  ControllerHealth,
   ControllerStorage,
   DownloadImageInput,
   DownloadImageResult,
@@ -55,6 +56,7 @@ type ControllerActivities = Pick<
   UpgradeActivities,
   | 'inspectController'
   | 'inspectStorage'
+  | 'inspectHealth'
   | 'downloadImage'
   | 'verifyImageOnController'
   | 'logOnController'
@@ -198,6 +200,10 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
   async function inspectStorage(controller: Controller): Promise<ControllerStorage> {
     const storage = await heartbeating(controller, (driver) => driver.storage());
     return { freeBytes: storage.availableBytes, sizeBytes: storage.sizeBytes };
+  }
+
+  async function inspectHealth(controller: Controller): Promise<ControllerHealth> {
+    return heartbeating(controller, (driver) => driver.health(controller.ip));
   }
 
   async function downloadImage(input: DownloadImageInput): Promise<DownloadImageResult> {
@@ -405,6 +411,7 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
   return {
     inspectController,
     inspectStorage,
+    inspectHealth,
     downloadImage,
     verifyImageOnController,
     logOnController,

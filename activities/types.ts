@@ -69,6 +69,8 @@ export interface UpgradeActivities {
   inspectController(controller: Controller): Promise<ControllerFacts>;
   /** Reads the controller's free flash (`show storage`); read-only, for the pre-checks before a download. */
   inspectStorage(controller: Controller): Promise<ControllerStorage>;
+  /** Reads the controller's own health view (`show switches`, its own row); read-only, for the post-check after a reboot. */
+  inspectHealth(controller: Controller): Promise<ControllerHealth>;
   /** Tells the controller to copy the image from its server into a partition; cancellable mid-transfer. */
   downloadImage(input: DownloadImageInput): Promise<DownloadImageResult>;
   /** Checks the image now on the controller's partition (type, version, build, SHA-256). */
@@ -80,4 +82,14 @@ export interface UpgradeActivities {
    * and resumes a wait recorded in its heartbeat ({ reloadedAt, waitedMs }) instead of reloading twice.
    */
   rebootController(input: RebootInput): Promise<void>;
+}
+
+/** The controller's health as its own view shows it (src/device/parsers.ts parseSwitchHealth); texts cleaned and bounded. */
+export interface ControllerHealth {
+  /** Its own row was there; false: nothing could be judged. */
+  found: boolean;
+  /** Why it is not healthy, e.g. "show switches: Configuration State UPDATE FAILED"; absent when healthy. */
+  problem?: string;
+  status?: string;
+  configState?: string;
 }

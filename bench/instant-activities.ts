@@ -21,6 +21,7 @@ export const instantActivities: UpgradeActivities = {
     partitions: [],
   }),
   inspectStorage: async () => ({ freeBytes: 1 << 30, sizeBytes: 2 << 30 }),
+  inspectHealth: async () => ({ found: true, status: 'up' }),
   downloadImage: async () => ({ bytes: 1 }),
   verifyImageOnController: async () => undefined,
   logOnController: async () => undefined,

@@ -10,7 +10,7 @@ const nonRetryableErrorTypes = [...permanentFailureTypes];
  * They heartbeat every 2 s, so an attempt whose worker died is retried after 10 s, not 2 minutes.
  */
 export const shortCommand = proxyActivities<
-  Pick<UpgradeActivities, 'inspectController' | 'inspectStorage' | 'logOnController'>
+  Pick<UpgradeActivities, 'inspectController' | 'inspectStorage' | 'inspectHealth' | 'logOnController'>
 >({
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '10 seconds',

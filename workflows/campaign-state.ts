@@ -22,6 +22,7 @@ import {
   type ControllerStatus,
   type ModelVerification,
 } from '../src/domain/status';
+import { RebootPermits, type GroupMember, type RebootPermitState } from '../src/domain/redundancy';
 import { statusPageLimit, type StatusRequest } from '../src/domain/status-request';
 import { matchingIps, parseSelector, resolveTargets } from '../src/domain/targets';
 import type { CampaignConfig, Controller, ModelImage } from '../src/domain/types';
@@ -82,6 +83,8 @@ export interface MasterCarried {
   forgedMessages?: string[];
   /** Waves opened, a failure-budget halt, pauses (workflows/campaign-control.ts); absent while none were used. */
   control?: ControlCarried;
+  /** Reboot permits of redundancy groups; absent in runs carried before they existed. */
+  reboots?: RebootPermitState;
 }
 
 /** Where the state's log lines go (the workflow's `log`; a test's fake). */
@@ -124,6 +127,14 @@ export class DownloadSlots {
     const { holders, queue, grants } = this.state;
     if (!holders.includes(ip) && !queue.includes(ip)) queue.push(ip);
     else if (holders.includes(ip)) grants.push(ip);
+  }
+
+  /** A slot for `ip` without asking, if one is free and nobody waits (handed out with a child's start). */
+  take(ip: string, max: number): boolean {
+    const { holders, queue } = this.state;
+    if (holders.length >= max || queue.length > 0 || holders.includes(ip)) return false;
+    holders.push(ip);
+    return true;
   }
 
   release(ip: string): void {
@@ -210,6 +221,8 @@ export class CampaignState {
   /** Something changed that the main loop has not acted on yet. */
   dirty = true;
   readonly slots: DownloadSlots;
+  /** Reboot permits of grouped controllers (src/domain/redundancy.ts). */
+  readonly reboots: RebootPermits;
   private readonly targets: Record<string, TargetEntry>;
   private readonly checks: Record<string, ImageCheck>;
   private unmatched: string[];
@@ -227,6 +240,7 @@ export class CampaignState {
     this.targets = carried?.targets ?? {};
     this.checks = carried?.checks ?? {};
     this.slots = new DownloadSlots(carried?.slots);
+    this.reboots = new RebootPermits(carried?.reboots);
     this.unmatched = carried?.unmatched ?? [];
     this.ignoredPurges = carried?.ignoredPurges ?? [];
     this.phase = carried ? 'running' : 'verifying';
@@ -254,6 +268,7 @@ export class CampaignState {
       unmatched: this.unmatched,
       ignoredPurges: this.ignoredPurges,
       ...this.controlCarried(),
+      reboots: this.reboots.snapshot(),
     };
   }
 
@@ -315,6 +330,7 @@ export class CampaignState {
       entry.status = { ...entry.status, state: 'purged', lastError: entry.status.lastError };
       if (entry.child === 'running') entry.purgePending = true;
       this.slots.release(ip);
+      this.reboots.release(ip);
       this.log.info('target purged', { campaign: this.campaign, controller: ip, why });
     }
     this.dirty = true;
@@ -371,6 +387,7 @@ export class CampaignState {
       this.dirty = true;
       return;
     }
+    this.releaseRebootAfter(report, closed);
     const { final: _final, releasesSlot: _releases, ...reported } = report;
     const status =
       reported.lastError === undefined ? reported : { ...reported, lastError: boundText(reported.lastError) };
@@ -458,6 +475,7 @@ export class CampaignState {
     const entry = this.targets[ip];
     if (entry) entry.child = 'closed';
     this.slots.release(ip);
+    this.reboots.release(ip);
     this.dirty = true;
   }
 
@@ -467,6 +485,68 @@ export class CampaignState {
     if (!entry || entry.status.state === 'purged') return;
     this.slots.request(ip);
     this.dirty = true;
+  }
+
+  /** A free download slot for a child about to start, unless its downloads wait for a window or start time. */
+  slotWithStart(ip: string): boolean {
+    const { downloadWindow, startAt, maxDownloads } = this.config.profile;
+    if (downloadWindow !== undefined || startAt !== undefined || !this.control.mayGrant(ip)) return false;
+    return this.slots.take(ip, maxDownloads);
+  }
+
+  /**
+   * Hands free download slots out (DownloadSlots.grant) and shows each newly granted controller as
+   * downloading its cycle's first try, as its child does on the grant without reporting it.
+   */
+  grantSlots(): string[] {
+    const granted = this.slots.grant(this.config.profile.maxDownloads, (ip) => this.control.mayGrant(ip));
+    for (const ip of granted) {
+      const entry = this.targets[ip];
+      if (!entry || entry.status.state === 'downloading' || isFinal(entry)) continue;
+      entry.status = {
+        ...entry.status,
+        state: 'downloading',
+        attempt: 1,
+        attempts: entry.status.attempts + 1,
+      };
+      delete entry.status.nextRetryAt;
+      delete entry.status.windowOpensAt;
+      delete entry.status.window;
+    }
+    return granted;
+  }
+
+  /** rebootPermitRequest from a grouped controller's child: a purged (or unknown) one gets none. */
+  requestReboot(ip: string): void {
+    const entry = this.targets[ip];
+    if (!entry || entry.status.state === 'purged') return;
+    this.reboots.request(ip);
+    this.dirty = true;
+  }
+
+  /** A permit is held while the child waits for it and reboots (and falls back); any other report gives it back. */
+  private releaseRebootAfter(report: ControllerReport, closed: boolean): void {
+    if (closed || (report.state !== 'rebooting' && report.state !== 'waiting-peer'))
+      this.reboots.release(report.ip);
+  }
+
+  /** Reboot permits to send now: per group one at a time, standbys first (src/domain/redundancy.ts). */
+  grantReboots(): string[] {
+    if (this.reboots.waiting.length === 0) return [];
+    const members = new Map<string, GroupMember>();
+    for (const c of this.config.inventory) {
+      const entry = this.targets[c.ip];
+      if (!entry) continue;
+      members.set(c.ip, { ip: c.ip, group: c.group, redundancy: c.redundancy, final: isFinal(entry) });
+    }
+    return this.reboots.grant(members);
+  }
+
+  /** Controllers whose child runs and has not been told to stop: those a commit's new timing reaches. */
+  runningChildren(): string[] {
+    return Object.entries(this.targets)
+      .filter(([, entry]) => entry.child === 'running' && !isFinal(entry))
+      .map(([ip]) => ip);
   }
 
   /** Running children whose purge they have not been told yet; each is returned once. */

@@ -43,7 +43,11 @@ import {
   downloadSlotRequestSignal,
   purgeSignal,
   abortDownloadSignal,
+  rebootPermitGrantSignal,
+  rebootPermitRequestSignal,
+  rolloutTimingSignal,
   type ControllerReport,
+  type RolloutTiming,
 } from './definitions';
 import { describeFailure, isPermanent } from './failures';
 import { ForgedMessages, sealFromHere } from './message-auth';
@@ -86,6 +90,19 @@ const windowsPatch = 'maintenance-windows';
  * CiuState 'pending' although the master's start had set it. One ID: each patch costs two events.
  */
 export const leanMessagesPatch = 'child-lean-messages';
+/** patched() ID: a window wait ends early when the master sends new rollout timing (its timer is cancelled). */
+const timingFollowsCommitsPatch = 'windows-follow-commits';
+/** patched() ID: the post-check reads the controller's own health view after the version check. */
+const healthPostCheckPatch = 'post-check-health-view';
+/** patched() ID: a grouped controller asks the master for a reboot permit before its reload. */
+const redundancyPatch = 'redundancy-reboot-permit';
+
+/** What the rolloutTiming signal may carry; anything else is ignored. */
+const rolloutTimingSchema = controllerUpgradeInputSchema.pick({
+  downloadWindow: true,
+  rebootWindow: true,
+  startAt: true,
+});
 
 /**
  * Upgrades one controller: inspect → (up-to-date | download in cycles of quick tries separated by
@@ -117,6 +134,14 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   /** The cycle holding a download slot, which a pause with abortDownloads stops. */
   let slotScope: CancellationScope | undefined;
   let abortRequested = false;
+  let rebootGranted = false;
+  /** Start-at and windows in force: the input's, until the master sends a commit's new ones. */
+  let timing: RolloutTiming = {
+    downloadWindow: input.downloadWindow,
+    rebootWindow: input.rebootWindow,
+    startAt: input.startAt,
+  };
+  let timingRevision = 0;
   const work = new CancellationScope();
 
   const lean = patched(leanMessagesPatch);
@@ -127,6 +152,10 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       ? { state: 'pending', attempts: 0 }
       : {}
     : undefined;
+  /** The slot the master handed out with the start, not used yet; the first download cycle uses it. */
+  let slotFromStart = reportsWithoutWaiting && input.downloadSlotGranted === true;
+  /** This cycle's slot came by grant, so the master already shows its first try. */
+  let grantShown = false;
   setHandler(controllerStatusQuery, () => status);
   const forged = new ForgedMessages();
   /** A grant or purge that claims to come from the master must be sealed by it; a child without one takes the operator's. */
@@ -140,6 +169,21 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     if (!fromMaster(seal, 'abortDownload') || !slotScope) return;
     abortRequested = true;
     slotScope.cancel();
+  });
+  setHandler(rebootPermitGrantSignal, (seal) => {
+    if (!fromMaster(seal, 'rebootPermitGrant')) return;
+    rebootGranted = true;
+  });
+  setHandler(rolloutTimingSignal, (next, seal) => {
+    if (!fromMaster(seal, 'rolloutTiming')) return;
+    const validated = validate(rolloutTimingSchema, next);
+    if (!validated.ok) {
+      log.warn('rollout timing ignored', { ...ctx, issues: boundIssues(validated.issues) });
+      return;
+    }
+    const { downloadWindow, rebootWindow, startAt } = validated.value;
+    timing = { downloadWindow, rebootWindow, startAt };
+    timingRevision++;
   });
   setHandler(purgeSignal, (seal) => {
     if (!fromMaster(seal, 'purge')) return;
@@ -166,6 +210,11 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   async function report(fields: Partial<ControllerStatus>, final = false): Promise<void> {
     showProgress(fields);
     if (!input.master) return;
+    if (slotFromStart && (status.state === 'waiting-retry' || status.state === 'waiting-window')) {
+      // Waiting before its first download: the slot from the start goes back.
+      slotFromStart = false;
+      slotToRelease = true;
+    }
     const message: ControllerReport = { ...status, final, releasesSlot: slotToRelease || undefined };
     slotToRelease = false;
     const sent = getExternalWorkflowHandle(input.master.workflowId)
@@ -195,21 +244,26 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
     if (!input.master) return fn();
     for (;;) {
-      slotGranted = false;
-      const asked = getExternalWorkflowHandle(input.master.workflowId).signal(
-        downloadSlotRequestSignal,
-        { ip: controller.ip },
-        sealFromHere('downloadSlotRequest'),
-      );
-      if (reportsWithoutWaiting) {
-        // The grant may come before the send's acknowledgement; a failed send ends the wait as the awaited one did.
-        let refused: { error: unknown } | undefined;
-        void asked.catch((error: unknown) => (refused = { error }));
-        await condition(() => slotGranted || refused !== undefined);
-        if (!slotGranted && refused) throw refused.error;
-      } else {
-        await asked;
-        await condition(() => slotGranted);
+      grantShown = false;
+      if (slotFromStart) slotFromStart = false;
+      else {
+        slotGranted = false;
+        const asked = getExternalWorkflowHandle(input.master.workflowId).signal(
+          downloadSlotRequestSignal,
+          { ip: controller.ip },
+          sealFromHere('downloadSlotRequest'),
+        );
+        if (reportsWithoutWaiting) {
+          // The grant may come before the send's acknowledgement; a failed send ends the wait as the awaited one did.
+          let refused: { error: unknown } | undefined;
+          void asked.catch((error: unknown) => (refused = { error }));
+          await condition(() => slotGranted || refused !== undefined);
+          if (!slotGranted && refused) throw refused.error;
+          grantShown = true;
+        } else {
+          await asked;
+          await condition(() => slotGranted);
+        }
       }
       const scope = new CancellationScope();
       slotScope = scope;
@@ -274,6 +328,8 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
         await condition(allHandlersFinished);
         await continueAsNew<typeof controllerUpgrade>({
           ...input,
+          ...timing,
+          downloadSlotGranted: undefined,
           carried: {
             attempts: status.attempts,
             cycles: cycle.cycles,
@@ -293,9 +349,10 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
    */
   async function waitForWindow(
     kind: 'download' | 'reboot' | 'start-at',
-    window: MaintenanceWindow | undefined,
+    current: () => MaintenanceWindow | undefined,
   ): Promise<void> {
     for (;;) {
+      const window = current();
       const now = Date.now();
       const at = windowState(window, new Date(now));
       if (at.open) return;
@@ -307,7 +364,54 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       const opensAt = at.opensAt.toISOString();
       await report({ state: 'waiting-window', window: kind, windowOpensAt: opensAt });
       log.info('waiting for the maintenance window', { ...ctx, window: kind, opensAt });
-      await sleep(at.opensAt.getTime() - now, { summary: `${kind} window opens ${opensAt}` });
+      const summary = `${kind} window opens ${opensAt}`;
+      if (patched(timingFollowsCommitsPatch))
+        await sleepUnlessTimingChanges(at.opensAt.getTime() - now, summary);
+      else await sleep(at.opensAt.getTime() - now, { summary });
+    }
+  }
+
+  /** A durable timer that a commit's new rollout timing cuts short: the caller then re-computes the window. */
+  async function sleepUnlessTimingChanges(ms: number, summary: string): Promise<void> {
+    const seen = timingRevision;
+    await CancellationScope.cancellable(async () => {
+      const timer = sleep(ms, { summary });
+      const changed = condition(() => timingRevision !== seen);
+      try {
+        await Promise.race([timer, changed]);
+      } finally {
+        CancellationScope.current().cancel();
+        await Promise.allSettled([timer, changed]);
+      }
+    });
+    if (timingRevision !== seen) log.info('rollout timing changed; window re-computed', ctx);
+  }
+
+  /**
+   * A grouped controller's turn to reload (src/domain/redundancy.ts): asks the master and waits,
+   * shown as 'waiting-peer', until no peer reboots and its standbys went first.
+   */
+  async function waitForRebootPermit(): Promise<void> {
+    if (!input.master) return;
+    rebootGranted = false;
+    await report({ state: 'waiting-peer' });
+    log.info('asking for a reboot permit', { ...ctx, group: controller.group });
+    await getExternalWorkflowHandle(input.master.workflowId).signal(
+      rebootPermitRequestSignal,
+      { ip: controller.ip },
+      sealFromHere('rebootPermitRequest'),
+    );
+    await condition(() => rebootGranted);
+  }
+
+  /** Before the reload: the reboot window, then (grouped controllers) the permit; a window that closed meanwhile gives the permit back. */
+  async function beforeReload(windows: boolean): Promise<void> {
+    const grouped = controller.group !== undefined && input.master !== undefined && patched(redundancyPatch);
+    for (;;) {
+      if (windows) await waitForWindow('reboot', () => timing.rebootWindow);
+      if (!grouped) return;
+      await waitForRebootPermit();
+      if (!windows || windowState(timing.rebootWindow, new Date()).open) return;
     }
   }
 
@@ -351,6 +455,28 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   }
 
   /**
+   * The post-check after the version check: the controller's own health view. One ciu cannot read
+   * (refused, unparsable, no row of its own) is not held against it, like an unreadable `show storage`.
+   */
+  async function healthProblem(): Promise<string | undefined> {
+    try {
+      const health = await shortCommand.inspectHealth(controller);
+      if (!health.found) log.warn('own row missing from the health view; not judged', ctx);
+      else log.info('health view read', { ...ctx, status: health.status, configState: health.configState });
+      return health.problem;
+    } catch (err) {
+      const failure = describeFailure(err);
+      if (
+        failure.type !== failureTypes.unexpectedControllerReply &&
+        failure.type !== failureTypes.commandRejected
+      )
+        throw err;
+      log.warn('health view unreadable; not judged', { ...ctx, error: failureText(failure) });
+      return undefined;
+    }
+  }
+
+  /**
    * After a wrong-version boot: boots the partition the controller ran before (ciu never wrote it),
    * once — the reboot activity looks before it reloads, and nothing here loops.
    */
@@ -378,13 +504,16 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   }
 
   async function upgrade(): Promise<ControllerUpgradeResult> {
-    const windows =
+    const windowsAtStart =
       (input.startAt !== undefined ||
         input.downloadWindow !== undefined ||
         input.rebootWindow !== undefined) &&
       patched(windowsPatch);
-    if (windows && input.startAt !== undefined && !facts)
-      await waitForWindow('start-at', { from: input.startAt, until: '9999-12-31T00:00:00Z' });
+    // Timing a commit sent later turns the window checks on too (only new runs receive it).
+    const windows = () => windowsAtStart || timingRevision > 0;
+    const startAt = () =>
+      timing.startAt === undefined ? undefined : { from: timing.startAt, until: '9999-12-31T00:00:00Z' };
+    if (windows() && timing.startAt !== undefined && !facts) await waitForWindow('start-at', startAt);
     const current =
       facts ??
       (await retryForever(
@@ -408,14 +537,15 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     const partition = targetPartition(input.partition, current);
     if (input.preChecks !== false && patched(preChecksPatch)) await preCheck(current, partition);
 
-    const downloadCycle = windows
-      ? async <T>(tries: () => Promise<T>): Promise<T> => {
-          await waitForWindow('download', input.downloadWindow);
-          return withSlot(tries);
-        }
-      : withSlot;
+    const downloadCycle = async <T>(tries: () => Promise<T>): Promise<T> => {
+      if (windows()) await waitForWindow('download', () => timing.downloadWindow);
+      return withSlot(tries);
+    };
     await retryForever('download', downloadCycle, async (n) => {
-      await report({ state: 'downloading', attempt: n, attempts: status.attempts + 1 });
+      const downloading = { state: 'downloading' as const, attempt: n, attempts: status.attempts + 1 };
+      // The master shows a cycle's first try when it grants the slot; only later tries are news to it.
+      if (n === 1 && grantShown) showProgress(downloading);
+      else await report(downloading);
       const result = await transfer.downloadImage({
         controller,
         source: input.source,
@@ -436,7 +566,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     if (!input.autoboot) {
       return finish('downloaded-reboot-required');
     }
-    if (windows) await waitForWindow('reboot', input.rebootWindow);
+    await beforeReload(windows());
     await report({ state: 'rebooting' });
     await reboot(rebootTimeoutMs).rebootController({
       controller,
@@ -451,6 +581,14 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       if (input.fallback === true && patched(fallbackPatch))
         await fallBack(current, failureText({ type: failureTypes.versionMismatchAfterReboot, message }));
       throw ApplicationFailure.nonRetryable(message, failureTypes.versionMismatchAfterReboot);
+    }
+    if (patched(healthPostCheckPatch)) {
+      const problem = await healthProblem();
+      if (problem !== undefined) {
+        const cause = { type: failureTypes.postCheckFailed, message: `post-check failed: ${problem}` };
+        if (input.fallback === true) await fallBack(current, failureText(cause));
+        throw ApplicationFailure.nonRetryable(cause.message, cause.type);
+      }
     }
     log.info('upgraded and confirmed after reboot', { ...ctx, version: image.version, build: image.build });
     return finish('upgraded');

@@ -11,6 +11,7 @@ import type { CampaignConfigInput } from '../src/domain/config';
 import type { CampaignPlan } from '../src/domain/plan';
 import type { CampaignStatus, ControllerStatus } from '../src/domain/status';
 import type { StatusRequest } from '../src/domain/status-request';
+import type { UpgradeProfile } from '../src/domain/types';
 
 /** Task queue the worker polls. */
 export const taskQueue = 'ciu';
@@ -94,10 +95,20 @@ export const controllerReportSignal =
 export const downloadSlotRequestSignal =
   defineSignal<[request: { ip: string }, seal?: Uint8Array]>('downloadSlotRequest');
 
+/** A grouped controller asks to reboot (src/domain/redundancy.ts); the master answers with rebootPermitGrantSignal. */
+export const rebootPermitRequestSignal =
+  defineSignal<[request: { ip: string }, seal?: Uint8Array]>('rebootPermitRequest');
+
 // --- child (controllerUpgrade) ---
 
 /** Sent by the master: the child may download now. */
 export const downloadSlotGrantSignal = defineSignal<[seal?: Uint8Array]>('downloadSlotGrant');
+/** Sent by the master: no peer of the child's redundancy group reboots now; the child may reload. */
+export const rebootPermitGrantSignal = defineSignal<[seal?: Uint8Array]>('rebootPermitGrant');
+/** The rollout timing a commit changed: start-at and the windows (absent = none); a waiting child re-arms at once. */
+export type RolloutTiming = Pick<UpgradeProfile, 'downloadWindow' | 'rebootWindow' | 'startAt'>;
+/** Sent by the master after a commit changed the rollout timing. */
+export const rolloutTimingSignal = defineSignal<[timing: RolloutTiming, seal?: Uint8Array]>('rolloutTiming');
 /** Stops the child wherever it is (mid-download, mid-wait); it ends as purged. Cancelling the child does the same. */
 export const purgeSignal = defineSignal<[seal?: Uint8Array]>('purge');
 /** Sent by the master when the operator pauses with abortDownloads: stop the download under way, give the slot back and wait for a new one. */

@@ -14,6 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { boundIssues } from '../src/domain/bounded';
+import { canonicalJson } from '../src/domain/canonical-json';
 import { campaignSizeIssues } from '../src/domain/campaign-limits';
 import { validateCampaignConfig } from '../src/domain/config';
 import { campaignDialectIssues } from '../src/domain/dialects';
@@ -38,13 +39,16 @@ import {
   pauseCampaignUpdate,
   resumeCampaignUpdate,
   retryTargetsUpdate,
+  rebootPermitGrantSignal,
+  rebootPermitRequestSignal,
+  rolloutTimingSignal,
   upgradePlanQuery,
   upgradeStatusQuery,
 } from './definitions';
 import { describeFailure } from './failures';
 import { sealVerdict } from '../src/domain/seal';
 import { carriedIsOurs, ForgedMessages, sealCarried, sealFromHere } from './message-auth';
-import { campaignPlan, rolloutArgs } from './rollout';
+import { campaignPlan, rolloutArgs, rolloutTiming } from './rollout';
 import {
   attemptsKey,
   campaignKey,
@@ -197,6 +201,13 @@ export async function masterUpgrade(
     (request) => state.retry(checkRequest(retryRequestSchema, request, 'retryTargets')),
     { validator: (request) => void checkRequest(retryRequestSchema, request, 'retryTargets') },
   );
+  setHandler(rebootPermitRequestSignal, (request, seal) => {
+    if (
+      !forged.accept(seal, 'rebootPermitRequest', controllerWorkflowId(campaign, request?.ip), { campaign })
+    )
+      return;
+    return fromOurChild('rebootPermitRequest', request.ip, seal, () => state.requestReboot(request.ip));
+  });
   setHandler(commitConfigUpdate, (next) => state.commit(next), {
     validator: (next) => {
       const validated = validateCampaignConfig(next);
@@ -248,7 +259,10 @@ export async function masterUpgrade(
     );
   }
 
-  async function start({ controller, entry, image, generation }: Dispatch): Promise<void> {
+  async function start(
+    { controller, entry, image, generation }: Dispatch,
+    slotGranted = false,
+  ): Promise<void> {
     const config = state.committed;
     const bindRun = patched(childRunPatch);
     if (bindRun) awaitingRunId.add(controller.ip);
@@ -287,6 +301,7 @@ export async function masterUpgrade(
           partition: config.profile.partition,
           master: { workflowId: campaign },
           searchAttributes: useSearchAttributes,
+          ...(slotGranted ? { downloadSlotGranted: true } : {}),
           ...rolloutArgs(config.profile),
           ...(controllerAttempts > 0 ? { carried: { attempts: controllerAttempts, cycles: 0, run: 1 } } : {}),
         },
@@ -313,12 +328,15 @@ export async function masterUpgrade(
     return work;
   }
 
-  /** Starts the children without waiting for them: a start that fails ends its controller as failed. */
+  /**
+   * Starts the children without waiting for them (a start that fails ends its controller as failed),
+   * each with a free download slot while there is one: no request and grant for its first cycle.
+   */
   function startWithoutWaiting(dispatches: Dispatch[]): Promise<void[]> {
     return Promise.all(
       dispatches.map((dispatch) => {
         const ip = dispatch.controller.ip;
-        const started = start(dispatch).catch((err: unknown) =>
+        const started = start(dispatch, state.slotWithStart(ip)).catch((err: unknown) =>
           state.childFailed(ip, dispatch.generation, failureText(describeFailure(err))),
         );
         starting.set(ip, started);
@@ -341,9 +359,7 @@ export async function masterUpgrade(
           ),
         ),
       );
-    for (const ip of state.slots.grant(state.committed.profile.maxDownloads, (ip) =>
-      state.control.mayGrant(ip),
-    ))
+    for (const ip of state.grantSlots())
       sends.push(
         signalChild(ip, () =>
           getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
@@ -379,6 +395,37 @@ export async function masterUpgrade(
     if (!showStateAttribute || word === shownState) return;
     upsertSearchAttributes([{ key: campaignStateKey, value: word }]);
     shownState = word;
+  }
+
+  /** Reboot permits of redundancy groups, and a commit's new start-at/windows to every running child. */
+  let timingSent = canonicalJson(rolloutTiming(state.committed.profile));
+  async function tellRedundancyAndTiming(): Promise<void> {
+    const sends: Promise<void>[] = [];
+    for (const ip of state.grantReboots())
+      sends.push(
+        signalChild(ip, () =>
+          getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
+            rebootPermitGrantSignal,
+            sealFromHere('rebootPermitGrant'),
+          ),
+        ),
+      );
+    const timing = rolloutTiming(state.committed.profile);
+    if (canonicalJson(timing) !== timingSent) {
+      timingSent = canonicalJson(timing);
+      log.info('rollout timing changed; telling running children', { campaign, ...timing });
+      for (const ip of state.runningChildren())
+        sends.push(
+          signalChild(ip, () =>
+            getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
+              rolloutTimingSignal,
+              timing,
+              sealFromHere('rolloutTiming'),
+            ),
+          ),
+        );
+    }
+    await Promise.all(sends);
   }
 
   async function signalChild(ip: string, send: () => Promise<void>): Promise<void> {
@@ -438,12 +485,14 @@ export async function masterUpgrade(
       const started = startWithoutWaiting(dispatches);
       void track(tellChildren());
       void track(tellAborts());
+      void track(tellRedundancyAndTiming());
       // A full batch may have more behind it: the next one goes in a later workflow task.
       if (dispatches.length === dispatchBatch) await started;
     } else {
-      await Promise.all(state.takeDispatches(dispatchBatch).map(start));
+      await Promise.all(state.takeDispatches(dispatchBatch).map((dispatch) => start(dispatch)));
       await tellChildren();
       await tellAborts();
+      await tellRedundancyAndTiming();
     }
     showCampaignState();
     setCurrentDetails(

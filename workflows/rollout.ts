@@ -2,6 +2,7 @@ import { planCampaign, type CampaignPlan, type PlanFacts } from '../src/domain/p
 import type { CampaignStatus } from '../src/domain/status';
 import type { CampaignConfig, UpgradeProfile } from '../src/domain/types';
 import type { ControllerUpgradeInput } from './controller-upgrade';
+import type { RolloutTiming } from './definitions';
 
 /**
  * The profile's rollout controls as a child's input fields: only the ones set, so a campaign without
@@ -27,4 +28,14 @@ export function campaignPlan(config: CampaignConfig, status: CampaignStatus, now
     if (c.runningVersion !== undefined)
       facts[c.ip] = { runningVersion: c.runningVersion, runningBuild: c.runningBuild };
   return planCampaign(config, now, facts);
+}
+
+/** The profile's start-at and windows, as the rolloutTiming signal carries them (only the ones set). */
+export function rolloutTiming(profile: UpgradeProfile): RolloutTiming {
+  const { downloadWindow, rebootWindow, startAt } = profile;
+  return {
+    ...(downloadWindow === undefined ? {} : { downloadWindow }),
+    ...(rebootWindow === undefined ? {} : { rebootWindow }),
+    ...(startAt === undefined ? {} : { startAt }),
+  };
 }

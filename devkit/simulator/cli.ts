@@ -13,6 +13,8 @@ export interface SwitchRow {
   version: string;
   build: number;
   up: boolean;
+  /** Configuration State column. */
+  configState: string;
 }
 
 /** What the CLI needs from its controller. */
@@ -370,7 +372,7 @@ function showSwitches(rows: SwitchRow[]): string {
     arubaModelName(row.model),
     `${row.version}_${row.build}`,
     row.up ? 'up' : 'down',
-    'UPDATE SUCCESSFUL',
+    row.configState,
     '0',
     '12',
   ]);

@@ -176,6 +176,11 @@ export class SimulatedController {
       version: running.version,
       build: running.build,
       up: this.server !== undefined,
+      configState:
+        this.faults.unhealthyAfterUpgrade &&
+        (running.version !== this.options.version || running.build !== this.options.build)
+          ? 'UPDATE FAILED'
+          : 'UPDATE SUCCESSFUL',
     };
   }
 

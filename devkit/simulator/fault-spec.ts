@@ -14,6 +14,7 @@ const flags = {
   blackhole: 'blackhole',
   'never-come-back': 'neverComeBack',
   'boot-old-version': 'bootOldVersion',
+  'unhealthy-after-upgrade': 'unhealthyAfterUpgrade',
 } as const;
 const names = [...Object.keys(counters).map((n) => `${n}=<n>`), ...Object.keys(flags), 'wrong-model=<model>'];
 

@@ -23,6 +23,8 @@ export interface ControllerFaults {
   neverComeBack?: boolean;
   /** After `reload` it boots the partition it ran before, whatever `boot system partition` said. */
   bootOldVersion?: boolean;
+  /** Once it runs another image than it started with, its own `show switches` row says `UPDATE FAILED`. */
+  unhealthyAfterUpgrade?: boolean;
   /** After `reload` it keeps answering SSH this long before going down, as slow real devices do. Default 50 ms. */
   slowShutdownMs?: number;
 }

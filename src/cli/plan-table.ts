@@ -18,8 +18,20 @@ function target(p: ControllerPlan): string {
 
 /** `ciu show upgrade plan`: one row per controller — what would happen, where, when, or why not. */
 export function renderPlan(plan: CampaignPlan): string {
+  const withWave = plan.waves !== undefined;
   const table = new Table({
-    head: ['IP', 'Model', 'Plan', 'Image', 'Partition', 'Flash free', 'Download', 'Reboot', 'Why'],
+    head: [
+      'IP',
+      'Model',
+      'Plan',
+      ...(withWave ? ['Wave'] : []),
+      'Image',
+      'Partition',
+      'Flash free',
+      'Download',
+      'Reboot',
+      'Why',
+    ],
     style: { head: [], border: [] },
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
   });
@@ -28,6 +40,7 @@ export function renderPlan(plan: CampaignPlan): string {
       p.ip,
       p.model,
       actionLabels[p.action],
+      ...(withWave ? [p.wave ?? '-'] : []),
       target(p),
       p.partition ?? '-',
       p.freeFlash ?? '-',
@@ -40,6 +53,15 @@ export function renderPlan(plan: CampaignPlan): string {
   if (upgrading)
     lines.push(
       `start: ${upgrading.startAt ?? 'at write memory'}; pre-checks ${upgrading.preChecks ? 'on' : 'off'}; fallback ${upgrading.fallback ? 'on' : 'off'}`,
+    );
+  if (plan.waves)
+    lines.push(
+      `waves: ${plan.waves
+        .map(
+          (w) =>
+            `${w.name} ${w.size}${w.soak ? `, soak ${w.soak}` : ''}${w.maxFailures === undefined ? '' : `, max-failures ${w.maxFailures}`}`,
+        )
+        .join(' → ')}`,
     );
   if (plan.unmatchedSelectors.length > 0)
     lines.push(`Targets matching no controller: ${plan.unmatchedSelectors.join(', ')}`);

@@ -46,6 +46,8 @@ const inventoryKeywords = {
   credentials: 'credentialsRef',
   'host-key': 'hostKey',
   dialect: 'dialect',
+  group: 'group',
+  redundancy: 'redundancy',
 } as const;
 
 /** Splits `keyword value keyword value ...` into pairs, refusing unknown or dangling keywords. */
@@ -204,7 +206,7 @@ export function removeTarget(config: StagedConfig, text: string): StagedConfig {
   return { ...config, targets: config.targets.filter((t) => t !== selector) };
 }
 
-/** `inventory add <ip> model <m> role <local|standby> credentials <ref> [ssh <host[:port]>] [host-key <fp>] [dialect <d>]` */
+/** `inventory add <ip> model <m> role <local|standby> credentials <ref> [ssh <host[:port]>] [host-key <fp>] [dialect <d>] [group <g> [redundancy <active|standby>]]` */
 export function addController(config: StagedConfig, ip: string, words: readonly string[]): StagedConfig {
   const field = `inventory[${ip}]`;
   const pairs = keywordPairs(words, inventoryKeywords, `inventory add ${ip}`);
@@ -220,6 +222,8 @@ export function addController(config: StagedConfig, ip: string, words: readonly 
       ssh: { host, port: port ?? 22, ...(hostKey ? { hostKey } : {}) },
       credentialsRef: pairs.get('credentials'),
       ...(pairs.get('dialect') ? { dialect: pairs.get('dialect') } : {}),
+      ...(pairs.get('group') ? { group: pairs.get('group') } : {}),
+      ...(pairs.get('redundancy') ? { redundancy: pairs.get('redundancy') } : {}),
     },
     field,
   );

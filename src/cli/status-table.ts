@@ -75,6 +75,11 @@ export function progressBar(bytes: number, total: number | undefined, rate?: num
 
 /** The ArubaOS-style state text, with the try and progress while downloading. */
 export function stateText(status: ControllerStatus, quickTries?: number): string {
+  const text = stateWords(status, quickTries);
+  return status.paused ? `${text} (paused)` : text;
+}
+
+function stateWords(status: ControllerStatus, quickTries?: number): string {
   const label = stateLabels[status.state] ?? status.state;
   if (status.state === 'waiting-window' && status.windowOpensAt)
     return `${label}${status.window ? ` (${status.window})` : ''} until ${status.windowOpensAt.replace(/\.\d{3}Z$/, 'Z')}`;
@@ -154,7 +159,11 @@ export function renderStatusTable(
   const withProgress =
     options.rates !== undefined &&
     controllers.some((c) => c.state === 'downloading' && c.bytes !== undefined);
-  const head = ['IP', 'Model', 'Role', 'Running', 'Target', 'State'];
+  // Only a campaign with waves has the column.
+  const withWave = controllers.some((c) => c.wave !== undefined);
+  const head = ['IP', 'Model', 'Role', 'Running', 'Target'];
+  if (withWave) head.push('Wave');
+  head.push('State');
   if (withProgress) head.push('Progress');
   head.push('Attempts', 'Next retry', 'Last error');
   const rows = controllers.map((c) => {
@@ -164,6 +173,7 @@ export function renderStatusTable(
       c.role,
       version(c.runningVersion, c.runningBuild),
       version(c.targetVersion, c.targetBuild),
+      ...(withWave ? [c.wave ?? '-'] : []),
       stateText(c, options.quickTries),
     ];
     if (withProgress)

@@ -38,6 +38,9 @@ export const showSwitches = (): string => 'show switches';
 /** The dialect's free-flash command (ArubaOS `show storage`). */
 export const showStorage = (dialect: DialectSpec): string => dialect.storage.command;
 
+/** The dialect's own health view after a reboot (ArubaOS `show switches`). */
+export const showHealth = (dialect: DialectSpec): string => dialect.health.command;
+
 /** Capability `image-sha256`: the SHA-256 of a partition's image payload. */
 export function showImageChecksum(partition: number): string {
   return `show image checksum partition ${checkPartition('partition', partition)}`;

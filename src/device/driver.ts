@@ -13,6 +13,8 @@ import {
   parseShowSwitches,
   parseShowStorage,
   parseShowVersion,
+  parseSwitchHealth,
+  type HealthReply,
   type StorageReply,
   type SwitchesReply,
   type LogLine,
@@ -84,6 +86,16 @@ export class ControllerDriver {
   async storage(): Promise<StorageReply> {
     const { spec } = this.session.dialect;
     return parseShowStorage(await this.command(commands.showStorage(spec)), spec.storage.mount);
+  }
+
+  /** The controller's own health view (ArubaOS `show switches`, its own row by `ip`). */
+  async health(ip: string): Promise<HealthReply> {
+    const { spec } = this.session.dialect;
+    return parseSwitchHealth(
+      await this.command(commands.showHealth(spec)),
+      ip,
+      spec.health.failedConfigStates,
+    );
   }
 
   /** `show switches` on a master/conductor: its associated controllers. */

@@ -1,4 +1,6 @@
 import { failureTypes, type FailureType } from '../domain/errors';
+import { boundText } from '../domain/bounded';
+import { cleanText } from '../domain/clean-text';
 import { isImageType, isVersion } from '../domain/rules';
 
 /**
@@ -233,6 +235,10 @@ export interface SwitchEntry {
   version: string;
   build?: number;
   name: string;
+  /** The Status column (`up`, `down`), when the table has one. */
+  status?: string;
+  /** The Configuration State column (`UPDATE SUCCESSFUL`, …), when the table has one. */
+  configState?: string;
 }
 
 /** `show switches`: rows it could parse, and the text of every row it could not. */
@@ -297,7 +303,12 @@ export function parseShowSwitches(text: string): SwitchesReply {
       reply.refused.push({ line: line.trimEnd(), reason: reason ?? 'unparsable' });
       continue;
     }
+    const optionalCell = (name: string) => (column(name) === -1 ? '' : cell(column(name)));
+    const status = optionalCell('Status');
+    const configState = optionalCell('Configuration State');
     reply.switches.push({
+      ...(status ? { status: boundText(cleanText(status), 40) } : {}),
+      ...(configState ? { configState: boundText(cleanText(configState), 80) } : {}),
       ip,
       model: /^\d/.test(model) ? `A${model}` : model,
       role,
@@ -316,4 +327,36 @@ export function commandError(text: string): string | undefined {
     if (m) return m;
   }
   return undefined;
+}
+
+/** A controller's health as its own `show switches` row shows it. */
+export interface HealthReply {
+  /** Its own row was in the table; without it nothing was judged. */
+  found: boolean;
+  status?: string;
+  configState?: string;
+  /** Why it is not healthy; absent when it is (or was not found). */
+  problem?: string;
+}
+
+/**
+ * Health from `show switches` on the controller itself: its own row (by IP) must say Status `up`,
+ * and its Configuration State must not match `failedStates` (ArubaOS: UPDATE FAILED, … ERROR).
+ */
+export function parseSwitchHealth(text: string, ip: string, failedStates: RegExp): HealthReply {
+  const own = parseShowSwitches(text).switches.find((s) => s.ip === ip);
+  if (!own) return { found: false };
+  const { status, configState } = own;
+  const problems = [
+    ...(status !== undefined && status.toLowerCase() !== 'up' ? [`Status ${status}`] : []),
+    ...(configState !== undefined && failedStates.test(configState)
+      ? [`Configuration State ${configState}`]
+      : []),
+  ];
+  return {
+    found: true,
+    ...(status === undefined ? {} : { status }),
+    ...(configState === undefined ? {} : { configState }),
+    ...(problems.length > 0 ? { problem: `show switches: ${problems.join(', ')}` } : {}),
+  };
 }

@@ -26,10 +26,17 @@ export interface DialectSpec {
    * table) and the mount point of the file system `copy` stages images on.
    */
   storage: { command: 'show storage'; mount: string };
+  /**
+   * The controller's own health view after a reboot: the command, and the configuration states of
+   * its own row that mean it is not healthy (besides a Status other than `up`).
+   */
+  health: { command: 'show switches'; failedConfigStates: RegExp };
 }
 
 /** ArubaOS 6.x/8.x: `show storage` lists its file systems; images are staged on /flash. */
 const arubaStorage = { command: 'show storage', mount: '/flash' } as const;
+/** ArubaOS 6.x/8.x: its own row of `show switches` (Status, Configuration State). */
+const arubaHealth = { command: 'show switches', failedConfigStates: /FAIL|ERROR/i } as const;
 
 export const dialects: Record<DialectName, DialectSpec> = {
   /** ArubaOS 6.x/8.x as documented: `copy ftp:|scp:|tftp: … system: partition {0|1}`. */
@@ -38,6 +45,7 @@ export const dialects: Record<DialectName, DialectSpec> = {
     serverPort: false,
     serverHostKey: false,
     storage: arubaStorage,
+    health: arubaHealth,
   },
   /** ArubaOS plus the ciu simulator's extensions: ftps, sftp, http, port and host-key clauses. */
   'arubaos-ext': {
@@ -45,6 +53,7 @@ export const dialects: Record<DialectName, DialectSpec> = {
     serverPort: true,
     serverHostKey: true,
     storage: arubaStorage,
+    health: arubaHealth,
   },
 };
 

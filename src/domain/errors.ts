@@ -124,6 +124,12 @@ const table = {
     permanent: true,
     wording: 'Controller booted a different image',
   },
+  /** After the reboot, the controller's own health view says it is not healthy (src/device/parsers.ts parseSwitchHealth). */
+  postCheckFailed: {
+    type: 'PostCheckFailed',
+    permanent: true,
+    wording: 'Post-check failed: the controller reports itself unhealthy',
+  },
   /** A workflow or activity input failed validation. */
   invalidInput: { type: 'InvalidInput', permanent: true, wording: 'Invalid configuration value' },
   /** More targets or a larger config than one campaign holds (src/domain/campaign-limits.ts). */

@@ -8,6 +8,7 @@ import { defaultDialect, dialectProblems } from './dialects';
 import { formatBytes, preCheckProblems } from './pre-checks';
 import { resolveTargets } from './targets';
 import type { CampaignConfig } from './types';
+import { assignWaves, describeBudget } from './waves';
 import { describeWindow, windowState, type MaintenanceWindow } from './windows';
 
 /** What is known about one controller before its upgrade. */
@@ -45,12 +46,16 @@ export interface ControllerPlan {
   startAt?: string;
   fallback?: boolean;
   preChecks?: boolean;
+  /** The profile's wave it would be upgraded in (only when the profile has waves). */
+  wave?: string;
 }
 
 export interface CampaignPlan {
   /** When the windows were evaluated (ISO). */
   at: string;
   unmatchedSelectors: string[];
+  /** The profile's waves in order: size, soak time and budget (only when it has waves). */
+  waves?: Array<{ name: string; size: number; soak?: string; maxFailures?: string }>;
   controllers: ControllerPlan[];
   counts: Partial<Record<PlanAction, number>>;
 }
@@ -75,6 +80,8 @@ export function planCampaign(
   const { profile } = config;
   const { controllers: targeted, unmatched } = resolveTargets(config.inventory, config.targets);
   const targetedIps = new Set(targeted.map((c) => c.ip));
+  const waves = assignWaves(profile.waves, targeted);
+  const waveOf = new Map(waves?.flatMap((w) => w.members.map((ip) => [ip, w.name] as const)));
   const plans = config.inventory.map((controller): ControllerPlan => {
     const known = facts[controller.ip] ?? {};
     const base: ControllerPlan = {
@@ -86,6 +93,8 @@ export function planCampaign(
     };
     if (!targetedIps.has(controller.ip))
       return { ...base, action: 'not-targeted', reason: 'no target selector matches it' };
+    const wave = waveOf.get(controller.ip);
+    if (wave !== undefined) base.wave = wave;
     const entry = profile.models[controller.model];
     if (!entry)
       return { ...base, action: 'refused', reason: `profile.models.${controller.model} is missing` };
@@ -155,5 +164,22 @@ export function planCampaign(
   });
   const counts: Partial<Record<PlanAction, number>> = {};
   for (const { action } of plans) counts[action] = (counts[action] ?? 0) + 1;
-  return { at: now.toISOString(), unmatchedSelectors: unmatched, controllers: plans, counts };
+  const waveSummary = waves?.map((w) => {
+    const soak = profile.waves?.find((p) => p.name === w.name)?.soak;
+    return {
+      name: w.name,
+      size: w.members.length,
+      ...(soak === undefined ? {} : { soak }),
+      ...(w.maxFailures === undefined
+        ? {}
+        : { maxFailures: describeBudget(w.maxFailures, w.members.length) }),
+    };
+  });
+  return {
+    at: now.toISOString(),
+    unmatchedSelectors: unmatched,
+    ...(waveSummary ? { waves: waveSummary } : {}),
+    controllers: plans,
+    counts,
+  };
 }

@@ -16,6 +16,7 @@ import {
   fileNameProblem,
   protocols,
 } from './rules';
+import { redundancyGroupPattern, redundancyRoles } from './redundancy';
 import { parseSelector, resolveTargets } from './targets';
 import { clockPattern, isInstant, isTimeZone, weekdays } from './windows';
 import { waveFields } from './waves';
@@ -92,6 +93,13 @@ export const controllerSchema = z.strictObject({
   credentialsRef,
   /** CLI dialect (src/domain/dialects.ts). Default 'arubaos'. */
   dialect: z.enum(dialectNames, `must be one of ${dialectNames.join(', ')}`).optional(),
+  /** Redundancy group (a master/standby pair, a cluster): its members never reboot at the same time. */
+  group: z
+    .string('must be a string')
+    .regex(redundancyGroupPattern, 'must be a group name (letters, digits, . _ -, at most 64)')
+    .optional(),
+  /** Its role in the group: the standby reboots before the active. Absent: no order, one at a time. */
+  redundancy: z.enum(redundancyRoles, `must be one of ${redundancyRoles.join(', ')}`).optional(),
 });
 
 /** Where an image lives. `port` defaults to the protocol's; without `hostKey`, known_hosts decides (scp/sftp). */
@@ -228,6 +236,12 @@ export const campaignConfigSchema = z
           message: `${controller.ip} is listed twice`,
         });
       seen.add(controller.ip);
+      if (controller.redundancy !== undefined && controller.group === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['inventory', index, 'redundancy'],
+          message: `needs a group: ${controller.ip} is ${controller.redundancy} of which group?`,
+        });
     });
     for (const model of Object.keys(config.profile.models)) {
       if (!isKnownModel(model))
@@ -331,6 +345,8 @@ export const controllerUpgradeInputSchema = z.strictObject({
   searchAttributes: z.boolean('must be true or false').optional(),
   /** Retry cycles per run before continue-as-new. Default 20 (about 1,500 events). */
   cyclesPerRun: wholeNumber(1).optional(),
+  /** The master handed it a download slot with its start: its first download cycle asks for none. */
+  downloadSlotGranted: z.boolean('must be true or false').optional(),
   carried: controllerCarriedSchema.optional(),
   ...rolloutFields,
 });

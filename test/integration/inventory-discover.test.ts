@@ -64,9 +64,9 @@ test("stages the master's standbys and locals from show switches", async () => {
   expect(result).toEqual({
     code: 0,
     out: [
-      '127.54.0.2 A7005 standby 6.4.4.0 build 60000',
+      '127.54.0.2 A7005 standby 6.4.4.0 build 60000 group master-127.54.0.1 standby',
       '127.54.0.3 A7210 local 6.4.4.0 build 60000',
-      '127.54.0.4 A7005 standby 6.4.4.0 build 60000',
+      '127.54.0.4 A7005 standby 6.4.4.0 build 60000 group master-127.54.0.1 standby',
       '3 controllers discovered on 127.54.0.1 (staged; `ciu write memory` commits)',
       '',
     ].join('\n'),
@@ -82,6 +82,8 @@ test("stages the master's standbys and locals from show switches", async () => {
       role: 'standby',
       ssh: { host: '127.54.0.2', port: 22 },
       credentialsRef: 'master',
+      group: 'master-127.54.0.1',
+      redundancy: 'standby',
     },
     {
       ip: '127.54.0.3',
@@ -96,6 +98,8 @@ test("stages the master's standbys and locals from show switches", async () => {
       role: 'standby',
       ssh: { host: '127.54.0.4', port: 22 },
       credentialsRef: 'master',
+      group: 'master-127.54.0.1',
+      redundancy: 'standby',
     },
   ]);
 });

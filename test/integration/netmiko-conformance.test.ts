@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ControllerDriver } from '../../src/device/driver';
-import { parseShowStorage } from '../../src/device/parsers';
+import { parseShowStorage, parseSwitchHealth } from '../../src/device/parsers';
+import { dialects } from '../../src/domain/dialects';
 import { SimulatedController } from '../../devkit/simulator/controller';
 import {
   createTestImage,
@@ -95,8 +96,20 @@ describe.each([6, 8] as const)('netmiko aruba_os against a simulated ArubaOS %i.
 
   test('every reply lands on its own command, in the prompt style of its release', async () => {
     const { steps, sessionLog } = await netmikoSession(aos);
-    const [prompt, version, images, storage, config, configPrompt, end, endPrompt, copy, copied, after] =
-      steps.map((s) => s.output);
+    const [
+      prompt,
+      version,
+      images,
+      storage,
+      config,
+      configPrompt,
+      end,
+      endPrompt,
+      copy,
+      copied,
+      after,
+      switches,
+    ] = steps.map((s) => s.output);
     expect(prompt).toBe(`${host}${node} #`);
     expect(version).toMatch(
       /^Aruba Operating System Software\.\nArubaOS \(MODEL: Aruba7210\), Version 6\.4\.4\.0\n/,
@@ -117,6 +130,15 @@ describe.each([6, 8] as const)('netmiko aruba_os against a simulated ArubaOS %i.
     expect(copied).toMatch(/Image upgraded successfully/);
     expect(after).toContain('Software Version        : ArubaOS 6.5.1.0');
     expect(controllers[aos]?.snapshot().partitions[1]).toMatchObject({ version: '6.5.1.0', build: 66000 });
+    // The post-check's health view as netmiko reads it is what ciu judges: its own row, up.
+    expect(switches).toMatch(/^\nAll Switches\n/);
+    expect(
+      parseSwitchHealth(switches ?? '', `127.53.0.${aos}`, dialects.arubaos.health.failedConfigStates),
+    ).toEqual({
+      found: true,
+      status: 'up',
+      configState: 'UPDATE SUCCESSFUL',
+    });
     expect(sessionLog).toContain('no paging');
     expect(sessionLog).not.toContain(ftp.password);
     expect(sessionLog).not.toContain(enablePassword);
@@ -140,6 +162,7 @@ describe.each([6, 8] as const)('netmiko aruba_os against a simulated ArubaOS %i.
       );
       expect(copied.bytes).toBe(image.bytes.length);
       expect((await driver.partitions())[0]).toMatchObject({ version: '6.5.1.0', build: 66000 });
+      expect(await driver.health(controller.ip)).toMatchObject({ found: true, status: 'up' });
     } finally {
       driver.close();
     }

@@ -8,6 +8,8 @@ import { settingVariables } from '../../src/settings';
 interface Service {
   image?: string;
   build?: string;
+  command?: string[];
+  secrets?: string[];
   entrypoint?: string | string[];
   environment?: Record<string, string>;
   ports?: string[];
@@ -32,6 +34,22 @@ describe('docker-compose.yml', () => {
       build: '.',
       environment: { TEMPORAL_ADDRESS: 'temporal:7233' },
     });
+  });
+
+  it('gives the worker and the codec server only variables they read; their key files are mounted secrets', () => {
+    const { services } = compose;
+    const worker = services['ciu-worker'];
+    const codec = services['ciu-codec-server'];
+    for (const name of [...Object.keys(worker?.environment ?? {}), ...Object.keys(codec?.environment ?? {})])
+      expect(Object.keys(settingVariables)).toContain(name);
+    expect(worker?.environment).toMatchObject({
+      CIU_MESSAGE_KEYS: '/run/secrets/ciu-message-keys',
+      CIU_PAYLOAD_KEYS: '/run/secrets/ciu-payload-keys',
+    });
+    expect(worker?.secrets).toEqual(expect.arrayContaining(['ciu-message-keys', 'ciu-payload-keys']));
+    expect(codec).toMatchObject({ build: '.', secrets: ['ciu-payload-keys'] });
+    expect(codec?.command?.slice(0, 1)).toEqual(['codec-server']);
+    expect(services['temporal-ui']?.environment?.TEMPORAL_CODEC_ENDPOINT).toContain('http://127.0.0.1:8888');
   });
 
   it('registers exactly the search attributes the workflows write', () => {

@@ -117,6 +117,15 @@ describe('staging edits', () => {
     ).toMatch(/inventory\[127\.20\.1\.10\]\.role must be 'local' or 'standby'/);
   });
 
+  it('inventory add takes a redundancy group and role; a bad role is refused naming the field', () => {
+    const words = ['model', 'A7210', 'role', 'local', 'credentials', 'a', 'group', 'hq-pair'];
+    const config = addController(emptyConfig(), '127.20.1.11', [...words, 'redundancy', 'standby']);
+    expect(config.inventory[0]).toMatchObject({ group: 'hq-pair', redundancy: 'standby' });
+    expect(
+      usageIssues(() => addController(emptyConfig(), '127.20.1.11', [...words, 'redundancy', 'primary']))[0],
+    ).toBe('inventory[127.20.1.11].redundancy must be one of active, standby');
+  });
+
   // The staging commands use the domain's rule for each value, not a looser copy of their own.
   it.each([
     [['image-file', 'images/.hidden'], /^profile\.models\.A7210\.imageFile must be a file name: /],

@@ -12,6 +12,7 @@ import {
   parseShowLog,
   parseShowStorage,
   parseShowSwitches,
+  parseSwitchHealth,
   parseShowVersion,
 } from '../../src/device/parsers';
 
@@ -218,13 +219,23 @@ describe('commandError', () => {
 });
 
 describe('parseShowSwitches', () => {
+  const header =
+    'IP Address    IPv6 Address  Name                          Location          Type     Model       Version          Status  Configuration State  Config Sync Time (sec)  Config ID';
+  const underline =
+    '----------    ------------  ----                          --------          ----     -----       -------          ------  -------------------  ----------------------  ---------';
+  const row = (
+    ip: string,
+    name: string,
+    type: string,
+    model: string,
+    version: string,
+    status = 'up',
+    configState = 'UPDATE SUCCESSFUL',
+  ) =>
+    `${ip.padEnd(14)}${'None'.padEnd(14)}${name.padEnd(30)}${'Building1.floor1'.padEnd(18)}${type.padEnd(9)}${model.padEnd(12)}${version.padEnd(17)}${status.padEnd(8)}${configState.padEnd(21)}${'0'.padEnd(24)}29`;
+  const healthy = { status: 'up', configState: 'UPDATE SUCCESSFUL' };
+
   test('columns from the dashed underline: wide names and an unparsable row do not shift the rest', () => {
-    const header =
-      'IP Address    IPv6 Address  Name                          Location          Type     Model       Version          Status  Configuration State  Config Sync Time (sec)  Config ID';
-    const underline =
-      '----------    ------------  ----                          --------          ----     -----       -------          ------  -------------------  ----------------------  ---------';
-    const row = (ip: string, name: string, type: string, model: string, version: string) =>
-      `${ip.padEnd(14)}${'None'.padEnd(14)}${name.padEnd(30)}${'Building1.floor1'.padEnd(18)}${type.padEnd(9)}${model.padEnd(12)}${version.padEnd(17)}${'up'.padEnd(8)}${'UPDATE SUCCESSFUL'.padEnd(21)}${'0'.padEnd(24)}29`;
     const text = [
       'All Switches',
       '------------',
@@ -246,9 +257,18 @@ describe('parseShowSwitches', () => {
         version: '8.6.0.2',
         build: 73853,
         name: 'conductor-with-a-long-name-1',
+        ...healthy,
       },
-      { ip: '10.1.1.11', model: 'A7210', role: 'local', version: '8.6.0.2', build: 73853, name: 'md-1' },
-      { ip: '10.1.1.12', model: 'A7005', role: 'standby', version: '6.5.4.8', name: 'sb-1' },
+      {
+        ip: '10.1.1.11',
+        model: 'A7210',
+        role: 'local',
+        version: '8.6.0.2',
+        build: 73853,
+        name: 'md-1',
+        ...healthy,
+      },
+      { ip: '10.1.1.12', model: 'A7005', role: 'standby', version: '6.5.4.8', name: 'sb-1', ...healthy },
     ]);
     expect(reply.refused).toEqual([
       { line: expect.stringMatching(/^10\.1\.1\.x +None +broken/), reason: 'no IPv4 address' },
@@ -259,6 +279,41 @@ describe('parseShowSwitches', () => {
     expect(() => parseShowSwitches('IP Address Name\n10.1.1.1 x')).toThrow(
       'unexpected reply to "show switches": no header with a dashed underline',
     );
+  });
+
+  describe("parseSwitchHealth: the controller's own row after a reboot", () => {
+    const table = (...rows: string[]) =>
+      ['All Switches', '------------', header, underline, ...rows].join('\n');
+    const failed = /FAIL|ERROR/i;
+
+    test('healthy when its own row is up and its configuration state is not a failure', () => {
+      const text = table(
+        row('10.1.1.10', 'conductor', 'master', 'Aruba7210', '8.6.0.2_73853', 'up', 'UPDATE FAILED'),
+        row('10.1.1.11', 'md-1', 'MD', 'Aruba7210', '8.6.0.2_73853', 'up', 'UPDATE REQUIRED'),
+      );
+      expect(parseSwitchHealth(text, '10.1.1.11', failed)).toEqual({
+        found: true,
+        status: 'up',
+        configState: 'UPDATE REQUIRED',
+      });
+    });
+
+    test('names every reason of an unhealthy row, cleaned of escape sequences', () => {
+      const text = table(
+        row('10.1.1.11', 'md-1', 'MD', 'Aruba7210', '8.6.0.2_73853', 'down', 'UPDATE FAILED\u001b[2J'),
+      );
+      expect(parseSwitchHealth(text, '10.1.1.11', failed)).toEqual({
+        found: true,
+        status: 'down',
+        configState: 'UPDATE FAILED',
+        problem: 'show switches: Status down, Configuration State UPDATE FAILED',
+      });
+    });
+
+    test('a table without its own row judges nothing', () => {
+      const text = table(row('10.1.1.10', 'conductor', 'master', 'Aruba7210', '8.6.0.2_73853'));
+      expect(parseSwitchHealth(text, '10.1.1.11', failed)).toEqual({ found: false });
+    });
   });
 });
 

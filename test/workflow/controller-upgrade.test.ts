@@ -619,3 +619,66 @@ describe('maintenance windows', () => {
     expect(activities.downloadImage).not.toHaveBeenCalled();
   });
 });
+
+describe("post-check with the controller's own health view", () => {
+  const unhealthy = {
+    found: true,
+    status: 'up',
+    configState: 'UPDATE FAILED',
+    problem: 'show switches: Configuration State UPDATE FAILED',
+  };
+
+  test('a controller on the right image that reports itself unhealthy fails the post-check with its reason', async () => {
+    const { activities } = fakeActivities({ inspectHealth: async () => unhealthy });
+    const workflowId = `post-check-${counter}`;
+    const result = await withWorker(activities, (taskQueue) =>
+      env.client.workflow.execute(controllerUpgrade, { taskQueue, workflowId, args: [rolloutInput()] }),
+    );
+    expect(result).toMatchObject({ state: 'failed', runningVersion: '6.4.0.0', runningBuild: 81234 });
+    expect(result.lastError).toBe(
+      'PostCheckFailed: post-check failed: show switches: Configuration State UPDATE FAILED',
+    );
+    expect(activities.rebootController).toHaveBeenCalledTimes(1);
+    expect(activities.inspectHealth).toHaveBeenCalledTimes(1);
+  });
+
+  test('with fallback an unhealthy controller is booted back into its old partition: Rolled back, with the cause', async () => {
+    let boots = 0;
+    const { activities } = fakeActivities({
+      inspectController: async () =>
+        boots === 1 ? factsFor(targetImage.version, targetImage.build) : factsFor(),
+      rebootController: async () => {
+        boots++;
+      },
+      inspectHealth: async () => unhealthy,
+    });
+    const result = await withWorker(activities, (taskQueue) =>
+      env.client.workflow.execute(controllerUpgrade, {
+        taskQueue,
+        workflowId: `post-check-fallback-${counter}`,
+        args: [rolloutInput({ fallback: true })],
+      }),
+    );
+    expect(result).toMatchObject({ state: 'rolled-back', runningVersion: '6.3.1.0', runningBuild: 70000 });
+    expect(result.lastError).toBe(
+      'PostCheckFailed: post-check failed: show switches: Configuration State UPDATE FAILED; rolled back to partition 0 (6.3.1.0 build 70000)',
+    );
+    expect(activities.rebootController.mock.calls.map(([r]) => r.partition)).toEqual([1, 0]);
+  });
+
+  test('a health view ciu cannot read is not held against the controller', async () => {
+    const { activities } = fakeActivities({
+      inspectHealth: async () => {
+        throw ApplicationFailure.nonRetryable('% Invalid input detected', failureTypes.commandRejected);
+      },
+    });
+    const result = await withWorker(activities, (taskQueue) =>
+      env.client.workflow.execute(controllerUpgrade, {
+        taskQueue,
+        workflowId: `post-check-unread-${counter}`,
+        args: [rolloutInput()],
+      }),
+    );
+    expect(result.state).toBe('upgraded');
+  });
+});

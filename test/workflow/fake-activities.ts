@@ -70,6 +70,7 @@ export function fakeActivities(overrides: Partial<UpgradeActivities> = {}) {
     inspectController: async (c) =>
       rebooted.has(c.ip) ? factsFor(targetImage.version, targetImage.build) : factsFor(),
     inspectStorage: async () => ({ freeBytes: 200 * 1024 ** 2, sizeBytes: 2 * 1024 ** 3 }),
+    inspectHealth: async () => ({ found: true, status: 'up', configState: 'UPDATE SUCCESSFUL' }),
     downloadImage: async () => ({ bytes: targetImage.payloadLength }),
     verifyImageOnController: async () => undefined,
     logOnController: async () => undefined,
@@ -90,6 +91,7 @@ export function fakeActivities(overrides: Partial<UpgradeActivities> = {}) {
     verifyImage: fake('verifyImage'),
     inspectController: fake('inspectController'),
     inspectStorage: fake('inspectStorage'),
+    inspectHealth: fake('inspectHealth'),
     downloadImage: fake('downloadImage'),
     verifyImageOnController: fake('verifyImageOnController'),
     logOnController: fake('logOnController'),

@@ -12,8 +12,9 @@ import { countsText, oneLine, renderStatusTable, type StatusTableOptions } from 
 
 /** Human text for one status snapshot: campaign line, verification problems, unmatched targets, table, counts. */
 export function renderCampaignStatus(status: CampaignStatus, options: StatusTableOptions = {}): string {
+  const held = status.state === 'halted' || status.state === 'paused' ? status.state : status.phase;
   const lines = [
-    `Campaign ${status.campaign} — ${status.phase}, config revision ${status.revision}, downloads ${status.downloadSlots.inUse}/${status.downloadSlots.max} (${status.downloadSlots.waiting} waiting)`,
+    `Campaign ${status.campaign} — ${held}, config revision ${status.revision}, downloads ${status.downloadSlots.inUse}/${status.downloadSlots.max} (${status.downloadSlots.waiting} waiting)`,
   ];
   for (const v of status.verifications.filter((v) => !v.ok))
     lines.push(
@@ -23,11 +24,46 @@ export function renderCampaignStatus(status: CampaignStatus, options: StatusTabl
     lines.push(`Targets matching no associated controller: ${status.unmatchedSelectors.join(', ')}`);
   if (status.ignoredPurges?.length)
     lines.push(`Purges that did nothing: ${oneLine(status.ignoredPurges.join('; '))}`);
+  lines.push(...controlLines(status));
   lines.push(renderStatusTable(status.controllers, options));
   const pageLine = pageText(status);
   if (pageLine) lines.push(pageLine);
-  lines.push(countsText(status.counts));
+  lines.push(`${countsText(status.counts)}${controlCounts(status)}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The halt, the pause and the waves, above the table (nothing for a campaign without them). */
+function controlLines(status: CampaignStatus): string[] {
+  const lines: string[] = [];
+  if (status.halt)
+    lines.push(
+      `HALTED since ${status.halt.at}: ${oneLine(status.halt.reason)} — \`ciu upgrade resume\` continues, \`ciu upgrade target purge all\` ends it`,
+    );
+  if (status.pause)
+    lines.push(
+      status.pause.campaign
+        ? `PAUSED since ${status.pause.at}: nothing new starts — \`ciu upgrade resume\``
+        : `Paused: ${status.pause.controllers.join(', ')} — \`ciu upgrade resume <selector>\``,
+    );
+  if (status.waves)
+    lines.push(
+      `Waves: ${status.waves
+        .map(
+          (w) =>
+            `${w.name} ${w.state}${w.soakUntil ? ` until ${w.soakUntil}` : ''} ${w.final}/${w.size}${w.failures ? `, ${w.failures} failed` : ''}${w.maxFailures === undefined ? '' : ` (max-failures ${w.maxFailures})`}`,
+        )
+        .join(' · ')}`,
+    );
+  if (status.maxFailures !== undefined) lines.push(`Campaign max-failures: ${status.maxFailures}`);
+  return lines;
+}
+
+/** After the counts: whether the campaign is halted or paused, so a glance at the last line says it. */
+function controlCounts(status: CampaignStatus): string {
+  if (status.halt) return ' — campaign HALTED (failure budget exceeded)';
+  if (status.pause?.campaign) return ' — campaign PAUSED';
+  if (status.pause) return ` — ${status.pause.controllers.length} paused`;
+  return '';
 }
 
 /** Where the page sits when it is not the whole answer, and how to see the next one. */

@@ -87,21 +87,27 @@ export function registerDiscoverCommand(program: Command, ctx: CliContext): void
         }
         const refused = [...reply.refused];
         const controllers: Array<Record<string, unknown>> = [];
+        const stagedBefore = new Map(staged.inventory.map((c) => [c.ip, c]));
         for (const entry of reply.switches) {
           if (entry.role === 'master' || entry.ip === host) continue;
           if (!isKnownModel(entry.model)) {
             refused.push({ line: `${entry.ip} ${entry.model}`, reason: `unknown model ${entry.model}` });
             continue;
           }
+          const redundancy = discoveredRedundancy(entry.role, host, stagedBefore.get(entry.ip));
           controllers.push({
             ip: entry.ip,
             model: entry.model,
             role: entry.role,
             ssh: { host: entry.ip, port: 22 },
             credentialsRef: ref,
+            ...redundancy,
           });
+          const grouped = redundancy.group
+            ? ` group ${redundancy.group}${redundancy.redundancy ? ` ${redundancy.redundancy}` : ''}`
+            : '';
           ctx.io.out(
-            `${entry.ip} ${entry.model} ${entry.role} ${entry.version}${entry.build === undefined ? '' : ` build ${entry.build}`}\n`,
+            `${entry.ip} ${entry.model} ${entry.role} ${entry.version}${entry.build === undefined ? '' : ` build ${entry.build}`}${grouped}\n`,
           );
         }
         saveStaged(configDir, upsertControllers(staged, controllers));
@@ -117,4 +123,22 @@ export function registerDiscoverCommand(program: Command, ctx: CliContext): void
     'ciu inventory discover 10.1.4.2 --credentials ctrl-admin',
     'ciu inventory discover 10.1.4.2:22 --credentials ctrl-admin --host-key SHA256:…',
   );
+}
+
+/**
+ * The redundancy group a discovered controller gets: a standby backs up the master it was discovered
+ * on (group `master-<host>`, standby; the master itself joins as active when the operator inventories
+ * it). A local keeps the group the operator staged for it, since `show switches` does not say.
+ */
+function discoveredRedundancy(
+  role: string,
+  master: string,
+  before: { group?: unknown; redundancy?: unknown } | undefined,
+): { group?: string; redundancy?: string } {
+  if (role === 'standby') return { group: `master-${master}`.slice(0, 64), redundancy: 'standby' };
+  if (typeof before?.group !== 'string') return {};
+  return {
+    group: before.group,
+    ...(typeof before.redundancy === 'string' ? { redundancy: before.redundancy } : {}),
+  };
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { StagedConfig } from '../config-file';
 import { withExamples, type CliContext } from '../context';
+import { registerControlCommands } from './control';
 import { subcommand } from './rollout-tree';
 import { edit } from './staged';
 import {
@@ -11,6 +12,7 @@ import {
   setWindow,
   type WindowField,
 } from '../rollout-staging';
+import { removeWave, setMaxFailures, setWave } from '../wave-staging';
 
 /**
  * The rollout controls on the existing command tree: `upgrade-profile pre-checks|no-pre-checks|
@@ -93,5 +95,58 @@ export function registerRolloutCommands(program: Command, ctx: CliContext): void
         edit(ctx, this, (c) => setStartAt(c, time), time === 'now' ? 'start-at cleared' : `start-at ${time}`);
       }),
     'ciu upgrade campaign start-at 2026-12-01T02:00:00Z',
+  );
+  registerWaveCommands(profile, ctx);
+  registerControlCommands(program, ctx);
+}
+
+/** `upgrade-profile wave|no-wave|max-failures|no-max-failures`. */
+function registerWaveCommands(profile: Command, ctx: CliContext): void {
+  withExamples(
+    profile
+      .command('wave <name> [words...]')
+      .description(
+        'add (or change) a wave, in order: <n> | <p>% | subnet <cidr> | model <m> | role <local|standby> | nothing (all remaining); [soak <duration>] [max-failures <n|p%>]',
+      )
+      .action(function (this: Command, name: string, words: string[]) {
+        edit(ctx, this, (c) => setWave(c, name, words), `wave ${[name, ...words].join(' ')}`);
+      }),
+    'ciu upgrade-profile wave canary 1 soak 30m max-failures 0',
+    'ciu upgrade-profile wave early 10% max-failures 5%',
+    'ciu upgrade-profile wave rest',
+  );
+  withExamples(
+    profile
+      .command('no-wave <name>')
+      .description('remove a wave (`all`: every wave; the campaign then starts every target at once)')
+      .action(function (this: Command, name: string) {
+        edit(
+          ctx,
+          this,
+          (c) => removeWave(c, name),
+          name === 'all' ? 'waves removed' : `wave ${name} removed`,
+        );
+      }),
+    'ciu upgrade-profile no-wave early',
+  );
+  withExamples(
+    profile
+      .command('max-failures <budget>')
+      .description(
+        'failures the whole campaign may have (a number, or a percentage of its targets); one more halts it',
+      )
+      .action(function (this: Command, budget: string) {
+        edit(ctx, this, (c) => setMaxFailures(c, budget), `max-failures ${budget}`);
+      }),
+    'ciu upgrade-profile max-failures 5%',
+  );
+  withExamples(
+    profile
+      .command('no-max-failures')
+      .description('no campaign-wide failure budget (default)')
+      .action(function (this: Command) {
+        edit(ctx, this, (c) => setMaxFailures(c, undefined), 'max-failures removed');
+      }),
+    'ciu upgrade-profile no-max-failures',
   );
 }

@@ -59,7 +59,7 @@ export function registerSimulateCommand(program: Command, ctx: CliContext): void
       .option('--state-dir <dir>', 'flash and logs (default: <config-dir>/simulator)')
       .option(
         '--fault <ip:fault,…>',
-        'fault switches, repeatable: refuse-downloads=<n>, stall-downloads=<n>, corrupt-downloads=<n>, wrong-model=<m>, flash-full, unreachable, never-come-back, boot-old-version',
+        'fault switches, repeatable: refuse-downloads=<n>, stall-downloads=<n>, corrupt-downloads=<n>, wrong-model=<m>, flash-full, unreachable, never-come-back, boot-old-version, unhealthy-after-upgrade',
         (spec: string, all: string[]) => [...all, spec],
         [],
       )

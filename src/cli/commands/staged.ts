@@ -198,7 +198,7 @@ export function registerInventoryCommands(program: Command, ctx: CliContext): vo
     inventory
       .command('add <ip> [keywordValues...]')
       .description(
-        'add or replace a controller: model <m> role <local|standby> credentials <ref> [ssh <host[:port]>] [host-key <SHA256:..>]',
+        'add or replace a controller: model <m> role <local|standby> credentials <ref> [ssh <host[:port]>] [host-key <SHA256:..>] [dialect <d>] [group <g> [redundancy <active|standby>]]',
       )
       .action(function (this: Command, ip: string, words: string[]) {
         edit(ctx, this, (c) => addController(c, ip, words), `controller ${ip} added`);
