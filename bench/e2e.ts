@@ -82,6 +82,8 @@ async function startWorker(dev: DevServer, env: DemoEnvironment, dir: string) {
       CIU_CREDENTIALS_FILE: credentialsFile,
       CIU_MESSAGE_KEYS: messageKeysFile,
       CIU_KNOWN_HOSTS: env.knownHostsFile,
+      // The fleet's images are signed; the worker trusts the fleet's image key, as an operator's would.
+      CIU_IMAGE_KEYS: env.imageKeyFile,
       // Info, to see when it polls; the log itself is dropped.
       CIU_LOG_LEVEL: 'info',
       CIU_LOG_PRETTY: '0',
@@ -130,7 +132,15 @@ async function runCiu(client: Client, dev: DevServer, round: number, dir: string
         env: { CIU_LOG_LEVEL: 'silent' },
       },
     );
-    const summary = await client.workflow.getHandle<typeof masterUpgrade>(campaign).result();
+    const summary = await client.workflow
+      .getHandle<typeof masterUpgrade>(campaign)
+      .result()
+      .catch((err: unknown) => {
+        // Say why: the failure's own message, not only "Workflow execution failed".
+        throw new Error(
+          `ciu campaign ${campaign} failed: ${err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err)}`,
+        );
+      });
     const wallMs = Date.now() - started;
     if (summary.counts.upgraded !== controllers)
       throw new Error(`ciu campaign ended with ${JSON.stringify(summary.counts)}`);

@@ -129,6 +129,14 @@ export class DownloadSlots {
     else if (holders.includes(ip)) grants.push(ip);
   }
 
+  /** A slot for `ip` without asking, if one is free and nobody waits (handed out with a child's start). */
+  take(ip: string, max: number): boolean {
+    const { holders, queue } = this.state;
+    if (holders.length >= max || queue.length > 0 || holders.includes(ip)) return false;
+    holders.push(ip);
+    return true;
+  }
+
   release(ip: string): void {
     this.state.holders = this.state.holders.filter((h) => h !== ip);
     this.state.queue = this.state.queue.filter((q) => q !== ip);
@@ -479,6 +487,13 @@ export class CampaignState {
     this.dirty = true;
   }
 
+  /** A free download slot for a child about to start, unless its downloads wait for a window or start time. */
+  slotWithStart(ip: string): boolean {
+    const { downloadWindow, startAt, maxDownloads } = this.config.profile;
+    if (downloadWindow !== undefined || startAt !== undefined || !this.control.mayGrant(ip)) return false;
+    return this.slots.take(ip, maxDownloads);
+  }
+
   /**
    * Hands free download slots out (DownloadSlots.grant) and shows each newly granted controller as
    * downloading its cycle's first try, as its child does on the grant without reporting it.
@@ -524,7 +539,7 @@ export class CampaignState {
       if (!entry) continue;
       members.set(c.ip, { ip: c.ip, group: c.group, redundancy: c.redundancy, final: isFinal(entry) });
     }
-    // Halted or paused: no new reboots, like no new downloads (waves' CampaignControl).
+    // A halted campaign, or a paused controller, reboots nothing new (waves' CampaignControl).
     return this.reboots.grant(members, (ip) => this.control.mayGrant(ip));
   }
 
@@ -731,9 +746,7 @@ export class CampaignState {
       ...(halt ? { halt } : {}),
       ...(pause ? { pause } : {}),
       ...(waves ? { waves } : {}),
-      ...(budget === undefined
-        ? {}
-        : { maxFailures: describeBudget(budget, Object.keys(this.targets).length) }),
+      ...(budget === undefined ? {} : { maxFailures: describeBudget(budget, this.control.targetedCount) }),
     };
   }
 

@@ -152,6 +152,10 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       ? { state: 'pending', attempts: 0 }
       : {}
     : undefined;
+  /** The slot the master handed out with the start, not used yet; the first download cycle uses it. */
+  let slotFromStart = reportsWithoutWaiting && input.downloadSlotGranted === true;
+  /** This cycle's slot came by grant, so the master already shows its first try. */
+  let grantShown = false;
   setHandler(controllerStatusQuery, () => status);
   const forged = new ForgedMessages();
   /** A grant or purge that claims to come from the master must be sealed by it; a child without one takes the operator's. */
@@ -206,6 +210,11 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   async function report(fields: Partial<ControllerStatus>, final = false): Promise<void> {
     showProgress(fields);
     if (!input.master) return;
+    if (slotFromStart && (status.state === 'waiting-retry' || status.state === 'waiting-window')) {
+      // Waiting before its first download: the slot from the start goes back.
+      slotFromStart = false;
+      slotToRelease = true;
+    }
     const message: ControllerReport = { ...status, final, releasesSlot: slotToRelease || undefined };
     slotToRelease = false;
     const sent = getExternalWorkflowHandle(input.master.workflowId)
@@ -235,21 +244,26 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
     if (!input.master) return fn();
     for (;;) {
-      slotGranted = false;
-      const asked = getExternalWorkflowHandle(input.master.workflowId).signal(
-        downloadSlotRequestSignal,
-        { ip: controller.ip },
-        sealFromHere('downloadSlotRequest'),
-      );
-      if (reportsWithoutWaiting) {
-        // The grant may come before the send's acknowledgement; a failed send ends the wait as the awaited one did.
-        let refused: { error: unknown } | undefined;
-        void asked.catch((error: unknown) => (refused = { error }));
-        await condition(() => slotGranted || refused !== undefined);
-        if (!slotGranted && refused) throw refused.error;
-      } else {
-        await asked;
-        await condition(() => slotGranted);
+      grantShown = false;
+      if (slotFromStart) slotFromStart = false;
+      else {
+        slotGranted = false;
+        const asked = getExternalWorkflowHandle(input.master.workflowId).signal(
+          downloadSlotRequestSignal,
+          { ip: controller.ip },
+          sealFromHere('downloadSlotRequest'),
+        );
+        if (reportsWithoutWaiting) {
+          // The grant may come before the send's acknowledgement; a failed send ends the wait as the awaited one did.
+          let refused: { error: unknown } | undefined;
+          void asked.catch((error: unknown) => (refused = { error }));
+          await condition(() => slotGranted || refused !== undefined);
+          if (!slotGranted && refused) throw refused.error;
+          grantShown = true;
+        } else {
+          await asked;
+          await condition(() => slotGranted);
+        }
       }
       const scope = new CancellationScope();
       slotScope = scope;
@@ -315,6 +329,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
         await continueAsNew<typeof controllerUpgrade>({
           ...input,
           ...timing,
+          downloadSlotGranted: undefined,
           carried: {
             attempts: status.attempts,
             cycles: cycle.cycles,
@@ -529,7 +544,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     await retryForever('download', downloadCycle, async (n) => {
       const downloading = { state: 'downloading' as const, attempt: n, attempts: status.attempts + 1 };
       // The master shows a cycle's first try when it grants the slot; only later tries are news to it.
-      if (n === 1 && reportsWithoutWaiting) showProgress(downloading);
+      if (n === 1 && grantShown) showProgress(downloading);
       else await report(downloading);
       const result = await transfer.downloadImage({
         controller,

@@ -259,7 +259,10 @@ export async function masterUpgrade(
     );
   }
 
-  async function start({ controller, entry, image, generation }: Dispatch): Promise<void> {
+  async function start(
+    { controller, entry, image, generation }: Dispatch,
+    slotGranted = false,
+  ): Promise<void> {
     const config = state.committed;
     const bindRun = patched(childRunPatch);
     if (bindRun) awaitingRunId.add(controller.ip);
@@ -298,6 +301,7 @@ export async function masterUpgrade(
           partition: config.profile.partition,
           master: { workflowId: campaign },
           searchAttributes: useSearchAttributes,
+          ...(slotGranted ? { downloadSlotGranted: true } : {}),
           ...rolloutArgs(config.profile),
           ...(controllerAttempts > 0 ? { carried: { attempts: controllerAttempts, cycles: 0, run: 1 } } : {}),
         },
@@ -324,12 +328,15 @@ export async function masterUpgrade(
     return work;
   }
 
-  /** Starts the children without waiting for them: a start that fails ends its controller as failed. */
+  /**
+   * Starts the children without waiting for them (a start that fails ends its controller as failed),
+   * each with a free download slot while there is one: no request and grant for its first cycle.
+   */
   function startWithoutWaiting(dispatches: Dispatch[]): Promise<void[]> {
     return Promise.all(
       dispatches.map((dispatch) => {
         const ip = dispatch.controller.ip;
-        const started = start(dispatch).catch((err: unknown) =>
+        const started = start(dispatch, state.slotWithStart(ip)).catch((err: unknown) =>
           state.childFailed(ip, dispatch.generation, failureText(describeFailure(err))),
         );
         starting.set(ip, started);
@@ -482,7 +489,7 @@ export async function masterUpgrade(
       // A full batch may have more behind it: the next one goes in a later workflow task.
       if (dispatches.length === dispatchBatch) await started;
     } else {
-      await Promise.all(state.takeDispatches(dispatchBatch).map(start));
+      await Promise.all(state.takeDispatches(dispatchBatch).map((dispatch) => start(dispatch)));
       await tellChildren();
       await tellAborts();
       await tellRedundancyAndTiming();

@@ -57,8 +57,11 @@ export class DownloadRates {
       if (c.state !== 'downloading' || c.bytes === undefined) continue;
       downloading.add(c.ip);
       const before = this.seen.get(c.ip);
-      // A new attempt starts again from 0 bytes: no rate until the next sample.
-      if (before && c.bytes >= before.bytes && at > before.at)
+      // Bytes come from heartbeats, which reach Temporal every few seconds (the worker throttles them),
+      // while snapshots come every second: a rate spans two changes, and holds between them.
+      if (before && c.bytes === before.bytes) continue;
+      // A new attempt starts again from 0 bytes: no rate until its bytes change.
+      if (before && c.bytes > before.bytes && at > before.at)
         this.rates.set(c.ip, ((c.bytes - before.bytes) * 1000) / (at - before.at));
       else this.rates.delete(c.ip);
       this.seen.set(c.ip, { bytes: c.bytes, at });

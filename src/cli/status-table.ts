@@ -113,6 +113,10 @@ export function wrap(text: string, width: number): string {
 
 /** The last error keeps this many characters a line before other columns start to wrap. */
 const lastErrorRoom = 32;
+/** ...and at least this many when the other columns cannot give more (a longer word is split). */
+const lastErrorMinimum = 12;
+/** A progress bar in the table: short enough that the table still fits 120 columns with its Progress column. */
+const tableBarWidth = 10;
 
 /**
  * Column widths (cell text plus one space of padding either side) that add up to at most `budget`: the
@@ -139,7 +143,7 @@ function fitColumns(lines: readonly string[][], budget: number): number[] {
     if (widest < 0) break;
     widths[widest] = widths[widest]! - 1;
   }
-  narrow(last, floors[last]!);
+  narrow(last, Math.min(floors[last]!, lastErrorMinimum + 2));
   return widths;
 }
 
@@ -175,7 +179,7 @@ export function renderStatusTable(
     if (withProgress)
       row.push(
         c.state === 'downloading' && c.bytes !== undefined
-          ? progressBar(c.bytes, c.totalBytes, options.rates?.get(c.ip))
+          ? progressBar(c.bytes, c.totalBytes, options.rates?.get(c.ip), tableBarWidth)
           : '',
       );
     row.push(

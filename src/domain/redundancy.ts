@@ -79,7 +79,7 @@ export class RebootPermits {
     for (const ip of [...queue]) {
       if (!may(ip)) continue;
       const member = members.get(ip);
-      if (member && rebootBlocker(member, all, holders) !== undefined) continue;
+      if (!may(ip) || (member && rebootBlocker(member, all, holders) !== undefined)) continue;
       this.state.queue = this.state.queue.filter((q) => q !== ip);
       holders.push(ip);
       grants.push(ip);

@@ -345,6 +345,8 @@ export const controllerUpgradeInputSchema = z.strictObject({
   searchAttributes: z.boolean('must be true or false').optional(),
   /** Retry cycles per run before continue-as-new. Default 20 (about 1,500 events). */
   cyclesPerRun: wholeNumber(1).optional(),
+  /** The master handed it a download slot with its start: its first download cycle asks for none. */
+  downloadSlotGranted: z.boolean('must be true or false').optional(),
   carried: controllerCarriedSchema.optional(),
   ...rolloutFields,
 });

@@ -206,7 +206,7 @@ test('max-downloads=2 with 6 targets never has more than 2 downloads in flight',
   expect(peak).toBe(2);
 });
 
-test("a child's slot request and reports cost no workflow task of their own, one report at the end, and it upserts only what changed", async () => {
+test("a child's download slot comes with its start or by one request; its messages cost no workflow task of their own", async () => {
   const { activities } = fakeActivities();
   const config = campaignConfig(fleet('10.1.4.1', '10.1.4.2', '10.1.4.3'), { maxDownloads: 1 });
   const histories = await withCampaign(activities, [config], async (handle) => {
@@ -218,8 +218,7 @@ test("a child's slot request and reports cost no workflow task of their own, one
       }),
     );
   });
-  for (const events of histories) {
-    // The grant starts the download at once: the master shows 'downloading' itself, no report awaited.
+  const shapes = histories.map((events) => {
     const tasks: string[][] = [[]];
     for (const e of events) {
       if (e.workflowTaskCompletedEventAttributes) tasks.push([]);
@@ -228,7 +227,19 @@ test("a child's slot request and reports cost no workflow task of their own, one
       const activity = e.activityTaskScheduledEventAttributes?.activityType?.name;
       if (activity) tasks.at(-1)!.push(activity);
     }
-    expect(tasks.filter((t) => t.length > 0)).toEqual([
+    return tasks.filter((t) => t.length > 0);
+  });
+  // The first child got the only slot with its start: no request; it reports its download, unawaited.
+  expect(shapes[0]).toEqual([
+    ['inspectController'],
+    ['inspectStorage'],
+    ['controllerUpdate', 'downloadImage'],
+    ['verifyImageOnController'],
+    ['controllerUpdate'],
+  ]);
+  // The others ask once; the grant starts the download at once (the master shows it), one report at the end.
+  for (const shape of shapes.slice(1))
+    expect(shape).toEqual([
       ['inspectController'],
       ['inspectStorage'],
       ['downloadSlotRequest'],
@@ -236,6 +247,7 @@ test("a child's slot request and reports cost no workflow task of their own, one
       ['verifyImageOnController'],
       ['controllerUpdate'],
     ]);
+  for (const events of histories) {
     // CiuState 'pending' and CiuAttempts 0 came with the start: upserted again only when they change.
     const upserts = events
       .map((e) =>

@@ -207,6 +207,22 @@ describe('download slots', () => {
     expect(state.target('10.1.4.1')?.status).toMatchObject({ state: 'downloading', attempts: 4 });
   });
 
+  test('a free slot goes with a start while nobody waits; never with a download window or start time', () => {
+    const state = running(config(['10.1.4.0/24'], 2));
+    expect(state.slotWithStart('10.1.4.1')).toBe(true);
+    expect(state.slots.inUse).toBe(1);
+    state.requestSlot('10.1.4.2');
+    expect(state.slotWithStart('10.1.4.3')).toBe(false);
+    expect(state.grantSlots()).toEqual(['10.1.4.2']);
+    expect(state.slots.inUse).toBe(2);
+    expect(state.slotWithStart('10.1.4.3')).toBe(false);
+    const windowed = campaignConfig(['10.1.4.1'].map(a7210), {
+      maxDownloads: 2,
+      downloadWindow: { days: ['mon'], from: '01:00', until: '05:00' },
+    });
+    expect(new CampaignState(windowed, 'spring', quiet).slotWithStart('10.1.4.1')).toBe(false);
+  });
+
   test('hand-over across continue-as-new: holders, queue and unsent grants carry over', () => {
     const before = running(config(undefined, 1));
     before.requestSlot('10.1.4.1');

@@ -136,7 +136,29 @@ describe('show upgrade status table', () => {
     const downloading = { ...controllers[1]!, bytes: 1024 * 1024, totalBytes: 4 * 1024 * 1024 };
     const table = renderStatusTable([downloading], { now, rates: new Map([[downloading.ip, 512 * 1024]]) });
     expect(table).toContain('Progress');
-    expect(rowOf(table, downloading.ip)).toContain('[#####---------------] 1.0 MiB of 4.0 MiB, 512.0 KiB/s');
+    expect(rowOf(table, downloading.ip)).toContain('[##--------] 1.0 MiB of 4.0 MiB, 512.0 KiB/s');
+  });
+
+  it("fits 120 columns with downloads in flight beside a long cause (the demo's live view)", () => {
+    const fleet: ControllerStatus[] = [
+      { ...controllers[1]!, ip: '127.20.1.1', role: 'standby', bytes: 3_145_728, totalBytes: 4_194_816 },
+      { ...controllers[1]!, ip: '127.20.2.129', bytes: 0, totalBytes: undefined },
+      {
+        ...controllers[2]!,
+        state: 'waiting-retry',
+        nextRetryAt: '2026-11-27T08:00:15Z',
+        lastError:
+          'DownloadFailed: refused by ftp://127.21.0.21:21/ArubaOS_70xx_6.5.1.0_66000: the image server closed the data connection (simulated fault)',
+      },
+    ];
+    const rates = new Map([['127.20.1.1', 655_360]]);
+    const table = renderStatusTable(fleet, { now, rates, quickTries: 3 });
+    for (const line of table.split('\n')) expect(line.length).toBeLessThanOrEqual(120);
+    expect(table).toContain('Progress');
+    expect(rowOf(table, '127.20.1.1')).toContain('[#######---] 3.0 MiB of 4.0 MiB, 640.0 KiB/s');
+    // Narrow as it is, the cause is all there (its long words split across lines).
+    const squeezed = (text: string) => text.replace(/\s+/g, '');
+    expect(squeezed(rowOf(table, '127.20.2.10'))).toContain(squeezed(fleet[2]!.lastError!));
   });
 
   it('labels the reboot-required and verification states the ArubaOS way', () => {
@@ -295,6 +317,18 @@ describe('live progress', () => {
     page: { offset: 0, limit: 250, total: 1 },
     counts: {},
     downloadSlots: { inUse: 1, max: 2, waiting: 0 },
+  });
+
+  it('measures a download whose bytes arrive in heartbeats every few seconds, not between every snapshot', () => {
+    // Heartbeats reach Temporal at most every 5 s; the table polls every second. 640 KiB/s throughout.
+    const rates = new DownloadRates();
+    const seen: Array<number | undefined> = [];
+    for (let second = 0; second <= 12; second += 1) {
+      const bytes = Math.floor(second / 5) * 5 * 655_360;
+      seen.push(rates.update(downloading(bytes), second * 1000).get('127.20.1.11'));
+    }
+    expect(seen.slice(0, 5)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(seen.slice(5)).toEqual(Array(8).fill(655_360));
   });
 
   it('measures bytes per second between snapshots and starts over with a new attempt', () => {
