@@ -36,8 +36,8 @@ function screen(): string {
   });
 }
 
-/** A download's progress bar in the live table, `[######--------------]` (its bytes may wrap below it). */
-const progressBar = /\[[#-]{20}\]/;
+/** A download's progress bar in the live table, `[###-------]` (its bytes may wrap below it). */
+const progressBar = /\[[#-]{10}\]/;
 /** What a log record on the terminal would look like (pino JSON or pretty, webpack's bundle report). */
 const logRecord = /"level":|\bINFO\b|\bWARN\b|webpack|asset workflow-bundle/;
 
