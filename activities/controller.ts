@@ -92,7 +92,7 @@ function toFailure(err: unknown): unknown {
 export function createControllerActivities(deps: ControllerActivityDeps): ControllerActivities {
   const { logger } = deps;
 
-  async function open(controller: Controller): Promise<ControllerDriver> {
+  async function open(controller: Controller, signal?: AbortSignal): Promise<ControllerDriver> {
     const host = checkHost('controller.ssh.host', controller.ssh.host);
     const port = checkPort('controller.ssh.port', controller.ssh.port ?? 22);
     const ref = controller.credentialsRef;
@@ -114,24 +114,33 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
         privateKey: credentials.privateKey,
         enablePassword: credentials.enablePassword,
         connectTimeoutMs: deps.timeouts?.connectMs,
+        signal,
       },
       deps.timeouts,
       controller.dialect,
     );
   }
 
-  /** Runs `body` on a fresh session and always closes it; failures become typed ApplicationFailures. */
+  /**
+   * Runs `body` on a fresh session and always closes it; failures become typed ApplicationFailures.
+   * Aborting `signal` ends the login or the session at once and fails with the signal's reason.
+   */
   async function withDriver<T>(
     controller: Controller,
     body: (driver: ControllerDriver) => Promise<T>,
+    signal?: AbortSignal,
   ): Promise<T> {
     let driver: ControllerDriver | undefined;
+    const hangUp = () => driver?.close();
+    signal?.addEventListener('abort', hangUp, { once: true });
     try {
-      driver = await open(controller);
+      driver = await open(controller, signal);
       return await body(driver);
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       throw toFailure(err);
     } finally {
+      signal?.removeEventListener('abort', hangUp);
       driver?.close();
     }
   }
@@ -174,7 +183,8 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
     context?.heartbeat();
     const keepAlive = context ? setInterval(() => context.heartbeat(), heartbeatEveryMs) : undefined;
     try {
-      return await withDriver(controller, body);
+      // A worker asked to stop cancels the command, even one still waiting for a silent controller's handshake.
+      return await withDriver(controller, body, context?.cancellationSignal);
     } finally {
       clearInterval(keepAlive);
     }

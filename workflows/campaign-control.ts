@@ -80,6 +80,7 @@ export class CampaignControl {
     const s = this.state;
     const used =
       s.opened.length > 0 ||
+      Object.keys(s.doneAt).length > 0 ||
       s.halt !== undefined ||
       s.pausedAll !== undefined ||
       this.paused.size > 0 ||
@@ -117,6 +118,11 @@ export class CampaignControl {
     const index = byIp.get(ip);
     if (index === undefined || index === 0) return true;
     return this.state.opened.includes(waves[index]!.name);
+  }
+
+  /** Controllers the committed config targets (what a campaign-wide percentage budget is of). */
+  get targetedCount(): number {
+    return this.assignment().targeted.length;
   }
 
   get halted(): { reason: string; at: string } | undefined {

@@ -539,7 +539,8 @@ export class CampaignState {
       if (!entry) continue;
       members.set(c.ip, { ip: c.ip, group: c.group, redundancy: c.redundancy, final: isFinal(entry) });
     }
-    return this.reboots.grant(members);
+    // A halted campaign, or a paused controller, reboots nothing new (waves' CampaignControl).
+    return this.reboots.grant(members, (ip) => this.control.mayGrant(ip));
   }
 
   /** Controllers whose child runs and has not been told to stop: those a commit's new timing reaches. */
@@ -745,9 +746,7 @@ export class CampaignState {
       ...(halt ? { halt } : {}),
       ...(pause ? { pause } : {}),
       ...(waves ? { waves } : {}),
-      ...(budget === undefined
-        ? {}
-        : { maxFailures: describeBudget(budget, Object.keys(this.targets).length) }),
+      ...(budget === undefined ? {} : { maxFailures: describeBudget(budget, this.control.targetedCount) }),
     };
   }
 

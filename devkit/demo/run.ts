@@ -119,6 +119,8 @@ export async function runDemo(options: DemoRunOptions, io: CliIo): Promise<void>
           port: options.port ?? 7233,
           uiPort: options.uiPort ?? 8233,
           logLevel: 'error',
+          // A start after a SIGKILL whose watchdog died too still ends the old server first.
+          pidFile: join(options.configDir, 'temporal.pid'),
         },
         environment: { ...options.demo, stateDir: join(options.configDir, 'demo') },
         logger,

@@ -201,6 +201,11 @@ export class SimulatedController {
     };
   }
 
+  /** TCP connections it holds open without a word while blackholed (someone waits for its SSH handshake). */
+  get heldConnections(): number {
+    return this.heldSockets.size;
+  }
+
   /** Changes fault switches; `unreachable` and `blackhole` take effect at once. */
   async setFaults(changes: Partial<ControllerFaults>): Promise<void> {
     Object.assign(this.faults, changes);

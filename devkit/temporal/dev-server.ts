@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { ciuSearchAttributes } from '../../src/domain/search-attributes';
 import { temporalCliPath } from './binaries';
 import { freePort } from './free-port';
+import { endWithThisProcess } from './watchdog';
 
 /** How to run `temporal server start-dev`. */
 export interface DevServerOptions {
@@ -27,6 +28,56 @@ export interface DevServerOptions {
   uiCodecEndpoint?: string;
   /** Where the server's own output goes. Default: discarded (kept in memory for the start error). */
   onOutput?: (chunk: string) => void;
+  /**
+   * Records the server's pid here (removed on stop); a server an earlier start recorded that still
+   * runs on the same SQLite file is ended first — in case even its watchdog was killed.
+   */
+  pidFile?: string;
+}
+
+/** What a pid file records. */
+interface Recorded {
+  pid: number;
+  dbFile: string;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `pid` is still a `temporal server start-dev` on `dbFile` (not a later process that got the pid). */
+function isDevServerOn(pid: number, dbFile: string): boolean {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return args.includes('start-dev') && args.includes(dbFile);
+  } catch {
+    return false;
+  }
+}
+
+/** Ends the dev server recorded in `pidFile` if it still runs on the same file: SIGTERM, SIGKILL after 5 s. */
+async function endRecorded(pidFile: string, dbFile: string): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  let recorded: Partial<Recorded> = {};
+  try {
+    recorded = JSON.parse(readFileSync(pidFile, 'utf8')) as Partial<Recorded>;
+  } catch {
+    // An unreadable record names nothing to end.
+  }
+  const { pid } = recorded;
+  if (typeof pid === 'number' && recorded.dbFile === dbFile && isDevServerOn(pid, dbFile)) {
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + 5_000;
+    while (isRunning(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+    while (isRunning(pid)) await new Promise((r) => setTimeout(r, 50));
+  }
+  rmSync(pidFile, { force: true });
 }
 
 /** A running dev server. */
@@ -59,7 +110,13 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   for (const [key, value] of Object.entries(options.dynamicConfig ?? {}))
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
+  if (options.pidFile) await endRecorded(options.pidFile, dbFile);
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A SIGKILLed owner runs no stop(): the watchdog ends the server with it.
+  const releaseWatchdog = child.pid === undefined ? () => undefined : endWithThisProcess(child.pid);
+  child.once('exit', releaseWatchdog);
+  if (options.pidFile && child.pid !== undefined)
+    writeFileSync(options.pidFile, JSON.stringify({ pid: child.pid, dbFile } satisfies Recorded));
   let output = '';
   const collect = (chunk: Buffer) => {
     const text = chunk.toString();
@@ -71,6 +128,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
 
   const cleanup = () => {
+    if (options.pidFile) rmSync(options.pidFile, { force: true });
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
   };
   const stop = async () => {

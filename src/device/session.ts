@@ -20,6 +20,8 @@ export interface SessionOptions {
   knownHostsFile?: string;
   /** Deadline for TCP connect + SSH handshake + login. Default 15 s. */
   connectTimeoutMs?: number;
+  /** Aborting ends the login (connect, handshake, first prompts) at once, rejecting with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** An interactive question during a command and its answer (e.g. "Password:", "(y/n):"). */
@@ -116,6 +118,7 @@ export class DeviceSession {
         knownHostsFile: options.knownHostsFile,
         readyTimeoutMs: options.connectTimeoutMs ?? 15_000,
         onBanner: (message) => (banner += message),
+        signal: options.signal,
       });
     } catch (err) {
       if (!(err instanceof SshConnectError)) throw err;
@@ -141,10 +144,12 @@ export class DeviceSession {
       );
       session = new DeviceSession(client, channel, target, dialect, advertisedCapabilities(banner));
       const timeoutMs = options.connectTimeoutMs ?? 15_000;
-      await session.run('', { timeoutMs });
+      const signal = options.signal;
+      await session.run('', { timeoutMs, signal });
       if (!session.privileged()) {
         await session.run(dialect.enable, {
           timeoutMs,
+          signal,
           answers: [{ prompt: passwordPrompt, answer: options.enablePassword ?? options.password ?? '' }],
         });
         if (!session.privileged())
@@ -155,7 +160,7 @@ export class DeviceSession {
           );
       }
       for (const line of dialect.prepare) {
-        const output = await session.run(line, { timeoutMs });
+        const output = await session.run(line, { timeoutMs, signal });
         if (/^\s*(% |Error:)/m.test(output))
           throw new DeviceError(
             failureTypes.commandRejected,
@@ -167,7 +172,7 @@ export class DeviceSession {
     } catch (err) {
       session?.close();
       client.end();
-      if (err instanceof DeviceError) throw err;
+      if (err instanceof DeviceError || options.signal?.aborted) throw err;
       throw new DeviceError(
         failureTypes.controllerUnreachable,
         options.host,

@@ -70,14 +70,16 @@ export class RebootPermits {
 
   /**
    * Grants every waiting controller nothing blocks, oldest request first; returns every grant to send
-   * now. `members` knows each targeted controller (an unknown one is granted: nothing to wait for).
+   * now. `members` knows each targeted controller (an unknown one is granted: nothing to wait for);
+   * those `may` refuses (paused, or the campaign halted) keep their place in the queue.
    */
-  grant(members: ReadonlyMap<string, GroupMember>): string[] {
+  grant(members: ReadonlyMap<string, GroupMember>, may: (ip: string) => boolean = () => true): string[] {
     const { holders, queue, grants } = this.state;
     const all = [...members.values()];
     for (const ip of [...queue]) {
+      if (!may(ip)) continue;
       const member = members.get(ip);
-      if (member && rebootBlocker(member, all, holders) !== undefined) continue;
+      if (!may(ip) || (member && rebootBlocker(member, all, holders) !== undefined)) continue;
       this.state.queue = this.state.queue.filter((q) => q !== ip);
       holders.push(ip);
       grants.push(ip);

@@ -103,6 +103,8 @@ export interface SshConnectOptions {
   keepaliveIntervalMs?: number;
   /** Receives the server's login banner, if it sends one. */
   onBanner?: (message: string) => void;
+  /** Aborting before `ready` drops the connection and rejects with the signal's reason (an activity's cancellation). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -122,18 +124,30 @@ export function openSshConnection(options: SshConnectOptions): Promise<Client> {
   } catch (err) {
     return Promise.reject(err);
   }
+  if (options.signal?.aborted) return Promise.reject(options.signal.reason);
   const conn = new Client();
   return new Promise((resolve, reject) => {
     let settled = false;
-    conn.once('ready', () => {
+    const onAbort = (): void => {
+      if (settled) return;
       settled = true;
+      conn.destroy();
+      reject(options.signal?.reason);
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const settle = (): void => {
+      settled = true;
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+    conn.once('ready', () => {
+      settle();
       resolve(conn);
     });
     // 'on', not 'once': ssh2 may emit a second error (e.g. "Connection lost") after the first, and an
     // unheard one would crash the process. Errors after 'ready' belong to the caller's operation.
     conn.on('error', (err: Error & { level?: string }) => {
       if (settled) return;
-      settled = true;
+      settle();
       conn.end();
       const refused = verifier.rejection();
       if (refused) return reject(new SshConnectError('host-key', refused, { cause: err }));

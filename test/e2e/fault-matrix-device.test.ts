@@ -318,3 +318,29 @@ test('a worker SIGKILLed while it inspects a silent controller: the next worker 
   expect(await deviceActions(at)).toEqual({ downloads: 1, reloads: 1 });
   await Promise.all(workers.map(kill));
 });
+
+test("a worker asked to stop (SIGTERM) while an inspect waits for a blackholed controller's handshake exits 0 before its force time", async () => {
+  const at = ip.blackhole;
+  await fleet.controller(at).setFaults({ unreachable: false, blackhole: true });
+  const worker = await spawnWorker();
+  const handle = await temporal.client.workflow.start(masterUpgrade, {
+    taskQueue,
+    workflowId: `fault-matrix-inspect-sigterm-${process.pid}`,
+    args: [config([at])],
+  });
+  // The inspect's TCP connection is open and its SSH handshake (15 s deadline) waits for the silent controller.
+  await eventually(async () => fleet.controller(at).heldConnections > 0);
+
+  const askedAt = Date.now();
+  worker.kill('SIGTERM');
+  await exited(worker);
+  const tookMs = Date.now() - askedAt;
+
+  expect({ code: worker.exitCode, signal: worker.signalCode }).toEqual({ code: 0, signal: null });
+  expect(tookMs).toBeLessThan(shutdownForceMs);
+  await handle.terminate('test over');
+  await temporal.client.workflow
+    .getHandle(controllerWorkflowId(handle.workflowId, at))
+    .terminate('test over');
+  await fleet.controller(at).setFaults({ blackhole: false });
+});

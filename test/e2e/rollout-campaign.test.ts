@@ -3,7 +3,8 @@
  * real vsftpd, and simulated controllers over real SSH. One campaign with a reboot window and
  * fallback: downloads run at once, reloads wait for the window (visible as its own state), a
  * controller that boots its old image is rolled back without a second reload, and controllers that
- * fail their pre-checks (flash full, wrong model) never start a transfer.
+ * fail their pre-checks (flash full, wrong model) never start a transfer. A second campaign adds waves
+ * and a failure budget to both, driven through the `ciu` commands an operator types.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -42,6 +43,7 @@ let temporal: LocalTemporal;
 let worker: RunningWorker & { taskQueue: string };
 let ftp: LocalImageServer;
 let fleet: Fleet;
+let waveFleet: Fleet;
 let stateDir: string;
 
 beforeAll(async () => {
@@ -67,11 +69,22 @@ beforeAll(async () => {
       '127.61.1.5': { wrongModel: 'A7010' },
     },
   });
+  waveFleet = await startFleet({
+    count: 5,
+    subnet: '127.61.2.0/24',
+    models: ['A7210'],
+    version: '6.3.1.0',
+    build: 40000,
+    stateDir: join(stateDir, 'waves'),
+    credentials: controllerLogin,
+    controller: { rebootDelayMs: 1000, progressIntervalMs: 50 },
+    faults: { '127.61.2.2': { bootOldVersion: true } },
+  });
   worker = await startTestWorker({
     connection: temporal.workerConnection,
     activities: createActivities({
       credentials: liveCredentialStore(() => ({
-        controllers: fleetLogin(controllerLogin, [fleet]),
+        controllers: fleetLogin(controllerLogin, [fleet, waveFleet]),
         'image-ftp': ftp.credentials!,
       })),
       logger: pino({ level: 'silent' }),
@@ -84,6 +97,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop();
   await fleet?.stop();
+  await waveFleet?.stop();
   await Promise.all([temporal?.stop(), ftp?.stop()]);
   await rm(stateDir, { recursive: true, force: true });
 });
@@ -241,4 +255,141 @@ test('a reboot window and fallback together: download now, reload in the window,
   expect(log).toContain('Boot partition set to 0');
   for (const ip of ['127.61.1.1', '127.61.1.2'])
     expect(fleet.controller(ip).snapshot()).toMatchObject({ runningVersion: '6.4.0.0', runningPartition: 1 });
+});
+
+/** `ciu …` in this process against the test's dev server; what it printed and its exit code. */
+async function ciu(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(
+    ['--address', temporal.dev.address, '--config-dir', join(stateDir, 'wave-operator'), ...args],
+    { io: { out: (t) => (out += t), err: (t) => (err += t) }, env: {} },
+  );
+  return { code, out, err };
+}
+
+async function waveLogOf(ip: string): Promise<string> {
+  return (await waveFleet.controller(ip).log.tail(500)).join('\n');
+}
+
+test('waves with a reboot window and fallback: the canary reloads in the window, a rollback in wave 2 halts the campaign, `ciu upgrade resume` finishes it', async () => {
+  const opens = new Date(Date.now() + 15_000);
+  const campaign = `e2e-waves-${process.pid}`;
+  const config: CampaignConfig = {
+    inventory: waveFleet.inventory,
+    targets: ['127.61.2.0/24'],
+    profile: {
+      ...profile({ from: opens.toISOString(), until: new Date(opens.getTime() + 3_600_000).toISOString() }),
+      waves: [
+        { name: 'canary', count: 1, soak: '3s' },
+        { name: 'early', count: 2, maxFailures: 0 },
+        { name: 'rest' },
+      ],
+    },
+  };
+  const handle = await temporal.client.workflow.start(masterUpgrade, {
+    taskQueue: worker.taskQueue,
+    workflowId: campaign,
+    args: [config],
+  });
+
+  const plan = await ciu('show', 'upgrade', 'plan', '--running', '--campaign', campaign, '--json');
+  expect(plan.code).toBe(0);
+  expect((JSON.parse(plan.out) as CampaignPlan).controllers.map((c) => c.wave)).toEqual([
+    'canary',
+    'early',
+    'early',
+    'rest',
+    'rest',
+  ]);
+
+  // The canary alone: downloaded, then waiting for the reboot window; nobody else has started.
+  await waitForStatus(handle, (c) => c['127.61.2.1']?.state === 'waiting-window');
+  for (const ip of ['127.61.2.2', '127.61.2.3', '127.61.2.4', '127.61.2.5'])
+    expect(await waveLogOf(ip)).not.toMatch(/Image download/);
+
+  // In the window the canary reloads; after its soak wave early runs, and .2 boots its old image:
+  // rolled back, one failure over max-failures 0, and the campaign halts before wave rest.
+  const halted = await waitForStatus(
+    handle,
+    (c, s) => s.state === 'halted' && c['127.61.2.3']?.state === 'upgraded',
+    120_000,
+  );
+  expect(Date.now()).toBeGreaterThanOrEqual(opens.getTime());
+  expect(halted.halt?.reason).toBe(
+    'wave "early": 1 failure(s) exceed max-failures 0 (127.61.2.2 Rolled back)',
+  );
+  expect(halted.controllers.map((c) => [c.ip, c.wave, c.state])).toEqual([
+    ['127.61.2.1', 'canary', 'upgraded'],
+    ['127.61.2.2', 'early', 'rolled-back'],
+    ['127.61.2.3', 'early', 'upgraded'],
+    ['127.61.2.4', 'rest', 'waiting-verification'],
+    ['127.61.2.5', 'rest', 'waiting-verification'],
+  ]);
+  expect(waveFleet.controller('127.61.2.2').snapshot()).toMatchObject({
+    runningVersion: '6.3.1.0',
+    runningPartition: 0,
+  });
+  const shown = await ciu('show', 'upgrade', 'status', '--campaign', campaign, '--wide');
+  expect(shown.code).toBe(0);
+  expect(shown.out).toContain(
+    'HALTED since ' +
+      halted.halt?.at +
+      ': wave "early": 1 failure(s) exceed max-failures 0 (127.61.2.2 Rolled back)',
+  );
+  expect(shown.out).toMatch(/\n.*— campaign HALTED \(failure budget exceeded\)\n$/);
+  expect((await handle.describe()).searchAttributes.CiuCampaignState).toEqual(['halted']);
+  // Halted: wave rest never reached its controllers.
+  for (const ip of ['127.61.2.4', '127.61.2.5']) expect(await waveLogOf(ip)).not.toMatch(/Image download/);
+
+  // Bad requests are refused naming the field: by the CLI, and by the worker's validator.
+  const bad = await ciu('upgrade', 'resume', '127.61.2.300', '--campaign', campaign);
+  expect(bad.code).toBe(2);
+  expect(bad.err).toContain(
+    'resumeCampaign refused: resumeCampaign.selectors[0] "127.61.2.300" is not an IPv4 address, a CIDR subnet or all',
+  );
+  let raw = '';
+  const rawCode = await runCli(
+    [
+      'temporal',
+      'workflow',
+      'update',
+      'execute',
+      '--address',
+      temporal.dev.address,
+      '--workflow-id',
+      campaign,
+      '--name',
+      'pauseCampaign',
+      '--input',
+      '{"abortDownloads":"yes"}',
+    ],
+    { io: { out: (t) => (raw += t), err: (t) => (raw += t) }, env: process.env },
+  );
+  expect(rawCode).not.toBe(0);
+  expect(raw).toContain('pauseCampaign refused: pauseCampaign.abortDownloads must be true or false');
+
+  const resumed = await ciu('upgrade', 'resume', '--campaign', campaign);
+  expect(resumed).toMatchObject({ code: 0, err: '' });
+  expect(resumed.out).toContain(
+    'Halt cleared (wave "early": 1 failure(s) exceed max-failures 0 (127.61.2.2 Rolled back)); the campaign continues',
+  );
+  const summary = await handle.result();
+  expect(Object.fromEntries(summary.controllers.map((c) => [c.ip, c.state]))).toEqual({
+    '127.61.2.1': 'upgraded',
+    '127.61.2.2': 'rolled-back',
+    '127.61.2.3': 'upgraded',
+    '127.61.2.4': 'upgraded',
+    '127.61.2.5': 'upgraded',
+  });
+  expect((await handle.describe()).searchAttributes.CiuCampaignState).toEqual(['completed']);
+  // Every reload of the campaign happened in the window; .2 was reloaded once and booted back once.
+  for (const ip of ['127.61.2.1', '127.61.2.3', '127.61.2.4', '127.61.2.5'])
+    expect(waveFleet.controller(ip).snapshot()).toMatchObject({
+      runningVersion: '6.4.0.0',
+      runningPartition: 1,
+    });
+  expect(
+    (await waveLogOf('127.61.2.2')).split('\n').filter((l) => l.includes('Reload requested')),
+  ).toHaveLength(1);
 });

@@ -6,11 +6,10 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { eventually } from '../fixtures/eventually';
-import { killHard } from '../fixtures/processes';
+import { accepts, killHard, running } from '../fixtures/processes';
 import { startFtpServer, type LocalImageServer } from '../fixtures/servers';
 
 const run = promisify(execFile);
@@ -42,23 +41,6 @@ function account(username: string): string[] | undefined {
     .split('\n')
     .map((line) => line.split(':'))
     .find((fields) => fields[0] === username);
-}
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
 }
 
 test('the FTP account reads its images but not /etc/passwd (chrooted into the image folder)', async () => {

@@ -226,3 +226,31 @@ test('halt, pause and opened waves carry over continue-as-new; a campaign withou
   expect(next.control.isPaused('10.1.4.6')).toBe(true);
   expect(next.control.stateWord(false)).toBe('halted');
 });
+
+test('a soak time under way carries over continue-as-new: the next run waits only what is left', () => {
+  const cfg = config({ waves: [{ name: 'canary', count: 1, soak: '1h' }, { name: 'rest' }] });
+  const { state } = started(cfg);
+  end(state, '10.1.4.1', 'upgraded');
+  expect(state.advanceControl(10 * minute)).toBe(60 * minute);
+  const next = new CampaignState(cfg, 'spring', quiet, state.carried());
+  expect(next.advanceControl(40 * minute)).toBe(30 * minute);
+  expect(next.advanceControl(70 * minute)).toBeUndefined();
+  expect(next.takeDispatches(200)).toHaveLength(5);
+});
+
+test('a halted campaign grants no reboot permit to a grouped controller; a resume lets it reboot', () => {
+  const pair = ips.slice(0, 2).map((ip, i) => ({
+    ...a7210(ip),
+    group: 'hq',
+    redundancy: i === 0 ? ('standby' as const) : ('active' as const),
+  }));
+  const cfg = campaignConfig([...pair, ...ips.slice(2).map(a7210)], { maxFailures: 0 });
+  const { state } = started(cfg);
+  end(state, '10.1.4.3', 'failed');
+  state.advanceControl(0);
+  expect(state.control.halted).toBeDefined();
+  state.requestReboot('10.1.4.1');
+  expect(state.grantReboots()).toEqual([]);
+  state.resume({});
+  expect(state.grantReboots()).toEqual(['10.1.4.1']);
+});

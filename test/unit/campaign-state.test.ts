@@ -350,3 +350,20 @@ test("a bound child's reports are heard from its own run only, each once; an ove
   expect(state.target('10.1.4.1')?.childRun).toBe('run-a');
   expect(state.reportProblem('10.1.4.2', 'whatever', 9)).toBeUndefined();
 });
+
+test('a paused controller of a redundancy group gets no reboot permit until it is resumed', () => {
+  const cfg = config();
+  const grouped: CampaignConfig = {
+    ...cfg,
+    inventory: cfg.inventory.map((c) => (c.ip === '10.1.4.3' ? c : { ...c, group: 'hq' })),
+  };
+  const state = running(grouped);
+  state.pause({ selectors: ['10.1.4.1'] }, 0);
+  state.requestReboot('10.1.4.1');
+  state.requestReboot('10.1.4.2');
+  expect(state.grantReboots()).toEqual(['10.1.4.2']);
+  state.applyReport({ ip: '10.1.4.2', state: 'upgraded', attempts: 1 }, true);
+  expect(state.grantReboots()).toEqual([]);
+  state.resume({ selectors: ['10.1.4.1'] });
+  expect(state.grantReboots()).toEqual(['10.1.4.1']);
+});

@@ -82,3 +82,13 @@ describe('redundancy fields in the inventory', () => {
     expect(issues([{ ...ctl('10.0.0.1'), group: 'hq', redundancy: 'active' }])).toEqual([]);
   });
 });
+
+describe('reboot permits while the campaign holds back', () => {
+  it('keeps a refused controller waiting in its place and grants it once allowed', () => {
+    const permits = new RebootPermits();
+    permits.request('10.0.0.3');
+    expect(permits.grant(pair(), () => false)).toEqual([]);
+    expect(permits.waiting).toEqual(['10.0.0.3']);
+    expect(permits.grant(pair(), () => true)).toEqual(['10.0.0.3']);
+  });
+});

@@ -13,6 +13,10 @@ import {
   retryTargetsUpdate,
   upgradeStatusQuery,
 } from '../../workflows';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../src/cli/program';
 import { eventually } from '../fixtures/eventually';
 import { createTimeSkippingEnv } from '../fixtures/temporal';
 import { withWorker } from '../fixtures/worker';
@@ -290,4 +294,130 @@ test('retry: a failed canary starts again in the same campaign, attempts and err
     const canaryDone = calls.filter((c) => c.name === 'rebootController' && c.ip === '10.1.4.1')[0]!.at;
     expect(downloadsOf(calls, '10.1.4.2')[0]!.at).toBeGreaterThanOrEqual(canaryDone);
   });
+});
+
+/** `ciu …` in this process against the time-skipping server. */
+async function ciu(
+  configDir: string,
+  ...args: string[]
+): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(['--address', env.address, '--config-dir', configDir, ...args], {
+    io: { out: (t) => (out += t), err: (t) => (err += t) },
+    env: {},
+  });
+  return { code, out, err };
+}
+
+test('ciu upgrade pause|resume and upgrade target retry: what each answers, and bad requests refused by field', async () => {
+  const configDir = mkdtempSync(join(tmpdir(), 'ciu-control-cli-'));
+  let open = false;
+  let failedOnce = false;
+  const { activities } = fakeActivities({
+    downloadImage: async (input) => {
+      if (input.controller.ip === '10.1.4.3' && !failedOnce) {
+        failedOnce = true;
+        throw ApplicationFailure.nonRetryable('not enough flash: need 4096 bytes', failureTypes.flashFull);
+      }
+      const ctx = Context.current();
+      while (!open) {
+        ctx.heartbeat();
+        await ctx.sleep(50);
+      }
+      return { bytes: 4096 };
+    },
+  });
+  try {
+    await withCampaign(activities, campaignConfig(fleet(3), { maxDownloads: 3 }), async (handle) => {
+      const campaign = handle.workflowId;
+      await until(
+        handle,
+        '.1 and .2 downloading, .3 failed',
+        (s) => downloading(s).length === 2 && stateOf(s, '10.1.4.3') === 'failed',
+      );
+
+      const bad = await ciu(configDir, 'upgrade', 'pause', '10.1.4.300', '--campaign', campaign);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toContain(
+        'pauseCampaign refused: pauseCampaign.selectors[0] "10.1.4.300" is not an IPv4 address, a CIDR subnet or all',
+      );
+      expect((await ciu(configDir, 'upgrade', 'target', 'retry', '--campaign', campaign)).code).toBe(2);
+      // The worker's validators say the same to any other client.
+      for (const [args, message] of [
+        [
+          { abortDownloads: 'yes' },
+          'pauseCampaign refused: pauseCampaign.abortDownloads must be true or false',
+        ],
+        [{ selectors: [] }, 'pauseCampaign refused: pauseCampaign.selectors must name at least one selector'],
+        [{ all: true }, 'pauseCampaign refused: pauseCampaign.all is not a known field'],
+      ] as const) {
+        const refused = await handle
+          .executeUpdate(pauseCampaignUpdate, { args: [args as never] })
+          .catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+        expect((refused as WorkflowUpdateFailedError).cause?.message).toBe(message);
+      }
+
+      const paused = await ciu(
+        configDir,
+        'upgrade',
+        'pause',
+        '10.1.4.1',
+        '--abort-downloads',
+        '--campaign',
+        campaign,
+      );
+      expect(paused).toEqual({
+        code: 0,
+        out: `Campaign ${campaign}: paused 10.1.4.1; stopping the downloads of 10.1.4.1\n`,
+        err: '',
+      });
+      await until(handle, '.1 aborted', (s) => stateOf(s, '10.1.4.1') === 'pending');
+      const shown = await ciu(configDir, 'show', 'upgrade', 'status', '--campaign', campaign, '--wide');
+      expect(shown.code).toBe(0);
+      expect(shown.out).toContain('Paused: 10.1.4.1 — `ciu upgrade resume <selector>`');
+      expect(shown.out).toMatch(/│ 10\.1\.4\.1 .*│ Pending \(paused\) +│ 1 +│/);
+      expect(shown.out.trimEnd().split('\n').at(-1)).toBe('1 Pending, 1 Downloading, 1 Failed — 1 paused');
+
+      const retried = await ciu(
+        configDir,
+        'upgrade',
+        'target',
+        'retry',
+        '10.1.4.0/24',
+        '--campaign',
+        campaign,
+      );
+      expect(retried).toEqual({
+        code: 0,
+        out: `Campaign ${campaign}: retrying 10.1.4.3\nLeft alone: 10.1.4.1 (pending), 10.1.4.2 (downloading)\n`,
+        err: '',
+      });
+      const resumed = await ciu(
+        configDir,
+        'upgrade',
+        'resume',
+        '10.1.4.1',
+        '10.9.0.0/16',
+        '--campaign',
+        campaign,
+      );
+      expect(resumed).toEqual({
+        code: 0,
+        out: `Campaign ${campaign}: resumed 10.1.4.1; matching no target: 10.9.0.0/16\n`,
+        err: '',
+      });
+      open = true;
+      const summary = await handle.result();
+      expect(summary.counts).toEqual({ 'downloaded-reboot-required': 3 });
+      expect((await status(handle)).controllers.map((c) => [c.ip, c.attempts, c.previousErrors])).toEqual([
+        ['10.1.4.1', 2, undefined],
+        ['10.1.4.2', 1, undefined],
+        ['10.1.4.3', 2, ['Failed: FlashFull: not enough flash: need 4096 bytes']],
+      ]);
+    });
+  } finally {
+    rmSync(configDir, { recursive: true, force: true });
+  }
 });
