@@ -36,8 +36,8 @@ function screen(): string {
   });
 }
 
-/** A download's progress bar in the live table, `[######--------------]` (its bytes may wrap below it). */
-const progressBar = /\[[#-]{20}\]/;
+/** A download's progress bar in the live table, `[###-------]` (its bytes may wrap below it). */
+const progressBar = /\[[#-]{10}\]/;
 /** What a log record on the terminal would look like (pino JSON or pretty, webpack's bundle report). */
 const logRecord = /"level":|\bINFO\b|\bWARN\b|webpack|asset workflow-bundle/;
 
@@ -186,9 +186,9 @@ it('fresh clone → npm start in a terminal → Prometheus sees the campaign →
   expect(liveShot.text.match(/│ IP /g)).toHaveLength(1);
   expect(liveShot.text).toMatch(/│ Progress/);
   expect(liveShot.text).toMatch(progressBar);
-  expect(liveShot.text).toMatch(/[\d.]+ (?:B|KiB|MiB) of 4\.0 MiB/);
+  expect(liveShot.text).toMatch(/[\d.]+ (?:B|KiB|MiB) of\s/);
   expect(liveShot.text).toMatch(/attempt \d\/3/);
-  expect(liveShot.text).toMatch(/^\d+ Downloading/m);
+  expect(liveShot.text).toMatch(/\b\d+ Downloading\b/);
   expect(liveShot.text).not.toMatch(logRecord);
   const endShot = await screenshotTerminal(ended, join(artifacts, 'newcomer-terminal.png'));
   expect(endShot.text).toMatch(/\d+ Upgraded.*1 Up-to-date, 1 Pre-check failed, 1 Not part of target/);
