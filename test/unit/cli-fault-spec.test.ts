@@ -5,10 +5,10 @@ describe('ciu simulate --fault', () => {
   it('parses counters, flags and a wrong model, merging repeated options per IP', () => {
     let faults = parseFaultSpec('127.20.0.2:refuse-downloads=5,boot-old-version');
     faults = parseFaultSpec('127.20.0.2:wrong-model=A7005', faults);
-    faults = parseFaultSpec('127.20.0.3:flash-full', faults);
+    faults = parseFaultSpec('127.20.0.3:flash-full,unhealthy-after-upgrade', faults);
     expect(faults).toEqual({
       '127.20.0.2': { refuseDownloads: 5, bootOldVersion: true, wrongModel: 'A7005' },
-      '127.20.0.3': { flashFull: true },
+      '127.20.0.3': { flashFull: true, unhealthyAfterUpgrade: true },
     });
   });
 
