@@ -78,6 +78,18 @@ class RolledBack extends Error {
   override readonly name = 'RolledBack';
 }
 
+/**
+ * The failure of a check's read the controller refused or ciu could not parse: such a check is
+ * skipped, not failed (its copy or reload still reports a real problem). Undefined for any other error.
+ */
+function unreadableReply(err: unknown): { type?: string; message: string } | undefined {
+  const failure = describeFailure(err);
+  return failure.type === failureTypes.unexpectedControllerReply ||
+    failure.type === failureTypes.commandRejected
+    ? failure
+    : undefined;
+}
+
 /** patched() ID: controllers started before it downloaded without reading `show storage` first. */
 const preChecksPatch = 'pre-checks-before-download';
 /** patched() ID: the fallback reboot after a wrong-version boot. */
@@ -428,12 +440,8 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
         try {
           return await shortCommand.inspectStorage(controller);
         } catch (err) {
-          const failure = describeFailure(err);
-          if (
-            failure.type !== failureTypes.unexpectedControllerReply &&
-            failure.type !== failureTypes.commandRejected
-          )
-            throw err;
+          const failure = unreadableReply(err);
+          if (!failure) throw err;
           log.warn('free flash unreadable; not checked before the download', {
             ...ctx,
             error: failureText(failure),
@@ -465,12 +473,8 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       else log.info('health view read', { ...ctx, status: health.status, configState: health.configState });
       return health.problem;
     } catch (err) {
-      const failure = describeFailure(err);
-      if (
-        failure.type !== failureTypes.unexpectedControllerReply &&
-        failure.type !== failureTypes.commandRejected
-      )
-        throw err;
+      const failure = unreadableReply(err);
+      if (!failure) throw err;
       log.warn('health view unreadable; not judged', { ...ctx, error: failureText(failure) });
       return undefined;
     }

@@ -18,30 +18,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/program';
 import { eventually } from '../fixtures/eventually';
-import { createTimeSkippingEnv } from '../fixtures/temporal';
 import { withWorker } from '../fixtures/worker';
-import { registerSearchAttributes } from './register-search-attributes';
-import {
-  campaignConfig,
-  controller,
-  fakeActivities,
-  installQuietRuntime,
-  type CallRecord,
-} from './fake-activities';
+import { useTimeSkippingServer } from './time-skipping-server';
+import { campaignConfig, controller, fakeActivities, type CallRecord } from './fake-activities';
 
 // masterUpgrade with its children under the time-skipping server: soak times of an hour pass in
 // moments, and every activity is a typed fake recording the server's clock.
 let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  installQuietRuntime();
-  env = await createTimeSkippingEnv();
-  await registerSearchAttributes(env);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+useTimeSkippingServer((started) => (env = started));
 
 const hour = 3_600_000;
 const fleet = (n: number) => Array.from({ length: n }, (_, i) => controller(`10.1.4.${i + 1}`));

@@ -2,31 +2,14 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { commitConfigUpdate, masterUpgrade, upgradeStatusQuery } from '../../workflows';
 import type { Controller } from '../../src/domain/types';
 import { eventually } from '../fixtures/eventually';
-import { createTimeSkippingEnv } from '../fixtures/temporal';
 import { withWorker } from '../fixtures/worker';
-import { registerSearchAttributes } from './register-search-attributes';
-import {
-  campaignConfig,
-  controller,
-  factsFor,
-  fakeActivities,
-  installQuietRuntime,
-  targetImage,
-} from './fake-activities';
+import { useTimeSkippingServer } from './time-skipping-server';
+import { campaignConfig, controller, factsFor, fakeActivities, targetImage } from './fake-activities';
 
 // A master and its children under the time-skipping server: a redundancy pair reboots one at a time,
 // the standby first, however the requests arrive; a commit's new reboot window reaches a waiting child.
 let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  installQuietRuntime();
-  env = await createTimeSkippingEnv();
-  await registerSearchAttributes(env);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+useTimeSkippingServer((started) => (env = started));
 
 const member = (ip: string, redundancy: 'active' | 'standby', group = 'hq'): Controller => ({
   ...controller(ip),

@@ -7,32 +7,15 @@ import {
   purgeSignal,
   type ControllerUpgradeInput,
 } from '../../workflows';
-import { createTimeSkippingEnv } from '../fixtures/temporal';
-import { registerSearchAttributes } from './register-search-attributes';
-import {
-  controller,
-  downloadFailure,
-  fakeActivities,
-  installQuietRuntime,
-  quietLogger,
-  targetImage,
-} from './fake-activities';
+import { useTimeSkippingServer } from './time-skipping-server';
+import { controller, downloadFailure, fakeActivities, quietLogger, targetImage } from './fake-activities';
 
 // A controller that stays unreachable for 60 days, under the time-skipping server (child alone, no
 // master). Events per run depend only on the cycles per run (continue-as-new every 20 cycles), not
 // on the interval; a 6-hour retry interval keeps the wall time of 60 simulated days short (240
 // cycles, 720 download tries) while exercising a dozen continue-as-new hand-overs.
 let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  installQuietRuntime();
-  env = await createTimeSkippingEnv();
-  await registerSearchAttributes(env);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+useTimeSkippingServer((started) => (env = started));
 
 const day = 24 * 3_600_000;
 
