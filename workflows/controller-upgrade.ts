@@ -401,7 +401,8 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
 
   /**
    * A grouped controller's turn to reload (src/domain/redundancy.ts): asks the master and waits,
-   * shown as 'waiting-peer', until no peer reboots and its standbys went first.
+   * shown as 'waiting-peer', until no peer reboots and its standbys went first — and, in a campaign
+   * with a failure budget, while no halt holds reboots.
    */
   async function waitForRebootPermit(): Promise<void> {
     if (!input.master) return;
@@ -416,12 +417,15 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     await condition(() => rebootGranted);
   }
 
-  /** Before the reload: the reboot window, then (grouped controllers) the permit; a window that closed meanwhile gives the permit back. */
+  /** Before the reload: the reboot window, then (grouped controllers, budgeted campaigns) the permit; a window that closed meanwhile gives the permit back. */
   async function beforeReload(windows: boolean): Promise<void> {
-    const grouped = controller.group !== undefined && input.master !== undefined && patched(redundancyPatch);
+    const asks =
+      (controller.group !== undefined || input.rebootPermit === true) &&
+      input.master !== undefined &&
+      patched(redundancyPatch);
     for (;;) {
       if (windows) await waitForWindow('reboot', () => timing.rebootWindow);
-      if (!grouped) return;
+      if (!asks) return;
       await waitForRebootPermit();
       if (!windows || windowState(timing.rebootWindow, new Date()).open) return;
     }

@@ -48,7 +48,7 @@ import {
 import { describeFailure } from './failures';
 import { sealVerdict } from '../src/domain/seal';
 import { carriedIsOurs, ForgedMessages, sealCarried, sealFromHere } from './message-auth';
-import { campaignPlan, rolloutArgs, rolloutTiming } from './rollout';
+import { campaignPlan, haltCanHoldReboots, rolloutArgs, rolloutTiming } from './rollout';
 import {
   attemptsKey,
   campaignKey,
@@ -303,6 +303,7 @@ export async function masterUpgrade(
           searchAttributes: useSearchAttributes,
           ...(slotGranted ? { downloadSlotGranted: true } : {}),
           ...rolloutArgs(config.profile),
+          ...haltCanHoldReboots(config.profile),
           ...(controllerAttempts > 0 ? { carried: { attempts: controllerAttempts, cycles: 0, run: 1 } } : {}),
         },
       ],

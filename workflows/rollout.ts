@@ -21,6 +21,13 @@ export function rolloutArgs(
   };
 }
 
+/** A campaign with a failure budget (its own or a wave's) can halt: its children ask before every reload. */
+export function haltCanHoldReboots(profile: UpgradeProfile): Pick<ControllerUpgradeInput, 'rebootPermit'> {
+  const budgeted =
+    profile.maxFailures !== undefined || (profile.waves ?? []).some((w) => w.maxFailures !== undefined);
+  return budgeted ? { rebootPermit: true } : {};
+}
+
 /** The upgradePlan query's answer: the committed config, planned against the running versions children reported. */
 export function campaignPlan(config: CampaignConfig, status: CampaignStatus, now: Date): CampaignPlan {
   const facts: Record<string, PlanFacts> = {};

@@ -77,7 +77,6 @@ export class RebootPermits {
     const { holders, queue, grants } = this.state;
     const all = [...members.values()];
     for (const ip of [...queue]) {
-      if (!may(ip)) continue;
       const member = members.get(ip);
       if (!may(ip) || (member && rebootBlocker(member, all, holders) !== undefined)) continue;
       this.state.queue = this.state.queue.filter((q) => q !== ip);

@@ -28,7 +28,7 @@ export const stateLabels: Record<ControllerState, string> = {
   downloading: 'Downloading',
   'waiting-retry': 'Waiting for retry',
   'waiting-window': 'Waiting for maintenance window',
-  'waiting-peer': 'Waiting for redundancy peer',
+  'waiting-peer': 'Waiting for reboot permit',
   'downloaded-reboot-required': 'Upgraded, reboot required',
   rebooting: 'Rebooting',
   upgraded: 'Upgraded',

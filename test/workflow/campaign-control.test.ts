@@ -81,10 +81,14 @@ const downloadsOf = (calls: CallRecord[], ip: string) =>
 
 test('waves: the canary soaks an hour; two failures exceed wave 2 budget and halt the campaign; resume continues it', async () => {
   const failing = new Set(['10.1.4.2', '10.1.4.3']);
+  // 10.1.4.4's download ends only once the campaign is halted: its reload is then held until resume.
+  let finishDownload: () => void = () => undefined;
+  const heldDownload = new Promise<void>((resolve) => (finishDownload = resolve));
   const { activities, calls } = fakeActivities({
     downloadImage: async (input) => {
       if (failing.has(input.controller.ip))
         throw ApplicationFailure.nonRetryable('not enough flash', failureTypes.flashFull);
+      if (input.controller.ip === '10.1.4.4') await heldDownload;
       return { bytes: 4096 };
     },
   });
@@ -110,20 +114,24 @@ test('waves: the canary soaks an hour; two failures exceed wave 2 budget and hal
       ['10.1.4.5', 'rest', 'waiting-verification'],
       ['10.1.4.6', 'rest', 'waiting-verification'],
     ]);
-    await env.sleep(hour + 60_000);
+    // Just past the soak: time skipping stops while 10.1.4.4's download is held, so more would be waited for real.
+    await env.sleep(hour + 1_000);
+    await until(handle, 'the campaign halted', (s) => s.state === 'halted');
+    finishDownload();
     const halted = await until(
       handle,
-      'the campaign halted',
-      (s) => s.state === 'halted' && stateOf(s, '10.1.4.4') === 'upgraded',
+      '10.1.4.4 downloaded, its reload held by the halt',
+      (s) => stateOf(s, '10.1.4.4') === 'waiting-peer',
     );
     expect(halted.halt?.reason).toBe(
       'wave "early": 2 failure(s) exceed max-failures 1 (10.1.4.2 Failed, 10.1.4.3 Failed)',
     );
     expect(halted.waves?.map((w) => [w.name, w.state, w.final, w.failures])).toEqual([
       ['canary', 'done', 1, 0],
-      ['early', 'done', 3, 2],
+      ['early', 'running', 2, 2],
       ['rest', 'waiting', 0, 0],
     ]);
+    expect(calls.filter((c) => c.name === 'rebootController').map((c) => c.ip)).toEqual(['10.1.4.1']);
     // Wave early started an hour (the soak time) after the canary's reboot, not before.
     const canaryReboot = calls.find((c) => c.name === 'rebootController' && c.ip === '10.1.4.1')!.at;
     expect(downloadsOf(calls, '10.1.4.2')[0]!.at - canaryReboot).toBeGreaterThanOrEqual(hour);
@@ -404,4 +412,40 @@ test('ciu upgrade pause|resume and upgrade target retry: what each answers, and 
   } finally {
     rmSync(configDir, { recursive: true, force: true });
   }
+});
+
+test('a halt holds the reload of an ungrouped controller whose image is already on it; resume lets it reboot', async () => {
+  let finishDownload: () => void = () => undefined;
+  const slowDownload = new Promise<void>((resolve) => (finishDownload = resolve));
+  const { activities, calls } = fakeActivities({
+    downloadImage: async (input) => {
+      if (input.controller.ip === '10.1.4.1')
+        throw ApplicationFailure.nonRetryable('not enough flash', failureTypes.flashFull);
+      await slowDownload;
+      return { bytes: 4096 };
+    },
+  });
+  const config = campaignConfig(fleet(2), { autoboot: true, maxDownloads: 2, maxFailures: 0 });
+  await withCampaign(activities, config, async (handle) => {
+    await until(handle, 'the campaign halted by 10.1.4.1', (s) => s.state === 'halted');
+    finishDownload();
+    const held = await until(
+      handle,
+      '10.1.4.2 downloaded and waiting for its reboot permit',
+      (s) => stateOf(s, '10.1.4.2') === 'waiting-peer',
+    );
+    expect(held.state).toBe('halted');
+    // Still held a while later: nothing but a resume (or a purge) moves it on.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(stateOf(await status(handle), '10.1.4.2')).toBe('waiting-peer');
+    expect(calls.filter((c) => c.name === 'rebootController')).toEqual([]);
+
+    await handle.executeUpdate(resumeCampaignUpdate, { args: [{}] });
+    const summary = await handle.result();
+    expect(summary.controllers.map((c) => [c.ip, c.state])).toEqual([
+      ['10.1.4.1', 'failed'],
+      ['10.1.4.2', 'upgraded'],
+    ]);
+    expect(calls.filter((c) => c.name === 'rebootController').map((c) => c.ip)).toEqual(['10.1.4.2']);
+  });
 });
