@@ -1,7 +1,11 @@
 import { execFile } from 'node:child_process';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { promisify } from 'node:util';
-import { WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import {
+  WorkflowFailedError,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import type { LocalTemporal } from '../../devkit/stack';
 import { controllerWorkflowId, masterUpgrade, upgradeStatusQuery, type MasterOptions } from '../../workflows';
 import { eventually } from '../fixtures/eventually';
@@ -180,6 +184,19 @@ async function signalsIn(workflowId: string, name: string): Promise<Payload[][]>
   });
 }
 
+/** The master's status once it recorded a forged message (`what`), or a timeout naming its controller. */
+async function untilForgedRecorded(master: WorkflowHandle<typeof masterUpgrade>, what: string) {
+  let last: unknown;
+  return eventually(
+    async () => {
+      const s = await master.query(upgradeStatusQuery);
+      last = s.controllers[0];
+      return (s.forgedMessages?.length ?? 0) >= 1 && s;
+    },
+    { timeoutMs: 30_000, what: () => `${what} recorded; the controller: ${JSON.stringify(last)}` },
+  );
+}
+
 const fromPayload = <T>(payload: Payload | undefined) =>
   defaultPayloadConverter.fromPayload<T>(payload as Payload);
 
@@ -214,15 +231,7 @@ test("a controllerUpgrade started under a real child's ID while it is not runnin
       await expect(forgedRun.result()).resolves.toMatchObject({ state: 'up-to-date' });
       // The worker sealed the impostor's reports: they are authentic, but from a run the master never started.
       expect((await signalsIn(handle.workflowId, 'controllerUpdate')).length).toBeGreaterThan(0);
-      let last: unknown;
-      const after = await eventually(
-        async () => {
-          const s = await handle.query(upgradeStatusQuery);
-          last = s.controllers[0];
-          return (s.forgedMessages?.length ?? 0) >= 1 && s;
-        },
-        { timeoutMs: 30_000, what: () => `the impostor recorded; the controller: ${JSON.stringify(last)}` },
-      );
+      const after = await untilForgedRecorded(handle, 'the impostor');
       expect(after.controllers[0]).toMatchObject({ ip: '10.1.4.4', state: 'waiting-retry' });
       const impostor = (await forgedRun.describe()).runId;
       expect(after.forgedMessages).toContain(
@@ -253,18 +262,7 @@ test('a sealed report taken from the history and sent again with the temporal CL
       'controllerUpdate',
       ...downloading.flatMap((p) => ['--input', text(p), '--input-meta', `encoding=${encoding(p)}`]),
     );
-    let last: unknown;
-    const after = await eventually(
-      async () => {
-        const s = await handle.query(upgradeStatusQuery);
-        last = s.controllers[0];
-        return (s.forgedMessages?.length ?? 0) >= 1 && s;
-      },
-      {
-        timeoutMs: 30_000,
-        what: () => `the replayed report recorded; the controller: ${JSON.stringify(last)}`,
-      },
-    );
+    const after = await untilForgedRecorded(handle, 'the replayed report');
     expect(after.controllers[0]).toMatchObject({ ip: '10.1.4.5', state: 'waiting-retry' });
     expect(after.forgedMessages).toEqual([
       expect.stringMatching(
