@@ -20,6 +20,7 @@ import type { temporal } from '@temporalio/proto';
 import { maxCampaignTargets } from '../src/domain/campaign-limits';
 import type { CampaignConfig } from '../src/domain/types';
 import { startDevServer } from '../devkit/temporal/dev-server';
+import { CompressionCodec } from '../src/temporal/payload-compression';
 import type { masterUpgrade } from '../workflows';
 import type { baselineParent } from './baseline-workflows';
 
@@ -225,7 +226,7 @@ async function main(): Promise<void> {
   const sizes = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
   const server = await startDevServer({ uiPort: false });
   const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: { payloadCodecs: [new CompressionCodec()] } });
   try {
     process.stdout.write(
       `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; load average at start ${loadavg()
