@@ -20,8 +20,8 @@ function text(bytes: Uint8Array | null | undefined): string | undefined {
   return bytes ? Buffer.from(bytes).toString('utf8') : undefined;
 }
 
-/** The inner payload as bytes: its metadata as JSON (values base64) after a 4-byte length, then its data. */
-function frame(payload: Payload): Buffer {
+/** A payload as bytes: its metadata as JSON (values base64) after a 4-byte length, then its data as it is. */
+export function framePayload(payload: Payload): Buffer {
   const metadata: Record<string, string> = {};
   for (const [key, value] of Object.entries(payload.metadata ?? {}))
     if (value) metadata[key] = Buffer.from(value).toString('base64');
@@ -31,15 +31,16 @@ function frame(payload: Payload): Buffer {
   return Buffer.concat([length, head, Buffer.from(payload.data ?? new Uint8Array())]);
 }
 
-function unframe(bytes: Buffer): Payload {
-  if (bytes.length < 4) throw new ValueError('compressed payload is truncated');
+/** The payload `framePayload` wrote; `what` names it in errors. */
+export function unframePayload(bytes: Buffer, what: string): Payload {
+  if (bytes.length < 4) throw new ValueError(`${what} is truncated`);
   const headLength = bytes.readUInt32BE(0);
-  if (4 + headLength > bytes.length) throw new ValueError('compressed payload is truncated');
+  if (4 + headLength > bytes.length) throw new ValueError(`${what} is truncated`);
   let metadata: Record<string, string>;
   try {
     metadata = JSON.parse(bytes.subarray(4, 4 + headLength).toString('utf8')) as Record<string, string>;
   } catch {
-    throw new ValueError('compressed payload has unreadable metadata');
+    throw new ValueError(`${what} has unreadable metadata`);
   }
   return {
     metadata: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
@@ -54,7 +55,7 @@ export class CompressionCodec implements PayloadCodec {
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
       if ((payload.data?.length ?? 0) <= this.threshold) return payload;
-      const compressed = deflateRawSync(frame(payload));
+      const compressed = deflateRawSync(framePayload(payload));
       if (compressed.length >= (payload.data?.length ?? 0)) return payload;
       return { metadata: { [METADATA_ENCODING_KEY]: Buffer.from(compressedEncoding) }, data: compressed };
     });
@@ -73,7 +74,7 @@ export class CompressionCodec implements PayloadCodec {
           `compressed payload does not inflate (at most ${maxInflatedBytes} bytes): ${(err as Error).message}`,
         );
       }
-      return unframe(inflated);
+      return unframePayload(inflated, 'compressed payload');
     });
   }
 }
