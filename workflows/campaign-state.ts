@@ -27,6 +27,7 @@ import { statusPageLimit, type StatusRequest } from '../src/domain/status-reques
 import { matchingIps, parseSelector, resolveTargets } from '../src/domain/targets';
 import type { CampaignConfig, Controller, ModelImage } from '../src/domain/types';
 import { describeBudget } from '../src/domain/waves';
+import { previousErrorsKept, retryableStates, type SeededController } from '../src/domain/completed-retry';
 import type { CommitResult, ControllerReport, PurgeResult } from './definitions';
 import { CampaignControl, type ControlCarried } from './campaign-control';
 import type {
@@ -173,17 +174,6 @@ export class DownloadSlots {
 
 /** Reports overtaken by a later one that are still heard when they arrive: the newest this many. */
 const missedReportsKept = 20;
-
-/** States retryTargets starts again. */
-const retryableStates: readonly ControllerStatus['state'][] = [
-  'failed',
-  'pre-check-failed',
-  'rolled-back',
-  'purged',
-];
-
-/** Errors of earlier runs a retried controller's status keeps. */
-const previousErrorsKept = 5;
 
 /** Characters of a lastError in masterUpgrade's result (3,000 targets stay far under Temporal's 2 MiB). */
 const summaryErrorLength = 200;
@@ -849,6 +839,43 @@ export class CampaignState {
     return { retried, skipped, matchingNoTarget: idle, ...(heldBy ? { heldBy } : {}) };
   }
 
+  /**
+   * A retry after completion: the completed run's controllers, final and with no child, as they
+   * ended (a controller no longer in the inventory is left out); then `retry` starts the selected ones.
+   * The failures left are forgiven, as a resume does: a budget counts only those after the retry.
+   */
+  retryCompleted(controllers: readonly SeededController[], selectors: string[]): RetryResult {
+    const inventory = new Map(this.config.inventory.map((c) => [c.ip, c]));
+    this.unmatched = resolveTargets(this.config.inventory, this.config.targets).unmatched;
+    for (const seeded of controllers) {
+      const c = inventory.get(seeded.ip);
+      if (!c) {
+        this.log.info('not seeded: no longer in the inventory', {
+          campaign: this.campaign,
+          controller: seeded.ip,
+        });
+        continue;
+      }
+      const { ip, state, attempts, lastError, previousErrors } = seeded;
+      this.targets[ip] = {
+        child: 'closed',
+        generation: 0,
+        status: {
+          ip,
+          model: c.model,
+          role: c.role,
+          state,
+          attempts,
+          ...(lastError === undefined ? {} : { lastError }),
+          ...(previousErrors === undefined ? {} : { previousErrors }),
+        },
+      };
+    }
+    const result = this.retry({ selectors });
+    this.control.forgiveFailures();
+    return result;
+  }
+
   /** Details lines for the Web UI (halt, pause, waves); none for a campaign without them. */
   controlDetails(now: number): string[] {
     return this.control.details(now);
@@ -865,12 +892,16 @@ export class CampaignState {
       unmatchedSelectors: this.unmatched,
       counts: countStates(targeted),
       // The result is one payload for every target: each error is cut shorter than in the status.
-      controllers: targeted.map(({ ip, model, state, attempts, lastError }) => ({
+      controllers: targeted.map(({ ip, model, state, attempts, lastError, previousErrors }) => ({
         ip,
         model,
         state,
         attempts,
         lastError: lastError === undefined ? undefined : boundText(lastError, summaryErrorLength),
+        // A retry after completion carries the cause history on from here.
+        ...(previousErrors?.length
+          ? { previousErrors: previousErrors.map((e) => boundText(e, summaryErrorLength)) }
+          : {}),
       })),
     };
   }

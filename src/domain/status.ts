@@ -190,6 +190,8 @@ export interface CampaignSummary {
     state: ControllerState;
     attempts: number;
     lastError?: string;
+    /** Errors of the runs before a retry (only for a retried controller). */
+    previousErrors?: string[];
   }>;
 }
 
