@@ -21,8 +21,15 @@ import {
   type CampaignSummary,
   type ControllerStatus,
   type ModelVerification,
+  type RebootHold,
 } from '../src/domain/status';
-import { RebootPermits, type GroupMember, type RebootPermitState } from '../src/domain/redundancy';
+import {
+  RebootPermits,
+  peerHold,
+  peerHoldText,
+  type GroupMember,
+  type RebootPermitState,
+} from '../src/domain/redundancy';
 import { statusPageLimit, type StatusRequest } from '../src/domain/status-request';
 import { matchingIps, parseSelector, resolveTargets } from '../src/domain/targets';
 import type { CampaignConfig, Controller, ModelImage } from '../src/domain/types';
@@ -523,14 +530,80 @@ export class CampaignState {
   /** Reboot permits to send now: per group one at a time, standbys first (src/domain/redundancy.ts). */
   grantReboots(): string[] {
     if (this.reboots.waiting.length === 0) return [];
+    const members = this.groupMembers();
+    // A halted campaign, or a paused controller, reboots nothing new (waves' CampaignControl).
+    return this.reboots.grant(members, (ip) => this.control.mayGrant(ip));
+  }
+
+  /** Every targeted controller as the reboot-permit rule sees it. */
+  private groupMembers(): Map<string, GroupMember> {
     const members = new Map<string, GroupMember>();
     for (const c of this.config.inventory) {
       const entry = this.targets[c.ip];
       if (!entry) continue;
       members.set(c.ip, { ip: c.ip, group: c.group, redundancy: c.redundancy, final: isFinal(entry) });
     }
-    // A halted campaign, or a paused controller, reboots nothing new (waves' CampaignControl).
-    return this.reboots.grant(members, (ip) => this.control.mayGrant(ip));
+    return members;
+  }
+
+  /** What holds the reload of `ip`, waiting for its reboot permit (`members`: groupMembers()). */
+  private rebootHold(ip: string, members: ReadonlyMap<string, GroupMember>): RebootHold {
+    if (this.control.halted) return { reason: 'halted', text: 'the campaign is halted' };
+    if (this.control.isPaused(ip)) return { reason: 'paused', text: 'paused by the operator' };
+    if (this.reboots.holds(ip)) return { reason: 'granted', text: 'permit granted, reload next' };
+    if (!this.reboots.waiting.includes(ip))
+      return { reason: 'asking', text: 'its request has not reached the master yet' };
+    const member = members.get(ip);
+    const group = member?.group;
+    const peers = group === undefined ? [] : [...members.values()].filter((m) => m.group === group);
+    const hold = member && peerHold(member, peers, this.reboots.snapshot().holders);
+    return hold ? { ...hold, text: peerHoldText(hold) } : { reason: 'next', text: 'next in turn' };
+  }
+
+  /** A status row with its redundancy group and, while it waits for a reboot permit, what holds it. */
+  private withRedundancy(
+    c: ControllerStatus,
+    groups: ReadonlyMap<string, string>,
+    members: () => ReadonlyMap<string, GroupMember>,
+  ): ControllerStatus {
+    const group = groups.get(c.ip);
+    if (group === undefined && c.state !== 'waiting-peer') return c;
+    return {
+      ...c,
+      ...(group === undefined ? {} : { group }),
+      ...(c.state === 'waiting-peer' ? { rebootHold: this.rebootHold(c.ip, members()) } : {}),
+    };
+  }
+
+  /** Web UI details: each group's progress and who holds or waits for a reboot permit (at most 10 of each). */
+  redundancyDetails(): string[] {
+    const members = this.groupMembers();
+    const groups = new Map<string, { size: number; final: number }>();
+    for (const m of members.values()) {
+      if (m.group === undefined) continue;
+      const g = groups.get(m.group) ?? { size: 0, final: 0 };
+      g.size++;
+      if (m.final) g.final++;
+      groups.set(m.group, g);
+    }
+    const lines: string[] = [];
+    const listed = <T>(items: T[], show: (item: T) => string) =>
+      `${items.slice(0, 10).map(show).join(' · ')}${items.length > 10 ? ` · and ${items.length - 10} more` : ''}`;
+    if (groups.size > 0)
+      lines.push(
+        `Redundancy groups: ${listed([...groups], ([name, g]) => `${name} ${g.final}/${g.size} final`)}`,
+      );
+    const rebooting = this.reboots.snapshot().holders;
+    if (rebooting.length > 0)
+      lines.push(
+        `Rebooting with a permit: ${listed(rebooting, (ip) => `${ip}${members.get(ip)?.group ? ` (${members.get(ip)?.group})` : ''}`)}`,
+      );
+    const waiting = this.reboots.waiting;
+    if (waiting.length > 0)
+      lines.push(
+        `Waiting for a reboot permit: ${listed([...waiting], (ip) => `${ip}: ${this.rebootHold(ip, members).text}`)}`,
+      );
+    return lines;
   }
 
   /** Controllers whose child runs and has not been told to stop: those a commit's new timing reaches. */
@@ -698,6 +771,11 @@ export class CampaignState {
     );
     const offset = request.offset ?? 0;
     const limit = request.limit ?? statusPageLimit;
+    const groups = new Map(
+      this.config.inventory.flatMap((c) => (c.group === undefined ? [] : [[c.ip, c.group] as const])),
+    );
+    let memberView: Map<string, GroupMember> | undefined;
+    const members = () => (memberView ??= this.groupMembers());
     return {
       campaign: this.campaign,
       phase: this.phase,
@@ -705,7 +783,9 @@ export class CampaignState {
       verifications: this.verifications(),
       unmatchedSelectors: this.unmatched,
       ...(this.ignoredPurges.length > 0 ? { ignoredPurges: this.ignoredPurges } : {}),
-      controllers: matching.slice(offset, offset + limit).map((c) => this.withControl(c)),
+      controllers: matching
+        .slice(offset, offset + limit)
+        .map((c) => this.withRedundancy(this.withControl(c), groups, members)),
       page: { offset, limit, total: matching.length },
       counts: countStates(all),
       downloadSlots: {

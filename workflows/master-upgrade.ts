@@ -108,6 +108,12 @@ function retryAfterCompletion(
   return validated.value;
 }
 
+/** A grouped controller's group (and role in it) for its child's Web UI summary; nothing for an ungrouped one. */
+function groupSummary({ group, redundancy }: CampaignConfig['inventory'][number]): string {
+  if (group === undefined) return '';
+  return ` · group ${group}${redundancy === undefined ? '' : ` (${redundancy})`}`;
+}
+
 /** An upgradeStatus argument, validated: a bad one fails the query naming the field. */
 function statusRequest(input: unknown): StatusRequest {
   const validated = validateStatusRequest(input);
@@ -307,7 +313,7 @@ export async function masterUpgrade(
       workflowId: controllerWorkflowId(campaign, controller.ip),
       // Children outlive a continue-as-new of the master; they report by signal, not by result.
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      staticSummary: `${controller.ip} ${controller.model} → ${image.version} build ${image.build}`,
+      staticSummary: `${controller.ip} ${controller.model} → ${image.version} build ${image.build}${groupSummary(controller)}`,
       typedSearchAttributes: useSearchAttributes
         ? [
             { key: campaignKey, value: campaign },
@@ -541,6 +547,7 @@ export async function masterUpgrade(
     setCurrentDetails(
       [
         ...state.controlDetails(Date.now()),
+        ...state.redundancyDetails(),
         Object.entries(state.counts())
           .map(([s, n]) => `${s}: ${n}`)
           .join(', '),
