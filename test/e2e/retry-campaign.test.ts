@@ -3,9 +3,10 @@
  * real activities, a real vsftpd, and simulated controllers over real SSH, driven through the `ciu`
  * commands an operator types. A campaign completes with one controller failed (its flash full); the
  * flash is freed, `ciu upgrade target retry <ip>` runs the same campaign again for it alone, and the
- * controllers' own logs show that nothing touched the ones already upgraded.
+ * controllers' own logs show that nothing touched the ones already upgraded. The README's plain
+ * `temporal` recipe (committedConfig query, workflow result, workflow start) retries the last one.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -35,7 +36,7 @@ const image = createTestImage({
   build: 81234,
   payloadSize: 128 * 1024,
 });
-const [first, full, third] = ['127.63.1.1', '127.63.1.2', '127.63.1.3'];
+const [first, full, third, fourth] = ['127.63.1.1', '127.63.1.2', '127.63.1.3', '127.63.1.4'];
 
 let temporal: LocalTemporal;
 let worker: RunningWorker & { taskQueue: string };
@@ -51,7 +52,7 @@ beforeAll(async () => {
     startFtpServer({ files: { [image.name]: image.bytes }, host: await freeLoopbackAddress(21), port: 21 }),
   ]);
   fleet = await startFleet({
-    count: 3,
+    count: 4,
     subnet: '127.63.1.0/24',
     models: ['A7210'],
     version: '6.3.1.0',
@@ -59,7 +60,7 @@ beforeAll(async () => {
     stateDir,
     credentials: controllerLogin,
     controller: { rebootDelayMs: 500, progressIntervalMs: 50 },
-    faults: { [full]: { flashFull: true } },
+    faults: { [full]: { flashFull: true }, [fourth]: { flashFull: true } },
   });
   worker = await startTestWorker({
     connection: temporal.workerConnection,
@@ -97,7 +98,7 @@ async function logOf(ip: string): Promise<string[]> {
   return fleet.controller(ip).log.tail(1000);
 }
 
-test('a completed campaign with a failed controller: the fault cleared, `ciu upgrade target retry <ip>` upgrades it in the same campaign, attempts and cause kept, the others untouched', async () => {
+test('a completed campaign with failed controllers: faults cleared, `ciu upgrade target retry <ip>` and then the plain temporal CLI recipe upgrade them in the same campaign, attempts and causes kept, the others untouched', async () => {
   const campaign = `e2e-retry-${process.pid}`;
   const config: CampaignConfig = {
     inventory: fleet.inventory,
@@ -134,8 +135,13 @@ test('a completed campaign with a failed controller: the fault cleared, `ciu upg
     [first, 'upgraded', 1, undefined],
     [full, 'failed', 1, flashCause],
     [third, 'upgraded', 1, undefined],
+    [fourth, 'failed', 1, flashCause],
   ]);
-  const before = { [first]: await logOf(first), [third]: await logOf(third) };
+  const before = {
+    [first]: await logOf(first),
+    [third]: await logOf(third),
+    [fourth]: await logOf(fourth),
+  };
 
   // Nothing retryable selected: a clear answer, and no new run.
   const refused = await ciu('upgrade', 'target', 'retry', first, '--campaign', campaign);
@@ -157,7 +163,7 @@ test('a completed campaign with a failed controller: the fault cleared, `ciu upg
     ),
   );
   const again = temporal.client.workflow.getHandle<typeof masterUpgrade>(campaign);
-  expect((await again.result()).counts).toEqual({ upgraded: 3 });
+  expect((await again.result()).counts).toEqual({ upgraded: 3, failed: 1 });
 
   const shown = await ciu('show', 'upgrade', 'status', '--campaign', campaign, '--json');
   expect(shown.code).toBe(0);
@@ -174,6 +180,7 @@ test('a completed campaign with a failed controller: the fault cleared, `ciu upg
     [first, 'upgraded', 1, undefined],
     [full, 'upgraded', 2, [`Failed: ${flashCause}`]],
     [third, 'upgraded', 1, undefined],
+    [fourth, 'failed', 1, undefined],
   ]);
 
   // The controllers' own logs: the retried one downloaded (once failed, once done) and reloaded once;
@@ -182,8 +189,70 @@ test('a completed campaign with a failed controller: the fault cleared, `ciu upg
   expect(fullLog.filter((l) => l.includes('Image download failed'))).toHaveLength(1);
   expect(fullLog.filter((l) => l.includes('Reload requested'))).toHaveLength(1);
   expect(fleet.controller(full).snapshot()).toMatchObject({ runningVersion: '6.4.0.0', runningPartition: 1 });
-  for (const ip of [first, third]) {
-    expect(await logOf(ip)).toEqual(before[ip]);
-    expect((await logOf(ip)).filter((l) => l.includes('Reload requested'))).toHaveLength(1);
-  }
+  for (const ip of [first, third, fourth]) expect(await logOf(ip)).toEqual(before[ip]);
+
+  // The README's plain Temporal CLI recipe: the committed config and the result, then a new run.
+  await fleet.controller(fourth).setFaults({ flashFull: false });
+  const query = await temporalCli(
+    'workflow',
+    'query',
+    '--workflow-id',
+    campaign,
+    '--type',
+    'committedConfig',
+    '-o',
+    'json',
+  );
+  const result = await temporalCli('workflow', 'result', '--workflow-id', campaign, '-o', 'json');
+  const configFile = join(stateDir, 'config.json');
+  const retryFile = join(stateDir, 'retry.json');
+  const noCarried = join(stateDir, 'no-carried.json');
+  await writeFile(noCarried, 'null');
+  await writeFile(
+    configFile,
+    JSON.stringify((JSON.parse(query) as { queryResult: unknown[] }).queryResult[0]),
+  );
+  await writeFile(
+    retryFile,
+    JSON.stringify({
+      retry: { selectors: [fourth], previous: (JSON.parse(result) as { result: unknown }).result },
+    }),
+  );
+  await temporalCli(
+    'workflow',
+    'start',
+    '--type',
+    'masterUpgrade',
+    '--task-queue',
+    worker.taskQueue,
+    '--workflow-id',
+    campaign,
+    '--input-file',
+    configFile,
+    '--input-file',
+    noCarried,
+    '--input-file',
+    retryFile,
+  );
+  const plain = await temporal.client.workflow.getHandle<typeof masterUpgrade>(campaign).result();
+  expect(plain.controllers.map((c) => [c.ip, c.state, c.attempts, c.previousErrors?.length])).toEqual([
+    [first, 'upgraded', 1, undefined],
+    [full, 'upgraded', 2, 1],
+    [third, 'upgraded', 1, undefined],
+    [fourth, 'upgraded', 2, 1],
+  ]);
+  for (const ip of [first, third]) expect(await logOf(ip)).toEqual(before[ip]);
+  expect((await logOf(fourth)).filter((l) => l.includes('Reload requested'))).toHaveLength(1);
 });
+
+/** The `temporal` CLI (as `ciu temporal`) against the test's dev server; fails the test unless it exits 0. */
+async function temporalCli(...args: string[]): Promise<string> {
+  let out = '';
+  let err = '';
+  const code = await runCli(['temporal', ...args, '--address', temporal.dev.address], {
+    io: { out: (t) => (out += t), err: (t) => (err += t) },
+    env: process.env,
+  });
+  expect({ code, err }).toEqual({ code: 0, err: '' });
+  return out;
+}
