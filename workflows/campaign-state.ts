@@ -93,6 +93,8 @@ export interface MasterCarried {
   control?: ControlCarried;
   /** Reboot permits of redundancy groups; absent in runs carried before they existed. */
   reboots?: RebootPermitState;
+  /** Running children a commit's new rollout timing has not reached yet (sent a batch per workflow task). */
+  timingOwed?: string[];
 }
 
 /** Where the state's log lines go (the workflow's `log`; a test's fake). */
@@ -182,7 +184,7 @@ export class DownloadSlots {
 /** Reports overtaken by a later one that are still heard when they arrive: the newest this many. */
 const missedReportsKept = 20;
 
-/** Characters of a lastError in masterUpgrade's result (3,000 targets stay far under Temporal's 2 MiB). */
+/** Characters of a lastError in masterUpgrade's result (one entry per target; npm run bench:capacity measures it). */
 const summaryErrorLength = 200;
 
 /** A check is redone when anything it depends on changes; allowUnsigned only counts when set, so older keys stay valid. */
@@ -495,8 +497,12 @@ export class CampaignState {
    * Hands free download slots out (DownloadSlots.grant) and shows each newly granted controller as
    * downloading its cycle's first try, as its child does on the grant without reporting it.
    */
-  grantSlots(): string[] {
-    const granted = this.slots.grant(this.config.profile.maxDownloads, (ip) => this.control.mayGrant(ip));
+  grantSlots(limit = Number.POSITIVE_INFINITY): string[] {
+    let allowed = limit;
+    const granted = this.slots.grant(
+      this.config.profile.maxDownloads,
+      (ip) => this.control.mayGrant(ip) && allowed-- > 0,
+    );
     for (const ip of granted) {
       const entry = this.targets[ip];
       if (!entry || entry.status.state === 'downloading' || isFinal(entry)) continue;
@@ -620,15 +626,21 @@ export class CampaignState {
       .map(([ip]) => ip);
   }
 
-  /** Running children whose purge they have not been told yet; each is returned once. */
-  takePendingPurges(): string[] {
+  /** Running children whose purge they have not been told yet, at most `limit`; each is returned once. */
+  takePendingPurges(limit = Number.POSITIVE_INFINITY): string[] {
     const ips: string[] = [];
     for (const [ip, entry] of Object.entries(this.targets)) {
       if (!entry.purgePending) continue;
+      if (ips.length >= limit) break;
       entry.purgePending = false;
       ips.push(ip);
     }
     return ips;
+  }
+
+  /** Whether a purge still has to be told to a running child (takePendingPurges left it for a later task). */
+  hasPendingPurges(): boolean {
+    return Object.values(this.targets).some((entry) => entry.purgePending === true);
   }
 
   /** Images waiting targets need and nobody checked yet, one per distinct image. */

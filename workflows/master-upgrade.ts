@@ -81,6 +81,10 @@ export interface MasterOptions {
   searchAttributes?: boolean;
   /** History length at which the master continues as new (or earlier, when the server suggests). Default 6,000. */
   historyLimit?: number;
+  /** Children one run starts before it continues as new (Temporal allows 2,000 pending per workflow). Default 1,500. */
+  childrenPerRun?: number;
+  /** Purges, slot grants and timing changes sent at once; more wait for those to finish (Temporal allows 2,000 pending). Default 500. */
+  signalsAtOnce?: number;
   /**
    * A retry after the campaign completed (src/domain/completed-retry.ts): this run starts from the
    * completed run's result and starts only the selected retryable controllers again. Absent: a new campaign.
@@ -147,6 +151,13 @@ const dispatchBatch = 200;
 export const masterSendsWithoutWaitingPatch = 'master-sends-without-waiting';
 
 /**
+ * patched() ID: campaigns started before it started every child in one run and sent every purge and
+ * timing change at once; since, a run starts at most `childrenPerRun` children and then continues as
+ * new, and at most `signalsAtOnce` of those signals are pending, the rest sent as they finish.
+ */
+export const masterRunBoundsPatch = 'master-bounded-per-run';
+
+/**
  * One campaign: verify every image the targets need (headers only), then one controllerUpgrade child
  * per target, with max-downloads enforced here. Accepts purgeTargets and commitConfig at any time;
  * ends when every target is final. The state and its transitions live in CampaignState.
@@ -178,6 +189,10 @@ export async function masterUpgrade(
   const retry = carried ? undefined : retryAfterCompletion(options.retry, campaign, validation.config);
   const useSearchAttributes = options.searchAttributes !== false;
   const historyLimit = options.historyLimit ?? 6_000;
+  const childrenPerRun = options.childrenPerRun ?? 1_500;
+  const signalsAtOnce = options.signalsAtOnce ?? 500;
+  /** The run bounds (masterRunBoundsPatch) apply; set before the main loop, the only place signals are sent. */
+  let bounded = false;
   const state = new CampaignState(validation.config, campaign, log, carried);
   const forged = new ForgedMessages(carried?.forgedMessages);
 
@@ -390,9 +405,22 @@ export async function masterUpgrade(
     );
   }
 
+  /** Signals sent and not finished yet; with the run bounds, at most `signalsAtOnce` (Temporal refuses more than 2,000). */
+  let signalsPending = 0;
+  /** Purges, grants or timing changes left for a later task because `signalsAtOnce` were pending. */
+  let signalsOwed = false;
+  /** How many more signals may be sent now that are not bounded by max-downloads. */
+  function signalBudget(): number {
+    return bounded ? Math.max(0, signalsAtOnce - signalsPending) : Number.POSITIVE_INFINITY;
+  }
+
   async function tellChildren(): Promise<void> {
     const sends: Promise<void>[] = [];
-    for (const ip of state.takePendingPurges())
+    const purges = state.takePendingPurges(signalBudget());
+    const grantLimit = bounded ? Math.max(0, signalBudget() - purges.length) : undefined;
+    const granted = state.grantSlots(grantLimit);
+    signalsOwed ||= state.hasPendingPurges() || (grantLimit !== undefined && granted.length >= grantLimit);
+    for (const ip of purges)
       sends.push(
         signalChild(ip, () =>
           getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
@@ -401,7 +429,7 @@ export async function masterUpgrade(
           ),
         ),
       );
-    for (const ip of state.grantSlots())
+    for (const ip of granted)
       sends.push(
         signalChild(ip, () =>
           getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
@@ -441,6 +469,7 @@ export async function masterUpgrade(
 
   /** Reboot permits of redundancy groups, and a commit's new start-at/windows to every running child. */
   let timingSent = canonicalJson(rolloutTiming(state.committed.profile));
+  let timingOwed: string[] = carried?.timingOwed ?? [];
   async function tellRedundancyAndTiming(): Promise<void> {
     const sends: Promise<void>[] = [];
     for (const ip of state.grantReboots())
@@ -456,7 +485,21 @@ export async function masterUpgrade(
     if (canonicalJson(timing) !== timingSent) {
       timingSent = canonicalJson(timing);
       log.info('rollout timing changed; telling running children', { campaign, ...timing });
-      for (const ip of state.runningChildren())
+      if (bounded) timingOwed = state.runningChildren();
+      else
+        for (const ip of state.runningChildren())
+          sends.push(
+            signalChild(ip, () =>
+              getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
+                rolloutTimingSignal,
+                timing,
+                sealFromHere('rolloutTiming'),
+              ),
+            ),
+          );
+    }
+    if (bounded) {
+      for (const ip of timingOwed.splice(0, signalBudget()))
         sends.push(
           signalChild(ip, () =>
             getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
@@ -466,11 +509,13 @@ export async function masterUpgrade(
             ),
           ),
         );
+      signalsOwed ||= timingOwed.length > 0;
     }
     await Promise.all(sends);
   }
 
   async function signalChild(ip: string, send: () => Promise<void>): Promise<void> {
+    signalsPending++;
     try {
       // A child whose start is still in flight cannot be signalled yet (the signal could overtake the start).
       const pending = starting.get(ip);
@@ -480,6 +525,8 @@ export async function masterUpgrade(
       // The child already ended (it reported before closing); nothing to stop or grant.
       log.info('child not signalled', { campaign, controller: ip, error: describeFailure(err).message });
       state.childGone(ip);
+    } finally {
+      signalsPending--;
     }
   }
 
@@ -520,17 +567,25 @@ export async function masterUpgrade(
   state.phase = 'running';
 
   const withoutWaiting = patched(masterSendsWithoutWaitingPatch);
+  bounded = patched(masterRunBoundsPatch);
+  let startedThisRun = 0;
   // Only a wave's soak time sets it: campaigns without one wait exactly as before, with no timer.
   let soakMs: number | undefined;
+  // Signals owed wake the loop once enough pending ones finished: never a turn that can send nothing.
+  const wake = () => state.dirty || (signalsOwed && signalsPending < signalsAtOnce);
   for (;;) {
-    if (soakMs === undefined) await condition(() => state.dirty);
-    else await condition(() => state.dirty, soakMs, { summary: 'soak time before the next wave' });
+    if (soakMs === undefined) await condition(wake);
+    else await condition(wake, soakMs, { summary: 'soak time before the next wave' });
     state.dirty = false;
+    signalsOwed = false;
     await verifyNeeded();
     state.phase = 'running';
     soakMs = state.advanceControl(Date.now());
     if (withoutWaiting) {
-      const dispatches = state.takeDispatches(dispatchBatch);
+      const dispatches = state.takeDispatches(
+        bounded ? Math.min(dispatchBatch, childrenPerRun - startedThisRun) : dispatchBatch,
+      );
+      startedThisRun += dispatches.length;
       const started = startWithoutWaiting(dispatches);
       void track(tellChildren());
       void track(tellAborts());
@@ -555,14 +610,22 @@ export async function masterUpgrade(
     );
     if (state.done() && !state.dirty) break;
     // Everything pending is in the carried state, so a busy master (always dirty) still hands over in time.
-    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit) {
+    if (
+      workflowInfo().continueAsNewSuggested ||
+      workflowInfo().historyLength > historyLimit ||
+      (bounded && startedThisRun >= childrenPerRun)
+    ) {
       await Promise.all(inFlight);
       await condition(allHandlersFinished);
       // The retry seeded this run; the next one continues from the carried state.
       const { retry: _seeded, ...nextOptions } = options;
       await continueAsNew<typeof masterUpgrade>(
         state.committed,
-        { ...state.carried(), forgedMessages: forged.list },
+        {
+          ...state.carried(),
+          forgedMessages: forged.list,
+          ...(timingOwed.length > 0 ? { timingOwed } : {}),
+        },
         nextOptions,
         sealCarried(),
       );
