@@ -80,6 +80,18 @@ export interface RebootInput {
   timeoutMs?: number;
   /** The image it should run afterwards: when it already does, no reload is sent. */
   expected?: { version: string; build: number };
+  /** Also read the health view in the login that sees the controller back (the post-check). Default false. */
+  readHealth?: boolean;
+}
+
+/** What rebootController saw in the login that found the controller back (or already rebooted). */
+export interface RebootResult {
+  runningVersion: string;
+  runningBuild: number;
+  /** Its health view, when `readHealth` asked and it could be read. */
+  health?: ControllerHealth;
+  /** Why the health view could not be judged (refused or unparsable); absent when read or not asked. */
+  healthUnreadable?: { type?: string; message: string };
 }
 
 /** Every activity the workflows call. Heartbeats: downloadImage and downloadAndVerifyImage ({ bytes, totalBytes }), rebootController. */
@@ -105,8 +117,10 @@ export interface UpgradeActivities {
   /**
    * Sets the boot partition, reloads, and waits until the controller answers SSH again; looks first,
    * and resumes a wait recorded in its heartbeat ({ reloadedAt, waitedMs }) instead of reloading twice.
+   * Returns what the controller runs once back; nothing from a worker older than that (the workflow
+   * then asks with inspectController, as it did before).
    */
-  rebootController(input: RebootInput): Promise<void>;
+  rebootController(input: RebootInput): Promise<RebootResult | void>;
 }
 
 /** The controller's health as its own view shows it (src/device/parsers.ts parseSwitchHealth); texts cleaned and bounded. */

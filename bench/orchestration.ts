@@ -7,9 +7,10 @@
  * and status answer), the worker's peak RSS, and the ratios to the baseline.
  *
  * One parent holds at most 2,000 pending children, so above 1,000 targets the baseline shards itself
- * into parents of 500. A ciu campaign holds at most maxCampaignTargets (src/domain/campaign-limits.ts),
- * so above that the fleet is split into campaigns the way an operator would (by address range), each
- * with its share of max-downloads 10.
+ * into parents of 500 (20 at 10,000). ciu runs one campaign up to maxCampaignTargets (10,000,
+ * src/domain/campaign-limits.ts; its master starts at most 1,500 children per run and continues as
+ * new); only above that is the fleet split into campaigns the way an operator would (by address
+ * range), each with its share of max-downloads 10.
  *   npm run bench:orchestration
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,6 +21,7 @@ import type { temporal } from '@temporalio/proto';
 import { maxCampaignTargets } from '../src/domain/campaign-limits';
 import type { CampaignConfig } from '../src/domain/types';
 import { startDevServer } from '../devkit/temporal/dev-server';
+import { CompressionCodec } from '../src/temporal/payload-compression';
 import type { masterUpgrade } from '../workflows';
 import type { baselineParent } from './baseline-workflows';
 
@@ -225,7 +227,7 @@ async function main(): Promise<void> {
   const sizes = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
   const server = await startDevServer({ uiPort: false });
   const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: { payloadCodecs: [new CompressionCodec()] } });
   try {
     process.stdout.write(
       `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; load average at start ${loadavg()

@@ -6,6 +6,7 @@ import { createCiuMetrics, downloadMetricsInterceptor, type CiuMetrics } from '.
 import { createCiuWorker, NativeConnection, type CiuWorkerOptions } from '../workers/worker';
 import { startDemoEnvironment, type DemoEnvironment, type DemoOptions } from './demo/environment';
 import { startDevServer, type DevServer, type DevServerOptions } from './temporal/dev-server';
+import { CompressionCodec } from '../src/temporal/payload-compression';
 
 /** A dev server with the two connections a process needs: one for a client, one for workers. */
 export interface LocalTemporal {
@@ -38,7 +39,8 @@ export async function startLocalTemporal(options: DevServerOptions = {}): Promis
     const opened = connection;
     return {
       dev,
-      client: new Client({ connection: opened }),
+      // Large payloads (a big campaign's result) arrive deflated, as a ciu worker writes them.
+      client: new Client({ connection: opened, dataConverter: { payloadCodecs: [new CompressionCodec()] } }),
       workerConnection,
       async stop({ kill = false } = {}) {
         await workerConnection.close();

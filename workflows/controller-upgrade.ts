@@ -28,7 +28,7 @@ import {
   type ControllerUpgradeInput,
 } from '../src/domain/schemas';
 import type { ControllerState, ControllerStatus } from '../src/domain/status';
-import type { ControllerLook } from '../activities/types';
+import type { ControllerLook, RebootResult } from '../activities/types';
 import { reboot, shortCommand, transfer } from './activity-options';
 import {
   ControllerProgress,
@@ -116,6 +116,13 @@ const redundancyPatch = 'redundancy-reboot-permit';
  * download (inspect and `show storage`, one login each) is one activity, and the copy with its check one.
  */
 export const fewerTasksPatch = 'child-fewer-tasks';
+
+/**
+ * patched() ID: children started before it confirmed the version and read the health view after the
+ * reboot in two activities of their own (two logins, two workflow tasks); since, the reboot returns
+ * both from the login that saw the controller back, and the activities run only when it could not.
+ */
+export const rebootConfirmsPatch = 'reboot-confirms-in-its-login';
 
 /** What the rolloutTiming signal may carry; anything else is ignored. */
 const rolloutTimingSchema = controllerUpgradeInputSchema.pick({
@@ -486,9 +493,13 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
    * The post-check after the version check: the controller's own health view. One ciu cannot read
    * (refused, unparsable, no row of its own) is not held against it, like an unreadable `show storage`.
    */
-  async function healthProblem(): Promise<string | undefined> {
+  async function healthProblem(seen?: RebootResult): Promise<string | undefined> {
+    if (seen?.healthUnreadable) {
+      log.warn('health view unreadable; not judged', { ...ctx, error: failureText(seen.healthUnreadable) });
+      return undefined;
+    }
     try {
-      const health = await shortCommand.inspectHealth(controller);
+      const health = seen?.health ?? (await shortCommand.inspectHealth(controller));
       if (!health.found) log.warn('own row missing from the health view; not judged', ctx);
       else log.info('health view read', { ...ctx, status: health.status, configState: health.configState });
       return health.problem;
@@ -616,13 +627,16 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     }
     await beforeReload(windows());
     await report({ state: 'rebooting' });
-    await reboot(rebootTimeoutMs).rebootController({
+    const confirmInReboot = patched(rebootConfirmsPatch);
+    const rebooted = await reboot(rebootTimeoutMs).rebootController({
       controller,
       partition,
       timeoutMs: rebootTimeoutMs,
       expected: { version: image.version, build: image.build },
+      ...(confirmInReboot ? { readHealth: true } : {}),
     });
-    const after = await shortCommand.inspectController(controller);
+    const seen = confirmInReboot && rebooted ? rebooted : undefined;
+    const after = seen ?? (await shortCommand.inspectController(controller));
     showProgress({ runningVersion: after.runningVersion, runningBuild: after.runningBuild });
     if (!progress.runsTarget(after.runningVersion, after.runningBuild)) {
       const message = `after reboot the controller runs ${after.runningVersion} build ${after.runningBuild}, expected ${image.version} build ${image.build}`;
@@ -631,7 +645,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       throw ApplicationFailure.nonRetryable(message, failureTypes.versionMismatchAfterReboot);
     }
     if (patched(healthPostCheckPatch)) {
-      const problem = await healthProblem();
+      const problem = await healthProblem(seen);
       if (problem !== undefined) {
         const cause = { type: failureTypes.postCheckFailed, message: `post-check failed: ${problem}` };
         if (input.fallback === true) await fallBack(current, failureText(cause));

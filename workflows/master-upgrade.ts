@@ -19,7 +19,14 @@ import { campaignSizeIssues } from '../src/domain/campaign-limits';
 import { validateCampaignConfig } from '../src/domain/config';
 import { campaignDialectIssues } from '../src/domain/dialects';
 import { validateStatusRequest, type StatusRequest } from '../src/domain/status-request';
-import { purgeSelectorIssues } from '../src/domain/targets';
+import { purgeSelectorIssues, resolveTargets } from '../src/domain/targets';
+import {
+  nothingToRetry,
+  retrySelection,
+  validateCompletedRetry,
+  type CompletedRetry,
+  type ValidRetry,
+} from '../src/domain/completed-retry';
 import { failureText, failureTypes } from '../src/domain/errors';
 import type { CampaignSummary } from '../src/domain/status';
 import type { CampaignConfig } from '../src/domain/types';
@@ -28,6 +35,7 @@ import { CampaignState, type Dispatch, type MasterCarried } from './campaign-sta
 import { controllerUpgrade, type ControllerUpgradeResult } from './controller-upgrade';
 import {
   commitConfigUpdate,
+  committedConfigQuery,
   controllerReportSignal,
   controllerWorkflowId,
   downloadSlotGrantSignal,
@@ -73,6 +81,41 @@ export interface MasterOptions {
   searchAttributes?: boolean;
   /** History length at which the master continues as new (or earlier, when the server suggests). Default 6,000. */
   historyLimit?: number;
+  /** Children one run starts before it continues as new (Temporal allows 2,000 pending per workflow). Default 1,500. */
+  childrenPerRun?: number;
+  /** Purges, slot grants and timing changes sent at once; more wait for those to finish (Temporal allows 2,000 pending). Default 500. */
+  signalsAtOnce?: number;
+  /**
+   * A retry after the campaign completed (src/domain/completed-retry.ts): this run starts from the
+   * completed run's result and starts only the selected retryable controllers again. Absent: a new campaign.
+   */
+  retry?: CompletedRetry;
+}
+
+/**
+ * options.retry, validated against this campaign and its config: a bad field, or selectors that would
+ * start nothing, fail the run before anything is touched.
+ */
+function retryAfterCompletion(
+  input: unknown,
+  campaign: string,
+  config: CampaignConfig,
+): ValidRetry | undefined {
+  if (input === undefined || input === null) return undefined;
+  const validated = validateCompletedRetry(input, campaign);
+  if (!validated.ok)
+    throw ApplicationFailure.nonRetryable(boundIssues(validated.issues), failureTypes.invalidInput);
+  const targeted = new Set(resolveTargets(config.inventory, config.targets).controllers.map((c) => c.ip));
+  const selection = retrySelection(validated.value.controllers, validated.value.selectors, targeted);
+  if (selection.retried.length === 0)
+    throw ApplicationFailure.nonRetryable(nothingToRetry(selection, campaign), failureTypes.invalidInput);
+  return validated.value;
+}
+
+/** A grouped controller's group (and role in it) for its child's Web UI summary; nothing for an ungrouped one. */
+function groupSummary({ group, redundancy }: CampaignConfig['inventory'][number]): string {
+  if (group === undefined) return '';
+  return ` · group ${group}${redundancy === undefined ? '' : ` (${redundancy})`}`;
 }
 
 /** An upgradeStatus argument, validated: a bad one fails the query naming the field. */
@@ -108,6 +151,13 @@ const dispatchBatch = 200;
 export const masterSendsWithoutWaitingPatch = 'master-sends-without-waiting';
 
 /**
+ * patched() ID: campaigns started before it started every child in one run and sent every purge and
+ * timing change at once; since, a run starts at most `childrenPerRun` children and then continues as
+ * new, and at most `signalsAtOnce` of those signals are pending, the rest sent as they finish.
+ */
+export const masterRunBoundsPatch = 'master-bounded-per-run';
+
+/**
  * One campaign: verify every image the targets need (headers only), then one controllerUpgrade child
  * per target, with max-downloads enforced here. Accepts purgeTargets and commitConfig at any time;
  * ends when every target is final. The state and its transitions live in CampaignState.
@@ -136,8 +186,13 @@ export async function masterUpgrade(
       throw ApplicationFailure.nonRetryable(boundIssues(dialectIssues), failureTypes.invalidInput);
   }
   const campaign = workflowInfo().workflowId;
+  const retry = carried ? undefined : retryAfterCompletion(options.retry, campaign, validation.config);
   const useSearchAttributes = options.searchAttributes !== false;
   const historyLimit = options.historyLimit ?? 6_000;
+  const childrenPerRun = options.childrenPerRun ?? 1_500;
+  const signalsAtOnce = options.signalsAtOnce ?? 500;
+  /** The run bounds (masterRunBoundsPatch) apply; set before the main loop, the only place signals are sent. */
+  let bounded = false;
   const state = new CampaignState(validation.config, campaign, log, carried);
   const forged = new ForgedMessages(carried?.forgedMessages);
 
@@ -148,6 +203,7 @@ export async function masterUpgrade(
     return forged.list.length > 0 ? { ...status, forgedMessages: forged.list } : status;
   });
   // The plan covers every controller, not one status page.
+  setHandler(committedConfigQuery, () => state.committed);
   setHandler(upgradePlanQuery, () =>
     campaignPlan(state.committed, state.status({ limit: Number.MAX_SAFE_INTEGER }), new Date()),
   );
@@ -272,7 +328,7 @@ export async function masterUpgrade(
       workflowId: controllerWorkflowId(campaign, controller.ip),
       // Children outlive a continue-as-new of the master; they report by signal, not by result.
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      staticSummary: `${controller.ip} ${controller.model} → ${image.version} build ${image.build}`,
+      staticSummary: `${controller.ip} ${controller.model} → ${image.version} build ${image.build}${groupSummary(controller)}`,
       typedSearchAttributes: useSearchAttributes
         ? [
             { key: campaignKey, value: campaign },
@@ -349,9 +405,22 @@ export async function masterUpgrade(
     );
   }
 
+  /** Signals sent and not finished yet; with the run bounds, at most `signalsAtOnce` (Temporal refuses more than 2,000). */
+  let signalsPending = 0;
+  /** Purges, grants or timing changes left for a later task because `signalsAtOnce` were pending. */
+  let signalsOwed = false;
+  /** How many more signals may be sent now that are not bounded by max-downloads. */
+  function signalBudget(): number {
+    return bounded ? Math.max(0, signalsAtOnce - signalsPending) : Number.POSITIVE_INFINITY;
+  }
+
   async function tellChildren(): Promise<void> {
     const sends: Promise<void>[] = [];
-    for (const ip of state.takePendingPurges())
+    const purges = state.takePendingPurges(signalBudget());
+    const grantLimit = bounded ? Math.max(0, signalBudget() - purges.length) : undefined;
+    const granted = state.grantSlots(grantLimit);
+    signalsOwed ||= state.hasPendingPurges() || (grantLimit !== undefined && granted.length >= grantLimit);
+    for (const ip of purges)
       sends.push(
         signalChild(ip, () =>
           getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
@@ -360,7 +429,7 @@ export async function masterUpgrade(
           ),
         ),
       );
-    for (const ip of state.grantSlots())
+    for (const ip of granted)
       sends.push(
         signalChild(ip, () =>
           getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
@@ -400,6 +469,7 @@ export async function masterUpgrade(
 
   /** Reboot permits of redundancy groups, and a commit's new start-at/windows to every running child. */
   let timingSent = canonicalJson(rolloutTiming(state.committed.profile));
+  let timingOwed: string[] = carried?.timingOwed ?? [];
   async function tellRedundancyAndTiming(): Promise<void> {
     const sends: Promise<void>[] = [];
     for (const ip of state.grantReboots())
@@ -415,7 +485,21 @@ export async function masterUpgrade(
     if (canonicalJson(timing) !== timingSent) {
       timingSent = canonicalJson(timing);
       log.info('rollout timing changed; telling running children', { campaign, ...timing });
-      for (const ip of state.runningChildren())
+      if (bounded) timingOwed = state.runningChildren();
+      else
+        for (const ip of state.runningChildren())
+          sends.push(
+            signalChild(ip, () =>
+              getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
+                rolloutTimingSignal,
+                timing,
+                sealFromHere('rolloutTiming'),
+              ),
+            ),
+          );
+    }
+    if (bounded) {
+      for (const ip of timingOwed.splice(0, signalBudget()))
         sends.push(
           signalChild(ip, () =>
             getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
@@ -425,11 +509,13 @@ export async function masterUpgrade(
             ),
           ),
         );
+      signalsOwed ||= timingOwed.length > 0;
     }
     await Promise.all(sends);
   }
 
   async function signalChild(ip: string, send: () => Promise<void>): Promise<void> {
+    signalsPending++;
     try {
       // A child whose start is still in flight cannot be signalled yet (the signal could overtake the start).
       const pending = starting.get(ip);
@@ -439,10 +525,19 @@ export async function masterUpgrade(
       // The child already ended (it reported before closing); nothing to stop or grant.
       log.info('child not signalled', { campaign, controller: ip, error: describeFailure(err).message });
       state.childGone(ip);
+    } finally {
+      signalsPending--;
     }
   }
 
-  if (!carried) {
+  if (retry) {
+    const retried = state.retryCompleted(retry.controllers, retry.selectors);
+    log.info('retry after completion', {
+      campaign,
+      retried: retried.retried,
+      skipped: retried.skipped.length,
+    });
+  } else if (!carried) {
     state.applyTargets();
     await verifyNeeded();
     const failed = state.verifications().filter((v) => !v.ok);
@@ -472,17 +567,25 @@ export async function masterUpgrade(
   state.phase = 'running';
 
   const withoutWaiting = patched(masterSendsWithoutWaitingPatch);
+  bounded = patched(masterRunBoundsPatch);
+  let startedThisRun = 0;
   // Only a wave's soak time sets it: campaigns without one wait exactly as before, with no timer.
   let soakMs: number | undefined;
+  // Signals owed wake the loop once enough pending ones finished: never a turn that can send nothing.
+  const wake = () => state.dirty || (signalsOwed && signalsPending < signalsAtOnce);
   for (;;) {
-    if (soakMs === undefined) await condition(() => state.dirty);
-    else await condition(() => state.dirty, soakMs, { summary: 'soak time before the next wave' });
+    if (soakMs === undefined) await condition(wake);
+    else await condition(wake, soakMs, { summary: 'soak time before the next wave' });
     state.dirty = false;
+    signalsOwed = false;
     await verifyNeeded();
     state.phase = 'running';
     soakMs = state.advanceControl(Date.now());
     if (withoutWaiting) {
-      const dispatches = state.takeDispatches(dispatchBatch);
+      const dispatches = state.takeDispatches(
+        bounded ? Math.min(dispatchBatch, childrenPerRun - startedThisRun) : dispatchBatch,
+      );
+      startedThisRun += dispatches.length;
       const started = startWithoutWaiting(dispatches);
       void track(tellChildren());
       void track(tellAborts());
@@ -499,6 +602,7 @@ export async function masterUpgrade(
     setCurrentDetails(
       [
         ...state.controlDetails(Date.now()),
+        ...state.redundancyDetails(),
         Object.entries(state.counts())
           .map(([s, n]) => `${s}: ${n}`)
           .join(', '),
@@ -506,13 +610,23 @@ export async function masterUpgrade(
     );
     if (state.done() && !state.dirty) break;
     // Everything pending is in the carried state, so a busy master (always dirty) still hands over in time.
-    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit) {
+    if (
+      workflowInfo().continueAsNewSuggested ||
+      workflowInfo().historyLength > historyLimit ||
+      (bounded && startedThisRun >= childrenPerRun)
+    ) {
       await Promise.all(inFlight);
       await condition(allHandlersFinished);
+      // The retry seeded this run; the next one continues from the carried state.
+      const { retry: _seeded, ...nextOptions } = options;
       await continueAsNew<typeof masterUpgrade>(
         state.committed,
-        { ...state.carried(), forgedMessages: forged.list },
-        options,
+        {
+          ...state.carried(),
+          forgedMessages: forged.list,
+          ...(timingOwed.length > 0 ? { timingOwed } : {}),
+        },
+        nextOptions,
         sealCarried(),
       );
     }

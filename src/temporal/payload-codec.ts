@@ -7,6 +7,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { METADATA_ENCODING_KEY, ValueError, type Payload, type PayloadCodec } from '@temporalio/common';
 import type { KeyRing } from './keys';
+import { framePayload, unframePayload } from './payload-compression';
 
 /** The outer payload's encoding; `temporal workflow show` without the codec shows this and base64. */
 export const encryptedEncoding = 'binary/encrypted';
@@ -16,16 +17,14 @@ export const keyIdMetadata = 'encryption-key-id';
 const ivBytes = 12;
 const tagBytes = 16;
 
-/** The inner payload as bytes: metadata and data, base64 in a small JSON object. */
-function serialize(payload: Payload): Buffer {
-  const metadata: Record<string, string> = {};
-  for (const [key, value] of Object.entries(payload.metadata ?? {}))
-    if (value) metadata[key] = Buffer.from(value).toString('base64');
-  return Buffer.from(
-    JSON.stringify({ metadata, data: Buffer.from(payload.data ?? new Uint8Array()).toString('base64') }),
-  );
-}
+/**
+ * Outer metadata field of payloads whose inner payload is framed as bytes (framePayload); payloads
+ * written before it hold base64 in JSON, a third larger, and still decrypt.
+ */
+export const framingMetadata = 'ciu-framing';
+const binaryFraming = 'binary-v2';
 
+/** The inner payload of payloads written before binary framing: metadata and data, base64 in a small JSON object. */
 function deserialize(bytes: Buffer): Payload {
   const { metadata, data } = JSON.parse(bytes.toString('utf8')) as {
     metadata: Record<string, string>;
@@ -37,9 +36,9 @@ function deserialize(bytes: Buffer): Payload {
   };
 }
 
-/** The key id is authenticated with the ciphertext: a payload relabelled to another key fails. */
-function aad(keyId: string): Buffer {
-  return Buffer.from(`ciu-payload-v1:${keyId}`);
+/** The key id (and the framing) is authenticated with the ciphertext: a payload relabelled to another key fails. */
+function aad(keyId: string, framed: boolean): Buffer {
+  return Buffer.from(`${framed ? 'ciu-payload-v2' : 'ciu-payload-v1'}:${keyId}`);
 }
 
 function text(bytes: Uint8Array | null | undefined): string | undefined {
@@ -55,12 +54,13 @@ export class EncryptionCodec implements PayloadCodec {
     const key = this.ring.keys.get(keyId) as Buffer;
     return payloads.map((payload) => {
       const iv = randomBytes(ivBytes);
-      const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(aad(keyId));
-      const sealed = Buffer.concat([cipher.update(serialize(payload)), cipher.final()]);
+      const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(aad(keyId, true));
+      const sealed = Buffer.concat([cipher.update(framePayload(payload)), cipher.final()]);
       return {
         metadata: {
           [METADATA_ENCODING_KEY]: Buffer.from(encryptedEncoding),
           [keyIdMetadata]: Buffer.from(keyId),
+          [framingMetadata]: Buffer.from(binaryFraming),
         },
         data: Buffer.concat([iv, cipher.getAuthTag(), sealed]),
       };
@@ -81,7 +81,10 @@ export class EncryptionCodec implements PayloadCodec {
         );
       const data = Buffer.from(payload.data ?? new Uint8Array());
       if (data.length < ivBytes + tagBytes) throw new ValueError('encrypted payload is truncated');
-      const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, ivBytes)).setAAD(aad(keyId));
+      const framed = text(payload.metadata?.[framingMetadata]) === binaryFraming;
+      const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, ivBytes)).setAAD(
+        aad(keyId, framed),
+      );
       decipher.setAuthTag(data.subarray(ivBytes, ivBytes + tagBytes));
       let plain: Buffer;
       try {
@@ -89,7 +92,7 @@ export class EncryptionCodec implements PayloadCodec {
       } catch {
         throw new ValueError(`encrypted payload does not authenticate with key ${keyId}`);
       }
-      return deserialize(plain);
+      return framed ? unframePayload(plain, 'encrypted payload') : deserialize(plain);
     });
   }
 }

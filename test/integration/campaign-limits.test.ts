@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { stringify as stringifyYaml } from 'yaml';
 import { withClient } from '../../src/cli/client';
 import { commitCampaign } from '../../src/cli/commit';
 import { CliError } from '../../src/cli/exit-codes';
-import { maxCampaignTargets } from '../../src/domain/campaign-limits';
+import { maxCampaignTargets, maxConfigBytes } from '../../src/domain/campaign-limits';
 import { failureTypes } from '../../src/domain/errors';
 import type { CampaignConfig } from '../../src/domain/types';
 import type { LocalTemporal } from '../../devkit/stack';
@@ -59,6 +59,26 @@ test('ciu write memory refuses a campaign over the target limit, naming the limi
       `targets match ${(maxCampaignTargets + 1).toLocaleString('en-US')} controllers, the limit is ${maxCampaignTargets.toLocaleString('en-US')} per campaign`,
     );
     await expect(temporal.client.workflow.getHandle('too-big').describe()).rejects.toBeInstanceOf(
+      WorkflowNotFoundError,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ciu write memory refuses a config over the byte limit, naming its size and the limit, and starts nothing', async () => {
+  // 18,000 inventory entries, 8 of them targeted: within the target limit, over the bytes a plain start can carry.
+  const config = { ...fleetConfig(18_000), targets: ['10.200.0.0/29'] };
+  const dir = stage(config, 'too-many-bytes');
+  try {
+    const result = await runCiu(temporal.dev.address, dir, ['write', 'memory']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `the config is [\\d,]+ bytes as JSON \\(18,000 inventory entries\\), the limit is ${maxConfigBytes.toLocaleString('en-US')} bytes`,
+      ),
+    );
+    await expect(temporal.client.workflow.getHandle('too-many-bytes').describe()).rejects.toBeInstanceOf(
       WorkflowNotFoundError,
     );
   } finally {
@@ -135,11 +155,14 @@ test('a start Temporal refuses (a payload over its blob limit) is reported in Te
 });
 
 test("a request over gRPC's 4 MB message limit is not retried for minutes: Temporal's answer comes back at once", async () => {
-  // Not reachable through `ciu write memory` (its own limit refuses first); commitCampaign is also the library call.
+  // Not reachable through `ciu write memory` (its own limit refuses first, and its client deflates the
+  // config); commitCampaign is also the library call, here on a client without ciu's codecs.
   const config = fleetConfig(20_000);
   const started = Date.now();
   const err = await withClient({ address: temporal.dev.address, env: {} }, (client) =>
-    commitCampaign(client, 'over-grpc-limit', config, { answerTimeoutMs: 30_000 }),
+    commitCampaign(new Client({ connection: client.connection }), 'over-grpc-limit', config, {
+      answerTimeoutMs: 30_000,
+    }),
   ).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(CliError);
   expect((err as CliError).message).toMatch(

@@ -16,7 +16,7 @@ describe('campaignSizeIssues', () => {
 
   it('refuses one target more, saying how many and the limit', () => {
     expect(campaignSizeIssues(campaignConfig(fleet(maxCampaignTargets + 1)))).toEqual([
-      expect.stringContaining('targets match 3,001 controllers, the limit is 3,000 per campaign'),
+      expect.stringContaining('targets match 10,001 controllers, the limit is 10,000 per campaign'),
     ]);
   });
 
@@ -30,10 +30,10 @@ describe('campaignSizeIssues', () => {
     const issues = campaignSizeIssues(campaignConfig(inventory, {}, ['10.2.0.1']));
     expect(issues).toEqual([
       expect.stringMatching(
-        /^campaign too large: the config is [\d,]+ bytes as JSON \(6,000 inventory entries\), the limit is 524,288 bytes/,
+        /^campaign too large: the config is [\d,]+ bytes as JSON \(20,000 inventory entries\), the limit is 2,000,000 bytes/,
       ),
     ]);
-    expect(maxConfigBytes).toBe(524_288);
+    expect(maxConfigBytes).toBe(2_000_000);
   });
 });
 

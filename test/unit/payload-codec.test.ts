@@ -1,9 +1,15 @@
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { addKeyToFile, generateKeyRing, loadKeyRing, type KeyRing } from '../../src/temporal/keys';
-import { EncryptionCodec, encryptedEncoding, keyIdMetadata } from '../../src/temporal/payload-codec';
+import {
+  EncryptionCodec,
+  encryptedEncoding,
+  framingMetadata,
+  keyIdMetadata,
+} from '../../src/temporal/payload-codec';
 
 const dir = mkdtempSync(join(tmpdir(), 'ciu-keys-'));
 const text = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString('utf8');
@@ -84,4 +90,30 @@ test('a key file readable by group or others, or with a bad key, is refused nami
     mode: 0o600,
   });
   expect(() => loadKeyRing(noCurrent)).toThrow(`key file ${noCurrent}.current must name one of its keys`);
+});
+
+test('payloads encrypted before binary framing (base64 in JSON) still decrypt; relabelling the framing does not authenticate', async () => {
+  const ring = generateKeyRing('k1');
+  const key = ring.keys.get('k1') as Buffer;
+  const plain = defaultPayloadConverter.toPayload(input) as Payload;
+  const inner = Buffer.from(
+    JSON.stringify({
+      metadata: { encoding: Buffer.from(plain.metadata?.encoding ?? []).toString('base64') },
+      data: Buffer.from(plain.data ?? []).toString('base64'),
+    }),
+  );
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from('ciu-payload-v1:k1'));
+  const sealed = Buffer.concat([cipher.update(inner), cipher.final()]);
+  const old: Payload = {
+    metadata: { encoding: Buffer.from(encryptedEncoding), [keyIdMetadata]: Buffer.from('k1') },
+    data: Buffer.concat([iv, cipher.getAuthTag(), sealed]),
+  };
+  const [decoded] = await new EncryptionCodec(ring).decode([old]);
+  expect(defaultPayloadConverter.fromPayload(decoded as Payload)).toEqual(input);
+
+  const [framed] = (await new EncryptionCodec(ring).encode([plain])) as [Payload];
+  expect(text(framed.metadata?.[framingMetadata])).toBe('binary-v2');
+  const relabelled = { ...framed, metadata: { ...framed.metadata, [framingMetadata]: Buffer.from('json') } };
+  await expect(new EncryptionCodec(ring).decode([relabelled])).rejects.toThrow('does not authenticate');
 });

@@ -74,9 +74,10 @@ export function registerCodecCommands(program: Command, ctx: CliContext): void {
             );
           const ring = await keyRing(file);
           const { EncryptionCodec } = await import('../../temporal/payload-codec');
+          const { CodecChain, CompressionCodec } = await import('../../temporal/payload-compression');
           const { startCodecServer } = await import('../../temporal/codec-server');
           const server = await startCodecServer({
-            codec: new EncryptionCodec(ring),
+            codec: new CodecChain([new CompressionCodec(), new EncryptionCodec(ring)]),
             host: opts.host,
             port,
             maxBodyBytes,

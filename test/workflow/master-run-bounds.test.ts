@@ -1,0 +1,119 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { commitConfigUpdate, masterUpgrade, upgradeStatusQuery } from '../../workflows';
+import { eventually } from '../fixtures/eventually';
+import { withWorker } from '../fixtures/worker';
+import { useTimeSkippingServer } from './time-skipping-server';
+import { campaignConfig, controller, fakeActivities } from './fake-activities';
+
+// Temporal allows a workflow 2,000 pending children and 2,000 pending outgoing signals: a master
+// starts at most childrenPerRun children per run, then continues as new, and keeps at most
+// signalsAtOnce signals pending (here with small bounds, so a few controllers show it).
+let env: TestWorkflowEnvironment;
+useTimeSkippingServer((started) => (env = started));
+
+const ips = (n: number) => Array.from({ length: n }, (_, i) => `10.0.7.${i + 1}`);
+
+/** Every run of the campaign, first to last, with its history events. */
+async function runHistories(
+  handle: WorkflowHandle<typeof masterUpgrade>,
+  firstRunId: string,
+): Promise<temporal.api.history.v1.IHistoryEvent[][]> {
+  const runs: temporal.api.history.v1.IHistoryEvent[][] = [];
+  let runId: string | null | undefined = firstRunId;
+  while (runId) {
+    const history: temporal.api.history.v1.IHistory = await env.client.workflow
+      .getHandle(handle.workflowId, runId)
+      .fetchHistory();
+    const events = history.events ?? [];
+    runs.push(events);
+    runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+  }
+  return runs;
+}
+
+/** The most outgoing signals one run had pending at once. */
+function peakPendingSignals(events: temporal.api.history.v1.IHistoryEvent[]): number {
+  let pending = 0;
+  let peak = 0;
+  for (const e of events) {
+    if (e.signalExternalWorkflowExecutionInitiatedEventAttributes) peak = Math.max(peak, ++pending);
+    if (
+      e.externalWorkflowExecutionSignaledEventAttributes ||
+      e.signalExternalWorkflowExecutionFailedEventAttributes
+    )
+      pending--;
+  }
+  return peak;
+}
+
+const childStarts = (events: temporal.api.history.v1.IHistoryEvent[]) =>
+  events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).length;
+
+test('a run starts at most childrenPerRun children, then continues as new; every controller still ends upgraded', async () => {
+  const { activities } = fakeActivities();
+  const config = campaignConfig(
+    ips(9).map((ip) => controller(ip)),
+    { autoboot: true },
+  );
+  const { summary, runs } = await withWorker(
+    { connection: env.nativeConnection, activities },
+    async (taskQueue) => {
+      const handle = await env.client.workflow.start(masterUpgrade, {
+        taskQueue,
+        workflowId: `children-per-run-${taskQueue}`,
+        args: [config, undefined, { searchAttributes: false, childrenPerRun: 4 }],
+      });
+      return { summary: await handle.result(), runs: await runHistories(handle, handle.firstExecutionRunId) };
+    },
+  );
+  expect(summary.counts).toEqual({ upgraded: 9 });
+  expect(summary.controllers).toHaveLength(9);
+  expect(runs.map(childStarts).filter((n) => n > 0)).toEqual([4, 4, 1]);
+});
+
+test('a commit that moves the download window reaches every waiting child, at most signalsAtOnce pending at a time', async () => {
+  const { activities, calls } = fakeActivities();
+  const start = await env.currentTimeMs();
+  const day = 24 * 3_600_000;
+  const farWindow = {
+    from: new Date(start + 3 * day).toISOString(),
+    until: new Date(start + 3 * day + 3_600_000).toISOString(),
+  };
+  const config = campaignConfig(
+    ips(6).map((ip) => controller(ip)),
+    { autoboot: true, downloadWindow: farWindow },
+  );
+  const runs = await withWorker({ connection: env.nativeConnection, activities }, async (taskQueue) => {
+    const handle = await env.client.workflow.start(masterUpgrade, {
+      taskQueue,
+      workflowId: `signals-at-once-${taskQueue}`,
+      args: [config, undefined, { searchAttributes: false, signalsAtOnce: 2 }],
+    });
+    // Querying, not awaiting the result: no time is skipped while the children wait for the far window.
+    await eventually(async () => (await handle.query(upgradeStatusQuery)).counts['waiting-window'] === 6, {
+      timeoutMs: 30_000,
+      what: 'six children waiting for the download window three days out',
+    });
+    const now = await env.currentTimeMs();
+    const openNow = {
+      from: new Date(now - 3_600_000).toISOString(),
+      until: new Date(now + 3_600_000).toISOString(),
+    };
+    const commit = await handle.executeUpdate(commitConfigUpdate, {
+      args: [{ ...config, profile: { ...config.profile, downloadWindow: openNow } }],
+    });
+    expect(commit.changed).toBe(true);
+    expect((await handle.result()).counts).toEqual({ upgraded: 6 });
+    return runHistories(handle, handle.firstExecutionRunId);
+  });
+  const downloads = calls.filter((c) => c.name === 'downloadImage');
+  expect(downloads).toHaveLength(6);
+  for (const d of downloads) expect(d.at).toBeLessThan(start + day);
+  const timingSignals = runs
+    .flat()
+    .filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === 'rolloutTiming');
+  expect(timingSignals).toHaveLength(6);
+  expect(Math.max(...runs.map(peakPendingSignals))).toBeLessThanOrEqual(2);
+});
