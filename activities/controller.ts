@@ -28,6 +28,7 @@ import type {
   DownloadImageInput,
   DownloadImageResult,
   RebootInput,
+  RebootResult,
   UpgradeActivities,
   VerifiedImage,
   VerifyOnControllerInput,
@@ -369,14 +370,15 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
     });
   }
 
-  async function rebootController(input: RebootInput): Promise<void> {
+  async function rebootController(input: RebootInput): Promise<RebootResult> {
     const { controller } = input;
-    // Look, boot partition and reload share one login; the reload ends it, and every look during
-    // the wait has a login of its own.
+    // Look, boot partition and reload share one login; the reload ends it. During the wait each look
+    // logs in afresh, and the one that finds the controller back keeps its login for the health view.
     const session = sharedSession(controller);
+    const back = sharedSession(controller);
     let waiting = false;
     const onSession = <T>(body: (driver: ControllerDriver) => Promise<T>): Promise<T> =>
-      waiting ? withDriver(controller, body) : session.run(body);
+      (waiting ? back : session).run(body);
     const device: RebootDevice = {
       look: () =>
         onSession(async (driver) => {
@@ -391,6 +393,7 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
       banner: async () => {
         waiting = true;
         session.close();
+        back.close();
         const host = checkHost('controller.ssh.host', controller.ssh.host);
         const port = checkPort('controller.ssh.port', controller.ssh.port ?? 22);
         await sshBanner(host, port).catch((err: unknown) => {
@@ -408,13 +411,40 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
         }),
     };
     try {
-      await rebootOnce(Context.current(), device, input, {
+      const now = await rebootOnce(Context.current(), device, input, {
         timeoutMs: input.timeoutMs ?? deps.rebootTimeoutMs ?? 10 * 60_000,
         pollMs: deps.rebootPollMs ?? 1000,
         logger,
       });
+      const result: RebootResult = { runningVersion: now.version, runningBuild: now.build };
+      if (!input.readHealth) return result;
+      return {
+        ...result,
+        ...(await healthOnceBack(controller.ip, () => onSession((d) => d.health(controller.ip)))),
+      };
     } finally {
       session.close();
+      back.close();
+    }
+  }
+
+  /**
+   * The post-check's health view, read in the login that saw the controller back. A refused or
+   * unparsable reply is returned as such (the workflow does not hold it against the controller); any
+   * other failure leaves it unread, and the workflow reads it with its own retried activity.
+   */
+  async function healthOnceBack(
+    ip: string,
+    read: () => Promise<ControllerHealth>,
+  ): Promise<Pick<RebootResult, 'health' | 'healthUnreadable'>> {
+    try {
+      return { health: await read() };
+    } catch (err) {
+      const { type, message } = err as ApplicationFailure;
+      if (type === failureTypes.unexpectedControllerReply || type === failureTypes.commandRejected)
+        return { healthUnreadable: { ...(type ? { type } : {}), message } };
+      logger.warn({ controller: ip, error: message }, 'health view not read after the reboot');
+      return {};
     }
   }
 

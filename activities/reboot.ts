@@ -70,15 +70,15 @@ function isUnreachable(err: unknown): boolean {
  * Sets the boot partition, reloads, and waits until the controller answers SSH from a fresh boot —
  * or resumes a wait an earlier attempt began. The wait probes the SSH banner with a short backoff
  * (up to `pollMs` apart) and logs in only once it answers, to tell a fresh boot by its uptime.
- * Resolves once it answers; the workflow then checks what it runs. Fails RebootTimeout ("did not
- * come back after reload", with the time waited).
+ * Resolves with the look that saw it answer (or already rebooted); the workflow then checks what it
+ * runs. Fails RebootTimeout ("did not come back after reload", with the time waited).
  */
 export async function rebootOnce(
   context: Context,
   device: RebootDevice,
   input: RebootInput,
   options: { timeoutMs: number; pollMs: number; logger: Logger },
-): Promise<void> {
+): Promise<RebootLook> {
   const { controller, partition, expected } = input;
   const { timeoutMs, pollMs } = options;
   const log = options.logger.child({ controller: controller.ip, partition, attempt: context.info.attempt });
@@ -114,7 +114,7 @@ export async function rebootOnce(
           { version: now.version, build: now.build, uptimeSeconds: now.uptimeSeconds },
           'controller already rebooted; not reloading again',
         );
-        return;
+        return now;
       }
       if (now.defaultBoot !== partition) await device.setBootPartition(partition);
       reloadedAt = Date.now();
@@ -156,7 +156,7 @@ export async function rebootOnce(
         }
       } else {
         log.info({ uptimeSeconds, waitedMs: Date.now() - sentAt }, 'controller answers again after reload');
-        return;
+        return now;
       }
     } catch (err) {
       if (!isUnreachable(err)) throw err;

@@ -39,6 +39,27 @@ export interface ControllerStorage {
   sizeBytes: number;
 }
 
+/** What lookBeforeDownload reads. */
+export interface LookBeforeDownloadInput {
+  controller: Controller;
+  /** Read `show storage` too (the pre-checks are on). */
+  storage: boolean;
+  /** The image to install: a controller already running it needs no storage read. */
+  target: { version: string; build: number };
+}
+
+/** The controller before a download: its facts and, when read, its free flash. */
+export interface ControllerLook {
+  facts: ControllerFacts;
+  /** Absent when not read: not asked, already running the target, or unreadable. */
+  storage?: ControllerStorage;
+  /** Why `show storage` could not be read (refused or unparsable): the flash is then not checked. */
+  storageUnreadable?: { type?: string; message: string };
+}
+
+/** A download whose image is then checked on the controller: `expected` is required. */
+export type DownloadAndVerifyInput = DownloadImageInput & { expected: VerifiedImage };
+
 export interface VerifyOnControllerInput {
   controller: Controller;
   partition: 0 | 1;
@@ -59,9 +80,21 @@ export interface RebootInput {
   timeoutMs?: number;
   /** The image it should run afterwards: when it already does, no reload is sent. */
   expected?: { version: string; build: number };
+  /** Also read the health view in the login that sees the controller back (the post-check). Default false. */
+  readHealth?: boolean;
 }
 
-/** Every activity the workflows call. Heartbeats: downloadImage ({ bytes, totalBytes }), rebootController. */
+/** What rebootController saw in the login that found the controller back (or already rebooted). */
+export interface RebootResult {
+  runningVersion: string;
+  runningBuild: number;
+  /** Its health view, when `readHealth` asked and it could be read. */
+  health?: ControllerHealth;
+  /** Why the health view could not be judged (refused or unparsable); absent when read or not asked. */
+  healthUnreadable?: { type?: string; message: string };
+}
+
+/** Every activity the workflows call. Heartbeats: downloadImage and downloadAndVerifyImage ({ bytes, totalBytes }), rebootController. */
 export interface UpgradeActivities {
   /** Reads only the image header from its server and checks it; returns the header facts. */
   verifyImage(input: VerifyImageInput): Promise<VerifiedImage>;
@@ -75,13 +108,19 @@ export interface UpgradeActivities {
   downloadImage(input: DownloadImageInput): Promise<DownloadImageResult>;
   /** Checks the image now on the controller's partition (type, version, build, SHA-256). */
   verifyImageOnController(input: VerifyOnControllerInput): Promise<void>;
+  /** inspectController, then inspectStorage unless not asked or already on the target: one activity (activities/combined.ts). */
+  lookBeforeDownload(input: LookBeforeDownloadInput): Promise<ControllerLook>;
+  /** downloadImage, then verifyImageOnController: one activity, heartbeating { bytes, totalBytes } throughout. */
+  downloadAndVerifyImage(input: DownloadAndVerifyInput): Promise<DownloadImageResult>;
   /** Writes one line into the controller's own log. */
   logOnController(input: ControllerLogInput): Promise<void>;
   /**
    * Sets the boot partition, reloads, and waits until the controller answers SSH again; looks first,
    * and resumes a wait recorded in its heartbeat ({ reloadedAt, waitedMs }) instead of reloading twice.
+   * Returns what the controller runs once back; nothing from a worker older than that (the workflow
+   * then asks with inspectController, as it did before).
    */
-  rebootController(input: RebootInput): Promise<void>;
+  rebootController(input: RebootInput): Promise<RebootResult | void>;
 }
 
 /** The controller's health as its own view shows it (src/device/parsers.ts parseSwitchHealth); texts cleaned and bounded. */

@@ -6,7 +6,8 @@
  * password, file}, target: {version, build}, maxDownloads) and upgrades every controller at once, at
  * most maxDownloads copies (and their checks) running together: inspect, copy with the image-server
  * password answered, check the partition, set the boot partition, reload, wait for the SSH banner to
- * go and come back, confirm the version. Prints one JSON object: each controller's end state.
+ * go and come back, confirm the version. Prints one JSON object: each controller's end state
+ * (`states`) and when each of its steps ended, in ms from the script's start (`marks`).
  */
 import { connect } from 'node:net';
 import { Client, type ClientChannel } from 'ssh2';
@@ -153,21 +154,35 @@ function semaphore(n: number) {
   };
 }
 
-async function upgrade(input: Input, host: string, port: number, slot: ReturnType<typeof semaphore>) {
+const started = Date.now();
+
+async function upgrade(
+  input: Input,
+  host: string,
+  port: number,
+  slot: ReturnType<typeof semaphore>,
+  marks: Record<string, number>,
+) {
+  const mark = (step: string) => (marks[step] = Date.now() - started);
   const want = `${input.target.version} ${input.target.build}`;
   const { image } = input;
   const shell = await Shell.open(host, port, input);
   try {
+    mark('logged in');
     if (running(await shell.send('show version')) === want) return 'up-to-date';
     const partition = 1 - (partitions(await shell.send('show image version')).running ?? 0);
+    mark('inspected');
     const copied = await slot(async () => {
+      mark('slot');
       await shell.send(
         `copy ftp: ${image.host} ${image.user} ${image.file} system: partition ${partition}`,
         /Password:\s*$/,
       );
       const reply = await shell.send(image.password, prompt, 600_000);
+      mark('copied');
       if (!reply.includes('successfully')) return `copy: ${reply.trim().split('\n').pop()}`;
       const holds = partitions(await shell.send('show image version')).images[partition];
+      mark('checked');
       return holds === want ? undefined : `check: partition ${partition} holds ${holds}`;
     });
     if (copied) return `failed: ${copied}`;
@@ -175,16 +190,19 @@ async function upgrade(input: Input, host: string, port: number, slot: ReturnTyp
     await shell.send('reload', /\(y\/n\):?\s*$/);
     shell.send('y').catch(() => undefined);
     await shell.closedByPeer();
+    mark('reload sent');
   } finally {
     shell.close();
   }
   await waitForBanner(host, port, false, 60_000);
+  mark('down');
   await waitForBanner(host, port, true, 600_000);
+  mark('back');
   const after = await Shell.open(host, port, input);
   try {
-    return running(await after.send('show version')) === want
-      ? 'upgraded'
-      : 'failed: old version after reload';
+    const now = running(await after.send('show version'));
+    mark('confirmed');
+    return now === want ? 'upgraded' : 'failed: old version after reload';
   } finally {
     after.close();
   }
@@ -195,13 +213,16 @@ async function main(): Promise<void> {
   for await (const chunk of process.stdin) text += String(chunk);
   const input = JSON.parse(text) as Input;
   const slot = semaphore(input.maxDownloads);
+  const marks = input.controllers.map(() => ({}));
   const states = await Promise.all(
-    input.controllers.map(({ host, port }) =>
-      upgrade(input, host, port, slot).catch((err: unknown) => `failed: ${(err as Error).message}`),
+    input.controllers.map(({ host, port }, i) =>
+      upgrade(input, host, port, slot, marks[i] as Record<string, number>).catch(
+        (err: unknown) => `failed: ${(err as Error).message}`,
+      ),
     ),
   );
   process.stdout.write(
-    `${JSON.stringify(Object.fromEntries(input.controllers.map((c, i) => [c.host, states[i]])))}\n`,
+    `${JSON.stringify({ states: Object.fromEntries(input.controllers.map((c, i) => [c.host, states[i]])), marks })}\n`,
   );
 }
 

@@ -261,8 +261,8 @@ export class CampaignControl {
     };
   }
 
-  /** A resumed budget counts only failures after the resume. */
-  private forgiveFailures(): void {
+  /** A resumed budget (or a retry after completion) counts only failures after it. */
+  forgiveFailures(): void {
     const entries = this.view.entries();
     const count = (members: readonly string[]) => members.filter((ip) => isFailure(entries[ip])).length;
     for (const w of this.waves() ?? []) this.state.forgiven[`wave:${w.name}`] = count(w.members);

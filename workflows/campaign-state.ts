@@ -21,12 +21,20 @@ import {
   type CampaignSummary,
   type ControllerStatus,
   type ModelVerification,
+  type RebootHold,
 } from '../src/domain/status';
-import { RebootPermits, type GroupMember, type RebootPermitState } from '../src/domain/redundancy';
+import {
+  RebootPermits,
+  peerHold,
+  peerHoldText,
+  type GroupMember,
+  type RebootPermitState,
+} from '../src/domain/redundancy';
 import { statusPageLimit, type StatusRequest } from '../src/domain/status-request';
 import { matchingIps, parseSelector, resolveTargets } from '../src/domain/targets';
 import type { CampaignConfig, Controller, ModelImage } from '../src/domain/types';
 import { describeBudget } from '../src/domain/waves';
+import { previousErrorsKept, retryableStates, type SeededController } from '../src/domain/completed-retry';
 import type { CommitResult, ControllerReport, PurgeResult } from './definitions';
 import { CampaignControl, type ControlCarried } from './campaign-control';
 import type {
@@ -175,17 +183,6 @@ export class DownloadSlots {
 
 /** Reports overtaken by a later one that are still heard when they arrive: the newest this many. */
 const missedReportsKept = 20;
-
-/** States retryTargets starts again. */
-const retryableStates: readonly ControllerStatus['state'][] = [
-  'failed',
-  'pre-check-failed',
-  'rolled-back',
-  'purged',
-];
-
-/** Errors of earlier runs a retried controller's status keeps. */
-const previousErrorsKept = 5;
 
 /** Characters of a lastError in masterUpgrade's result (one entry per target; npm run bench:capacity measures it). */
 const summaryErrorLength = 200;
@@ -539,14 +536,87 @@ export class CampaignState {
   /** Reboot permits to send now: per group one at a time, standbys first (src/domain/redundancy.ts). */
   grantReboots(): string[] {
     if (this.reboots.waiting.length === 0) return [];
+    const members = this.groupMembers();
+    // A halted campaign, or a paused controller, reboots nothing new (waves' CampaignControl).
+    return this.reboots.grant(members, (ip) => this.control.mayGrant(ip));
+  }
+
+  /** Every targeted controller as the reboot-permit rule sees it. */
+  private groupMembers(): Map<string, GroupMember> {
     const members = new Map<string, GroupMember>();
     for (const c of this.config.inventory) {
       const entry = this.targets[c.ip];
       if (!entry) continue;
       members.set(c.ip, { ip: c.ip, group: c.group, redundancy: c.redundancy, final: isFinal(entry) });
     }
-    // A halted campaign, or a paused controller, reboots nothing new (waves' CampaignControl).
-    return this.reboots.grant(members, (ip) => this.control.mayGrant(ip));
+    return members;
+  }
+
+  /** What holds the reload of `ip`, waiting for its reboot permit (`members`: groupMembers()). */
+  private rebootHold(ip: string, members: ReadonlyMap<string, GroupMember>): RebootHold {
+    if (this.control.halted) return { reason: 'halted', text: 'the campaign is halted' };
+    if (this.control.isPaused(ip)) return { reason: 'paused', text: 'paused by the operator' };
+    if (this.reboots.holds(ip)) return { reason: 'granted', text: 'permit granted, reload next' };
+    if (!this.reboots.waiting.includes(ip))
+      return { reason: 'asking', text: 'its request has not reached the master yet' };
+    const member = members.get(ip);
+    const group = member?.group;
+    const peers = group === undefined ? [] : [...members.values()].filter((m) => m.group === group);
+    const hold = member && peerHold(member, peers, this.reboots.snapshot().holders);
+    return hold ? { ...hold, text: peerHoldText(hold) } : { reason: 'next', text: 'next in turn' };
+  }
+
+  /** A status row with its redundancy group and, while it waits for a reboot permit, what holds it. */
+  private withRedundancy(
+    c: ControllerStatus,
+    groups: ReadonlyMap<string, string>,
+    members: () => ReadonlyMap<string, GroupMember>,
+  ): ControllerStatus {
+    const group = groups.get(c.ip);
+    if (group === undefined && c.state !== 'waiting-peer') return c;
+    return {
+      ...c,
+      ...(group === undefined ? {} : { group }),
+      ...(c.state === 'waiting-peer' ? { rebootHold: this.rebootHold(c.ip, members()) } : {}),
+    };
+  }
+
+  /** Web UI details: each group's progress and who holds or waits for a reboot permit (at most 10 of each). */
+  redundancyDetails(): string[] {
+    const permits = this.reboots.snapshot();
+    if (
+      permits.holders.length === 0 &&
+      permits.queue.length === 0 &&
+      !this.config.inventory.some((c) => c.group)
+    )
+      return [];
+    const members = this.groupMembers();
+    const groups = new Map<string, { size: number; final: number }>();
+    for (const m of members.values()) {
+      if (m.group === undefined) continue;
+      const g = groups.get(m.group) ?? { size: 0, final: 0 };
+      g.size++;
+      if (m.final) g.final++;
+      groups.set(m.group, g);
+    }
+    const lines: string[] = [];
+    const listed = <T>(items: T[], show: (item: T) => string) =>
+      `${items.slice(0, 10).map(show).join(' · ')}${items.length > 10 ? ` · and ${items.length - 10} more` : ''}`;
+    if (groups.size > 0)
+      lines.push(
+        `Redundancy groups: ${listed([...groups], ([name, g]) => `${name} ${g.final}/${g.size} final`)}`,
+      );
+    const rebooting = this.reboots.snapshot().holders;
+    if (rebooting.length > 0)
+      lines.push(
+        `Rebooting with a permit: ${listed(rebooting, (ip) => `${ip}${members.get(ip)?.group ? ` (${members.get(ip)?.group})` : ''}`)}`,
+      );
+    const waiting = this.reboots.waiting;
+    if (waiting.length > 0)
+      lines.push(
+        `Waiting for a reboot permit: ${listed([...waiting], (ip) => `${ip}: ${this.rebootHold(ip, members).text}`)}`,
+      );
+    return lines;
   }
 
   /** Controllers whose child runs and has not been told to stop: those a commit's new timing reaches. */
@@ -720,6 +790,11 @@ export class CampaignState {
     );
     const offset = request.offset ?? 0;
     const limit = request.limit ?? statusPageLimit;
+    const groups = new Map(
+      this.config.inventory.flatMap((c) => (c.group === undefined ? [] : [[c.ip, c.group] as const])),
+    );
+    let memberView: Map<string, GroupMember> | undefined;
+    const members = () => (memberView ??= this.groupMembers());
     return {
       campaign: this.campaign,
       phase: this.phase,
@@ -727,7 +802,9 @@ export class CampaignState {
       verifications: this.verifications(),
       unmatchedSelectors: this.unmatched,
       ...(this.ignoredPurges.length > 0 ? { ignoredPurges: this.ignoredPurges } : {}),
-      controllers: matching.slice(offset, offset + limit).map((c) => this.withControl(c)),
+      controllers: matching
+        .slice(offset, offset + limit)
+        .map((c) => this.withRedundancy(this.withControl(c), groups, members)),
       page: { offset, limit, total: matching.length },
       counts: countStates(all),
       downloadSlots: {
@@ -861,6 +938,43 @@ export class CampaignState {
     return { retried, skipped, matchingNoTarget: idle, ...(heldBy ? { heldBy } : {}) };
   }
 
+  /**
+   * A retry after completion: the completed run's controllers, final and with no child, as they
+   * ended (a controller no longer in the inventory is left out); then `retry` starts the selected ones.
+   * The failures left are forgiven, as a resume does: a budget counts only those after the retry.
+   */
+  retryCompleted(controllers: readonly SeededController[], selectors: string[]): RetryResult {
+    const inventory = new Map(this.config.inventory.map((c) => [c.ip, c]));
+    this.unmatched = resolveTargets(this.config.inventory, this.config.targets).unmatched;
+    for (const seeded of controllers) {
+      const c = inventory.get(seeded.ip);
+      if (!c) {
+        this.log.info('not seeded: no longer in the inventory', {
+          campaign: this.campaign,
+          controller: seeded.ip,
+        });
+        continue;
+      }
+      const { ip, state, attempts, lastError, previousErrors } = seeded;
+      this.targets[ip] = {
+        child: 'closed',
+        generation: 0,
+        status: {
+          ip,
+          model: c.model,
+          role: c.role,
+          state,
+          attempts,
+          ...(lastError === undefined ? {} : { lastError }),
+          ...(previousErrors === undefined ? {} : { previousErrors }),
+        },
+      };
+    }
+    const result = this.retry({ selectors });
+    this.control.forgiveFailures();
+    return result;
+  }
+
   /** Details lines for the Web UI (halt, pause, waves); none for a campaign without them. */
   controlDetails(now: number): string[] {
     return this.control.details(now);
@@ -877,12 +991,16 @@ export class CampaignState {
       unmatchedSelectors: this.unmatched,
       counts: countStates(targeted),
       // The result is one payload for every target: each error is cut shorter than in the status.
-      controllers: targeted.map(({ ip, model, state, attempts, lastError }) => ({
+      controllers: targeted.map(({ ip, model, state, attempts, lastError, previousErrors }) => ({
         ip,
         model,
         state,
         attempts,
         lastError: lastError === undefined ? undefined : boundText(lastError, summaryErrorLength),
+        // A retry after completion carries the cause history on from here.
+        ...(previousErrors?.length
+          ? { previousErrors: previousErrors.map((e) => boundText(e, summaryErrorLength)) }
+          : {}),
       })),
     };
   }

@@ -78,6 +78,11 @@ export class ControllerProgress {
     if (status.windowOpensAt)
       lines.push(`${status.window ?? 'maintenance'} window opens at ${status.windowOpensAt}`);
     if (status.lastError) lines.push(`last error: ${status.lastError}`);
+    const { group, redundancy } = this.subject.controller;
+    if (group !== undefined)
+      lines.push(
+        `redundancy group ${group}${redundancy === undefined ? '' : ` (${redundancy})`}: its members reboot one at a time${status.state === 'waiting-peer' ? "; the campaign's status names what holds this one" : ''}`,
+      );
     return lines.join('\n\n');
   }
 

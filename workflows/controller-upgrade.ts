@@ -28,6 +28,7 @@ import {
   type ControllerUpgradeInput,
 } from '../src/domain/schemas';
 import type { ControllerState, ControllerStatus } from '../src/domain/status';
+import type { ControllerLook, RebootResult } from '../activities/types';
 import { reboot, shortCommand, transfer } from './activity-options';
 import {
   ControllerProgress,
@@ -109,6 +110,20 @@ const healthPostCheckPatch = 'post-check-health-view';
 /** patched() ID: a grouped controller asks the master for a reboot permit before its reload. */
 const redundancyPatch = 'redundancy-reboot-permit';
 
+/**
+ * patched() ID: children started before it inspected, read `show storage`, downloaded and checked the
+ * copy in four activities (a workflow task and three events each); since, the look before the
+ * download (inspect and `show storage`, one login each) is one activity, and the copy with its check one.
+ */
+export const fewerTasksPatch = 'child-fewer-tasks';
+
+/**
+ * patched() ID: children started before it confirmed the version and read the health view after the
+ * reboot in two activities of their own (two logins, two workflow tasks); since, the reboot returns
+ * both from the login that saw the controller back, and the activities run only when it could not.
+ */
+export const rebootConfirmsPatch = 'reboot-confirms-in-its-login';
+
 /** What the rolloutTiming signal may carry; anything else is ignored. */
 const rolloutTimingSchema = controllerUpgradeInputSchema.pick({
   downloadWindow: true,
@@ -157,6 +172,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   const work = new CancellationScope();
 
   const lean = patched(leanMessagesPatch);
+  const fewerTasks = patched(fewerTasksPatch);
   const reportsWithoutWaiting = lean && input.master !== undefined;
   /** Search-attribute values already set (by the master's start, then by upserts); undefined: always upsert. */
   const attributesSet: AttributeChanges | undefined = lean
@@ -436,24 +452,31 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
    * controller whose `show storage` ciu cannot read (refused or unparsable) is not held back: its
    * copy still reports a full flash itself.
    */
-  async function preCheck(current: ControllerFacts, partition: 0 | 1): Promise<void> {
-    const storage = await retryForever(
-      'pre-check',
-      (tries) => tries(),
-      async () => {
-        try {
-          return await shortCommand.inspectStorage(controller);
-        } catch (err) {
-          const failure = unreadableReply(err);
-          if (!failure) throw err;
-          log.warn('free flash unreadable; not checked before the download', {
-            ...ctx,
-            error: failureText(failure),
-          });
-          return undefined;
-        }
-      },
-    );
+  async function preCheck(current: ControllerFacts, partition: 0 | 1, look?: ControllerLook): Promise<void> {
+    const unreadable = (failure: { type?: string; message: string }) => {
+      log.warn('free flash unreadable; not checked before the download', {
+        ...ctx,
+        error: failureText(failure),
+      });
+      return undefined;
+    };
+    const storage = look
+      ? look.storageUnreadable
+        ? unreadable(look.storageUnreadable)
+        : look.storage
+      : await retryForever(
+          'pre-check',
+          (tries) => tries(),
+          async () => {
+            try {
+              return await shortCommand.inspectStorage(controller);
+            } catch (err) {
+              const failure = unreadableReply(err);
+              if (!failure) throw err;
+              return unreadable(failure);
+            }
+          },
+        );
     const problems = preCheckProblems({
       inventoryModel: controller.model,
       reportedModel: current.model,
@@ -470,9 +493,13 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
    * The post-check after the version check: the controller's own health view. One ciu cannot read
    * (refused, unparsable, no row of its own) is not held against it, like an unreadable `show storage`.
    */
-  async function healthProblem(): Promise<string | undefined> {
+  async function healthProblem(seen?: RebootResult): Promise<string | undefined> {
+    if (seen?.healthUnreadable) {
+      log.warn('health view unreadable; not judged', { ...ctx, error: failureText(seen.healthUnreadable) });
+      return undefined;
+    }
     try {
-      const health = await shortCommand.inspectHealth(controller);
+      const health = seen?.health ?? (await shortCommand.inspectHealth(controller));
       if (!health.found) log.warn('own row missing from the health view; not judged', ctx);
       else log.info('health view read', { ...ctx, status: health.status, configState: health.configState });
       return health.problem;
@@ -522,7 +549,25 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     const startAt = () =>
       timing.startAt === undefined ? undefined : { from: timing.startAt, until: '9999-12-31T00:00:00Z' };
     if (windows() && timing.startAt !== undefined && !facts) await waitForWindow('start-at', startAt);
+    const preChecks = input.preChecks !== false;
+    // A run that carries the facts (after continue-as-new) reads `show storage` on its own, as before.
+    const look =
+      fewerTasks && !facts
+        ? await retryForever(
+            'inspect',
+            (tries) => tries(),
+            async () => {
+              showProgress({ state: 'pending' });
+              return shortCommand.lookBeforeDownload({
+                controller,
+                storage: preChecks,
+                target: { version: image.version, build: image.build },
+              });
+            },
+          )
+        : undefined;
     const current =
+      look?.facts ??
       facts ??
       (await retryForever(
         'inspect',
@@ -543,7 +588,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       return finish('up-to-date');
     }
     const partition = targetPartition(input.partition, current);
-    if (input.preChecks !== false && patched(preChecksPatch)) await preCheck(current, partition);
+    if (preChecks && patched(preChecksPatch)) await preCheck(current, partition, look);
 
     const downloadCycle = async <T>(tries: () => Promise<T>): Promise<T> => {
       if (windows()) await waitForWindow('download', () => timing.downloadWindow);
@@ -554,14 +599,20 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       // The master shows a cycle's first try when it grants the slot; only later tries are news to it.
       if (n === 1 && grantShown) showProgress(downloading);
       else await report(downloading);
-      const result = await transfer.downloadImage({
+      const download = {
         controller,
         source: input.source,
         partition,
         campaign,
         attempt: status.attempts,
         expected: image,
-      });
+      };
+      if (fewerTasks) {
+        const result = await transfer.downloadAndVerifyImage(download);
+        showProgress({ bytes: result.bytes, totalBytes: image.payloadLength });
+        return;
+      }
+      const result = await transfer.downloadImage(download);
       showProgress({ bytes: result.bytes, totalBytes: image.payloadLength });
       await transfer.verifyImageOnController({ controller, partition, expected: image });
     });
@@ -576,13 +627,16 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     }
     await beforeReload(windows());
     await report({ state: 'rebooting' });
-    await reboot(rebootTimeoutMs).rebootController({
+    const confirmInReboot = patched(rebootConfirmsPatch);
+    const rebooted = await reboot(rebootTimeoutMs).rebootController({
       controller,
       partition,
       timeoutMs: rebootTimeoutMs,
       expected: { version: image.version, build: image.build },
+      ...(confirmInReboot ? { readHealth: true } : {}),
     });
-    const after = await shortCommand.inspectController(controller);
+    const seen = confirmInReboot && rebooted ? rebooted : undefined;
+    const after = seen ?? (await shortCommand.inspectController(controller));
     showProgress({ runningVersion: after.runningVersion, runningBuild: after.runningBuild });
     if (!progress.runsTarget(after.runningVersion, after.runningBuild)) {
       const message = `after reboot the controller runs ${after.runningVersion} build ${after.runningBuild}, expected ${image.version} build ${image.build}`;
@@ -591,7 +645,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       throw ApplicationFailure.nonRetryable(message, failureTypes.versionMismatchAfterReboot);
     }
     if (patched(healthPostCheckPatch)) {
-      const problem = await healthProblem();
+      const problem = await healthProblem(seen);
       if (problem !== undefined) {
         const cause = { type: failureTypes.postCheckFailed, message: `post-check failed: ${problem}` };
         if (input.fallback === true) await fallBack(current, failureText(cause));

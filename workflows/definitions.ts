@@ -11,7 +11,7 @@ import type { CampaignConfigInput } from '../src/domain/config';
 import type { CampaignPlan } from '../src/domain/plan';
 import type { CampaignStatus, ControllerStatus } from '../src/domain/status';
 import type { StatusRequest } from '../src/domain/status-request';
-import type { UpgradeProfile } from '../src/domain/types';
+import type { CampaignConfig, UpgradeProfile } from '../src/domain/types';
 
 /** Task queue the worker polls. */
 export const taskQueue = 'ciu';
@@ -66,6 +66,12 @@ export const upgradeStatusQuery = defineQuery<CampaignStatus, [request?: StatusR
 
 /** The dry run of the committed config against what the campaign knows of each controller (src/domain/plan.ts). */
 export const upgradePlanQuery = defineQuery<CampaignPlan>('upgradePlan');
+
+/**
+ * The config in force (the last one committed), also after the campaign completed: what a retry after
+ * completion starts its new run with.
+ */
+export const committedConfigQuery = defineQuery<CampaignConfig>('committedConfig');
 
 /** Pauses the whole campaign (no selectors) or the controllers the selectors match; the validator names a bad field. */
 export const pauseCampaignUpdate = defineUpdate<PauseResult, [request: PauseRequest]>('pauseCampaign');

@@ -19,7 +19,14 @@ import { campaignSizeIssues } from '../src/domain/campaign-limits';
 import { validateCampaignConfig } from '../src/domain/config';
 import { campaignDialectIssues } from '../src/domain/dialects';
 import { validateStatusRequest, type StatusRequest } from '../src/domain/status-request';
-import { purgeSelectorIssues } from '../src/domain/targets';
+import { purgeSelectorIssues, resolveTargets } from '../src/domain/targets';
+import {
+  nothingToRetry,
+  retrySelection,
+  validateCompletedRetry,
+  type CompletedRetry,
+  type ValidRetry,
+} from '../src/domain/completed-retry';
 import { failureText, failureTypes } from '../src/domain/errors';
 import type { CampaignSummary } from '../src/domain/status';
 import type { CampaignConfig } from '../src/domain/types';
@@ -28,6 +35,7 @@ import { CampaignState, type Dispatch, type MasterCarried } from './campaign-sta
 import { controllerUpgrade, type ControllerUpgradeResult } from './controller-upgrade';
 import {
   commitConfigUpdate,
+  committedConfigQuery,
   controllerReportSignal,
   controllerWorkflowId,
   downloadSlotGrantSignal,
@@ -77,6 +85,37 @@ export interface MasterOptions {
   childrenPerRun?: number;
   /** Purges, slot grants and timing changes sent at once; more wait for those to finish (Temporal allows 2,000 pending). Default 500. */
   signalsAtOnce?: number;
+  /**
+   * A retry after the campaign completed (src/domain/completed-retry.ts): this run starts from the
+   * completed run's result and starts only the selected retryable controllers again. Absent: a new campaign.
+   */
+  retry?: CompletedRetry;
+}
+
+/**
+ * options.retry, validated against this campaign and its config: a bad field, or selectors that would
+ * start nothing, fail the run before anything is touched.
+ */
+function retryAfterCompletion(
+  input: unknown,
+  campaign: string,
+  config: CampaignConfig,
+): ValidRetry | undefined {
+  if (input === undefined || input === null) return undefined;
+  const validated = validateCompletedRetry(input, campaign);
+  if (!validated.ok)
+    throw ApplicationFailure.nonRetryable(boundIssues(validated.issues), failureTypes.invalidInput);
+  const targeted = new Set(resolveTargets(config.inventory, config.targets).controllers.map((c) => c.ip));
+  const selection = retrySelection(validated.value.controllers, validated.value.selectors, targeted);
+  if (selection.retried.length === 0)
+    throw ApplicationFailure.nonRetryable(nothingToRetry(selection, campaign), failureTypes.invalidInput);
+  return validated.value;
+}
+
+/** A grouped controller's group (and role in it) for its child's Web UI summary; nothing for an ungrouped one. */
+function groupSummary({ group, redundancy }: CampaignConfig['inventory'][number]): string {
+  if (group === undefined) return '';
+  return ` · group ${group}${redundancy === undefined ? '' : ` (${redundancy})`}`;
 }
 
 /** An upgradeStatus argument, validated: a bad one fails the query naming the field. */
@@ -147,6 +186,7 @@ export async function masterUpgrade(
       throw ApplicationFailure.nonRetryable(boundIssues(dialectIssues), failureTypes.invalidInput);
   }
   const campaign = workflowInfo().workflowId;
+  const retry = carried ? undefined : retryAfterCompletion(options.retry, campaign, validation.config);
   const useSearchAttributes = options.searchAttributes !== false;
   const historyLimit = options.historyLimit ?? 6_000;
   const childrenPerRun = options.childrenPerRun ?? 1_500;
@@ -163,6 +203,7 @@ export async function masterUpgrade(
     return forged.list.length > 0 ? { ...status, forgedMessages: forged.list } : status;
   });
   // The plan covers every controller, not one status page.
+  setHandler(committedConfigQuery, () => state.committed);
   setHandler(upgradePlanQuery, () =>
     campaignPlan(state.committed, state.status({ limit: Number.MAX_SAFE_INTEGER }), new Date()),
   );
@@ -287,7 +328,7 @@ export async function masterUpgrade(
       workflowId: controllerWorkflowId(campaign, controller.ip),
       // Children outlive a continue-as-new of the master; they report by signal, not by result.
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      staticSummary: `${controller.ip} ${controller.model} → ${image.version} build ${image.build}`,
+      staticSummary: `${controller.ip} ${controller.model} → ${image.version} build ${image.build}${groupSummary(controller)}`,
       typedSearchAttributes: useSearchAttributes
         ? [
             { key: campaignKey, value: campaign },
@@ -489,7 +530,15 @@ export async function masterUpgrade(
     }
   }
 
-  if (!carried) {
+  if (retry) {
+    const retried = state.retryCompleted(retry.controllers, retry.selectors);
+    log.info('retry after completion', {
+      campaign,
+      retried: retried.retried.length,
+      first: retried.retried.slice(0, 10),
+      skipped: retried.skipped.length,
+    });
+  } else if (!carried) {
     state.applyTargets();
     await verifyNeeded();
     const failed = state.verifications().filter((v) => !v.ok);
@@ -554,6 +603,7 @@ export async function masterUpgrade(
     setCurrentDetails(
       [
         ...state.controlDetails(Date.now()),
+        ...state.redundancyDetails(),
         Object.entries(state.counts())
           .map(([s, n]) => `${s}: ${n}`)
           .join(', '),
@@ -568,6 +618,8 @@ export async function masterUpgrade(
     ) {
       await Promise.all(inFlight);
       await condition(allHandlersFinished);
+      // The retry seeded this run; the next one continues from the carried state.
+      const { retry: _seeded, ...nextOptions } = options;
       await continueAsNew<typeof masterUpgrade>(
         state.committed,
         {
@@ -575,7 +627,7 @@ export async function masterUpgrade(
           forgedMessages: forged.list,
           ...(timingOwed.length > 0 ? { timingOwed } : {}),
         },
-        options,
+        nextOptions,
         sealCarried(),
       );
     }

@@ -1,5 +1,5 @@
-import Table from 'cli-table3';
 import type { CampaignPlan, ControllerPlan } from '../domain/plan';
+import { fittedTable } from './status-table';
 
 const actionLabels: Record<ControllerPlan['action'], string> = {
   upgrade: 'Upgrade',
@@ -16,38 +16,47 @@ function target(p: ControllerPlan): string {
   return `${p.image}${version}`;
 }
 
+/** `hq-pair standby`, `hq-pair` (no role), `-` (no group). */
+function groupText(p: ControllerPlan): string {
+  if (p.group === undefined) return '-';
+  return p.redundancy === undefined ? p.group : `${p.group} ${p.redundancy}`;
+}
+
 /** `ciu show upgrade plan`: one row per controller — what would happen, where, when, or why not. */
-export function renderPlan(plan: CampaignPlan): string {
+export function renderPlan(
+  plan: CampaignPlan,
+  /** width: the terminal's columns the table wraps to fit (default 120; 0 = one line per controller). */
+  options: { width?: number } = {},
+): string {
   const withWave = plan.waves !== undefined;
-  const table = new Table({
-    head: [
-      'IP',
-      'Model',
-      'Plan',
-      ...(withWave ? ['Wave'] : []),
-      'Image',
-      'Partition',
-      'Flash free',
-      'Download',
-      'Reboot',
-      'Why',
-    ],
-    style: { head: [], border: [] },
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-  });
-  for (const p of plan.controllers)
-    table.push([
-      p.ip,
-      p.model,
-      actionLabels[p.action],
-      ...(withWave ? [p.wave ?? '-'] : []),
-      target(p),
-      p.partition ?? '-',
-      p.freeFlash ?? '-',
-      p.downloadWindow ?? '-',
-      p.reboot ?? '-',
-      p.reason ?? '',
-    ]);
+  // Only an inventory with redundancy groups has the column.
+  const withGroup = plan.controllers.some((p) => p.group !== undefined);
+  const head = [
+    'IP',
+    'Model',
+    'Plan',
+    ...(withWave ? ['Wave'] : []),
+    ...(withGroup ? ['Group'] : []),
+    'Image',
+    'Partition',
+    'Flash free',
+    'Download',
+    'Reboot',
+    'Why',
+  ];
+  const rows = plan.controllers.map((p) => [
+    p.ip,
+    p.model,
+    actionLabels[p.action],
+    ...(withWave ? [p.wave ?? '-'] : []),
+    ...(withGroup ? [groupText(p)] : []),
+    target(p),
+    p.partition ?? '-',
+    p.freeFlash ?? '-',
+    p.downloadWindow ?? '-',
+    p.reboot ?? '-',
+    p.reason ?? '',
+  ]);
   const lines = [`Plan at ${plan.at}`];
   const upgrading = plan.controllers.find((p) => p.action === 'upgrade');
   if (upgrading)
@@ -65,7 +74,7 @@ export function renderPlan(plan: CampaignPlan): string {
     );
   if (plan.unmatchedSelectors.length > 0)
     lines.push(`Targets matching no controller: ${plan.unmatchedSelectors.join(', ')}`);
-  lines.push(table.toString());
+  lines.push(fittedTable(head, rows, options.width ?? 120));
   lines.push(
     Object.entries(plan.counts)
       .map(([action, n]) => `${n} ${actionLabels[action as ControllerPlan['action']]}`)

@@ -83,6 +83,7 @@ function stateWords(status: ControllerStatus, quickTries?: number): string {
   const label = stateLabels[status.state] ?? status.state;
   if (status.state === 'waiting-window' && status.windowOpensAt)
     return `${label}${status.window ? ` (${status.window})` : ''} until ${status.windowOpensAt.replace(/\.\d{3}Z$/, 'Z')}`;
+  if (status.state === 'waiting-peer' && status.rebootHold) return `${label}: ${status.rebootHold.text}`;
   if (status.state !== 'downloading') return label;
   const of = quickTries === undefined ? '' : `/${quickTries}`;
   const attempt = status.attempt !== undefined ? ` attempt ${status.attempt}${of}` : '';
@@ -193,7 +194,14 @@ export function renderStatusTable(
     );
     return row;
   });
-  const width = options.width ?? 120;
+  return fittedTable(head, rows, options.width ?? 120);
+}
+
+/**
+ * A borderless-rows table of `head` and `rows` in at most `width` columns (0: no limit, one line per
+ * row): cells wrap inside their column, the last one (a cause, a reason) first (fitColumns).
+ */
+export function fittedTable(head: string[], rows: string[][], width: number): string {
   const widths = width > 0 ? fitColumns([head, ...rows], width - (head.length + 1)) : undefined;
   const table = new Table({
     head: widths ? head.map((h, i) => wrap(h, widths[i]! - 2)) : head,

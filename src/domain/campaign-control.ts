@@ -10,23 +10,24 @@ import { parseSelector } from './targets';
 const selector = z.string('must be a string').refine((s) => parseSelector(s) !== undefined, {
   error: (issue) => `"${String(issue.input).slice(0, 100)}" is not an IPv4 address, a CIDR subnet or all`,
 });
-const selectors = z
+/** A list of 1–100 selectors (IPv4 address, CIDR subnet or all). */
+export const selectorsSchema = z
   .array(selector, 'must be a list of selectors (IPv4 address, CIDR subnet or all)')
   .min(1, 'must name at least one selector')
   .max(100, 'must be at most 100 selectors');
 
 /** pauseCampaign: without selectors the whole campaign (targets added later too), else the controllers they match. */
 export const pauseRequestSchema = z.strictObject({
-  selectors: selectors.optional(),
+  selectors: selectorsSchema.optional(),
   /** Stop the downloads of paused controllers now; they go back to waiting for a slot. Default: let them finish. */
   abortDownloads: z.boolean('must be true or false').optional(),
 });
 
 /** resumeCampaign: without selectors everything (and a failure-budget halt), else the paused controllers they match. */
-export const resumeRequestSchema = z.strictObject({ selectors: selectors.optional() });
+export const resumeRequestSchema = z.strictObject({ selectors: selectorsSchema.optional() });
 
 /** retryTargets: failed, pre-check-failed, rolled-back and purged targets the selectors match start again. */
-export const retryRequestSchema = z.strictObject({ selectors });
+export const retryRequestSchema = z.strictObject({ selectors: selectorsSchema });
 
 export type PauseRequest = z.infer<typeof pauseRequestSchema>;
 export type ResumeRequest = z.infer<typeof resumeRequestSchema>;

@@ -8,6 +8,7 @@ import { defaultDialect, dialectProblems } from './dialects';
 import { formatBytes, preCheckProblems } from './pre-checks';
 import { resolveTargets } from './targets';
 import type { CampaignConfig } from './types';
+import type { RedundancyRole } from './redundancy';
 import { assignWaves, describeBudget } from './waves';
 import { describeWindow, windowState, type MaintenanceWindow } from './windows';
 
@@ -48,6 +49,9 @@ export interface ControllerPlan {
   preChecks?: boolean;
   /** The profile's wave it would be upgraded in (only when the profile has waves). */
   wave?: string;
+  /** Its redundancy group and role there (inventory `group`, `redundancy`): members reboot one at a time, standbys first. */
+  group?: string;
+  redundancy?: RedundancyRole;
 }
 
 export interface CampaignPlan {
@@ -90,6 +94,8 @@ export function planCampaign(
       action: 'upgrade',
       ...(known.runningVersion === undefined ? {} : { runningVersion: known.runningVersion }),
       ...(known.runningBuild === undefined ? {} : { runningBuild: known.runningBuild }),
+      ...(controller.group === undefined ? {} : { group: controller.group }),
+      ...(controller.redundancy === undefined ? {} : { redundancy: controller.redundancy }),
     };
     if (!targetedIps.has(controller.ip))
       return { ...base, action: 'not-targeted', reason: 'no target selector matches it' };

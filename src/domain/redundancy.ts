@@ -27,21 +27,46 @@ export interface GroupMember {
   final: boolean;
 }
 
+/** What holds a grouped controller's reload: a peer rebooting now, or a standby that goes first. */
+export interface PeerHold {
+  reason: 'peer-rebooting' | 'standby-first';
+  peer: string;
+  group: string;
+}
+
+/** The peer that holds `member`'s reload now, or undefined when none does. */
+export function peerHold(
+  member: GroupMember,
+  peers: readonly GroupMember[],
+  holders: readonly string[],
+): PeerHold | undefined {
+  const group = member.group;
+  if (group === undefined) return undefined;
+  const others = peers.filter((p) => p.ip !== member.ip && p.group === group);
+  const rebooting = others.find((p) => holders.includes(p.ip));
+  if (rebooting) return { reason: 'peer-rebooting', peer: rebooting.ip, group };
+  if (member.redundancy === 'active') {
+    const standby = others.find((p) => p.redundancy === 'standby' && !p.final);
+    if (standby) return { reason: 'standby-first', peer: standby.ip, group };
+  }
+  return undefined;
+}
+
+/** A peer hold in words: `10.1.4.3 of group hq-pair is rebooting`, `standby 10.1.4.3 of group hq-pair reboots first`. */
+export function peerHoldText(hold: PeerHold): string {
+  return hold.reason === 'peer-rebooting'
+    ? `${hold.peer} of group ${hold.group} is rebooting`
+    : `standby ${hold.peer} of group ${hold.group} reboots first`;
+}
+
 /** Why `member` may not reboot now, or undefined when it may. */
 export function rebootBlocker(
   member: GroupMember,
   peers: readonly GroupMember[],
   holders: readonly string[],
 ): string | undefined {
-  if (member.group === undefined) return undefined;
-  const others = peers.filter((p) => p.ip !== member.ip && p.group === member.group);
-  const rebooting = others.find((p) => holders.includes(p.ip));
-  if (rebooting) return `${rebooting.ip} of group ${member.group} is rebooting`;
-  if (member.redundancy === 'active') {
-    const standby = others.find((p) => p.redundancy === 'standby' && !p.final);
-    if (standby) return `standby ${standby.ip} of group ${member.group} reboots first`;
-  }
-  return undefined;
+  const hold = peerHold(member, peers, holders);
+  return hold && peerHoldText(hold);
 }
 
 /** The reboot-permit semaphore per group; the child's next report after its reboot gives the permit back. */

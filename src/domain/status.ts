@@ -86,6 +86,23 @@ export interface ControllerStatus {
   paused?: boolean;
   /** Errors of the runs before a retry, oldest first (at most 5). */
   previousErrors?: string[];
+  /** Its redundancy group (inventory `group`), when it has one. */
+  group?: string;
+  /** While waiting-peer: what holds its reload now. */
+  rebootHold?: RebootHold;
+}
+
+/**
+ * Why a controller waits for its reboot permit: a peer of its group rebooting now, a standby of its
+ * group that goes first, the campaign halted, the controller paused; or, for a moment, its request
+ * not heard yet ('asking') or its permit on the way ('granted', 'next'). `text` says it in words.
+ */
+export interface RebootHold {
+  reason: 'peer-rebooting' | 'standby-first' | 'halted' | 'paused' | 'asking' | 'next' | 'granted';
+  /** The peer that reboots now, or the standby that goes first. */
+  peer?: string;
+  group?: string;
+  text: string;
 }
 
 /** The master's CiuCampaignState: whether it may start anything new. */
@@ -190,6 +207,8 @@ export interface CampaignSummary {
     state: ControllerState;
     attempts: number;
     lastError?: string;
+    /** Errors of the runs before a retry (only for a retried controller). */
+    previousErrors?: string[];
   }>;
 }
 

@@ -510,10 +510,16 @@ describe('logOnController', () => {
 });
 
 describe('rebootController', () => {
-  test('boots the new partition and returns once SSH answers; the controller then runs the new image', async () => {
+  test('boots the new partition and returns once SSH answers, with what it runs and (asked) its health view', async () => {
     await withImageInPartition1(1);
     const c = controller(1);
-    await run(activities().rebootController, { controller: c, partition: 1 });
+    await expect(
+      run(activities().rebootController, { controller: c, partition: 1, readHealth: true }),
+    ).resolves.toEqual({
+      runningVersion: '6.4.0.0',
+      runningBuild: 81234,
+      health: expect.objectContaining({ found: true }),
+    });
     const facts = await run(activities().inspectController, c);
     expect(facts).toMatchObject({ runningVersion: '6.4.0.0', runningBuild: 81234, bootPartition: 1 });
     expect(await logOf(1)).toContain('System booted from partition 1, running 6.4.0.0 build 81234');
@@ -546,7 +552,10 @@ describe('rebootController', () => {
     await withImageInPartition1(3);
     const c = controller(3);
     await fleet.controller(c.ip).setFaults({ bootOldVersion: true });
-    await run(activities().rebootController, { controller: c, partition: 1 });
+    await expect(run(activities().rebootController, { controller: c, partition: 1 })).resolves.toEqual({
+      runningVersion: '6.3.1.0',
+      runningBuild: 40000,
+    });
     const facts = await run(activities().inspectController, c);
     expect(facts).toMatchObject({ runningVersion: '6.3.1.0', runningBuild: 40000, bootPartition: 0 });
   });

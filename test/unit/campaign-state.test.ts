@@ -1,4 +1,5 @@
 import type { CampaignConfig } from '../../src/domain/types';
+import { renderStatusTable } from '../../src/cli/status-table';
 import { CampaignState, DownloadSlots, type StateLog } from '../../workflows/campaign-state';
 import { a7210, campaignConfig, verifiedImage as image } from './upgrade-fixtures';
 
@@ -366,4 +367,68 @@ test('a paused controller of a redundancy group gets no reboot permit until it i
   expect(state.grantReboots()).toEqual([]);
   state.resume({ selectors: ['10.1.4.1'] });
   expect(state.grantReboots()).toEqual(['10.1.4.1']);
+});
+
+test('the status names what holds a reload waiting for its reboot permit: the standby first, a rebooting peer, a pause, a halt', () => {
+  const cfg = config();
+  const roles: Record<string, Partial<CampaignConfig['inventory'][number]>> = {
+    '10.1.4.1': { group: 'hq', redundancy: 'active' },
+    '10.1.4.2': { group: 'hq', redundancy: 'standby' },
+  };
+  const state = running({
+    ...cfg,
+    inventory: cfg.inventory.map((c) => ({ ...c, ...roles[c.ip] })),
+    profile: { ...cfg.profile, maxFailures: 0 },
+  });
+  const hold = (ip: string) => state.status().controllers.find((c) => c.ip === ip)?.rebootHold;
+  const waits = (ip: string) => state.applyReport({ ip, state: 'waiting-peer', attempts: 1 }, false);
+
+  waits('10.1.4.1');
+  expect(hold('10.1.4.1')).toEqual({ reason: 'asking', text: 'its request has not reached the master yet' });
+  state.requestReboot('10.1.4.1');
+  expect(state.grantReboots()).toEqual([]);
+  expect(hold('10.1.4.1')).toEqual({
+    reason: 'standby-first',
+    peer: '10.1.4.2',
+    group: 'hq',
+    text: 'standby 10.1.4.2 of group hq reboots first',
+  });
+  waits('10.1.4.2');
+  state.requestReboot('10.1.4.2');
+  expect(state.grantReboots()).toEqual(['10.1.4.2']);
+  state.applyReport({ ip: '10.1.4.2', state: 'rebooting', attempts: 1 }, false);
+  expect(hold('10.1.4.1')).toEqual({
+    reason: 'peer-rebooting',
+    peer: '10.1.4.2',
+    group: 'hq',
+    text: '10.1.4.2 of group hq is rebooting',
+  });
+  expect(state.status().controllers.map((c) => [c.ip, c.group])).toEqual([
+    ['10.1.4.1', 'hq'],
+    ['10.1.4.2', 'hq'],
+    ['10.1.4.3', undefined],
+  ]);
+  expect(state.redundancyDetails()).toEqual([
+    'Redundancy groups: hq 0/2 final',
+    'Rebooting with a permit: 10.1.4.2 (hq)',
+    'Waiting for a reboot permit: 10.1.4.1: 10.1.4.2 of group hq is rebooting',
+  ]);
+  const table = renderStatusTable(state.status().controllers, { width: 120 });
+  // The State column wraps the reason inside the 120 columns.
+  const stateColumn = table
+    .split('\n')
+    .map((line) => line.split('│')[6]?.trim())
+    .filter(Boolean)
+    .join(' ');
+  expect(stateColumn).toContain('Waiting for reboot permit: 10.1.4.2 of group hq is rebooting Rebooting');
+  for (const line of table.split('\n')) expect(line.length).toBeLessThanOrEqual(120);
+
+  state.pause({}, 0);
+  expect(hold('10.1.4.1')).toEqual({ reason: 'paused', text: 'paused by the operator' });
+  state.resume({});
+  // The ungrouped one fails: one failure over max-failures 0 halts the campaign.
+  state.applyReport({ ip: '10.1.4.3', state: 'failed', attempts: 1, lastError: 'FlashFull: full' }, true);
+  state.advanceControl(0);
+  expect(state.control.halted).toBeDefined();
+  expect(hold('10.1.4.1')).toEqual({ reason: 'halted', text: 'the campaign is halted' });
 });

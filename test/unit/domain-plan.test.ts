@@ -1,4 +1,5 @@
 import { planCampaign } from '../../src/domain/plan';
+import { renderPlan } from '../../src/cli/plan-table';
 import { a7210, campaignConfig } from './upgrade-fixtures';
 
 const now = new Date('2026-11-27T12:00:00Z');
@@ -80,4 +81,36 @@ describe('the plan (dry run)', () => {
         'profile.models.A7210.server.port must be 21 (or omitted) for arubaos controllers: their copy command has no port clause',
     });
   });
+});
+
+test('the plan shows each controller redundancy group and its role there; the table a Group column only when the inventory has groups', () => {
+  const config = campaignConfig(
+    [
+      { ...a7210('10.1.4.1'), group: 'hq-pair', redundancy: 'active' },
+      { ...a7210('10.1.4.2'), group: 'hq-pair', redundancy: 'standby' },
+      { ...a7210('10.1.4.3'), group: 'aps-east' },
+      a7210('10.1.4.4'),
+    ],
+    { models: pinned, autoboot: true },
+    ['10.1.4.0/24'],
+  );
+  const plan = planCampaign(config, now);
+  expect(plan.controllers.map((c) => [c.ip, c.group, c.redundancy])).toEqual([
+    ['10.1.4.1', 'hq-pair', 'active'],
+    ['10.1.4.2', 'hq-pair', 'standby'],
+    ['10.1.4.3', 'aps-east', undefined],
+    ['10.1.4.4', undefined, undefined],
+  ]);
+  const text = renderPlan(plan, { width: 0 });
+  expect(text).toMatch(/│ IP +│ Model +│ Plan +│ Group +│ Image +│/);
+  expect(text).toMatch(/│ 10\.1\.4\.1 +│ A7210 +│ Upgrade +│ hq-pair active +│/);
+  expect(text).toMatch(/│ 10\.1\.4\.2 +│ A7210 +│ Upgrade +│ hq-pair standby +│/);
+  expect(text).toMatch(/│ 10\.1\.4\.3 +│ A7210 +│ Upgrade +│ aps-east +│/);
+  expect(text).toMatch(/│ 10\.1\.4\.4 +│ A7210 +│ Upgrade +│ - +│/);
+  // The default wraps cells to fit 120 columns, the group beside its controller.
+  const fitted = renderPlan(plan);
+  for (const line of fitted.split('\n')) expect(line.length).toBeLessThanOrEqual(120);
+  expect(fitted).toMatch(/│ 10\.1\.4\.2 +│ A7210 +│ Upgrade +│ hq-pair +│.*\n.*│ standby +│/);
+  const ungrouped = planCampaign(campaignConfig([a7210('10.1.4.4')], { models: pinned }), now);
+  expect(renderPlan(ungrouped)).not.toContain('Group');
 });

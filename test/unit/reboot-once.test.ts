@@ -56,7 +56,7 @@ function run(
   timeoutMs = 2000,
   on = input,
   pollMs = 20,
-): Promise<void> {
+): Promise<RebootLook> {
   const env = new MockActivityEnvironment(info, { logger: new DefaultLogger('ERROR') });
   return env.run(() =>
     rebootOnce(Context.current(), device, on, {
@@ -70,9 +70,9 @@ function run(
 const old: RebootLook = { version: '6.3.1.0', build: 40000, uptimeSeconds: 86_400, defaultBoot: 0 };
 const fresh: RebootLook = { version: '6.4.0.0', build: 81234, uptimeSeconds: 0, defaultBoot: 1 };
 
-test('first attempt: sets the boot partition, reloads once, waits for a fresh boot', async () => {
+test('first attempt: sets the boot partition, reloads once, waits for a fresh boot and returns what it runs', async () => {
   const { device, sent } = scripted([old, unreachable, unreachable, fresh]);
-  await run({ attempt: 1, scheduledTimestampMs: Date.now() }, device);
+  await expect(run({ attempt: 1, scheduledTimestampMs: Date.now() }, device)).resolves.toEqual(fresh);
   expect(sent).toEqual(['boot system partition 1', 'reload']);
 });
 
@@ -128,7 +128,10 @@ test('a retry without the record: a controller rebooted since the activity began
 
 test('a controller already running the target is not reloaded, and a set boot partition is not set again', async () => {
   const already = scripted([{ ...fresh, uptimeSeconds: 86_400 }]);
-  await run({ attempt: 1, scheduledTimestampMs: Date.now() }, already.device);
+  await expect(run({ attempt: 1, scheduledTimestampMs: Date.now() }, already.device)).resolves.toMatchObject({
+    version: fresh.version,
+    build: fresh.build,
+  });
   expect(already.sent).toEqual([]);
 
   const bootSet = scripted([{ ...old, defaultBoot: 1 }, fresh]);

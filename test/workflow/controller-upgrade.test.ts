@@ -11,6 +11,7 @@ import {
   purgeSignal,
   type ControllerUpgradeInput,
 } from '../../workflows';
+import type { RebootResult } from '../../activities/types';
 import { createTimeSkippingEnv } from '../fixtures/temporal';
 import { registerSearchAttributes } from './register-search-attributes';
 import {
@@ -680,5 +681,81 @@ describe("post-check with the controller's own health view", () => {
       }),
     );
     expect(result.state).toBe('upgraded');
+  });
+});
+
+describe('the reboot confirms in the login that sees the controller back', () => {
+  const healthy = { found: true, status: 'up', configState: 'UPDATE SUCCESSFUL' };
+  const back = (rest: Partial<RebootResult> = {}): RebootResult => ({
+    runningVersion: targetImage.version,
+    runningBuild: targetImage.build,
+    ...rest,
+  });
+  /** The controller reads (inspect*) the child ran after its reboot; a failure's log line is not one. */
+  const after = (calls: CallRecord[]) =>
+    calls
+      .slice(calls.findIndex((c) => c.name === 'rebootController') + 1)
+      .map((c) => c.name)
+      .filter((name) => name.startsWith('inspect'));
+
+  async function upgradeWith(overrides: Parameters<typeof fakeActivities>[0]) {
+    const { activities, calls } = fakeActivities(overrides);
+    const result = await withWorker(activities, (taskQueue) =>
+      env.client.workflow.execute(controllerUpgrade, {
+        taskQueue,
+        workflowId: `reboot-confirms-${counter++}`,
+        args: [input({ autoboot: true })],
+      }),
+    );
+    return { result, activities, calls };
+  }
+
+  test('what the reboot saw is the confirmation: no inspect and no health view after it', async () => {
+    const { result, activities, calls } = await upgradeWith({
+      rebootController: async () => back({ health: healthy }),
+    });
+    expect(result).toMatchObject({ state: 'upgraded', runningVersion: '6.4.0.0', runningBuild: 81234 });
+    expect(activities.rebootController.mock.calls[0]![0]).toMatchObject({ readHealth: true });
+    expect(after(calls)).toEqual([]);
+  });
+
+  test("a controller back on the old image is a version mismatch from the reboot's own look", async () => {
+    const { result, calls } = await upgradeWith({
+      rebootController: async () => back({ runningVersion: '6.3.1.0', runningBuild: 70000, health: healthy }),
+    });
+    expect(result.state).toBe('failed');
+    expect(result.lastError).toMatch(
+      /^VersionMismatchAfterReboot: after reboot the controller runs 6.3.1.0 build 70000, expected 6.4.0.0 build 81234/,
+    );
+    expect(after(calls)).toEqual([]);
+  });
+
+  test('an unhealthy view read in the reboot fails the post-check; an unreadable one is not held against it', async () => {
+    const problem = 'show switches: Configuration State UPDATE FAILED';
+    const unhealthy = await upgradeWith({
+      rebootController: async () => back({ health: { ...healthy, configState: 'UPDATE FAILED', problem } }),
+    });
+    expect(unhealthy.result.lastError).toBe(`PostCheckFailed: post-check failed: ${problem}`);
+    expect(after(unhealthy.calls)).toEqual([]);
+
+    const unreadable = await upgradeWith({
+      rebootController: async () =>
+        back({
+          healthUnreadable: { type: failureTypes.commandRejected, message: '% Invalid input detected' },
+        }),
+    });
+    expect(unreadable.result.state).toBe('upgraded');
+    expect(after(unreadable.calls)).toEqual([]);
+  });
+
+  test('a health view the reboot could not read, or a worker that returned nothing, is read by its own activity', async () => {
+    const noHealth = await upgradeWith({ rebootController: async () => back() });
+    expect(noHealth.result.state).toBe('upgraded');
+    expect(after(noHealth.calls)).toEqual(['inspectHealth']);
+
+    // The default fake returns nothing, as a worker from before this change does.
+    const olderWorker = await upgradeWith({});
+    expect(olderWorker.result.state).toBe('upgraded');
+    expect(after(olderWorker.calls)).toEqual(['inspectController', 'inspectHealth']);
   });
 });

@@ -1,5 +1,11 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { commitConfigUpdate, masterUpgrade, upgradeStatusQuery } from '../../workflows';
+import {
+  commitConfigUpdate,
+  controllerWorkflowId,
+  masterUpgrade,
+  upgradePlanQuery,
+  upgradeStatusQuery,
+} from '../../workflows';
 import type { Controller } from '../../src/domain/types';
 import { eventually } from '../fixtures/eventually';
 import { withWorker } from '../fixtures/worker';
@@ -61,6 +67,36 @@ test('a standby/active pair is never down together: the standby reboots first, t
     ).finally(releaseStandby);
     expect(status.controllers.find((c) => c.ip === '10.0.0.2')?.state).toBe('rebooting');
     expect(reboots.filter((r) => r.ip === '10.0.0.1')).toEqual([]);
+    // What holds the active, in the status and the master's Web UI details; each child's summary names its group.
+    expect(status.controllers.map((c) => [c.ip, c.group, c.rebootHold?.text])).toEqual([
+      ['10.0.0.1', 'hq', '10.0.0.2 of group hq is rebooting'],
+      ['10.0.0.2', 'hq', undefined],
+      ['10.0.0.3', undefined, undefined],
+    ]);
+    const { currentDetails } = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    expect(currentDetails).toContain('Redundancy groups: hq 0/2 final');
+    expect(currentDetails).toContain(
+      'Waiting for a reboot permit: 10.0.0.1: 10.0.0.2 of group hq is rebooting',
+    );
+    const child = (ip: string) => env.client.workflow.getHandle(controllerWorkflowId(handle.workflowId, ip));
+    expect(await (await child('10.0.0.1').describe()).staticSummary()).toBe(
+      '10.0.0.1 A7210 → 6.4.0.0 build 81234 · group hq (active)',
+    );
+    expect(await (await child('10.0.0.3').describe()).staticSummary()).toBe(
+      '10.0.0.3 A7210 → 6.4.0.0 build 81234',
+    );
+    const childDetails = await child('10.0.0.1').query<{ currentDetails: string }>(
+      '__temporal_workflow_metadata',
+    );
+    expect(childDetails.currentDetails).toContain(
+      'redundancy group hq (active): its members reboot one at a time',
+    );
+    const plan = await handle.query(upgradePlanQuery);
+    expect(plan.controllers.map((c) => [c.ip, c.group, c.redundancy])).toEqual([
+      ['10.0.0.1', 'hq', 'active'],
+      ['10.0.0.2', 'hq', 'standby'],
+      ['10.0.0.3', undefined, undefined],
+    ]);
     return handle.result();
   });
   expect(summary.counts).toEqual({ upgraded: 3 });

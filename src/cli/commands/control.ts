@@ -79,27 +79,48 @@ export function registerControlCommands(program: Command, ctx: CliContext): void
   withExamples(
     withAnswerTimeout(target.command('retry <selectors...>'))
       .description(
-        'start failed, pre-check-failed, rolled-back and purged targets again in the running campaign, attempts and error history kept',
+        'start failed, pre-check-failed, rolled-back and purged targets again in the same campaign, attempts and error history kept; a completed campaign runs again for them alone',
       )
       .option('--campaign <name>', 'campaign (default: the staged one)')
       .action(async function (this: Command, selectors: string[]) {
-        const { retryTargetsUpdate } = await import('../../../workflows/definitions');
-        const { retryRequestSchema } = await import('../../domain/campaign-control');
-        const { campaign, result } = await send(this, ctx, retryTargetsUpdate, retryRequestSchema, {
-          selectors,
-        });
+        const { retryRequestSchema, checkRequest } = await import('../../domain/campaign-control');
+        let request;
+        try {
+          request = checkRequest(retryRequestSchema, { selectors }, 'retryTargets');
+        } catch (err) {
+          throw new UsageError((err as Error).message);
+        }
+        const { campaign, temporal, timeoutMs } = campaignOf(this, ctx);
+        const { retryCampaign } = await import('../retry');
+        const outcome = await withClient(temporal, (client) =>
+          retryCampaign(client, campaign, request, timeoutMs),
+        );
+        const { result } = outcome;
         const lines = [
-          `Campaign ${campaign}: retrying ${result.retried.join(', ') || 'nothing'}${idleText(result.matchingNoTarget)}`,
+          outcome.action === 'retried'
+            ? `Campaign ${campaign}: retrying ${result.retried.join(', ') || 'nothing'}${idleText(result.matchingNoTarget)}`
+            : `Campaign ${campaign} had completed (run ${outcome.completedRun}); run ${outcome.runId} retries ${result.retried.join(', ')}, every other controller keeps its final state${idleText(result.matchingNoTarget)}`,
         ];
         if (result.skipped.length)
           lines.push(`Left alone: ${result.skipped.map((s) => `${s.ip} (${s.state})`).join(', ')}`);
-        if (result.heldBy && result.retried.length)
-          lines.push(`They start once it no longer holds: ${result.heldBy} — \`ciu upgrade resume\``);
+        if (outcome.action === 'retried' && outcome.result.heldBy && result.retried.length)
+          lines.push(`They start once it no longer holds: ${outcome.result.heldBy} — \`ciu upgrade resume\``);
         ctx.io.out(`${lines.join('\n')}\n`);
       }),
     'ciu upgrade target retry 10.1.4.17',
     'ciu upgrade target retry all',
   );
+}
+
+/** The campaign a control command addresses, the Temporal target and how long to wait for an answer. */
+function campaignOf(command: Command, ctx: CliContext) {
+  const explicit = command.opts<{ campaign?: string }>().campaign;
+  const { configDir, temporal } = globalOptions(command, ctx);
+  return {
+    campaign: explicit ?? loadStaged(configDir).campaign,
+    temporal,
+    timeoutMs: answerTimeoutMs(command),
+  };
 }
 
 function idleText(selectors: readonly string[]): string {
@@ -120,10 +141,7 @@ async function send<Args extends [unknown], R>(
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const explicit = command.opts<{ campaign?: string }>().campaign;
-  const { configDir, temporal } = globalOptions(command, ctx);
-  const campaign = explicit ?? loadStaged(configDir).campaign;
-  const timeoutMs = answerTimeoutMs(command);
+  const { campaign, temporal, timeoutMs } = campaignOf(command, ctx);
   const { WorkflowUpdateFailedError } = await import('@temporalio/client');
   const result = await withClient(temporal, (client) =>
     answeredWithin(

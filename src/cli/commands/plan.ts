@@ -65,6 +65,7 @@ export function registerPlanCommand(program: Command, ctx: CliContext): void {
         'log in to each targeted controller read-only first (show version, show image version, show storage)',
       )
       .option('--json', 'print the plan as JSON')
+      .option('--wide', 'one line per controller, whatever the terminal width (default: wrap to fit it)')
       .action(async function (this: Command) {
         const opts = this.opts<{
           committed?: boolean;
@@ -72,6 +73,7 @@ export function registerPlanCommand(program: Command, ctx: CliContext): void {
           campaign?: string;
           inspect?: boolean;
           json?: boolean;
+          wide?: boolean;
         }>();
         const { configDir, temporal } = globalOptions(this, ctx);
         let plan: CampaignPlan;
@@ -105,7 +107,11 @@ export function registerPlanCommand(program: Command, ctx: CliContext): void {
           plan = planCampaign(result.config, new Date(), facts);
         }
         const { renderPlan } = await import('../plan-table');
-        ctx.io.out(opts.json ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan));
+        ctx.io.out(
+          opts.json
+            ? `${JSON.stringify(plan, null, 2)}\n`
+            : renderPlan(plan, { width: opts.wide ? 0 : (process.stdout.columns ?? 120) }),
+        );
       }),
     'ciu show upgrade plan',
     'ciu show upgrade plan --inspect',

@@ -1,0 +1,177 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { runCli } from '../../src/cli/program';
+import { configHash, configHashMemo } from '../../src/cli/commit';
+import { failureTypes } from '../../src/domain/errors';
+import type { CampaignStatus } from '../../src/domain/status';
+import { masterUpgrade, upgradeStatusQuery } from '../../workflows';
+import { withWorker } from '../fixtures/worker';
+import { campaignConfig, controller, fakeActivities } from './fake-activities';
+import { useTimeSkippingServer } from './time-skipping-server';
+
+// A completed campaign takes no Update: `ciu upgrade target retry` starts a new run of it, seeded from
+// the completed run's result, under the time-skipping server with typed fake activities.
+let env: TestWorkflowEnvironment;
+useTimeSkippingServer((started) => (env = started));
+
+const fleet = (n: number) => Array.from({ length: n }, (_, i) => controller(`10.1.4.${i + 1}`));
+const flashFull = 'not enough flash: need 4096 bytes';
+
+async function ciu(
+  configDir: string,
+  ...args: string[]
+): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(['--address', env.address, '--config-dir', configDir, ...args], {
+    io: { out: (t) => (out += t), err: (t) => (err += t) },
+    env: {},
+  });
+  return { code, out, err };
+}
+
+function rows(s: CampaignStatus) {
+  return s.controllers.map((c) => [c.ip, c.state, c.attempts, c.lastError, c.previousErrors]);
+}
+
+test('ciu upgrade target retry after the campaign completed: a new run of it retries only the selected failed controllers, counters and causes kept', async () => {
+  const configDir = mkdtempSync(join(tmpdir(), 'ciu-retry-completed-'));
+  // .2 and .3 find their flash full on their first download only.
+  const tries = new Map<string, number>();
+  const { activities, calls } = fakeActivities({
+    downloadImage: async (input) => {
+      const ip = input.controller.ip;
+      tries.set(ip, (tries.get(ip) ?? 0) + 1);
+      if ((ip === '10.1.4.2' || ip === '10.1.4.3') && tries.get(ip) === 1)
+        throw ApplicationFailure.nonRetryable(flashFull, failureTypes.flashFull);
+      return { bytes: 4096 };
+    },
+  });
+  const config = campaignConfig(fleet(3), { autoboot: true, maxFailures: 2 });
+  const campaign = `retry-completed-${Date.now()}`;
+  try {
+    await withWorker({ connection: env.nativeConnection, activities }, async (taskQueue) => {
+      const first = await env.client.workflow.start(masterUpgrade, {
+        taskQueue,
+        workflowId: campaign,
+        args: [config],
+      });
+      expect((await first.result()).counts).toEqual({ upgraded: 1, failed: 2 });
+
+      const nothing = await ciu(configDir, 'upgrade', 'target', 'retry', '10.1.4.1', '--campaign', campaign);
+      expect(nothing).toEqual({
+        code: 2,
+        out: '',
+        err: `ciu: nothing to retry in campaign ${campaign}: 10.1.4.1 is Upgraded (only Failed, Pre-check failed, Rolled back, Purged controllers start again)\n`,
+      });
+      expect((await env.client.workflow.getHandle(campaign).describe()).runId).toBe(
+        first.firstExecutionRunId,
+      );
+
+      const before = calls.length;
+      const retried = await ciu(
+        configDir,
+        'upgrade',
+        'target',
+        'retry',
+        '10.1.4.1',
+        '10.1.4.2',
+        '10.9.0.0/16',
+        '--campaign',
+        campaign,
+      );
+      const second: WorkflowHandle<typeof masterUpgrade> = env.client.workflow.getHandle(campaign);
+      const secondRun = (await second.describe()).runId;
+      expect(retried).toEqual({
+        code: 0,
+        out: `Campaign ${campaign} had completed (run ${first.firstExecutionRunId}); run ${secondRun} retries 10.1.4.2, every other controller keeps its final state; matching no target: 10.9.0.0/16\nLeft alone: 10.1.4.1 (upgraded)\n`,
+        err: '',
+      });
+      expect((await second.result()).counts).toEqual({ upgraded: 2, failed: 1 });
+      expect(rows(await second.query(upgradeStatusQuery))).toEqual([
+        ['10.1.4.1', 'upgraded', 1, undefined, undefined],
+        ['10.1.4.2', 'upgraded', 2, undefined, [`Failed: FlashFull: ${flashFull}`]],
+        ['10.1.4.3', 'failed', 1, `FlashFull: ${flashFull}`, undefined],
+      ]);
+      // Only the retried controller's device was touched again (the image check reads the image server).
+      expect(new Set(calls.slice(before).map((c) => c.ip ?? 'image server'))).toEqual(
+        new Set(['image server', '10.1.4.2']),
+      );
+      const described = await second.describe();
+      expect(described.memo?.[configHashMemo]).toBe(configHash(config));
+      expect(described.searchAttributes.CiuCampaignState).toEqual(['completed']);
+
+      // The retry run's result seeds the next retry: .2's cause history goes on with it.
+      const third = await ciu(configDir, 'upgrade', 'target', 'retry', 'all', '--campaign', campaign);
+      expect(third.code).toBe(0);
+      expect(third.out).toContain('retries 10.1.4.3, every other controller keeps its final state');
+      expect(third.out).toContain('Left alone: 10.1.4.1 (upgraded), 10.1.4.2 (upgraded)');
+      const last = env.client.workflow.getHandle(campaign);
+      expect((await last.result()).counts).toEqual({ upgraded: 3 });
+      expect(rows(await last.query(upgradeStatusQuery))).toEqual([
+        ['10.1.4.1', 'upgraded', 1, undefined, undefined],
+        ['10.1.4.2', 'upgraded', 2, undefined, [`Failed: FlashFull: ${flashFull}`]],
+        ['10.1.4.3', 'upgraded', 2, undefined, [`Failed: FlashFull: ${flashFull}`]],
+      ]);
+      expect(calls.filter((c) => c.name === 'rebootController').map((c) => c.ip)).toEqual([
+        '10.1.4.1',
+        '10.1.4.2',
+        '10.1.4.3',
+      ]);
+    });
+  } finally {
+    rmSync(configDir, { recursive: true, force: true });
+  }
+});
+
+test('masterUpgrade with options.retry from plain `temporal workflow start`: a bad field or a retry of nothing fails the run naming it, before any controller is touched', async () => {
+  const { activities, calls } = fakeActivities();
+  const config = campaignConfig(fleet(2));
+  const previous = {
+    campaign: 'elsewhere',
+    outcome: 'completed',
+    controllers: [
+      { ip: '10.1.4.1', model: 'A7210', state: 'upgraded', attempts: 1 },
+      { ip: '10.1.4.2', model: 'A7210', state: 'downloading', attempts: 1 },
+    ],
+  };
+  const cases: Array<[string, unknown, string]> = [
+    [
+      'plain-a',
+      { selectors: ['10.1.4.300'], previous },
+      'retry.selectors[0] "10.1.4.300" is not an IPv4 address, a CIDR subnet or all; retry.previous.controllers[1].state "downloading" is not a final state',
+    ],
+    [
+      'plain-b',
+      { selectors: ['10.1.4.2'], previous: { ...previous, controllers: [previous.controllers[0]] } },
+      'retry.previous.campaign is "elsewhere": the result of another campaign, not of plain-b',
+    ],
+    [
+      'plain-c',
+      {
+        selectors: ['10.1.4.1'],
+        previous: { ...previous, campaign: undefined, controllers: [previous.controllers[0]] },
+      },
+      'nothing to retry in campaign plain-c: 10.1.4.1 is Upgraded',
+    ],
+  ];
+  await withWorker({ connection: env.nativeConnection, activities }, async (taskQueue) => {
+    for (const [id, retry, message] of cases) {
+      const handle = await env.client.workflow.start(masterUpgrade, {
+        taskQueue,
+        workflowId: id,
+        args: [config, undefined, { retry: retry as never }],
+      });
+      const failure = await handle.result().catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(WorkflowFailedError);
+      const cause = (failure as WorkflowFailedError).cause as ApplicationFailure;
+      expect(cause.type).toBe(failureTypes.invalidInput);
+      expect(cause.message).toContain(message);
+    }
+  });
+  expect(calls).toEqual([]);
+});
