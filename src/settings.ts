@@ -44,7 +44,7 @@ export const settingVariables = {
   CIU_IMAGE_KEYS:
     'comma-separated public-key files (`ciu image keygen`) of image signers to trust (default none)',
   CIU_WORKFLOW_CACHE_SIZE:
-    'workflow runs a worker keeps in memory, about 1.5 MB each (default 250; README "Performance")',
+    'workflow runs a worker keeps in memory, about 0.7 MB each (default 250; README "Performance")',
 } as const;
 
 /**
