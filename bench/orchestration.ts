@@ -11,6 +11,8 @@
  * src/domain/campaign-limits.ts; its master starts at most 1,500 children per run and continues as
  * new); only above that is the fleet split into campaigns the way an operator would (by address
  * range), each with its share of max-downloads 10.
+ * BENCH_SIDES=ciu (or base) runs one side only, for a size whose two sides do not fit one sitting;
+ * its row then stands without a ratio.
  *   npm run bench:orchestration
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -233,6 +235,7 @@ async function runCiu(client: Client, taskQueue: string, ips: string[]): Promise
 
 async function main(): Promise<void> {
   const sizes = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
+  const sides = new Set((process.env.BENCH_SIDES ?? 'base,ciu').split(','));
   const server = await startDevServer({ uiPort: false });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, dataConverter: { payloadCodecs: [new CompressionCodec()] } });
@@ -246,22 +249,29 @@ async function main(): Promise<void> {
       const ips = ipsFor(n);
       const baseQueue = `bench-base-${n}`;
       const ciuQueue = `bench-ciu-${n}`;
-      const base = await measure(
-        client,
-        baseQueue,
-        await startWorker('baseline', server.address, baseQueue),
-        () => runBaseline(client, baseQueue, ips),
-      );
-      const parents = n <= 1_000 ? 1 : Math.ceil(n / baselineShard);
-      process.stdout.write(`${row(`base ${n} (${parents}×parent)`, n, base)}\n`);
-      const parts = Math.ceil(n / maxCampaignTargets);
-      const ciu = await measure(client, ciuQueue, await startWorker('ciu', server.address, ciuQueue), () =>
-        runCiu(client, ciuQueue, ips),
-      );
-      process.stdout.write(`${row(`ciu ${n} (${parts} campaign${parts > 1 ? 's' : ''})`, n, ciu)}\n`);
-      process.stdout.write(
-        `largest history ${n}: base ${(base.largestHistoryBytes / 2 ** 20).toFixed(2)} MiB, ciu ${(ciu.largestHistoryBytes / 2 ** 20).toFixed(2)} MiB (Temporal warns at 10 MiB)\n`,
-      );
+      let base: Measured | undefined;
+      let ciu: Measured | undefined;
+      if (sides.has('base')) {
+        base = await measure(
+          client,
+          baseQueue,
+          await startWorker('baseline', server.address, baseQueue),
+          () => runBaseline(client, baseQueue, ips),
+        );
+        const parents = n <= 1_000 ? 1 : Math.ceil(n / baselineShard);
+        process.stdout.write(`${row(`base ${n} (${parents}×parent)`, n, base)}\n`);
+      }
+      if (sides.has('ciu')) {
+        const parts = Math.ceil(n / maxCampaignTargets);
+        ciu = await measure(client, ciuQueue, await startWorker('ciu', server.address, ciuQueue), () =>
+          runCiu(client, ciuQueue, ips),
+        );
+        process.stdout.write(`${row(`ciu ${n} (${parts} campaign${parts > 1 ? 's' : ''})`, n, ciu)}\n`);
+      }
+      const mib = (m: Measured) => `${(m.largestHistoryBytes / 2 ** 20).toFixed(2)} MiB`;
+      const histories = [...(base ? [`base ${mib(base)}`] : []), ...(ciu ? [`ciu ${mib(ciu)}`] : [])];
+      process.stdout.write(`largest history ${n}: ${histories.join(', ')} (Temporal warns at 10 MiB)\n`);
+      if (!base || !ciu) continue;
       process.stdout.write(
         `ratio ${n}: wall ×${(ciu.wallMs / base.wallMs).toFixed(2)}, workflow tasks ×${(ciu.workflowTasks / base.workflowTasks).toFixed(2)}, events ×${(ciu.events / base.events).toFixed(2)}, peak RSS ×${(ciu.peakRss / base.peakRss).toFixed(2)}; load average now ${loadavg()[0]!.toFixed(1)}\n`,
       );
