@@ -1,6 +1,7 @@
 import type { CredentialStore } from '../src/credentials/store';
 import type { TrustedImageKeys } from '../src/image';
 import type { Logger } from '../src/logging';
+import { combinedSteps } from './combined';
 import { createControllerActivities } from './controller';
 import type { UpgradeActivities } from './types';
 import { createImageActivities } from './verify-image';
@@ -22,7 +23,9 @@ export interface ActivityDeps {
 
 /** Every activity the ciu workflows call, bound to the worker's dependencies. */
 export function createActivities(deps: ActivityDeps): UpgradeActivities {
-  return { ...createImageActivities(deps), ...createControllerActivities(deps) };
+  const controller = createControllerActivities(deps);
+  return { ...createImageActivities(deps), ...controller, ...combinedSteps(controller) };
 }
 
+export { combinedSteps } from './combined';
 export type { UpgradeActivities } from './types';

@@ -39,6 +39,27 @@ export interface ControllerStorage {
   sizeBytes: number;
 }
 
+/** What lookBeforeDownload reads. */
+export interface LookBeforeDownloadInput {
+  controller: Controller;
+  /** Read `show storage` too (the pre-checks are on). */
+  storage: boolean;
+  /** The image to install: a controller already running it needs no storage read. */
+  target: { version: string; build: number };
+}
+
+/** The controller before a download: its facts and, when read, its free flash. */
+export interface ControllerLook {
+  facts: ControllerFacts;
+  /** Absent when not read: not asked, already running the target, or unreadable. */
+  storage?: ControllerStorage;
+  /** Why `show storage` could not be read (refused or unparsable): the flash is then not checked. */
+  storageUnreadable?: { type?: string; message: string };
+}
+
+/** A download whose image is then checked on the controller: `expected` is required. */
+export type DownloadAndVerifyInput = DownloadImageInput & { expected: VerifiedImage };
+
 export interface VerifyOnControllerInput {
   controller: Controller;
   partition: 0 | 1;
@@ -73,7 +94,7 @@ export interface RebootResult {
   healthUnreadable?: { type?: string; message: string };
 }
 
-/** Every activity the workflows call. Heartbeats: downloadImage ({ bytes, totalBytes }), rebootController. */
+/** Every activity the workflows call. Heartbeats: downloadImage and downloadAndVerifyImage ({ bytes, totalBytes }), rebootController. */
 export interface UpgradeActivities {
   /** Reads only the image header from its server and checks it; returns the header facts. */
   verifyImage(input: VerifyImageInput): Promise<VerifiedImage>;
@@ -87,6 +108,10 @@ export interface UpgradeActivities {
   downloadImage(input: DownloadImageInput): Promise<DownloadImageResult>;
   /** Checks the image now on the controller's partition (type, version, build, SHA-256). */
   verifyImageOnController(input: VerifyOnControllerInput): Promise<void>;
+  /** inspectController, then inspectStorage unless not asked or already on the target: one activity (activities/combined.ts). */
+  lookBeforeDownload(input: LookBeforeDownloadInput): Promise<ControllerLook>;
+  /** downloadImage, then verifyImageOnController: one activity, heartbeating { bytes, totalBytes } throughout. */
+  downloadAndVerifyImage(input: DownloadAndVerifyInput): Promise<DownloadImageResult>;
   /** Writes one line into the controller's own log. */
   logOnController(input: ControllerLogInput): Promise<void>;
   /**

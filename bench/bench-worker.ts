@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { ciuDataConverter } from '../src/temporal/data-converter';
+import { settingsFromEnv } from '../src/settings';
 import { generateKeyRing } from '../src/temporal/keys';
 import { MessageSealCodec } from '../src/temporal/message-seal';
 import { workflowCacheSize } from '../workers/worker';
@@ -38,8 +39,8 @@ async function main(): Promise<void> {
     ...(kind === 'ciu'
       ? { dataConverter: ciuDataConverter({ messageCodec: new MessageSealCodec(generateKeyRing('bench')) }) }
       : {}),
-    // The same cache for both, the one ciu's worker uses (workers/worker.ts says why).
-    maxCachedWorkflows: workflowCacheSize,
+    // The same cache for both, the one ciu's worker uses (workers/worker.ts says why; CIU_WORKFLOW_CACHE_SIZE sets it).
+    maxCachedWorkflows: settingsFromEnv().workflowCacheSize ?? workflowCacheSize,
   });
   process.once('SIGTERM', () => worker.shutdown());
   const running = worker.run();

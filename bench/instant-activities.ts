@@ -1,3 +1,4 @@
+import { combinedSteps, type StepActivities } from '../activities/combined';
 import type { UpgradeActivities, VerifiedImage } from '../activities/types';
 
 /** The verified image every instant activity agrees on. */
@@ -10,8 +11,7 @@ export const benchImage: VerifiedImage = {
   bytesRead: 64,
 };
 
-/** ciu's activities doing nothing: what is left of a campaign's time is orchestration. */
-export const instantActivities: UpgradeActivities = {
+const single = {
   verifyImage: async () => benchImage,
   inspectController: async (c) => ({
     model: c.model,
@@ -26,4 +26,7 @@ export const instantActivities: UpgradeActivities = {
   verifyImageOnController: async () => undefined,
   logOnController: async () => undefined,
   rebootController: async () => undefined,
-};
+} satisfies StepActivities;
+
+/** ciu's activities doing nothing: what is left of a campaign's time is orchestration. */
+export const instantActivities: UpgradeActivities = { ...single, ...combinedSteps(single) };

@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DownloadImageInput, DownloadImageResult } from '../activities/types';
+import { downloadActivityTypes } from './domain/download-activities';
 import { controllerStates } from './domain/status';
 
 /**
@@ -89,14 +90,15 @@ function failureType(err: unknown): string {
 }
 
 /**
- * An activity interceptor that counts downloadImage calls (started, failed by type, succeeded, bytes),
+ * An activity interceptor that counts download calls (downloadActivityTypes: started, failed by type
+ * — a failed check of the copy included —, succeeded, bytes),
  * so the counters stay out of the activity code. Register as `interceptors: { activity: [factory] }`.
  */
 export function downloadMetricsInterceptor(metrics: CiuMetrics): ActivityInterceptorsFactory {
   return (ctx) => ({
     inbound: {
       async execute(input, next) {
-        if (ctx.info.activityType !== 'downloadImage') return next(input);
+        if (!downloadActivityTypes.includes(ctx.info.activityType)) return next(input);
         const [request] = input.args as [DownloadImageInput];
         const model = request?.controller?.model ?? 'unknown';
         metrics.downloadsStarted.inc({ model });

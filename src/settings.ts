@@ -43,6 +43,8 @@ export const settingVariables = {
     'after SIGTERM/SIGINT, by when the worker stops even if an activity has not (default 30s)',
   CIU_IMAGE_KEYS:
     'comma-separated public-key files (`ciu image keygen`) of image signers to trust (default none)',
+  CIU_WORKFLOW_CACHE_SIZE:
+    'workflow runs a worker keeps in memory, about 1.5 MB each (default 250; README "Performance")',
 } as const;
 
 /**
@@ -86,6 +88,8 @@ export interface CiuSettings {
   shutdownForceMs?: number;
   /** Unset: the worker trusts no image signer, so only profiles with allowUnsigned verify. */
   imageKeyFiles?: string[];
+  /** Unset: workers/worker.ts workflowCacheSize. */
+  workflowCacheSize?: number;
 }
 
 /** A duration variable ('60s', '2m') in ms; a bad value names the variable. */
@@ -96,6 +100,16 @@ function duration(env: NodeJS.ProcessEnv, name: keyof typeof settingVariables): 
   if (ms === undefined || ms < 1000)
     throw new Error(`${name} must be a duration of at least 1s ('60s', '2m'), got "${text}"`);
   return ms;
+}
+
+/** A whole-number variable of at least `min`; a bad value names the variable. */
+function count(env: NodeJS.ProcessEnv, name: keyof typeof settingVariables, min: number): number | undefined {
+  const text = optional(env[name]);
+  if (text === undefined) return undefined;
+  const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new Error(`${name} must be a whole number of at least ${min}, got "${text}"`);
+  return value;
 }
 
 function optional(value: string | undefined): string | undefined {
@@ -135,6 +149,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): CiuSettin
   };
   for (const [key, value] of Object.entries({ ...files, ...durations }))
     if (value !== undefined) Object.assign(settings, { [key]: value });
+  const workflowCacheSize = count(env, 'CIU_WORKFLOW_CACHE_SIZE', 1);
+  if (workflowCacheSize !== undefined) settings.workflowCacheSize = workflowCacheSize;
   const imageKeyFiles = list(env.CIU_IMAGE_KEYS);
   if (imageKeyFiles.length > 0) settings.imageKeyFiles = imageKeyFiles;
   return settings;

@@ -68,6 +68,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       ...(settings.downloadStallMs !== undefined ? { downloadStallMs: settings.downloadStallMs } : {}),
       ...(settings.shutdownGraceMs !== undefined ? { shutdownGraceMs: settings.shutdownGraceMs } : {}),
       ...(settings.shutdownForceMs !== undefined ? { shutdownForceMs: settings.shutdownForceMs } : {}),
+      ...(settings.workflowCacheSize !== undefined ? { maxCachedWorkflows: settings.workflowCacheSize } : {}),
       ...(options.interceptors ? { interceptors: options.interceptors } : {}),
       ...(payloadKeys ? { payloadKeys } : {}),
       messageKeys,

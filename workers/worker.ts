@@ -15,12 +15,15 @@ import { workflowBundleFor } from './bundle';
 export { taskQueue };
 
 /**
- * Workflow runs a worker keeps in memory (maxCachedWorkflows), chosen rather than the SDK's default,
- * which grows with the heap (thousands): a cached run costs about 1.1–1.4 MB, so 1,000 bound a
- * worker near 1.5 GB whatever the campaign size. Most of a campaign's children wait (for a slot, a
- * retry timer); one evicted from the cache is replayed from its short history when it wakes.
+ * Workflow runs a worker keeps in memory (maxCachedWorkflows; CIU_WORKFLOW_CACHE_SIZE overrides it),
+ * chosen rather than the SDK's default, which grows with the heap (thousands). A cached ciu run costs
+ * about 1.5 MB (each run evaluates the bundle's modules, zod schemas included; a bare child 0.1 MB):
+ * 1,000 cached held a 1,000-target bench worker at 1,883 MiB, 4.8× the bare one. 250 bound the
+ * cache near 375 MB, so a worker stays within 2× a bare one. What it costs: most of a campaign's
+ * children wait (for a slot, a retry timer), and one evicted wakes with a replay of its history —
+ * tens of events for a child waiting for a slot; one workflow task's work, not a device action.
  */
-export const workflowCacheSize = 1_000;
+export const workflowCacheSize = 250;
 
 /** Options for one ciu worker. */
 export interface CiuWorkerOptions extends ActivityDeps {

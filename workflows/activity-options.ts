@@ -6,11 +6,15 @@ import { permanentFailureTypes } from '../src/domain/errors';
 const nonRetryableErrorTypes = [...permanentFailureTypes];
 
 /**
- * Short CLI commands (inspect, log): a few seconds each; retried briefly because SSH hiccups are common.
+ * Short CLI commands (inspect, the look before a download, log): a few seconds each; retried briefly
+ * because SSH hiccups are common.
  * They heartbeat every 2 s, so an attempt whose worker died is retried after 10 s, not 2 minutes.
  */
 export const shortCommand = proxyActivities<
-  Pick<UpgradeActivities, 'inspectController' | 'inspectStorage' | 'inspectHealth' | 'logOnController'>
+  Pick<
+    UpgradeActivities,
+    'inspectController' | 'inspectStorage' | 'lookBeforeDownload' | 'inspectHealth' | 'logOnController'
+  >
 >({
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '10 seconds',
@@ -23,14 +27,14 @@ export const shortCommand = proxyActivities<
  * gone; a transfer that is alive but makes no byte progress is the activity's own DownloadStalled.
  * Waits for the activity to acknowledge a purge so the controller's copy is really stopped.
  */
-export const transfer = proxyActivities<Pick<UpgradeActivities, 'downloadImage' | 'verifyImageOnController'>>(
-  {
-    startToCloseTimeout: '6 hours',
-    heartbeatTimeout: '20 seconds',
-    retry: { maximumAttempts: 1 },
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  },
-);
+export const transfer = proxyActivities<
+  Pick<UpgradeActivities, 'downloadImage' | 'verifyImageOnController' | 'downloadAndVerifyImage'>
+>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '20 seconds',
+  retry: { maximumAttempts: 1 },
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
 
 /**
  * Reboot: reload plus up to `rebootTimeoutMs` (the profile's reboot-timeout) until SSH answers again,

@@ -28,7 +28,7 @@ import {
   type ControllerUpgradeInput,
 } from '../src/domain/schemas';
 import type { ControllerState, ControllerStatus } from '../src/domain/status';
-import type { RebootResult } from '../activities/types';
+import type { ControllerLook, RebootResult } from '../activities/types';
 import { reboot, shortCommand, transfer } from './activity-options';
 import {
   ControllerProgress,
@@ -111,6 +111,13 @@ const healthPostCheckPatch = 'post-check-health-view';
 const redundancyPatch = 'redundancy-reboot-permit';
 
 /**
+ * patched() ID: children started before it inspected, read `show storage`, downloaded and checked the
+ * copy in four activities (a workflow task and three events each); since, the look before the
+ * download (inspect and `show storage`, one login each) is one activity, and the copy with its check one.
+ */
+export const fewerTasksPatch = 'child-fewer-tasks';
+
+/**
  * patched() ID: children started before it confirmed the version and read the health view after the
  * reboot in two activities of their own (two logins, two workflow tasks); since, the reboot returns
  * both from the login that saw the controller back, and the activities run only when it could not.
@@ -165,6 +172,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   const work = new CancellationScope();
 
   const lean = patched(leanMessagesPatch);
+  const fewerTasks = patched(fewerTasksPatch);
   const reportsWithoutWaiting = lean && input.master !== undefined;
   /** Search-attribute values already set (by the master's start, then by upserts); undefined: always upsert. */
   const attributesSet: AttributeChanges | undefined = lean
@@ -444,24 +452,31 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
    * controller whose `show storage` ciu cannot read (refused or unparsable) is not held back: its
    * copy still reports a full flash itself.
    */
-  async function preCheck(current: ControllerFacts, partition: 0 | 1): Promise<void> {
-    const storage = await retryForever(
-      'pre-check',
-      (tries) => tries(),
-      async () => {
-        try {
-          return await shortCommand.inspectStorage(controller);
-        } catch (err) {
-          const failure = unreadableReply(err);
-          if (!failure) throw err;
-          log.warn('free flash unreadable; not checked before the download', {
-            ...ctx,
-            error: failureText(failure),
-          });
-          return undefined;
-        }
-      },
-    );
+  async function preCheck(current: ControllerFacts, partition: 0 | 1, look?: ControllerLook): Promise<void> {
+    const unreadable = (failure: { type?: string; message: string }) => {
+      log.warn('free flash unreadable; not checked before the download', {
+        ...ctx,
+        error: failureText(failure),
+      });
+      return undefined;
+    };
+    const storage = look
+      ? look.storageUnreadable
+        ? unreadable(look.storageUnreadable)
+        : look.storage
+      : await retryForever(
+          'pre-check',
+          (tries) => tries(),
+          async () => {
+            try {
+              return await shortCommand.inspectStorage(controller);
+            } catch (err) {
+              const failure = unreadableReply(err);
+              if (!failure) throw err;
+              return unreadable(failure);
+            }
+          },
+        );
     const problems = preCheckProblems({
       inventoryModel: controller.model,
       reportedModel: current.model,
@@ -534,7 +549,25 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     const startAt = () =>
       timing.startAt === undefined ? undefined : { from: timing.startAt, until: '9999-12-31T00:00:00Z' };
     if (windows() && timing.startAt !== undefined && !facts) await waitForWindow('start-at', startAt);
+    const preChecks = input.preChecks !== false;
+    // A run that carries the facts (after continue-as-new) reads `show storage` on its own, as before.
+    const look =
+      fewerTasks && !facts
+        ? await retryForever(
+            'inspect',
+            (tries) => tries(),
+            async () => {
+              showProgress({ state: 'pending' });
+              return shortCommand.lookBeforeDownload({
+                controller,
+                storage: preChecks,
+                target: { version: image.version, build: image.build },
+              });
+            },
+          )
+        : undefined;
     const current =
+      look?.facts ??
       facts ??
       (await retryForever(
         'inspect',
@@ -555,7 +588,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       return finish('up-to-date');
     }
     const partition = targetPartition(input.partition, current);
-    if (input.preChecks !== false && patched(preChecksPatch)) await preCheck(current, partition);
+    if (preChecks && patched(preChecksPatch)) await preCheck(current, partition, look);
 
     const downloadCycle = async <T>(tries: () => Promise<T>): Promise<T> => {
       if (windows()) await waitForWindow('download', () => timing.downloadWindow);
@@ -566,14 +599,20 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       // The master shows a cycle's first try when it grants the slot; only later tries are news to it.
       if (n === 1 && grantShown) showProgress(downloading);
       else await report(downloading);
-      const result = await transfer.downloadImage({
+      const download = {
         controller,
         source: input.source,
         partition,
         campaign,
         attempt: status.attempts,
         expected: image,
-      });
+      };
+      if (fewerTasks) {
+        const result = await transfer.downloadAndVerifyImage(download);
+        showProgress({ bytes: result.bytes, totalBytes: image.payloadLength });
+        return;
+      }
+      const result = await transfer.downloadImage(download);
       showProgress({ bytes: result.bytes, totalBytes: image.payloadLength });
       await transfer.verifyImageOnController({ controller, partition, expected: image });
     });

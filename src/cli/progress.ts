@@ -1,9 +1,10 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { CampaignStatus, ControllerStatus } from '../domain/status';
+import { downloadActivityTypes } from '../domain/download-activities';
 import { controllerWorkflowId } from '../../workflows/definitions';
 
-/** The first heartbeat detail of a child's pending downloadImage activity, if it has one. */
+/** The first heartbeat detail of a child's pending download activity (downloadActivityTypes), if it has one. */
 export type DownloadHeartbeat = (childWorkflowId: string) => Promise<unknown>;
 
 /**
@@ -39,7 +40,9 @@ export async function addLiveProgress(
 export function withLiveProgress(client: Client, status: CampaignStatus): Promise<CampaignStatus> {
   return addLiveProgress(status, async (workflowId) => {
     const { raw } = await client.workflow.getHandle(workflowId).describe();
-    const download = raw.pendingActivities?.find((a) => a.activityType?.name === 'downloadImage');
+    const download = raw.pendingActivities?.find((a) =>
+      downloadActivityTypes.includes(a.activityType?.name ?? ''),
+    );
     const payload = download?.heartbeatDetails?.payloads?.[0];
     return payload ? defaultPayloadConverter.fromPayload(payload) : undefined;
   });

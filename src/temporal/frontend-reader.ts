@@ -42,8 +42,8 @@ export class FrontendUnreachable extends Error {
 export interface FrontendReader {
   /** The answer of query `queryType` of the workflow's latest run. */
   query(workflowId: string, queryType: string, arg?: unknown): Promise<unknown>;
-  /** The last heartbeat details (first value) of the workflow's pending activity of `activityType`, if any. */
-  pendingActivityHeartbeat(workflowId: string, activityType: string): Promise<unknown>;
+  /** The last heartbeat details (first value) of the workflow's pending activity of `activityType` (or one of them), if any. */
+  pendingActivityHeartbeat(workflowId: string, activityType: string | readonly string[]): Promise<unknown>;
   close(): void;
 }
 
@@ -158,11 +158,12 @@ export function describeWorkflowRequest(namespace: string, workflowId: string): 
 /** DescribeWorkflowExecutionResponse: the first heartbeat payload of the pending activity of `activityType`. */
 export function pendingActivityHeartbeatPayload(
   response: Uint8Array,
-  activityType: string,
+  activityType: string | readonly string[],
 ): Payload | undefined {
+  const types: readonly string[] = typeof activityType === 'string' ? [activityType] : activityType;
   for (const activity of bytesFields(decodeMessage(response), 3).map((b) => decodeMessage(b))) {
     const type = bytesField(activity, 2);
-    if (type && bytesField(decodeMessage(type), 1)?.toString('utf8') === activityType)
+    if (type && types.includes(bytesField(decodeMessage(type), 1)?.toString('utf8') ?? ''))
       return firstPayload(bytesField(activity, 4));
   }
   return undefined;

@@ -206,7 +206,7 @@ test('max-downloads=2 with 6 targets never has more than 2 downloads in flight',
   expect(peak).toBe(2);
 });
 
-test("a child's download slot comes with its start or by one request; its messages cost no workflow task of their own", async () => {
+test("a child's download slot comes with its start or by one request; its messages cost no workflow task of their own, its look before the download and its copy one each", async () => {
   const { activities } = fakeActivities();
   const config = campaignConfig(fleet('10.1.4.1', '10.1.4.2', '10.1.4.3'), { maxDownloads: 1 });
   const histories = await withCampaign(activities, [config], async (handle) => {
@@ -229,24 +229,23 @@ test("a child's download slot comes with its start or by one request; its messag
     }
     return tasks.filter((t) => t.length > 0);
   });
-  // The first child got the only slot with its start: no request; it reports its download, unawaited.
+  // The look before the download (inspect and show storage) is one activity, the copy and its check
+  // one. The first child got the only slot with its start: no request; it reports its download, unawaited.
   expect(shapes[0]).toEqual([
-    ['inspectController'],
-    ['inspectStorage'],
-    ['controllerUpdate', 'downloadImage'],
-    ['verifyImageOnController'],
+    ['lookBeforeDownload'],
+    ['controllerUpdate', 'downloadAndVerifyImage'],
     ['controllerUpdate'],
   ]);
   // The others ask once; the grant starts the download at once (the master shows it), one report at the end.
   for (const shape of shapes.slice(1))
     expect(shape).toEqual([
-      ['inspectController'],
-      ['inspectStorage'],
+      ['lookBeforeDownload'],
       ['downloadSlotRequest'],
-      ['downloadImage'],
-      ['verifyImageOnController'],
+      ['downloadAndVerifyImage'],
       ['controllerUpdate'],
     ]);
+  expect(activities.inspectStorage).toHaveBeenCalledTimes(3);
+  expect(activities.verifyImageOnController).toHaveBeenCalledTimes(3);
   for (const events of histories) {
     // CiuState 'pending' and CiuAttempts 0 came with the start: upserted again only when they change.
     const upserts = events

@@ -101,6 +101,9 @@ test('DescribeWorkflowExecutionResponse: the heartbeat of the named pending acti
   const payload = pendingActivityHeartbeatPayload(response, 'downloadImage');
   expect(defaultPayloadConverter.fromPayload(payload!)).toEqual(heartbeat);
   expect(pendingActivityHeartbeatPayload(response, 'rebootController')).toBeUndefined();
+  // A child runs downloadImage (before the child-fewer-tasks patch) or downloadAndVerifyImage: either is found.
+  const either = pendingActivityHeartbeatPayload(response, ['downloadAndVerifyImage', 'downloadImage']);
+  expect(defaultPayloadConverter.fromPayload(either!)).toEqual(heartbeat);
   const none = DescribeWorkflowExecutionResponse.encode({
     pendingActivities: [{ activityId: '2', activityType: { name: 'downloadImage' } }],
   }).finish();

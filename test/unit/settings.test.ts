@@ -24,6 +24,7 @@ test('every variable is read from the environment it is given', () => {
     CIU_METRICS: '127.0.0.1:9465',
     CIU_SDK_METRICS: '127.0.0.1:9464',
     CIU_IMAGE_KEYS: '/etc/ciu/release.pub, /etc/ciu/hotfix.pub',
+    CIU_WORKFLOW_CACHE_SIZE: '400',
   });
   expect(settings).toEqual({
     home: '/srv/ciu',
@@ -36,7 +37,15 @@ test('every variable is read from the environment it is given', () => {
     metricsAddress: '127.0.0.1:9465',
     sdkMetricsAddress: '127.0.0.1:9464',
     imageKeyFiles: ['/etc/ciu/release.pub', '/etc/ciu/hotfix.pub'],
+    workflowCacheSize: 400,
   });
+});
+
+test('a workflow cache size that is not a whole number of at least 1 is refused, naming the variable', () => {
+  for (const bad of ['0', '-5', '2.5', 'lots', '1e3'])
+    expect(() => settingsFromEnv({ CIU_WORKFLOW_CACHE_SIZE: bad })).toThrow(
+      `CIU_WORKFLOW_CACHE_SIZE must be a whole number of at least 1, got "${bad}"`,
+    );
 });
 
 test("Temporal's connection variables are picked for envconfig, empty ones left out", () => {

@@ -1,6 +1,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { combinedSteps, type StepActivities } from '../../activities/combined';
 import type { ControllerFacts, UpgradeActivities } from '../../activities/types';
 import { failureTypes } from '../../src/domain/errors';
 import type { Controller } from '../../src/domain/types';
@@ -65,7 +66,7 @@ function ipOf(arg: unknown): string | undefined {
 export function fakeActivities(overrides: Partial<UpgradeActivities> = {}) {
   const calls: CallRecord[] = [];
   const rebooted = new Set<string>();
-  const defaults: UpgradeActivities = {
+  const defaults: StepActivities = {
     verifyImage: async () => targetImage,
     inspectController: async (c) =>
       rebooted.has(c.ip) ? factsFor(targetImage.version, targetImage.build) : factsFor(),
@@ -78,7 +79,7 @@ export function fakeActivities(overrides: Partial<UpgradeActivities> = {}) {
       rebooted.add(input.controller.ip);
     },
   };
-  function fake<K extends keyof UpgradeActivities>(name: K): Fake<K> {
+  function fake<K extends keyof typeof defaults>(name: K): Fake<K> {
     const impl = (overrides[name] ?? defaults[name]) as (
       ...args: Parameters<UpgradeActivities[K]>
     ) => ReturnType<UpgradeActivities[K]>;
@@ -87,7 +88,7 @@ export function fakeActivities(overrides: Partial<UpgradeActivities> = {}) {
       return impl(...args);
     });
   }
-  const activities = {
+  const single = {
     verifyImage: fake('verifyImage'),
     inspectController: fake('inspectController'),
     inspectStorage: fake('inspectStorage'),
@@ -96,7 +97,9 @@ export function fakeActivities(overrides: Partial<UpgradeActivities> = {}) {
     verifyImageOnController: fake('verifyImageOnController'),
     logOnController: fake('logOnController'),
     rebootController: fake('rebootController'),
-  } satisfies UpgradeActivities;
+  };
+  // The combined activities call the single fakes, as the worker's call its single steps: calls are counted per step.
+  const activities = { ...single, ...combinedSteps(single) } satisfies UpgradeActivities;
   return { activities, calls };
 }
 

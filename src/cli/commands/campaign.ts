@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { downloadActivityTypes } from '../../domain/download-activities';
 import { operatorHint } from '../../domain/errors';
 import { controllerStates, problemStates, statusPageLimit, type CampaignStatus } from '../../domain/status';
 import type { CampaignConfig } from '../../domain/types';
@@ -252,7 +253,7 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
               request,
             )) as CampaignStatus;
             const snapshot = await addLiveProgress(answer, (child) =>
-              frontend.pendingActivityHeartbeat(child, 'downloadImage'),
+              frontend.pendingActivityHeartbeat(child, downloadActivityTypes),
             );
             if (opts.json) ctx.io.out(`${JSON.stringify(snapshot, null, 2)}\n`);
             else {
