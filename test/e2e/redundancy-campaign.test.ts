@@ -8,22 +8,18 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { createActivities } from '../../activities';
 import { startFleet, type Fleet } from '../../devkit/simulator/fleet';
 import type { LocalTemporal, RunningWorker } from '../../devkit/stack';
 import type { CampaignConfig } from '../../src/domain/types';
 import { masterUpgrade } from '../../workflows';
-import { fleetLogin, liveCredentialStore } from '../fixtures/credentials';
+import { startFleetWorker } from '../fixtures/fleet-worker';
 import {
   createTestImage,
   freeLoopbackAddress,
   startFtpServer,
-  testImageKeys,
   type LocalImageServer,
 } from '../fixtures/servers';
 import { startTestTemporal } from '../fixtures/temporal';
-import { startTestWorker } from '../fixtures/worker';
 import { installQuietRuntime } from '../workflow/fake-activities';
 
 const controllerLogin = { username: 'admin', password: 'e2e-Redundancy-pw' };
@@ -60,18 +56,7 @@ beforeAll(async () => {
     controller: { rebootDelayMs: 2000, progressIntervalMs: 50 },
     faults: { [unhealthy]: { unhealthyAfterUpgrade: true } },
   });
-  worker = await startTestWorker({
-    connection: temporal.workerConnection,
-    activities: createActivities({
-      credentials: liveCredentialStore(() => ({
-        controllers: fleetLogin(controllerLogin, [fleet]),
-        'image-ftp': ftp.credentials!,
-      })),
-      logger: pino({ level: 'silent' }),
-      rebootPollMs: 300,
-      trustedImageKeys: testImageKeys,
-    }),
-  });
+  worker = await startFleetWorker(temporal, ftp, controllerLogin, () => [fleet]);
 });
 
 afterAll(async () => {

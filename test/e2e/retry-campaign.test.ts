@@ -9,24 +9,20 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { createActivities } from '../../activities';
 import { startFleet, type Fleet } from '../../devkit/simulator/fleet';
 import type { LocalTemporal, RunningWorker } from '../../devkit/stack';
-import { runCli } from '../../src/cli/program';
 import type { CampaignStatus } from '../../src/domain/status';
 import type { CampaignConfig } from '../../src/domain/types';
 import { masterUpgrade } from '../../workflows';
-import { fleetLogin, liveCredentialStore } from '../fixtures/credentials';
+import { runCiu, type CiuRun } from '../fixtures/ciu';
+import { startFleetWorker } from '../fixtures/fleet-worker';
 import {
   createTestImage,
   freeLoopbackAddress,
   startFtpServer,
-  testImageKeys,
   type LocalImageServer,
 } from '../fixtures/servers';
 import { startTestTemporal } from '../fixtures/temporal';
-import { startTestWorker } from '../fixtures/worker';
 import { installQuietRuntime } from '../workflow/fake-activities';
 
 const controllerLogin = { username: 'admin', password: 'e2e-Retry-pw' };
@@ -62,18 +58,7 @@ beforeAll(async () => {
     controller: { rebootDelayMs: 500, progressIntervalMs: 50 },
     faults: { [full]: { flashFull: true }, [fourth]: { flashFull: true } },
   });
-  worker = await startTestWorker({
-    connection: temporal.workerConnection,
-    activities: createActivities({
-      credentials: liveCredentialStore(() => ({
-        controllers: fleetLogin(controllerLogin, [fleet]),
-        'image-ftp': ftp.credentials!,
-      })),
-      logger: pino({ level: 'silent' }),
-      rebootPollMs: 300,
-      trustedImageKeys: testImageKeys,
-    }),
-  });
+  worker = await startFleetWorker(temporal, ftp, controllerLogin, () => [fleet]);
 });
 
 afterAll(async () => {
@@ -84,14 +69,8 @@ afterAll(async () => {
 });
 
 /** `ciu …` in this process against the test's dev server; what it printed and its exit code. */
-async function ciu(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(
-    ['--address', temporal.dev.address, '--config-dir', join(stateDir, 'operator'), ...args],
-    { io: { out: (t) => (out += t), err: (t) => (err += t) }, env: {} },
-  );
-  return { code, out, err };
+function ciu(...args: string[]): Promise<CiuRun> {
+  return runCiu(['--address', temporal.dev.address, '--config-dir', join(stateDir, 'operator'), ...args]);
 }
 
 async function logOf(ip: string): Promise<string[]> {
@@ -247,12 +226,10 @@ test('a completed campaign with failed controllers: faults cleared, `ciu upgrade
 
 /** The `temporal` CLI (as `ciu temporal`) against the test's dev server; fails the test unless it exits 0. */
 async function temporalCli(...args: string[]): Promise<string> {
-  let out = '';
-  let err = '';
-  const code = await runCli(['temporal', ...args, '--address', temporal.dev.address], {
-    io: { out: (t) => (out += t), err: (t) => (err += t) },
-    env: process.env,
-  });
+  const { code, out, err } = await runCiu(
+    ['temporal', ...args, '--address', temporal.dev.address],
+    process.env,
+  );
   expect({ code, err }).toEqual({ code: 0, err: '' });
   return out;
 }

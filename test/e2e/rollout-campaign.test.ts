@@ -9,8 +9,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { createActivities } from '../../activities';
 import { saveStaged } from '../../src/cli/config-file';
 import { runCli } from '../../src/cli/program';
 import type { CampaignPlan } from '../../src/domain/plan';
@@ -19,16 +17,16 @@ import type { LocalTemporal, RunningWorker } from '../../devkit/stack';
 import type { CampaignConfig } from '../../src/domain/types';
 import { masterUpgrade, upgradePlanQuery } from '../../workflows';
 import { waitForStatus } from '../fixtures/campaign';
-import { fleetLogin, liveCredentialStore } from '../fixtures/credentials';
+import { runCiu, type CiuRun } from '../fixtures/ciu';
+import { fleetLogin } from '../fixtures/credentials';
+import { startFleetWorker } from '../fixtures/fleet-worker';
 import {
   createTestImage,
   freeLoopbackAddress,
   startFtpServer,
-  testImageKeys,
   type LocalImageServer,
 } from '../fixtures/servers';
 import { startTestTemporal } from '../fixtures/temporal';
-import { startTestWorker } from '../fixtures/worker';
 import { installQuietRuntime } from '../workflow/fake-activities';
 
 const controllerLogin = { username: 'admin', password: 'e2e-Rollout-pw' };
@@ -80,18 +78,7 @@ beforeAll(async () => {
     controller: { rebootDelayMs: 1000, progressIntervalMs: 50 },
     faults: { '127.61.2.2': { bootOldVersion: true } },
   });
-  worker = await startTestWorker({
-    connection: temporal.workerConnection,
-    activities: createActivities({
-      credentials: liveCredentialStore(() => ({
-        controllers: fleetLogin(controllerLogin, [fleet, waveFleet]),
-        'image-ftp': ftp.credentials!,
-      })),
-      logger: pino({ level: 'silent' }),
-      rebootPollMs: 300,
-      trustedImageKeys: testImageKeys,
-    }),
-  });
+  worker = await startFleetWorker(temporal, ftp, controllerLogin, () => [fleet, waveFleet]);
 });
 
 afterAll(async () => {
@@ -258,14 +245,14 @@ test('a reboot window and fallback together: download now, reload in the window,
 });
 
 /** `ciu …` in this process against the test's dev server; what it printed and its exit code. */
-async function ciu(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(
-    ['--address', temporal.dev.address, '--config-dir', join(stateDir, 'wave-operator'), ...args],
-    { io: { out: (t) => (out += t), err: (t) => (err += t) }, env: {} },
-  );
-  return { code, out, err };
+function ciu(...args: string[]): Promise<CiuRun> {
+  return runCiu([
+    '--address',
+    temporal.dev.address,
+    '--config-dir',
+    join(stateDir, 'wave-operator'),
+    ...args,
+  ]);
 }
 
 async function waveLogOf(ip: string): Promise<string> {

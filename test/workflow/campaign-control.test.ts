@@ -16,7 +16,7 @@ import {
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../src/cli/program';
+import { runCiu, type CiuRun } from '../fixtures/ciu';
 import { eventually } from '../fixtures/eventually';
 import { withWorker } from '../fixtures/worker';
 import { useTimeSkippingServer } from './time-skipping-server';
@@ -289,17 +289,8 @@ test('retry: a failed canary starts again in the same campaign, attempts and err
 });
 
 /** `ciu …` in this process against the time-skipping server. */
-async function ciu(
-  configDir: string,
-  ...args: string[]
-): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(['--address', env.address, '--config-dir', configDir, ...args], {
-    io: { out: (t) => (out += t), err: (t) => (err += t) },
-    env: {},
-  });
-  return { code, out, err };
+function ciu(configDir: string, ...args: string[]): Promise<CiuRun> {
+  return runCiu(['--address', env.address, '--config-dir', configDir, ...args]);
 }
 
 test('ciu upgrade pause|resume and upgrade target retry: what each answers, and bad requests refused by field', async () => {

@@ -8,7 +8,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { runCli } from '../../src/cli/program';
+import { runCiu, type CiuRun } from '../fixtures/ciu';
 import { configHash, configHashMemo } from '../../src/cli/commit';
 import { failureTypes } from '../../src/domain/errors';
 import type { CampaignStatus } from '../../src/domain/status';
@@ -27,17 +27,8 @@ useTimeSkippingServer((started) => (env = started));
 const fleet = (n: number) => Array.from({ length: n }, (_, i) => controller(`10.1.4.${i + 1}`));
 const flashFull = 'not enough flash: need 4096 bytes';
 
-async function ciu(
-  configDir: string,
-  ...args: string[]
-): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(['--address', env.address, '--config-dir', configDir, ...args], {
-    io: { out: (t) => (out += t), err: (t) => (err += t) },
-    env: {},
-  });
-  return { code, out, err };
+function ciu(configDir: string, ...args: string[]): Promise<CiuRun> {
+  return runCiu(['--address', env.address, '--config-dir', configDir, ...args]);
 }
 
 /** Fake activities under which `failing` find their flash full on their first download only. */
