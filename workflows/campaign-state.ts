@@ -583,6 +583,13 @@ export class CampaignState {
 
   /** Web UI details: each group's progress and who holds or waits for a reboot permit (at most 10 of each). */
   redundancyDetails(): string[] {
+    const permits = this.reboots.snapshot();
+    if (
+      permits.holders.length === 0 &&
+      permits.queue.length === 0 &&
+      !this.config.inventory.some((c) => c.group)
+    )
+      return [];
     const members = this.groupMembers();
     const groups = new Map<string, { size: number; final: number }>();
     for (const m of members.values()) {

@@ -534,7 +534,8 @@ export async function masterUpgrade(
     const retried = state.retryCompleted(retry.controllers, retry.selectors);
     log.info('retry after completion', {
       campaign,
-      retried: retried.retried,
+      retried: retried.retried.length,
+      first: retried.retried.slice(0, 10),
       skipped: retried.skipped.length,
     });
   } else if (!carried) {

@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { failureTypes } from '../../src/domain/errors';
 import { ciuDataConverter } from '../../src/temporal/data-converter';
 import { loadKeyRing, type KeyRing } from '../../src/temporal/keys';
+import { CompressionCodec } from '../../src/temporal/payload-compression';
 import type { LocalTemporal } from '../../devkit/stack';
 import { freePort } from '../../devkit/temporal/free-port';
 import { masterUpgrade } from '../../workflows';
@@ -66,11 +67,18 @@ function statusForDeclaredBody(port: number, bytes: number): Promise<number | un
   });
 }
 
-function startCodecServer(port: number): { process: ChildProcess; output: () => string } {
+function startCodecServer(port: number, withKeys = true): { process: ChildProcess; output: () => string } {
+  const { CIU_PAYLOAD_KEYS: _keys, ...env } = process.env;
   const child = spawn(
     process.execPath,
-    [join(__dirname, '../../bin/ciu.js'), 'codec-server', '--payload-keys', keyFile, '--port', String(port)],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    [
+      join(__dirname, '../../bin/ciu.js'),
+      'codec-server',
+      ...(withKeys ? ['--payload-keys', keyFile] : []),
+      '--port',
+      String(port),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env },
   );
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
@@ -180,4 +188,39 @@ test('history at rest holds ciphertext; the codec server and ciu with the key fi
     expect(keyless.code).not.toBe(0);
     expect(keyless.stdout).not.toContain(controllerIp);
   });
+});
+
+test('without payload keys the codec server still inflates what workers deflated (payloads over 128 KiB)', async () => {
+  const large = { controllers: Array.from({ length: 5_000 }, (_, i) => `10.9.${i >> 8}.${i & 255}`) };
+  const [deflated] = (await new CompressionCodec().encode([
+    defaultPayloadConverter.toPayload(large) as Payload,
+  ])) as [Payload];
+  const port = await freePort();
+  const server = startCodecServer(port, false);
+  try {
+    await eventually(async () => server.output().includes('inflates compressed payloads only') || undefined, {
+      timeoutMs: 20_000,
+      what: () => `the keyless codec server to listen; output: ${server.output()}`,
+    });
+    const base64 = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString('base64');
+    const response = await fetch(`http://127.0.0.1:${port}/decode`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        payloads: [
+          {
+            metadata: Object.fromEntries(
+              Object.entries(deflated.metadata ?? {}).map(([k, v]) => [k, base64(v)]),
+            ),
+            data: base64(deflated.data),
+          },
+        ],
+      }),
+    });
+    expect(response.status).toBe(200);
+    const { payloads } = (await response.json()) as { payloads: Array<{ data: string }> };
+    expect(JSON.parse(Buffer.from(payloads[0]!.data, 'base64').toString('utf8'))).toEqual(large);
+  } finally {
+    server.process.kill('SIGTERM');
+  }
 });

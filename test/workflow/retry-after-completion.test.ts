@@ -8,7 +8,8 @@ import { runCli } from '../../src/cli/program';
 import { configHash, configHashMemo } from '../../src/cli/commit';
 import { failureTypes } from '../../src/domain/errors';
 import type { CampaignStatus } from '../../src/domain/status';
-import { masterUpgrade, upgradeStatusQuery } from '../../workflows';
+import { masterUpgrade, resumeCampaignUpdate, upgradeStatusQuery } from '../../workflows';
+import { eventually } from '../fixtures/eventually';
 import { withWorker } from '../fixtures/worker';
 import { campaignConfig, controller, fakeActivities } from './fake-activities';
 import { useTimeSkippingServer } from './time-skipping-server';
@@ -174,4 +175,79 @@ test('masterUpgrade with options.retry from plain `temporal workflow start`: a b
     }
   });
   expect(calls).toEqual([]);
+});
+
+test('a budgeted campaign completed after a resume: its retry forgives the failures it leaves, so the retried controller is not held by them', async () => {
+  const configDir = mkdtempSync(join(tmpdir(), 'ciu-retry-budget-'));
+  const tries = new Map<string, number>();
+  const { activities } = fakeActivities({
+    downloadImage: async (input) => {
+      const ip = input.controller.ip;
+      tries.set(ip, (tries.get(ip) ?? 0) + 1);
+      if ((ip === '10.1.4.1' || ip === '10.1.4.2') && tries.get(ip) === 1)
+        throw ApplicationFailure.nonRetryable(flashFull, failureTypes.flashFull);
+      return { bytes: 4096 };
+    },
+  });
+  // Any failure halts it; the operator resumes until it completes with .1 and .2 failed.
+  const config = campaignConfig(fleet(3), { autoboot: true, maxFailures: 0 });
+  const campaign = `retry-budget-${Date.now()}`;
+  try {
+    await withWorker({ connection: env.nativeConnection, activities }, async (taskQueue) => {
+      const first = await env.client.workflow.start(masterUpgrade, {
+        taskQueue,
+        workflowId: campaign,
+        args: [config],
+      });
+      const summary = await eventually(
+        async () => {
+          const s = await first.query(upgradeStatusQuery);
+          if (s.state === 'halted') await first.executeUpdate(resumeCampaignUpdate, { args: [{}] });
+          return s.phase === 'completed' && first.result();
+        },
+        { what: 'the campaign completed after resumes', timeoutMs: 60_000, intervalMs: 200 },
+      );
+      expect(summary.counts).toEqual({ upgraded: 1, failed: 2 });
+
+      expect(
+        (await ciu(configDir, 'upgrade', 'target', 'retry', '10.1.4.2', '--campaign', campaign)).code,
+      ).toBe(0);
+      const retry = env.client.workflow.getHandle(campaign);
+      // .1 stays failed: counted against max-failures 0 it would halt the retry run before .2 reboots.
+      const done = await eventually(
+        async () => {
+          const s = await retry.query(upgradeStatusQuery);
+          expect(s.state).not.toBe('halted');
+          return s.phase === 'completed' && s;
+        },
+        { what: 'the retry run completed', timeoutMs: 60_000, intervalMs: 200 },
+      );
+      expect(done.counts).toEqual({ upgraded: 2, failed: 1 });
+    });
+  } finally {
+    rmSync(configDir, { recursive: true, force: true });
+  }
+});
+
+test('a campaign whose last run was terminated is not retried: `write memory` runs it again', async () => {
+  const configDir = mkdtempSync(join(tmpdir(), 'ciu-retry-terminated-'));
+  const { activities } = fakeActivities();
+  const campaign = `retry-terminated-${Date.now()}`;
+  try {
+    await withWorker({ connection: env.nativeConnection, activities }, async (taskQueue) => {
+      const handle = await env.client.workflow.start(masterUpgrade, {
+        taskQueue,
+        workflowId: campaign,
+        args: [campaignConfig(fleet(1), { startAt: '2099-01-01T00:00:00Z' })],
+      });
+      await handle.terminate('operator stopped it');
+      expect(await ciu(configDir, 'upgrade', 'target', 'retry', 'all', '--campaign', campaign)).toEqual({
+        code: 1,
+        out: '',
+        err: `ciu: campaign ${campaign}'s last run (${handle.firstExecutionRunId}) ended TERMINATED: a retry needs a running or completed campaign; \`ciu write memory\` runs it again\n`,
+      });
+    });
+  } finally {
+    rmSync(configDir, { recursive: true, force: true });
+  }
 });

@@ -45,7 +45,10 @@ export function registerCodecCommands(program: Command, ctx: CliContext): void {
       .description(
         'serve /decode and /encode for the Web UI (--ui-codec-endpoint) and `temporal --codec-endpoint`, until Ctrl-C',
       )
-      .option('--payload-keys <file>', 'payload key file (default: $CIU_PAYLOAD_KEYS)')
+      .option(
+        '--payload-keys <file>',
+        'payload key file (default: $CIU_PAYLOAD_KEYS; without one it only inflates compressed payloads)',
+      )
       .option('--host <ip>', 'address to listen on', '127.0.0.1')
       .option('--port <port>', 'port to listen on', '8888')
       .option(
@@ -62,8 +65,6 @@ export function registerCodecCommands(program: Command, ctx: CliContext): void {
           maxBody: string;
         }) => {
           const file = opts.payloadKeys ?? settingsFromEnv(ctx.env).payloadKeysFile;
-          if (!file)
-            throw new UsageError('--payload-keys (or CIU_PAYLOAD_KEYS) is required: the keys to decode with');
           const port = Number(opts.port);
           if (!Number.isInteger(port) || port < 0 || port > 65535)
             throw new UsageError(`--port must be a port number, got "${opts.port}"`);
@@ -72,12 +73,13 @@ export function registerCodecCommands(program: Command, ctx: CliContext): void {
             throw new UsageError(
               `--max-body must be a number of bytes (at least 1024), got "${opts.maxBody}"`,
             );
-          const ring = await keyRing(file);
+          // Without payload keys it still inflates what workers deflated (payloads over 128 KiB).
+          const ring = file ? await keyRing(file) : undefined;
           const { EncryptionCodec } = await import('../../temporal/payload-codec');
           const { CodecChain, CompressionCodec } = await import('../../temporal/payload-compression');
           const { startCodecServer } = await import('../../temporal/codec-server');
           const server = await startCodecServer({
-            codec: new CodecChain([new CompressionCodec(), new EncryptionCodec(ring)]),
+            codec: new CodecChain([new CompressionCodec(), ...(ring ? [new EncryptionCodec(ring)] : [])]),
             host: opts.host,
             port,
             maxBodyBytes,
@@ -85,7 +87,7 @@ export function registerCodecCommands(program: Command, ctx: CliContext): void {
             onError: (error, path) => ctx.io.err(`codec server: ${path}: ${error.message}\n`),
           });
           ctx.io.out(
-            `codec server on ${server.url} (keys ${[...ring.keys.keys()].join(', ')}). Ctrl-C stops it.\n`,
+            `codec server on ${server.url} (${ring ? `keys ${[...ring.keys.keys()].join(', ')}` : 'no payload keys: inflates compressed payloads only'}). Ctrl-C stops it.\n`,
           );
           try {
             await untilStopSignal();
