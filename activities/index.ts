@@ -15,7 +15,7 @@ export interface ActivityDeps {
   knownHostsFile?: string;
   /** A download with no byte progress this long fails as DownloadStalled. Default 60 s (env CIU_DOWNLOAD_STALL_TIMEOUT). */
   downloadStallMs?: number;
-  /** Longest pause between SSH banner probes while a controller reboots. Default 1 s. */
+  /** Longest pause between SSH banner probes while a controller reboots. Default 500 ms. */
   rebootPollMs?: number;
   /** Public keys of the image signers verifyImage trusts (env CIU_IMAGE_KEYS). Default none. */
   trustedImageKeys?: TrustedImageKeys;

@@ -3,7 +3,7 @@
  * controllers in process — every child started and bound to its run, then every one reported final
  * (one in ten failed with an error) — and encodes what Temporal would store through the real data
  * converter (message seal, compression, encryption). Prints the payload sizes beside Temporal's
- * limits. Instant: no server, no worker.
+ * limits (the status page and the plan are query answers). Instant: no server, no worker.
  *   npm run bench:capacity                 (BENCH_SIZES=1000,10000,100000 by default)
  */
 import { randomUUID } from 'node:crypto';
@@ -14,6 +14,7 @@ import { ciuDataConverter } from '../src/temporal/data-converter';
 import { generateKeyRing } from '../src/temporal/keys';
 import { MessageSealCodec } from '../src/temporal/message-seal';
 import { CampaignState } from '../workflows/campaign-state';
+import { campaignPlan } from '../workflows/rollout';
 
 /** Bytes Temporal stores for one value, after the worker's codecs. */
 export interface StoredSizes {
@@ -29,6 +30,8 @@ export interface StoredSizes {
   summary: number;
   /** One upgradeStatus page (the default, 250 controllers). */
   statusPage: number;
+  /** The upgradePlan query's answer (every controller). */
+  plan: number;
 }
 
 /** N controllers of one model, on inert 10.x addresses, targeting all. */
@@ -136,6 +139,10 @@ export async function simulateCampaign(n: number, encrypted = false): Promise<St
     carriedDone: await stored(state.carried(), encrypted),
     summary: await stored(state.summary('completed'), encrypted),
     statusPage: await stored(state.status(), encrypted),
+    plan: await stored(
+      campaignPlan(state.committed, state.status({ limit: Number.MAX_SAFE_INTEGER }), new Date()),
+      encrypted,
+    ),
   };
 }
 
@@ -157,6 +164,7 @@ async function main(): Promise<void> {
     ['carried/end', 11],
     ['summary', 9],
     ['status page', 11],
+    ['plan', 9],
     ['master runs', 11],
   ];
   process.stdout.write(
@@ -177,6 +185,7 @@ async function main(): Promise<void> {
         kb(s.carriedDone),
         kb(s.summary),
         kb(s.statusPage),
+        kb(s.plan),
         `≥${Math.ceil(n / childrenPerRun)}`,
       ];
       process.stdout.write(

@@ -17,6 +17,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import * as proto from '@temporalio/proto';
 import type { temporal } from '@temporalio/proto';
 import { maxCampaignTargets } from '../src/domain/campaign-limits';
 import type { CampaignConfig } from '../src/domain/types';
@@ -36,6 +37,8 @@ interface Measured {
   workflowTasks: number;
   longestHistory: number;
   largestPayload: number;
+  /** Bytes of the largest single history (Temporal warns at 10 MB, refuses at 50 MB). */
+  largestHistoryBytes: number;
   peakRss: number;
 }
 
@@ -140,6 +143,7 @@ async function measure(
     workflowTasks: 0,
     longestHistory: 0,
     largestPayload: answerBytes,
+    largestHistoryBytes: 0,
     peakRss,
   };
   const all = [];
@@ -155,6 +159,10 @@ async function measure(
       result.runs++;
       result.events += events.length;
       result.longestHistory = Math.max(result.longestHistory, events.length);
+      result.largestHistoryBytes = Math.max(
+        result.largestHistoryBytes,
+        proto.temporal.api.history.v1.History.encode(history).finish().length,
+      );
       result.workflowTasks += events.filter((e) => e.workflowTaskCompletedEventAttributes).length;
       for (const event of events)
         result.largestPayload = Math.max(result.largestPayload, largestPayloads(event));
@@ -251,6 +259,9 @@ async function main(): Promise<void> {
         runCiu(client, ciuQueue, ips),
       );
       process.stdout.write(`${row(`ciu ${n} (${parts} campaign${parts > 1 ? 's' : ''})`, n, ciu)}\n`);
+      process.stdout.write(
+        `largest history ${n}: base ${(base.largestHistoryBytes / 2 ** 20).toFixed(2)} MiB, ciu ${(ciu.largestHistoryBytes / 2 ** 20).toFixed(2)} MiB (Temporal warns at 10 MiB)\n`,
+      );
       process.stdout.write(
         `ratio ${n}: wall ×${(ciu.wallMs / base.wallMs).toFixed(2)}, workflow tasks ×${(ciu.workflowTasks / base.workflowTasks).toFixed(2)}, events ×${(ciu.events / base.events).toFixed(2)}, peak RSS ×${(ciu.peakRss / base.peakRss).toFixed(2)}; load average now ${loadavg()[0]!.toFixed(1)}\n`,
       );
