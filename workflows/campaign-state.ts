@@ -672,7 +672,7 @@ export class CampaignState {
    * Targets whose image is checked: a failed check fails them; a good one marks them pending with a
    * new child generation and returns them to start, at most `batch` (more next turn, `dirty` stays set).
    */
-  takeDispatches(batch: number): Dispatch[] {
+  takeDispatches(batch: number, room = Number.POSITIVE_INFINITY): Dispatch[] {
     const starts: Dispatch[] = [];
     const inventory = new Map(this.config.inventory.map((c) => [c.ip, c]));
     for (const target of Object.values(this.targets)) {
@@ -694,6 +694,8 @@ export class CampaignState {
         };
         continue;
       }
+      // No room: it stays waiting, and a report that frees room wakes the master again.
+      if (starts.length >= room) continue;
       const image = check.image;
       target.child = 'running';
       target.status = {
@@ -729,6 +731,19 @@ export class CampaignState {
             : `not started: the campaign's image verification failed (${failedModels.join(', ')})`,
       };
     }
+  }
+
+  /**
+   * How many more children may start now: twice max-downloads may be alive before their download
+   * (looking, waiting for a slot, holding one). Starting every child at once queued thousands of
+   * first tasks ahead of the few holding a slot, and kept them all in the workers' memory.
+   */
+  startRoom(): number {
+    let beforeDownload = 0;
+    for (const { child, status } of Object.values(this.targets))
+      if (child === 'running' && (status.state === 'pending' || status.state === 'downloading'))
+        beforeDownload++;
+    return Math.max(0, 2 * this.config.profile.maxDownloads - beforeDownload);
   }
 
   /** Every target final and no child still running. */

@@ -158,6 +158,12 @@ export const masterSendsWithoutWaitingPatch = 'master-sends-without-waiting';
 export const masterRunBoundsPatch = 'master-bounded-per-run';
 
 /**
+ * patched() ID: campaigns started before it started every child at once; since, at most twice
+ * max-downloads children are alive before their download (CampaignState.startRoom).
+ */
+const startAsSlotsFreePatch = 'children-start-as-slots-free';
+
+/**
  * One campaign: verify every image the targets need (headers only), then one controllerUpgrade child
  * per target, with max-downloads enforced here. Accepts purgeTargets and commitConfig at any time;
  * ends when every target is final. The state and its transitions live in CampaignState.
@@ -569,6 +575,7 @@ export async function masterUpgrade(
 
   const withoutWaiting = patched(masterSendsWithoutWaitingPatch);
   bounded = patched(masterRunBoundsPatch);
+  const startAsSlotsFree = patched(startAsSlotsFreePatch);
   let startedThisRun = 0;
   // Only a wave's soak time sets it: campaigns without one wait exactly as before, with no timer.
   let soakMs: number | undefined;
@@ -585,6 +592,7 @@ export async function masterUpgrade(
     if (withoutWaiting) {
       const dispatches = state.takeDispatches(
         bounded ? Math.min(dispatchBatch, childrenPerRun - startedThisRun) : dispatchBatch,
+        startAsSlotsFree ? state.startRoom() : undefined,
       );
       startedThisRun += dispatches.length;
       const started = startWithoutWaiting(dispatches);

@@ -117,3 +117,35 @@ test('a commit that moves the download window reaches every waiting child, at mo
   expect(timingSignals).toHaveLength(6);
   expect(Math.max(...runs.map(peakPendingSignals))).toBeLessThanOrEqual(2);
 });
+
+test('at most twice max-downloads children are alive before their download: the others start as slots free', async () => {
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const { activities, calls } = fakeActivities({
+    downloadImage: async () => {
+      await held;
+      return { bytes: 1024 };
+    },
+  });
+  const config = campaignConfig(
+    ips(10).map((ip) => controller(ip)),
+    { maxDownloads: 2 },
+  );
+  const looked = () => new Set(calls.filter((c) => c.name === 'inspectController').map((c) => c.ip)).size;
+  const summary = await withWorker({ connection: env.nativeConnection, activities }, async (taskQueue) => {
+    const handle = await env.client.workflow.start(masterUpgrade, {
+      taskQueue,
+      workflowId: `start-as-slots-free-${taskQueue}`,
+      args: [config, undefined, { searchAttributes: false }],
+    });
+    // Two hold a slot and their download waits; two more looked and wait for a slot; six wait unstarted.
+    await eventually(async () => looked() >= 4, { timeoutMs: 20_000 });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(looked()).toBe(4);
+    const status = await handle.query(upgradeStatusQuery);
+    expect(status.counts['waiting-verification']).toBe(6);
+    release();
+    return handle.result();
+  });
+  expect(summary.counts).toEqual({ 'downloaded-reboot-required': 10 });
+});
