@@ -488,35 +488,27 @@ export async function masterUpgrade(
         ),
       );
     const timing = rolloutTiming(state.committed.profile);
+    let timingTo: string[] = [];
     if (canonicalJson(timing) !== timingSent) {
       timingSent = canonicalJson(timing);
       log.info('rollout timing changed; telling running children', { campaign, ...timing });
       if (bounded) timingOwed = state.runningChildren();
-      else
-        for (const ip of state.runningChildren())
-          sends.push(
-            signalChild(ip, () =>
-              getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
-                rolloutTimingSignal,
-                timing,
-                sealFromHere('rolloutTiming'),
-              ),
-            ),
-          );
+      else timingTo = state.runningChildren();
     }
     if (bounded) {
-      for (const ip of timingOwed.splice(0, signalBudget()))
-        sends.push(
-          signalChild(ip, () =>
-            getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
-              rolloutTimingSignal,
-              timing,
-              sealFromHere('rolloutTiming'),
-            ),
-          ),
-        );
+      timingTo = timingOwed.splice(0, signalBudget());
       signalsOwed ||= timingOwed.length > 0;
     }
+    for (const ip of timingTo)
+      sends.push(
+        signalChild(ip, () =>
+          getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
+            rolloutTimingSignal,
+            timing,
+            sealFromHere('rolloutTiming'),
+          ),
+        ),
+      );
     await Promise.all(sends);
   }
 
