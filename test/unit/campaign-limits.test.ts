@@ -16,7 +16,7 @@ describe('campaignSizeIssues', () => {
 
   it('refuses one target more, saying how many and the limit', () => {
     expect(campaignSizeIssues(campaignConfig(fleet(maxCampaignTargets + 1)))).toEqual([
-      expect.stringContaining('targets match 10,001 controllers, the limit is 10,000 per campaign'),
+      expect.stringContaining('targets match 3,001 controllers, the limit is 3,000 per campaign'),
     ]);
   });
 
@@ -26,7 +26,7 @@ describe('campaignSizeIssues', () => {
   });
 
   it('refuses a config over the byte limit even when few controllers are targeted', () => {
-    const inventory = [...fleet(maxCampaignTargets, 1), ...fleet(maxCampaignTargets, 2)];
+    const inventory = [...fleet(10_000, 1), ...fleet(10_000, 2)];
     const issues = campaignSizeIssues(campaignConfig(inventory, {}, ['10.2.0.1']));
     expect(issues).toEqual([
       expect.stringMatching(
