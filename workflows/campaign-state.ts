@@ -674,7 +674,8 @@ export class CampaignState {
    */
   takeDispatches(batch: number, room = Number.POSITIVE_INFINITY): Dispatch[] {
     const starts: Dispatch[] = [];
-    const inventory = new Map(this.config.inventory.map((c) => [c.ip, c]));
+    // Built at the first candidate: the master calls this every workflow task, and a replay calls it again for each.
+    let inventory: Map<string, Controller> | undefined;
     for (const target of Object.values(this.targets)) {
       if (target.child !== 'none' || target.status.state !== 'waiting-verification') continue;
       if (!this.control.mayStart(target.status.ip)) continue;
@@ -682,6 +683,9 @@ export class CampaignState {
         this.dirty = true;
         break;
       }
+      // No room: the rest stay waiting, and a report that frees room wakes the master again.
+      if (starts.length >= room) break;
+      inventory ??= new Map(this.config.inventory.map((c) => [c.ip, c]));
       const controller = inventory.get(target.status.ip);
       const entry = this.modelImage(target.status.model);
       const check = entry && this.checks[imageKey(entry, this.config.profile.allowUnsigned)];
@@ -694,8 +698,6 @@ export class CampaignState {
         };
         continue;
       }
-      // No room: it stays waiting, and a report that frees room wakes the master again.
-      if (starts.length >= room) continue;
       const image = check.image;
       target.child = 'running';
       target.status = {
