@@ -5,21 +5,12 @@
  * prove the order — and a controller whose own `show switches` reports a failed configuration after
  * its upgrade is booted back into its old image.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startFleet, type Fleet } from '../../devkit/simulator/fleet';
+import type { Fleet } from '../../devkit/simulator/fleet';
 import type { LocalTemporal, RunningWorker } from '../../devkit/stack';
 import type { CampaignConfig } from '../../src/domain/types';
 import { masterUpgrade } from '../../workflows';
-import { startFleetWorker } from '../fixtures/fleet-worker';
-import {
-  createTestImage,
-  freeLoopbackAddress,
-  startFtpServer,
-  type LocalImageServer,
-} from '../fixtures/servers';
-import { startTestTemporal } from '../fixtures/temporal';
+import { startFleetStack, type FleetStack } from '../fixtures/fleet-stack';
+import { createTestImage, type LocalImageServer } from '../fixtures/servers';
 import { installQuietRuntime } from '../workflow/fake-activities';
 
 const controllerLogin = { username: 'admin', password: 'e2e-Redundancy-pw' };
@@ -35,36 +26,28 @@ let temporal: LocalTemporal;
 let worker: RunningWorker & { taskQueue: string };
 let ftp: LocalImageServer;
 let fleet: Fleet;
-let stateDir: string;
+
+let stack: FleetStack;
 
 beforeAll(async () => {
   installQuietRuntime();
-  stateDir = await mkdtemp(join(tmpdir(), 'ciu-e2e-redundancy-'));
-  [temporal, ftp] = await Promise.all([
-    startTestTemporal(),
-    startFtpServer({ files: { [image.name]: image.bytes }, host: await freeLoopbackAddress(21), port: 21 }),
+  stack = await startFleetStack('redundancy', image, controllerLogin, [
+    {
+      count: 3,
+      subnet: '127.62.1.0/24',
+      models: ['A7210'],
+      version: '6.3.1.0',
+      build: 40000,
+      // Down 2 s per reload: long enough that two overlapping reloads would show in the logs.
+      controller: { rebootDelayMs: 2000, progressIntervalMs: 50 },
+      faults: { [unhealthy]: { unhealthyAfterUpgrade: true } },
+    },
   ]);
-  fleet = await startFleet({
-    count: 3,
-    subnet: '127.62.1.0/24',
-    models: ['A7210'],
-    version: '6.3.1.0',
-    build: 40000,
-    stateDir,
-    credentials: controllerLogin,
-    // Down 2 s per reload: long enough that two overlapping reloads would show in the logs.
-    controller: { rebootDelayMs: 2000, progressIntervalMs: 50 },
-    faults: { [unhealthy]: { unhealthyAfterUpgrade: true } },
-  });
-  worker = await startFleetWorker(temporal, ftp, controllerLogin, () => [fleet]);
+  ({ temporal, ftp, worker } = stack);
+  [fleet] = stack.fleets as [Fleet];
 });
 
-afterAll(async () => {
-  await worker?.stop();
-  await fleet?.stop();
-  await Promise.all([temporal?.stop(), ftp?.stop()]);
-  await rm(stateDir, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 /** When the controller's own log has `text`, each time (ISO times from its log lines). */
 async function logged(ip: string, text: string): Promise<number[]> {

@@ -6,23 +6,16 @@
  * controllers' own logs show that nothing touched the ones already upgraded. The README's plain
  * `temporal` recipe (committedConfig query, workflow result, workflow start) retries the last one.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startFleet, type Fleet } from '../../devkit/simulator/fleet';
+import type { Fleet } from '../../devkit/simulator/fleet';
 import type { LocalTemporal, RunningWorker } from '../../devkit/stack';
 import type { CampaignStatus } from '../../src/domain/status';
 import type { CampaignConfig } from '../../src/domain/types';
 import { masterUpgrade } from '../../workflows';
 import { runCiu, type CiuRun } from '../fixtures/ciu';
-import { startFleetWorker } from '../fixtures/fleet-worker';
-import {
-  createTestImage,
-  freeLoopbackAddress,
-  startFtpServer,
-  type LocalImageServer,
-} from '../fixtures/servers';
-import { startTestTemporal } from '../fixtures/temporal';
+import { startFleetStack, type FleetStack } from '../fixtures/fleet-stack';
+import { createTestImage, type LocalImageServer } from '../fixtures/servers';
 import { installQuietRuntime } from '../workflow/fake-activities';
 
 const controllerLogin = { username: 'admin', password: 'e2e-Retry-pw' };
@@ -40,33 +33,26 @@ let ftp: LocalImageServer;
 let fleet: Fleet;
 let stateDir: string;
 
+let stack: FleetStack;
+
 beforeAll(async () => {
   installQuietRuntime();
-  stateDir = await mkdtemp(join(tmpdir(), 'ciu-e2e-retry-'));
-  [temporal, ftp] = await Promise.all([
-    startTestTemporal(),
-    startFtpServer({ files: { [image.name]: image.bytes }, host: await freeLoopbackAddress(21), port: 21 }),
+  stack = await startFleetStack('retry', image, controllerLogin, [
+    {
+      count: 4,
+      subnet: '127.63.1.0/24',
+      models: ['A7210'],
+      version: '6.3.1.0',
+      build: 40000,
+      controller: { rebootDelayMs: 500, progressIntervalMs: 50 },
+      faults: { [full]: { flashFull: true }, [fourth]: { flashFull: true } },
+    },
   ]);
-  fleet = await startFleet({
-    count: 4,
-    subnet: '127.63.1.0/24',
-    models: ['A7210'],
-    version: '6.3.1.0',
-    build: 40000,
-    stateDir,
-    credentials: controllerLogin,
-    controller: { rebootDelayMs: 500, progressIntervalMs: 50 },
-    faults: { [full]: { flashFull: true }, [fourth]: { flashFull: true } },
-  });
-  worker = await startFleetWorker(temporal, ftp, controllerLogin, () => [fleet]);
+  ({ temporal, ftp, worker, stateDir } = stack);
+  [fleet] = stack.fleets as [Fleet];
 });
 
-afterAll(async () => {
-  await worker?.stop();
-  await fleet?.stop();
-  await Promise.all([temporal?.stop(), ftp?.stop()]);
-  await rm(stateDir, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 /** `ciu …` in this process against the test's dev server; what it printed and its exit code. */
 function ciu(...args: string[]): Promise<CiuRun> {

@@ -6,27 +6,20 @@
  * fail their pre-checks (flash full, wrong model) never start a transfer. A second campaign adds waves
  * and a failure budget to both, driven through the `ciu` commands an operator types.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { saveStaged } from '../../src/cli/config-file';
 import { runCli } from '../../src/cli/program';
 import type { CampaignPlan } from '../../src/domain/plan';
-import { startFleet, type Fleet } from '../../devkit/simulator/fleet';
+import type { Fleet } from '../../devkit/simulator/fleet';
 import type { LocalTemporal, RunningWorker } from '../../devkit/stack';
 import type { CampaignConfig } from '../../src/domain/types';
 import { masterUpgrade, upgradePlanQuery } from '../../workflows';
 import { waitForStatus } from '../fixtures/campaign';
 import { runCiu, type CiuRun } from '../fixtures/ciu';
 import { fleetLogin } from '../fixtures/credentials';
-import { startFleetWorker } from '../fixtures/fleet-worker';
-import {
-  createTestImage,
-  freeLoopbackAddress,
-  startFtpServer,
-  type LocalImageServer,
-} from '../fixtures/servers';
-import { startTestTemporal } from '../fixtures/temporal';
+import { startFleetStack, type FleetStack } from '../fixtures/fleet-stack';
+import { createTestImage, type LocalImageServer } from '../fixtures/servers';
 import { installQuietRuntime } from '../workflow/fake-activities';
 
 const controllerLogin = { username: 'admin', password: 'e2e-Rollout-pw' };
@@ -44,50 +37,40 @@ let fleet: Fleet;
 let waveFleet: Fleet;
 let stateDir: string;
 
+let stack: FleetStack;
+
 beforeAll(async () => {
   installQuietRuntime();
-  stateDir = await mkdtemp(join(tmpdir(), 'ciu-e2e-rollout-'));
-  const files = { [image.name]: image.bytes };
-  [temporal, ftp] = await Promise.all([
-    startTestTemporal(),
-    startFtpServer({ files, host: await freeLoopbackAddress(21), port: 21 }),
-  ]);
-  fleet = await startFleet({
-    count: 5,
-    subnet: '127.61.1.0/24',
-    models: ['A7210'],
-    version: '6.3.1.0',
-    build: 40000,
-    stateDir,
-    credentials: controllerLogin,
-    controller: { rebootDelayMs: 1000, progressIntervalMs: 50 },
-    faults: {
-      '127.61.1.3': { bootOldVersion: true },
-      '127.61.1.4': { flashFull: true },
-      '127.61.1.5': { wrongModel: 'A7010' },
+  stack = await startFleetStack('rollout', image, controllerLogin, [
+    {
+      count: 5,
+      subnet: '127.61.1.0/24',
+      models: ['A7210'],
+      version: '6.3.1.0',
+      build: 40000,
+      controller: { rebootDelayMs: 1000, progressIntervalMs: 50 },
+      faults: {
+        '127.61.1.3': { bootOldVersion: true },
+        '127.61.1.4': { flashFull: true },
+        '127.61.1.5': { wrongModel: 'A7010' },
+      },
     },
-  });
-  waveFleet = await startFleet({
-    count: 5,
-    subnet: '127.61.2.0/24',
-    models: ['A7210'],
-    version: '6.3.1.0',
-    build: 40000,
-    stateDir: join(stateDir, 'waves'),
-    credentials: controllerLogin,
-    controller: { rebootDelayMs: 1000, progressIntervalMs: 50 },
-    faults: { '127.61.2.2': { bootOldVersion: true } },
-  });
-  worker = await startFleetWorker(temporal, ftp, controllerLogin, () => [fleet, waveFleet]);
+    {
+      count: 5,
+      subnet: '127.61.2.0/24',
+      models: ['A7210'],
+      version: '6.3.1.0',
+      build: 40000,
+      stateSubdir: 'waves',
+      controller: { rebootDelayMs: 1000, progressIntervalMs: 50 },
+      faults: { '127.61.2.2': { bootOldVersion: true } },
+    },
+  ]);
+  ({ temporal, ftp, worker, stateDir } = stack);
+  [fleet, waveFleet] = stack.fleets as [Fleet, Fleet];
 });
 
-afterAll(async () => {
-  await worker?.stop();
-  await fleet?.stop();
-  await waveFleet?.stop();
-  await Promise.all([temporal?.stop(), ftp?.stop()]);
-  await rm(stateDir, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 /** The staged profile both tests use: a reboot window, fallback, pre-checks on (the default). */
 function profile(rebootWindow: { from: string; until: string }): CampaignConfig['profile'] {
