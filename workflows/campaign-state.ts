@@ -13,12 +13,14 @@ import { validateCampaignConfig } from '../src/domain/config';
 import { failureText } from '../src/domain/errors';
 import type { ControllerModel } from '../src/domain/models';
 import {
+  controllerStates,
   countStates,
   finalStates,
   stateLabels,
   type CampaignPhase,
   type CampaignStatus,
   type CampaignSummary,
+  type ControllerState,
   type ControllerStatus,
   type ModelVerification,
   type RebootHold,
@@ -213,6 +215,48 @@ function isFinal(entry: TargetEntry): boolean {
   return finalStates.includes(entry.status.state);
 }
 
+/** No child yet, waiting for its image check: what takeDispatches may start. */
+function isUnstarted({ child, status }: TargetEntry): boolean {
+  return child === 'none' && status.state === 'waiting-verification';
+}
+
+/**
+ * What the main loop asks of all targets every workflow task (start room, done, counts, pending
+ * purges, anything to start), kept up to date as targets change instead of scanned for: a replay
+ * pays every scan again for every task it replays, and at 10,000 targets each scan cost ~2.5 ms
+ * (npm run bench:capacity prints a turn's cost).
+ */
+class TargetTally {
+  private readonly byState = new Map<ControllerState, number>();
+  /** Not final, or its child still runs. */
+  unfinished = 0;
+  /** Child running and not past its download: what startRoom bounds. */
+  beforeDownload = 0;
+  /** No child and waiting for its image check: what takeDispatches may start. */
+  unstarted = 0;
+  purgesPending = 0;
+
+  count(entry: TargetEntry, sign: 1 | -1): void {
+    const { child, status } = entry;
+    this.byState.set(status.state, (this.byState.get(status.state) ?? 0) + sign);
+    if (!isFinal(entry) || child === 'running') this.unfinished += sign;
+    if (child === 'running' && (status.state === 'pending' || status.state === 'downloading'))
+      this.beforeDownload += sign;
+    if (isUnstarted(entry)) this.unstarted += sign;
+    if (entry.purgePending === true) this.purgesPending += sign;
+  }
+
+  /** Targets per state, in the order of controllerStates. */
+  counts(): Partial<Record<ControllerState, number>> {
+    const counts: Partial<Record<ControllerState, number>> = {};
+    for (const state of controllerStates) {
+      const n = this.byState.get(state) ?? 0;
+      if (n > 0) counts[state] = n;
+    }
+    return counts;
+  }
+}
+
 /** One campaign's targets, image checks and download slots, and every transition between them. */
 export class CampaignState {
   revision: number;
@@ -226,6 +270,11 @@ export class CampaignState {
   private readonly checks: Record<string, ImageCheck>;
   private unmatched: string[];
   private ignoredPurges: string[];
+  private readonly tally = new TargetTally();
+  /** The targets' IPs in their (insertion) order, once asked for; a new target drops it. */
+  private order: string[] | undefined;
+  /** No target before this index of `order` waits to start (takeDispatches looks from here). */
+  private scanFrom = 0;
   /** Waves, the failure-budget halt and pauses: what may start now. */
   readonly control: CampaignControl;
 
@@ -242,6 +291,7 @@ export class CampaignState {
     this.reboots = new RebootPermits(carried?.reboots);
     this.unmatched = carried?.unmatched ?? [];
     this.ignoredPurges = carried?.ignoredPurges ?? [];
+    for (const entry of Object.values(this.targets)) this.tally.count(entry, 1);
     this.phase = carried ? 'running' : 'verifying';
     this.control = new CampaignControl(
       {
@@ -276,6 +326,24 @@ export class CampaignState {
     return control ? { control } : {};
   }
 
+  /**
+   * Every change of a target goes through here, so the tally follows: `change` may edit the entry
+   * or put a new one in its place (or a first one: `ip` need not be a target yet).
+   */
+  private edit<T>(ip: string, change: (entry: TargetEntry | undefined) => T): T {
+    const before = this.targets[ip];
+    if (before) this.tally.count(before, -1);
+    const wasUnstarted = before !== undefined && isUnstarted(before);
+    try {
+      return change(before);
+    } finally {
+      const after = this.targets[ip];
+      if (after) this.tally.count(after, 1);
+      if (!before) this.order = undefined;
+      if (after && isUnstarted(after) && !wasUnstarted) this.scanFrom = 0;
+    }
+  }
+
   /** The target entry of `ip`, read-only by intent: transitions go through the methods below. */
   target(ip: string): TargetEntry | undefined {
     return this.targets[ip];
@@ -296,7 +364,7 @@ export class CampaignState {
       if (existing && existing.status.state !== 'purged') continue;
       added.push(c.ip);
       if (existing?.child === 'running') existing.restartWhenClosed = true;
-      else this.targets[c.ip] = freshEntry(c, existing?.generation ?? 0);
+      else this.edit(c.ip, () => (this.targets[c.ip] = freshEntry(c, existing?.generation ?? 0)));
     }
     const removed = Object.keys(this.targets).filter((ip) => !wanted.has(ip) && !isFinal(this.targets[ip]!));
     this.purge(removed, 'target removed from the committed config');
@@ -326,8 +394,10 @@ export class CampaignState {
     for (const ip of ips) {
       const entry = this.targets[ip];
       if (!entry || isFinal(entry)) continue;
-      entry.status = { ...entry.status, state: 'purged', lastError: entry.status.lastError };
-      if (entry.child === 'running') entry.purgePending = true;
+      this.edit(ip, () => {
+        entry.status = { ...entry.status, state: 'purged', lastError: entry.status.lastError };
+        if (entry.child === 'running') entry.purgePending = true;
+      });
       this.slots.release(ip);
       this.reboots.release(ip);
       this.log.info('target purged', { campaign: this.campaign, controller: ip, why });
@@ -377,7 +447,10 @@ export class CampaignState {
    * wins over its last word about an older state; a closed child targeted again restarts fresh.
    */
   applyReport(report: ControllerReport, closed: boolean): void {
-    const entry = this.targets[report.ip];
+    this.edit(report.ip, (entry) => this.mergeReport(entry, report, closed));
+  }
+
+  private mergeReport(entry: TargetEntry | undefined, report: ControllerReport, closed: boolean): void {
     if (!entry || entry.child !== 'running') return;
     if (closed) entry.child = 'closed';
     if (closed || report.releasesSlot) this.slots.release(report.ip);
@@ -471,8 +544,9 @@ export class CampaignState {
 
   /** The child could not be signalled: it already ended (it reported before closing). */
   childGone(ip: string): void {
-    const entry = this.targets[ip];
-    if (entry) entry.child = 'closed';
+    this.edit(ip, (entry) => {
+      if (entry) entry.child = 'closed';
+    });
     this.slots.release(ip);
     this.reboots.release(ip);
     this.dirty = true;
@@ -506,15 +580,17 @@ export class CampaignState {
     for (const ip of granted) {
       const entry = this.targets[ip];
       if (!entry || entry.status.state === 'downloading' || isFinal(entry)) continue;
-      entry.status = {
-        ...entry.status,
-        state: 'downloading',
-        attempt: 1,
-        attempts: entry.status.attempts + 1,
-      };
-      delete entry.status.nextRetryAt;
-      delete entry.status.windowOpensAt;
-      delete entry.status.window;
+      this.edit(ip, () => {
+        entry.status = {
+          ...entry.status,
+          state: 'downloading',
+          attempt: 1,
+          attempts: entry.status.attempts + 1,
+        };
+        delete entry.status.nextRetryAt;
+        delete entry.status.windowOpensAt;
+        delete entry.status.window;
+      });
     }
     return granted;
   }
@@ -629,10 +705,11 @@ export class CampaignState {
   /** Running children whose purge they have not been told yet, at most `limit`; each is returned once. */
   takePendingPurges(limit = Number.POSITIVE_INFINITY): string[] {
     const ips: string[] = [];
+    if (this.tally.purgesPending === 0) return ips;
     for (const [ip, entry] of Object.entries(this.targets)) {
       if (!entry.purgePending) continue;
       if (ips.length >= limit) break;
-      entry.purgePending = false;
+      this.edit(ip, () => (entry.purgePending = false));
       ips.push(ip);
     }
     return ips;
@@ -640,18 +717,25 @@ export class CampaignState {
 
   /** Whether a purge still has to be told to a running child (takePendingPurges left it for a later task). */
   hasPendingPurges(): boolean {
-    return Object.values(this.targets).some((entry) => entry.purgePending === true);
+    return this.tally.purgesPending > 0;
   }
 
   /** Images waiting targets need and nobody checked yet, one per distinct image. */
   imagesToVerify(): ImageToVerify[] {
     const byKey = new Map<string, ImageToVerify>();
+    const { models, allowUnsigned } = this.config.profile;
+    // The master asks every workflow task: when every image is checked, say so without a look at each target.
+    const unchecked = new Map<string, string>();
+    for (const [model, entry] of Object.entries(models)) {
+      const key = imageKey(entry, allowUnsigned);
+      if (!this.checks[key]) unchecked.set(model, key);
+    }
+    if (unchecked.size === 0 || this.tally.unstarted === 0) return [];
     for (const target of Object.values(this.targets)) {
       if (target.child !== 'none' || target.status.state !== 'waiting-verification') continue;
       const entry = this.modelImage(target.status.model);
-      if (!entry) continue;
-      const key = imageKey(entry, this.config.profile.allowUnsigned);
-      if (this.checks[key]) continue;
+      const key = unchecked.get(target.status.model);
+      if (!entry || key === undefined) continue;
       const group = byKey.get(key) ?? {
         key,
         entry,
@@ -674,10 +758,19 @@ export class CampaignState {
    */
   takeDispatches(batch: number, room = Number.POSITIVE_INFINITY): Dispatch[] {
     const starts: Dispatch[] = [];
-    // Built at the first candidate: the master calls this every workflow task, and a replay calls it again for each.
+    // The master calls this every workflow task (and a replay again for each): with nothing to start,
+    // or no room to start it (batch 0 still marks the master dirty below), it returns at once.
+    if (this.tally.unstarted === 0 || (room <= 0 && batch > 0)) return starts;
+    // Built at the first candidate.
     let inventory: Map<string, Controller> | undefined;
-    for (const target of Object.values(this.targets)) {
+    const order = (this.order ??= Object.keys(this.targets));
+    /** The first target passed that is still waiting to start: the next call looks from there. */
+    let firstLeft: number | undefined;
+    for (let i = this.scanFrom; i < order.length; i++) {
+      const ip = order[i]!;
+      const target = this.targets[ip]!;
       if (target.child !== 'none' || target.status.state !== 'waiting-verification') continue;
+      firstLeft ??= i;
       if (!this.control.mayStart(target.status.ip)) continue;
       if (starts.length >= batch) {
         this.dirty = true;
@@ -690,25 +783,31 @@ export class CampaignState {
       const entry = this.modelImage(target.status.model);
       const check = entry && this.checks[imageKey(entry, this.config.profile.allowUnsigned)];
       if (!controller || !entry || !check) continue;
+      if (firstLeft === i) firstLeft = undefined;
       if (!check.ok || !check.image) {
-        target.status = {
-          ...target.status,
-          state: 'failed',
-          lastError: `image not verified: ${failureText({ type: check.errorType, message: check.error ?? '' })}`,
-        };
+        this.edit(ip, () => {
+          target.status = {
+            ...target.status,
+            state: 'failed',
+            lastError: `image not verified: ${failureText({ type: check.errorType, message: check.error ?? '' })}`,
+          };
+        });
         continue;
       }
       const image = check.image;
-      target.child = 'running';
-      target.status = {
-        ...target.status,
-        state: 'pending',
-        image: entry.imageFile,
-        targetVersion: image.version,
-        targetBuild: image.build,
-      };
+      this.edit(ip, () => {
+        target.child = 'running';
+        target.status = {
+          ...target.status,
+          state: 'pending',
+          image: entry.imageFile,
+          targetVersion: image.version,
+          targetBuild: image.build,
+        };
+      });
       starts.push({ controller, entry, image, generation: ++target.generation });
     }
+    this.scanFrom = firstLeft ?? order.length;
     return starts;
   }
 
@@ -720,18 +819,20 @@ export class CampaignState {
     const failedModels = this.verifications()
       .filter((v) => !v.ok)
       .map((v) => v.model);
-    for (const target of Object.values(this.targets)) {
+    for (const [ip, target] of Object.entries(this.targets)) {
       if (target.child !== 'none' || target.status.state !== 'waiting-verification') continue;
       const entry = this.modelImage(target.status.model);
       const check = entry && this.checks[imageKey(entry, this.config.profile.allowUnsigned)];
-      target.status = {
-        ...target.status,
-        state: 'failed',
-        lastError:
-          check && !check.ok
-            ? `image not verified: ${failureText({ type: check.errorType, message: check.error ?? '' })}`
-            : `not started: the campaign's image verification failed (${failedModels.join(', ')})`,
-      };
+      this.edit(ip, () => {
+        target.status = {
+          ...target.status,
+          state: 'failed',
+          lastError:
+            check && !check.ok
+              ? `image not verified: ${failureText({ type: check.errorType, message: check.error ?? '' })}`
+              : `not started: the campaign's image verification failed (${failedModels.join(', ')})`,
+        };
+      });
     }
   }
 
@@ -741,20 +842,17 @@ export class CampaignState {
    * first tasks ahead of the few holding a slot, and kept them all in the workers' memory.
    */
   startRoom(): number {
-    let beforeDownload = 0;
-    for (const { child, status } of Object.values(this.targets))
-      if (child === 'running' && (status.state === 'pending' || status.state === 'downloading'))
-        beforeDownload++;
-    return Math.max(0, 2 * this.config.profile.maxDownloads - beforeDownload);
+    return Math.max(0, 2 * this.config.profile.maxDownloads - this.tally.beforeDownload);
   }
 
   /** Every target final and no child still running. */
   done(): boolean {
-    return Object.values(this.targets).every((t) => isFinal(t) && t.child !== 'running');
+    return this.tally.unfinished === 0;
   }
 
+  /** Targets per state, in the order of controllerStates. */
   counts(): Partial<Record<ControllerStatus['state'], number>> {
-    return countStates(Object.values(this.targets).map((t) => t.status));
+    return this.tally.counts();
   }
 
   verifications(): ModelVerification[] {
@@ -928,21 +1026,23 @@ export class CampaignState {
       const key = entryImage && imageKey(entryImage, this.config.profile.allowUnsigned);
       // A failed image check is done again: the operator may have fixed the image server.
       if (key && this.checks[key] && !this.checks[key].ok) delete this.checks[key];
-      this.targets[ip] = {
-        child: 'none',
-        generation: entry.generation,
-        status: {
-          ip,
-          model,
-          role,
-          state: 'waiting-verification',
-          attempts,
-          previousErrors: [
-            ...previousErrors,
-            `${stateLabels[state]}: ${lastError ?? 'no error recorded'}`,
-          ].slice(-previousErrorsKept),
-        },
-      };
+      this.edit(ip, () => {
+        this.targets[ip] = {
+          child: 'none',
+          generation: entry.generation,
+          status: {
+            ip,
+            model,
+            role,
+            state: 'waiting-verification',
+            attempts,
+            previousErrors: [
+              ...previousErrors,
+              `${stateLabels[state]}: ${lastError ?? 'no error recorded'}`,
+            ].slice(-previousErrorsKept),
+          },
+        };
+      });
       retried.push(ip);
     }
     this.log.info('targets retried', {
@@ -973,19 +1073,21 @@ export class CampaignState {
         continue;
       }
       const { ip, state, attempts, lastError, previousErrors } = seeded;
-      this.targets[ip] = {
-        child: 'closed',
-        generation: 0,
-        status: {
-          ip,
-          model: c.model,
-          role: c.role,
-          state,
-          attempts,
-          ...(lastError === undefined ? {} : { lastError }),
-          ...(previousErrors === undefined ? {} : { previousErrors }),
-        },
-      };
+      this.edit(ip, () => {
+        this.targets[ip] = {
+          child: 'closed',
+          generation: 0,
+          status: {
+            ip,
+            model: c.model,
+            role: c.role,
+            state,
+            attempts,
+            ...(lastError === undefined ? {} : { lastError }),
+            ...(previousErrors === undefined ? {} : { previousErrors }),
+          },
+        };
+      });
     }
     const result = this.retry({ selectors });
     this.control.forgiveFailures();

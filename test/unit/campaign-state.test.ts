@@ -432,3 +432,66 @@ test('the status names what holds a reload waiting for its reboot permit: the st
   expect(state.control.halted).toBeDefined();
   expect(hold('10.1.4.1')).toEqual({ reason: 'halted', text: 'the campaign is halted' });
 });
+
+test('what the main loop reads every task (counts, done, start room, purges, whom to start) agrees with a recount after every transition', () => {
+  const ips = Array.from({ length: 12 }, (_, i) => `10.1.4.${i + 1}`);
+  const cfg = (targets: string[]) => campaignConfig(ips.map(a7210), { maxDownloads: 2 }, targets);
+  const state = new CampaignState(cfg(['all']), 'spring', quiet);
+  state.applyTargets();
+  for (const { key } of state.imagesToVerify()) state.recordCheck(key, { ok: true, image });
+  // A fixed pseudo-random walk: the same steps every run.
+  let seed = 7;
+  const next = (n: number) => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const pick = () => ips[next(ips.length)]!;
+  const reported = ['downloading', 'waiting-retry', 'rebooting', 'upgraded', 'failed'] as const;
+  for (let step = 0; step < 600; step++) {
+    const ip = pick();
+    switch (next(8)) {
+      case 0:
+      case 1: {
+        const reportState = reported[next(reported.length)]!;
+        const final = reportState === 'upgraded' || reportState === 'failed';
+        state.applyReport({ ip, state: reportState, attempts: 1, final }, final);
+        break;
+      }
+      case 2:
+        state.purgeSelectors(ip);
+        break;
+      case 3:
+        state.retry({ selectors: [ip] });
+        break;
+      case 4:
+        state.commit(cfg(next(2) === 0 ? ['all'] : ips.filter(() => next(3) > 0)));
+        break;
+      case 5:
+        state.requestSlot(ip);
+        state.grantSlots();
+        break;
+      case 6:
+        state.takePendingPurges(1);
+        break;
+      case 7:
+        state.childGone(ip);
+        break;
+    }
+    // A state rebuilt from what it carries counts everything afresh.
+    const recount = new CampaignState(state.committed, 'spring', quiet, structuredClone(state.carried()));
+    expect(state.counts()).toEqual(recount.counts());
+    expect(state.counts()).toEqual(state.summary('completed').counts);
+    expect([state.done(), state.startRoom(), state.hasPendingPurges()]).toEqual([
+      recount.done(),
+      recount.startRoom(),
+      recount.hasPendingPurges(),
+    ]);
+    expect(state.imagesToVerify()).toEqual(recount.imagesToVerify());
+    const room = next(3);
+    const started = (s: CampaignState) => s.takeDispatches(2, room).map((d) => [d.controller.ip, d.generation]);
+    expect(started(state)).toEqual(started(recount));
+  }
+  expect(state.summary('completed').counts).not.toEqual({});
+});
