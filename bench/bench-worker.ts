@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { ciuDataConverter } from '../src/temporal/data-converter';
 import { settingsFromEnv } from '../src/settings';
-import { generateKeyRing } from '../src/temporal/keys';
+import { generateKeyRing, loadKeyRing } from '../src/temporal/keys';
 import { MessageSealCodec } from '../src/temporal/message-seal';
 import { workflowCacheSize } from '../workers/worker';
 import { instantActivities } from './instant-activities';
@@ -18,6 +18,12 @@ function peakRss(): number {
     .split('\n')
     .find((l) => l.startsWith('VmHWM:'));
   return Number(line?.match(/(\d+)/)?.[1] ?? 0) * 1024;
+}
+
+/** CIU_MESSAGE_KEYS when set (a worker restarted by the bench still hears its campaign), or a key of its own. */
+function messageKeys() {
+  const file = settingsFromEnv().messageKeysFile;
+  return file ? loadKeyRing(file) : generateKeyRing('bench');
 }
 
 async function main(): Promise<void> {
@@ -37,7 +43,7 @@ async function main(): Promise<void> {
     activities: kind === 'ciu' ? instantActivities : { touch: async () => undefined },
     // ciu's workflows trust only sealed internal messages (reports, slot requests, carried state), as a ciu worker seals them.
     ...(kind === 'ciu'
-      ? { dataConverter: ciuDataConverter({ messageCodec: new MessageSealCodec(generateKeyRing('bench')) }) }
+      ? { dataConverter: ciuDataConverter({ messageCodec: new MessageSealCodec(messageKeys()) }) }
       : {}),
     // The same cache for both, the one ciu's worker uses (workers/worker.ts says why; CIU_WORKFLOW_CACHE_SIZE sets it).
     maxCachedWorkflows: settingsFromEnv().workflowCacheSize ?? workflowCacheSize,

@@ -12,11 +12,14 @@
  * new); only above that is the fleet split into campaigns the way an operator would (by address
  * range), each with its share of max-downloads 10.
  * BENCH_SIDES=ciu (or base) runs one side only, for a size whose two sides do not fit one sitting;
- * its row then stands without a ratio.
+ * its row then stands without a ratio. BENCH_RESTART_AFTER=<seconds> stops ciu's worker once that
+ * long into a run and starts a new one: its empty cache makes every running workflow, the master
+ * too, replay its history (the "longest task" column shows what that cost).
  *   npm run bench:orchestration
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpus, loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import * as proto from '@temporalio/proto';
@@ -24,6 +27,7 @@ import type { temporal } from '@temporalio/proto';
 import { maxCampaignTargets } from '../src/domain/campaign-limits';
 import type { CampaignConfig } from '../src/domain/types';
 import { startDevServer } from '../devkit/temporal/dev-server';
+import { addKeyToFile } from '../src/temporal/keys';
 import { CompressionCodec } from '../src/temporal/payload-compression';
 import type { masterUpgrade } from '../workflows';
 import type { baselineParent } from './baseline-workflows';
@@ -41,8 +45,15 @@ interface Measured {
   largestPayload: number;
   /** Bytes of the largest single history (Temporal warns at 10 MB, refuses at 50 MB). */
   largestHistoryBytes: number;
+  /** The longest workflow task, from its start to its completion as the history records them. */
+  longestTaskMs: number;
   peakRss: number;
 }
+
+/** One key file for every ciu worker of the run, so a restarted worker still hears its campaign. */
+const keyDir = mkdtempSync(join(tmpdir(), 'ciu-bench-'));
+const messageKeysFile = join(keyDir, 'message-keys.yaml');
+addKeyToFile(messageKeysFile, { id: 'bench' });
 
 function ipsFor(n: number): string[] {
   return Array.from(
@@ -88,7 +99,7 @@ async function startWorker(
   const child: ChildProcess = spawn(
     process.execPath,
     ['--import', 'tsx', join(__dirname, 'bench-worker.ts'), kind, address, taskQueue],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CIU_MESSAGE_KEYS: messageKeysFile } },
   );
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -125,19 +136,61 @@ function largestPayloads(value: unknown): number {
   return largest;
 }
 
+type BenchWorker = { stop(): Promise<number> };
+
+const millis = (time: temporal.api.history.v1.IHistoryEvent['eventTime']) =>
+  Number(time?.seconds ?? 0) * 1000 + Math.floor((time?.nanos ?? 0) / 1e6);
+
+/** The longest workflow task of a history: started to completed (or failed, or timed out). */
+function longestTask(events: temporal.api.history.v1.IHistoryEvent[]): number {
+  let longest = 0;
+  let startedAt: number | undefined;
+  for (const event of events) {
+    if (event.workflowTaskStartedEventAttributes) startedAt = millis(event.eventTime);
+    else if (
+      startedAt !== undefined &&
+      (event.workflowTaskCompletedEventAttributes ||
+        event.workflowTaskFailedEventAttributes ||
+        event.workflowTaskTimedOutEventAttributes)
+    ) {
+      longest = Math.max(longest, millis(event.eventTime) - startedAt);
+      startedAt = undefined;
+    }
+  }
+  return longest;
+}
+
 async function measure(
   client: Client,
   taskQueue: string,
-  worker: { stop(): Promise<number> },
+  startOne: () => Promise<BenchWorker>,
   run: () => Promise<number>,
+  restartAfterMs?: number,
 ): Promise<Measured> {
+  let worker = await startOne();
+  let peakRss = 0;
+  let restarted: Promise<void> = Promise.resolve();
+  const restart =
+    restartAfterMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          restarted = (async () => {
+            peakRss = Math.max(peakRss, await worker.stop());
+            worker = await startOne();
+            process.stdout.write(`(worker restarted ${(restartAfterMs / 1000).toFixed(0)} s into the run)\n`);
+          })();
+        }, restartAfterMs);
   const start = Date.now();
   const answerBytes = await run().catch(async (err: unknown) => {
+    clearTimeout(restart);
+    await restarted;
     await worker.stop();
     throw err;
   });
   const wallMs = Date.now() - start;
-  const peakRss = await worker.stop();
+  clearTimeout(restart);
+  await restarted;
+  peakRss = Math.max(peakRss, await worker.stop());
   const result: Measured = {
     wallMs,
     runs: 0,
@@ -146,6 +199,7 @@ async function measure(
     longestHistory: 0,
     largestPayload: answerBytes,
     largestHistoryBytes: 0,
+    longestTaskMs: 0,
     peakRss,
   };
   const all = [];
@@ -166,6 +220,7 @@ async function measure(
         proto.temporal.api.history.v1.History.encode(history).finish().length,
       );
       result.workflowTasks += events.filter((e) => e.workflowTaskCompletedEventAttributes).length;
+      result.longestTaskMs = Math.max(result.longestTaskMs, longestTask(events));
       for (const event of events)
         result.largestPayload = Math.max(result.largestPayload, largestPayloads(event));
     }
@@ -182,6 +237,7 @@ const header = [
   'payload'.padStart(9),
   'peak RSS'.padStart(9),
   'runs'.padStart(6),
+  'longest task'.padStart(12),
 ].join(' ');
 
 function row(label: string, n: number, m: Measured): string {
@@ -194,6 +250,7 @@ function row(label: string, n: number, m: Measured): string {
     `${(m.largestPayload / 1024).toFixed(0)} KB`.padStart(9),
     `${(m.peakRss / 2 ** 20).toFixed(0)} MiB`.padStart(9),
     String(m.runs).padStart(6),
+    `${(m.longestTaskMs / 1000).toFixed(2)} s`.padStart(12),
   ].join(' ');
 }
 
@@ -236,6 +293,8 @@ async function runCiu(client: Client, taskQueue: string, ips: string[]): Promise
 async function main(): Promise<void> {
   const sizes = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
   const sides = new Set((process.env.BENCH_SIDES ?? 'base,ciu').split(','));
+  const restartAfter = Number(process.env.BENCH_RESTART_AFTER);
+  const restartAfterMs = restartAfter > 0 ? restartAfter * 1000 : undefined;
   const server = await startDevServer({ uiPort: false });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, dataConverter: { payloadCodecs: [new CompressionCodec()] } });
@@ -255,7 +314,7 @@ async function main(): Promise<void> {
         base = await measure(
           client,
           baseQueue,
-          await startWorker('baseline', server.address, baseQueue),
+          () => startWorker('baseline', server.address, baseQueue),
           () => runBaseline(client, baseQueue, ips),
         );
         const parents = n <= 1_000 ? 1 : Math.ceil(n / baselineShard);
@@ -263,8 +322,12 @@ async function main(): Promise<void> {
       }
       if (sides.has('ciu')) {
         const parts = Math.ceil(n / maxCampaignTargets);
-        ciu = await measure(client, ciuQueue, await startWorker('ciu', server.address, ciuQueue), () =>
-          runCiu(client, ciuQueue, ips),
+        ciu = await measure(
+          client,
+          ciuQueue,
+          () => startWorker('ciu', server.address, ciuQueue),
+          () => runCiu(client, ciuQueue, ips),
+          restartAfterMs,
         );
         process.stdout.write(`${row(`ciu ${n} (${parts} campaign${parts > 1 ? 's' : ''})`, n, ciu)}\n`);
       }
@@ -279,6 +342,7 @@ async function main(): Promise<void> {
   } finally {
     await connection.close();
     await server.stop();
+    rmSync(keyDir, { recursive: true, force: true });
   }
 }
 
