@@ -12,7 +12,7 @@
  * new); only above that is the fleet split into campaigns the way an operator would (by address
  * range), each with its share of max-downloads 10.
  * BENCH_SIDES=ciu (or base) runs one side only, for a size whose two sides do not fit one sitting;
- * its row then stands without a ratio. BENCH_RESTART_AFTER=<seconds> stops ciu's worker once that
+ * its row then stands without a ratio; ciu,base runs both, ciu first. BENCH_RESTART_AFTER=<seconds> stops ciu's worker once that
  * long into a run and starts a new one: its empty cache makes every running workflow, the master
  * too, replay its history (the "longest task" column shows what that cost).
  *   npm run bench:orchestration
@@ -292,7 +292,7 @@ async function runCiu(client: Client, taskQueue: string, ips: string[]): Promise
 
 async function main(): Promise<void> {
   const sizes = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
-  const sides = new Set((process.env.BENCH_SIDES ?? 'base,ciu').split(','));
+  const sides = (process.env.BENCH_SIDES ?? 'base,ciu').split(',');
   const restartAfter = Number(process.env.BENCH_RESTART_AFTER);
   const restartAfterMs = restartAfter > 0 ? restartAfter * 1000 : undefined;
   const server = await startDevServer({ uiPort: false });
@@ -310,7 +310,7 @@ async function main(): Promise<void> {
       const ciuQueue = `bench-ciu-${n}`;
       let base: Measured | undefined;
       let ciu: Measured | undefined;
-      if (sides.has('base')) {
+      const runBase = async () => {
         base = await measure(
           client,
           baseQueue,
@@ -319,8 +319,8 @@ async function main(): Promise<void> {
         );
         const parents = n <= 1_000 ? 1 : Math.ceil(n / baselineShard);
         process.stdout.write(`${row(`base ${n} (${parents}×parent)`, n, base)}\n`);
-      }
-      if (sides.has('ciu')) {
+      };
+      const runCiuSide = async () => {
         const parts = Math.ceil(n / maxCampaignTargets);
         ciu = await measure(
           client,
@@ -330,7 +330,8 @@ async function main(): Promise<void> {
           restartAfterMs,
         );
         process.stdout.write(`${row(`ciu ${n} (${parts} campaign${parts > 1 ? 's' : ''})`, n, ciu)}\n`);
-      }
+      };
+      for (const side of sides) await (side === 'ciu' ? runCiuSide() : runBase());
       const mib = (m: Measured) => `${(m.largestHistoryBytes / 2 ** 20).toFixed(2)} MiB`;
       const histories = [...(base ? [`base ${mib(base)}`] : []), ...(ciu ? [`ciu ${mib(ciu)}`] : [])];
       process.stdout.write(`largest history ${n}: ${histories.join(', ')} (Temporal warns at 10 MiB)\n`);
