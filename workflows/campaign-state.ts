@@ -149,6 +149,14 @@ export class DownloadSlots {
     return true;
   }
 
+  /** `ip` joins the queue without asking (queued with its child's start); false when it holds or waits already. */
+  queueAtStart(ip: string): boolean {
+    const { holders, queue } = this.state;
+    if (holders.includes(ip) || queue.includes(ip)) return false;
+    queue.push(ip);
+    return true;
+  }
+
   release(ip: string): void {
     this.state.holders = this.state.holders.filter((h) => h !== ip);
     this.state.queue = this.state.queue.filter((q) => q !== ip);
@@ -565,6 +573,19 @@ export class CampaignState {
     const { downloadWindow, startAt, maxDownloads } = this.config.profile;
     if (downloadWindow !== undefined || startAt !== undefined || !this.control.mayGrant(ip)) return false;
     return this.slots.take(ip, maxDownloads);
+  }
+
+  /**
+   * A place in the slot queue for a child about to start that got no free slot: it waits for its grant
+   * without asking, a signal and a workflow task less per child. Not while its downloads wait for a
+   * window or start time (it asks once they open), nor while the campaign or it is held back.
+   */
+  queueWithStart(ip: string): boolean {
+    const { downloadWindow, startAt } = this.config.profile;
+    if (downloadWindow !== undefined || startAt !== undefined || !this.control.mayGrant(ip)) return false;
+    if (!this.slots.queueAtStart(ip)) return false;
+    this.dirty = true;
+    return true;
   }
 
   /**

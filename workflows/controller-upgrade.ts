@@ -124,6 +124,12 @@ export const fewerTasksPatch = 'child-fewer-tasks';
  */
 export const rebootConfirmsPatch = 'reboot-confirms-in-its-login';
 
+/**
+ * patched() ID: children started before it ignored an abortDownload that came before their download
+ * began, and downloaded with the slot from their start although the campaign was paused.
+ */
+const abortBeforeDownloadPatch = 'abort-before-download';
+
 /** What the rolloutTiming signal may carry; anything else is ignored. */
 const rolloutTimingSchema = controllerUpgradeInputSchema.pick({
   downloadWindow: true,
@@ -161,6 +167,8 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   /** The cycle holding a download slot, which a pause with abortDownloads stops. */
   let slotScope: CancellationScope | undefined;
   let abortRequested = false;
+  /** An abort came while the slot from the start (or its grant) waited for the look to finish: it is given back unused. */
+  let abortBeforeDownload = false;
   let rebootGranted = false;
   /** Start-at and windows in force: the input's, until the master sends a commit's new ones. */
   let timing: RolloutTiming = {
@@ -182,6 +190,8 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     : undefined;
   /** The slot the master handed out with the start, not used yet; the first download cycle uses it. */
   let slotFromStart = reportsWithoutWaiting && input.downloadSlotGranted === true;
+  /** The place in the slot queue the master gave it with the start, not used yet: the first cycle waits for its grant. */
+  let slotQueuedAtStart = reportsWithoutWaiting && input.downloadSlotQueued === true;
   /** This cycle's slot came by grant, so the master already shows its first try. */
   let grantShown = false;
   setHandler(controllerStatusQuery, () => status);
@@ -194,7 +204,12 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     slotGranted = true;
   });
   setHandler(abortDownloadSignal, (seal) => {
-    if (!fromMaster(seal, 'abortDownload') || !slotScope) return;
+    if (!fromMaster(seal, 'abortDownload')) return;
+    if (!slotScope) {
+      const unusedSlot = slotFromStart || (slotQueuedAtStart && slotGranted);
+      if (unusedSlot && patched(abortBeforeDownloadPatch)) abortBeforeDownload = true;
+      return;
+    }
     abortRequested = true;
     slotScope.cancel();
   });
@@ -238,9 +253,13 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   async function report(fields: Partial<ControllerStatus>, final = false): Promise<void> {
     showProgress(fields);
     if (!input.master) return;
-    if (slotFromStart && (status.state === 'waiting-retry' || status.state === 'waiting-window')) {
-      // Waiting before its first download: the slot from the start goes back.
+    if (
+      (slotFromStart || slotQueuedAtStart) &&
+      (status.state === 'waiting-retry' || status.state === 'waiting-window')
+    ) {
+      // Waiting before its first download: the slot (or the place in the queue) from the start goes back.
       slotFromStart = false;
+      slotQueuedAtStart = false;
       slotToRelease = true;
     }
     const message: ControllerReport = { ...status, final, releasesSlot: slotToRelease || undefined };
@@ -274,7 +293,12 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     for (;;) {
       grantShown = false;
       if (slotFromStart) slotFromStart = false;
-      else {
+      else if (slotQueuedAtStart) {
+        // Its grant may have come while it looked at the controller.
+        slotQueuedAtStart = false;
+        await condition(() => slotGranted);
+        grantShown = true;
+      } else {
         slotGranted = false;
         const asked = getExternalWorkflowHandle(input.master.workflowId).signal(
           downloadSlotRequestSignal,
@@ -292,6 +316,16 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
           await asked;
           await condition(() => slotGranted);
         }
+      }
+      if (abortBeforeDownload) {
+        abortBeforeDownload = false;
+        slotToRelease = true;
+        log.info('download aborted before it began: the campaign paused it', ctx);
+        await report({
+          state: 'pending',
+          lastError: 'download aborted by the operator (pause); waits to resume',
+        });
+        continue;
       }
       const scope = new CancellationScope();
       slotScope = scope;
@@ -358,6 +392,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
           ...input,
           ...timing,
           downloadSlotGranted: undefined,
+          downloadSlotQueued: undefined,
           carried: {
             attempts: status.attempts,
             cycles: cycle.cycles,

@@ -164,6 +164,12 @@ export const masterRunBoundsPatch = 'master-bounded-per-run';
 const startAsSlotsFreePatch = 'children-start-as-slots-free';
 
 /**
+ * patched() ID: campaigns started before it started a child without a free slot to ask for one after
+ * its look; since, the child is queued with its start and waits for the grant (CampaignState.queueWithStart).
+ */
+const queueWithStartPatch = 'children-queued-for-a-slot-at-start';
+
+/**
  * One campaign: verify every image the targets need (headers only), then one controllerUpgrade child
  * per target, with max-downloads enforced here. Accepts purgeTargets and commitConfig at any time;
  * ends when every target is final. The state and its transitions live in CampaignState.
@@ -199,6 +205,8 @@ export async function masterUpgrade(
   const signalsAtOnce = options.signalsAtOnce ?? 500;
   /** The run bounds (masterRunBoundsPatch) apply; set before the main loop, the only place signals are sent. */
   let bounded = false;
+  /** Children without a free slot are queued for one with their start (queueWithStartPatch); set before the main loop. */
+  let queueWithStart = false;
   const state = new CampaignState(validation.config, campaign, log, carried);
   const forged = new ForgedMessages(carried?.forgedMessages);
 
@@ -323,7 +331,7 @@ export async function masterUpgrade(
 
   async function start(
     { controller, entry, image, generation }: Dispatch,
-    slotGranted = false,
+    slot?: 'granted' | 'queued',
   ): Promise<void> {
     const config = state.committed;
     const bindRun = patched(childRunPatch);
@@ -363,7 +371,8 @@ export async function masterUpgrade(
           partition: config.profile.partition,
           master: { workflowId: campaign },
           searchAttributes: useSearchAttributes,
-          ...(slotGranted ? { downloadSlotGranted: true } : {}),
+          ...(slot === 'granted' ? { downloadSlotGranted: true } : {}),
+          ...(slot === 'queued' ? { downloadSlotQueued: true } : {}),
           ...rolloutArgs(config.profile),
           ...haltCanHoldReboots(config.profile),
           ...(controllerAttempts > 0 ? { carried: { attempts: controllerAttempts, cycles: 0, run: 1 } } : {}),
@@ -393,13 +402,18 @@ export async function masterUpgrade(
 
   /**
    * Starts the children without waiting for them (a start that fails ends its controller as failed),
-   * each with a free download slot while there is one: no request and grant for its first cycle.
+   * each with a free download slot while there is one, else with a place in the slot queue: no request for its first cycle.
    */
   function startWithoutWaiting(dispatches: Dispatch[]): Promise<void[]> {
     return Promise.all(
       dispatches.map((dispatch) => {
         const ip = dispatch.controller.ip;
-        const started = start(dispatch, state.slotWithStart(ip)).catch((err: unknown) =>
+        const slot = state.slotWithStart(ip)
+          ? 'granted'
+          : queueWithStart && state.queueWithStart(ip)
+            ? 'queued'
+            : undefined;
+        const started = start(dispatch, slot).catch((err: unknown) =>
           state.childFailed(ip, dispatch.generation, failureText(describeFailure(err))),
         );
         starting.set(ip, started);
@@ -568,6 +582,7 @@ export async function masterUpgrade(
   const withoutWaiting = patched(masterSendsWithoutWaitingPatch);
   bounded = patched(masterRunBoundsPatch);
   const startAsSlotsFree = patched(startAsSlotsFreePatch);
+  queueWithStart = patched(queueWithStartPatch);
   let startedThisRun = 0;
   // Only a wave's soak time sets it: campaigns without one wait exactly as before, with no timer.
   let soakMs: number | undefined;

@@ -347,6 +347,8 @@ export const controllerUpgradeInputSchema = z.strictObject({
   cyclesPerRun: wholeNumber(1).optional(),
   /** The master handed it a download slot with its start: its first download cycle asks for none. */
   downloadSlotGranted: z.boolean('must be true or false').optional(),
+  /** The master queued it for a download slot with its start: its first download cycle waits for the grant without asking. */
+  downloadSlotQueued: z.boolean('must be true or false').optional(),
   /**
    * Ask the master for a reboot permit before the reload even outside a redundancy group: the campaign
    * has a failure budget, and a halt holds every reboot not yet begun. Default false.

@@ -224,6 +224,28 @@ describe('download slots', () => {
     expect(new CampaignState(windowed, 'spring', quiet).slotWithStart('10.1.4.1')).toBe(false);
   });
 
+  test('a start without a free slot takes a place in the queue, first come first served; never with a window, nor paused', () => {
+    const state = running(config(['10.1.4.0/24'], 1));
+    expect(state.slotWithStart('10.1.4.1')).toBe(true);
+    expect(state.queueWithStart('10.1.4.2')).toBe(true);
+    state.requestSlot('10.1.4.3');
+    expect(state.queueWithStart('10.1.4.2')).toBe(false);
+    expect(state.slots.waiting).toBe(2);
+    state.applyReport(
+      { ip: '10.1.4.1', state: 'downloaded-reboot-required', attempts: 1, final: true },
+      true,
+    );
+    expect(state.grantSlots()).toEqual(['10.1.4.2']);
+    const windowed = campaignConfig(['10.1.4.1'].map(a7210), {
+      maxDownloads: 1,
+      startAt: '2026-12-01T01:00:00Z',
+    });
+    expect(new CampaignState(windowed, 'spring', quiet).queueWithStart('10.1.4.1')).toBe(false);
+    const paused = running(config(['10.1.4.0/24'], 1));
+    paused.pause({}, Date.now());
+    expect(paused.queueWithStart('10.1.4.2')).toBe(false);
+  });
+
   test('hand-over across continue-as-new: holders, queue and unsent grants carry over', () => {
     const before = running(config(undefined, 1));
     before.requestSlot('10.1.4.1');
@@ -490,7 +512,8 @@ test('what the main loop reads every task (counts, done, start room, purges, who
     ]);
     expect(state.imagesToVerify()).toEqual(recount.imagesToVerify());
     const room = next(3);
-    const started = (s: CampaignState) => s.takeDispatches(2, room).map((d) => [d.controller.ip, d.generation]);
+    const started = (s: CampaignState) =>
+      s.takeDispatches(2, room).map((d) => [d.controller.ip, d.generation]);
     expect(started(state)).toEqual(started(recount));
   }
   expect(state.summary('completed').counts).not.toEqual({});

@@ -20,7 +20,7 @@ import { runCiu, type CiuRun } from '../fixtures/ciu';
 import { eventually } from '../fixtures/eventually';
 import { withWorker } from '../fixtures/worker';
 import { useTimeSkippingServer } from './time-skipping-server';
-import { campaignConfig, controller, fakeActivities, type CallRecord } from './fake-activities';
+import { campaignConfig, controller, factsFor, fakeActivities, type CallRecord } from './fake-activities';
 
 // masterUpgrade with its children under the time-skipping server: soak times of an hour pass in
 // moments, and every activity is a typed fake recording the server's clock.
@@ -237,6 +237,39 @@ test('pause with abortDownloads: the downloads in flight stop, the controllers w
     // The aborted ones downloaded again from the start: their second attempt.
     for (const ip of downloading(before))
       expect(summary.controllers.find((c) => c.ip === ip)?.attempts).toBe(2);
+  });
+});
+
+test('pause with abortDownloads while a granted controller still looks at itself: it gives the slot back unused, downloads only after resume', async () => {
+  let lookHeld = true;
+  const { activities, calls } = fakeActivities({
+    inspectController: async (c) => {
+      while (c.ip === '10.1.4.2' && lookHeld) await new Promise((resolve) => setTimeout(resolve, 50));
+      return factsFor();
+    },
+  });
+  await withCampaign(activities, campaignConfig(fleet(2), { maxDownloads: 1 }), async (handle) => {
+    // 10.1.4.1 starts with the free slot and finishes; 10.1.4.2, queued with its start, gets the slot while it looks.
+    await until(handle, 'the slot granted to the controller still looking', (s) =>
+      s.controllers.some((c) => c.ip === '10.1.4.2' && c.state === 'downloading'),
+    );
+    const paused = await handle.executeUpdate(pauseCampaignUpdate, { args: [{ abortDownloads: true }] });
+    expect(paused.aborting).toEqual(['10.1.4.2']);
+    lookHeld = false;
+    const after = await until(
+      handle,
+      'the slot given back',
+      (s) => s.downloadSlots.inUse === 0 && stateOf(s, '10.1.4.2') === 'pending',
+    );
+    expect(after.controllers.find((c) => c.ip === '10.1.4.2')).toMatchObject({
+      lastError: 'download aborted by the operator (pause); waits to resume',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(downloadsOf(calls, '10.1.4.2')).toEqual([]);
+    await handle.executeUpdate(resumeCampaignUpdate, { args: [{}] });
+    const summary = await handle.result();
+    expect(summary.counts).toEqual({ 'downloaded-reboot-required': 2 });
+    expect(downloadsOf(calls, '10.1.4.2')).toHaveLength(1);
   });
 });
 

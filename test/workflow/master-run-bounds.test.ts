@@ -1,7 +1,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { commitConfigUpdate, masterUpgrade, upgradeStatusQuery } from '../../workflows';
+import { commitConfigUpdate, controllerWorkflowId, masterUpgrade, upgradeStatusQuery } from '../../workflows';
 import { eventually } from '../fixtures/eventually';
 import { withWorker } from '../fixtures/worker';
 import { useTimeSkippingServer } from './time-skipping-server';
@@ -148,4 +148,43 @@ test('at most twice max-downloads children are alive before their download: the 
     return handle.result();
   });
   expect(summary.counts).toEqual({ 'downloaded-reboot-required': 10 });
+});
+
+test('a child started while every slot is taken is queued with its start: it never asks for a slot, and max-downloads still holds', async () => {
+  let downloading = 0;
+  let mostAtOnce = 0;
+  const { activities } = fakeActivities({
+    downloadImage: async () => {
+      mostAtOnce = Math.max(mostAtOnce, ++downloading);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      downloading--;
+      return { bytes: 1024 };
+    },
+  });
+  const config = campaignConfig(
+    ips(4).map((ip) => controller(ip)),
+    { maxDownloads: 1 },
+  );
+  const workflowId = `queued-with-start-${Date.now()}`;
+  const summary = await withWorker({ connection: env.nativeConnection, activities }, (taskQueue) =>
+    env.client.workflow.execute(masterUpgrade, {
+      taskQueue,
+      workflowId,
+      args: [config, undefined, { searchAttributes: false }],
+    }),
+  );
+  expect(summary.counts).toEqual({ 'downloaded-reboot-required': 4 });
+  expect(mostAtOnce).toBe(1);
+  const asked = await Promise.all(
+    ips(4).map(async (ip) => {
+      const history = await env.client.workflow
+        .getHandle(controllerWorkflowId(workflowId, ip))
+        .fetchHistory();
+      return (history.events ?? []).filter(
+        (e) =>
+          e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === 'downloadSlotRequest',
+      ).length;
+    }),
+  );
+  expect(asked).toEqual([0, 0, 0, 0]);
 });
