@@ -130,6 +130,26 @@ export const rebootConfirmsPatch = 'reboot-confirms-in-its-login';
  */
 const abortBeforeDownloadPatch = 'abort-before-download';
 
+/**
+ * The patches a master vouches for with `behaviour: 1` in a child's input: each is in force without
+ * a patched() call. Every patched() call writes a marker and an upsert of TemporalChangeVersion, 10 to
+ * 14 events a child that replay needed only for children older than these patches. An input without
+ * `behaviour` (a child of an older master, one started alone) asks patched() as before. Never take an
+ * ID out: children recorded with behaviour 1 replay by this list.
+ */
+const behaviourOne: ReadonlySet<string> = new Set([
+  preChecksPatch,
+  fallbackPatch,
+  windowsPatch,
+  leanMessagesPatch,
+  timingFollowsCommitsPatch,
+  healthPostCheckPatch,
+  redundancyPatch,
+  fewerTasksPatch,
+  rebootConfirmsPatch,
+  abortBeforeDownloadPatch,
+]);
+
 /** What the rolloutTiming signal may carry; anything else is ignored. */
 const rolloutTimingSchema = controllerUpgradeInputSchema.pick({
   downloadWindow: true,
@@ -179,8 +199,10 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   let timingRevision = 0;
   const work = new CancellationScope();
 
-  const lean = patched(leanMessagesPatch);
-  const fewerTasks = patched(fewerTasksPatch);
+  /** Whether the change behind patch `id` is in force: vouched for by the master, or patched(). */
+  const inForce = (id: string) => ((input.behaviour ?? 0) >= 1 && behaviourOne.has(id)) || patched(id);
+  const lean = inForce(leanMessagesPatch);
+  const fewerTasks = inForce(fewerTasksPatch);
   const reportsWithoutWaiting = lean && input.master !== undefined;
   /** Search-attribute values already set (by the master's start, then by upserts); undefined: always upsert. */
   const attributesSet: AttributeChanges | undefined = lean
@@ -207,7 +229,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     if (!fromMaster(seal, 'abortDownload')) return;
     if (!slotScope) {
       const unusedSlot = slotFromStart || (slotQueuedAtStart && slotGranted);
-      if (unusedSlot && patched(abortBeforeDownloadPatch)) abortBeforeDownload = true;
+      if (unusedSlot && inForce(abortBeforeDownloadPatch)) abortBeforeDownload = true;
       return;
     }
     abortRequested = true;
@@ -428,7 +450,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       await report({ state: 'waiting-window', window: kind, windowOpensAt: opensAt });
       log.info('waiting for the maintenance window', { ...ctx, window: kind, opensAt });
       const summary = `${kind} window opens ${opensAt}`;
-      if (patched(timingFollowsCommitsPatch))
+      if (inForce(timingFollowsCommitsPatch))
         await sleepUnlessTimingChanges(at.opensAt.getTime() - now, summary);
       else await sleep(at.opensAt.getTime() - now, { summary });
     }
@@ -473,7 +495,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     const asks =
       (controller.group !== undefined || input.rebootPermit === true) &&
       input.master !== undefined &&
-      patched(redundancyPatch);
+      inForce(redundancyPatch);
     for (;;) {
       if (windows) await waitForWindow('reboot', () => timing.rebootWindow);
       if (!asks) return;
@@ -578,7 +600,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       (input.startAt !== undefined ||
         input.downloadWindow !== undefined ||
         input.rebootWindow !== undefined) &&
-      patched(windowsPatch);
+      inForce(windowsPatch);
     // Timing a commit sent later turns the window checks on too (only new runs receive it).
     const windows = () => windowsAtStart || timingRevision > 0;
     const startAt = () =>
@@ -623,7 +645,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       return finish('up-to-date');
     }
     const partition = targetPartition(input.partition, current);
-    if (preChecks && patched(preChecksPatch)) await preCheck(current, partition, look);
+    if (preChecks && inForce(preChecksPatch)) await preCheck(current, partition, look);
 
     const downloadCycle = async <T>(tries: () => Promise<T>): Promise<T> => {
       if (windows()) await waitForWindow('download', () => timing.downloadWindow);
@@ -662,7 +684,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     }
     await beforeReload(windows());
     await report({ state: 'rebooting' });
-    const confirmInReboot = patched(rebootConfirmsPatch);
+    const confirmInReboot = inForce(rebootConfirmsPatch);
     const rebooted = await reboot(rebootTimeoutMs).rebootController({
       controller,
       partition,
@@ -675,11 +697,11 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     showProgress({ runningVersion: after.runningVersion, runningBuild: after.runningBuild });
     if (!progress.runsTarget(after.runningVersion, after.runningBuild)) {
       const message = `after reboot the controller runs ${after.runningVersion} build ${after.runningBuild}, expected ${image.version} build ${image.build}`;
-      if (input.fallback === true && patched(fallbackPatch))
+      if (input.fallback === true && inForce(fallbackPatch))
         await fallBack(current, failureText({ type: failureTypes.versionMismatchAfterReboot, message }));
       throw ApplicationFailure.nonRetryable(message, failureTypes.versionMismatchAfterReboot);
     }
-    if (patched(healthPostCheckPatch)) {
+    if (inForce(healthPostCheckPatch)) {
       const problem = await healthProblem(seen);
       if (problem !== undefined) {
         const cause = { type: failureTypes.postCheckFailed, message: `post-check failed: ${problem}` };

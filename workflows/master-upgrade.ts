@@ -170,6 +170,12 @@ const startAsSlotsFreePatch = 'children-start-as-slots-free';
 const queueWithStartPatch = 'children-queued-for-a-slot-at-start';
 
 /**
+ * patched() ID: campaigns started before it let each child ask patched() for every change it runs
+ * (a marker and a search-attribute upsert each); since, the child's input vouches for them (`behaviour: 1`).
+ */
+const childBehaviourPatch = 'children-told-their-behaviour';
+
+/**
  * One campaign: verify every image the targets need (headers only), then one controllerUpgrade child
  * per target, with max-downloads enforced here. Accepts purgeTargets and commitConfig at any time;
  * ends when every target is final. The state and its transitions live in CampaignState.
@@ -207,6 +213,8 @@ export async function masterUpgrade(
   let bounded = false;
   /** Children without a free slot are queued for one with their start (queueWithStartPatch); set before the main loop. */
   let queueWithStart = false;
+  /** Children are told which patches are in force (childBehaviourPatch); set before the main loop. */
+  let childBehaviour = false;
   const state = new CampaignState(validation.config, campaign, log, carried);
   const forged = new ForgedMessages(carried?.forgedMessages);
 
@@ -373,6 +381,7 @@ export async function masterUpgrade(
           searchAttributes: useSearchAttributes,
           ...(slot === 'granted' ? { downloadSlotGranted: true } : {}),
           ...(slot === 'queued' ? { downloadSlotQueued: true } : {}),
+          ...(childBehaviour ? { behaviour: 1 } : {}),
           ...rolloutArgs(config.profile),
           ...haltCanHoldReboots(config.profile),
           ...(controllerAttempts > 0 ? { carried: { attempts: controllerAttempts, cycles: 0, run: 1 } } : {}),
@@ -583,6 +592,7 @@ export async function masterUpgrade(
   bounded = patched(masterRunBoundsPatch);
   const startAsSlotsFree = patched(startAsSlotsFreePatch);
   queueWithStart = patched(queueWithStartPatch);
+  childBehaviour = patched(childBehaviourPatch);
   let startedThisRun = 0;
   // Only a wave's soak time sets it: campaigns without one wait exactly as before, with no timer.
   let soakMs: number | undefined;

@@ -347,6 +347,8 @@ export const controllerUpgradeInputSchema = z.strictObject({
   cyclesPerRun: wholeNumber(1).optional(),
   /** The master handed it a download slot with its start: its first download cycle asks for none. */
   downloadSlotGranted: z.boolean('must be true or false').optional(),
+  /** Patches the starting master vouches for (workflows/controller-upgrade.ts, behaviourOne): in force without a marker each. Absent: each asks patched(). */
+  behaviour: wholeNumber(0).optional(),
   /** The master queued it for a download slot with its start: its first download cycle waits for the grant without asking. */
   downloadSlotQueued: z.boolean('must be true or false').optional(),
   /**

@@ -1,11 +1,17 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { commitConfigUpdate, controllerWorkflowId, masterUpgrade, upgradeStatusQuery } from '../../workflows';
+import {
+  commitConfigUpdate,
+  controllerUpgrade,
+  controllerWorkflowId,
+  masterUpgrade,
+  upgradeStatusQuery,
+} from '../../workflows';
 import { eventually } from '../fixtures/eventually';
 import { withWorker } from '../fixtures/worker';
 import { useTimeSkippingServer } from './time-skipping-server';
-import { campaignConfig, controller, fakeActivities } from './fake-activities';
+import { campaignConfig, controller, fakeActivities, targetImage } from './fake-activities';
 
 // Temporal allows a workflow 2,000 pending children and 2,000 pending outgoing signals: a master
 // starts at most childrenPerRun children per run, then continues as new, and keeps at most
@@ -187,4 +193,57 @@ test('a child started while every slot is taken is queued with its start: it nev
     }),
   );
   expect(asked).toEqual([0, 0, 0, 0]);
+});
+
+test("a master's children run every change without a patch marker each (the master vouches for them); a child started alone still records them", async () => {
+  const { activities } = fakeActivities();
+  const config = campaignConfig(
+    ips(2).map((ip) => controller(ip)),
+    { autoboot: true },
+  );
+  const workflowId = `behaviour-${Date.now()}`;
+  const patchEvents = async (id: string) => {
+    const history = await env.client.workflow.getHandle(id).fetchHistory();
+    return (history.events ?? []).filter(
+      (e) =>
+        e.markerRecordedEventAttributes ||
+        e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields
+          ?.TemporalChangeVersion,
+    ).length;
+  };
+  await withWorker({ connection: env.nativeConnection, activities }, async (taskQueue) => {
+    const summary = await env.client.workflow.execute(masterUpgrade, {
+      taskQueue,
+      workflowId,
+      args: [config, undefined, { searchAttributes: false }],
+    });
+    expect(summary.counts).toEqual({ upgraded: 2 });
+    expect(await Promise.all(ips(2).map((ip) => patchEvents(controllerWorkflowId(workflowId, ip))))).toEqual([
+      0, 0,
+    ]);
+    const alone = await env.client.workflow.execute(controllerUpgrade, {
+      taskQueue,
+      workflowId: `${workflowId}-alone`,
+      args: [
+        {
+          campaign: workflowId,
+          controller: controller('10.0.7.9'),
+          source: {
+            imageFile: 'ArubaOS_72xx_6.4.0.0_81234',
+            server: { host: '127.0.0.1', port: 2121 },
+            protocol: 'ftp',
+            credentialsRef: 'ftp-images',
+          },
+          image: targetImage,
+          autoboot: true,
+          retryInterval: '15m',
+          quickTries: 3,
+          partition: 'non-boot',
+          searchAttributes: false,
+        },
+      ],
+    });
+    expect(alone.state).toBe('upgraded');
+    expect(await patchEvents(`${workflowId}-alone`)).toBeGreaterThan(0);
+  });
 });
