@@ -283,6 +283,7 @@ export class CampaignState {
   private order: string[] | undefined;
   /** No target before this index of `order` waits to start (takeDispatches looks from here). */
   private scanFrom = 0;
+  private inventoryIndex: { config: CampaignConfig; byIp: Map<string, Controller> } | undefined;
   /** Waves, the failure-budget halt and pauses: what may start now. */
   readonly control: CampaignControl;
 
@@ -350,6 +351,16 @@ export class CampaignState {
       if (!before) this.order = undefined;
       if (after && isUnstarted(after) && !wasUnstarted) this.scanFrom = 0;
     }
+  }
+
+  /** The committed inventory by address, built once per committed config (a replay asks once per task). */
+  private inventoryByIp(): ReadonlyMap<string, Controller> {
+    if (this.inventoryIndex?.config !== this.config)
+      this.inventoryIndex = {
+        config: this.config,
+        byIp: new Map(this.config.inventory.map((c) => [c.ip, c])),
+      };
+    return this.inventoryIndex.byIp;
   }
 
   /** The target entry of `ip`, read-only by intent: transitions go through the methods below. */
@@ -782,8 +793,6 @@ export class CampaignState {
     // The master calls this every workflow task (and a replay again for each): with nothing to start,
     // or no room to start it (batch 0 still marks the master dirty below), it returns at once.
     if (this.tally.unstarted === 0 || (room <= 0 && batch > 0)) return starts;
-    // Built at the first candidate.
-    let inventory: Map<string, Controller> | undefined;
     const order = (this.order ??= Object.keys(this.targets));
     /** The first target passed that is still waiting to start: the next call looks from there. */
     let firstLeft: number | undefined;
@@ -799,8 +808,7 @@ export class CampaignState {
       }
       // No room: the rest stay waiting, and a report that frees room wakes the master again.
       if (starts.length >= room) break;
-      inventory ??= new Map(this.config.inventory.map((c) => [c.ip, c]));
-      const controller = inventory.get(target.status.ip);
+      const controller = this.inventoryByIp().get(target.status.ip);
       const entry = this.modelImage(target.status.model);
       const check = entry && this.checks[imageKey(entry, this.config.profile.allowUnsigned)];
       if (!controller || !entry || !check) continue;

@@ -401,12 +401,17 @@ export async function masterUpgrade(
 
   /** Starts not yet acknowledged, by controller; sends and starts not yet finished (awaited before the run ends). */
   const starting = new Map<string, Promise<void>>();
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new Set<Promise<unknown>>();
 
-  function track(work: Promise<void>): Promise<void> {
+  function track<T>(work: Promise<T>): Promise<T> {
     inFlight.add(work);
     void work.finally(() => inFlight.delete(work));
     return work;
+  }
+
+  /** Tracks `work` when there is any. */
+  function trackSome(work: Promise<unknown> | undefined): void {
+    if (work) void track(work);
   }
 
   /**
@@ -443,7 +448,16 @@ export async function masterUpgrade(
     return bounded ? Math.max(0, signalsAtOnce - signalsPending) : Number.POSITIVE_INFINITY;
   }
 
-  async function tellChildren(): Promise<void> {
+  /**
+   * The tell* functions send synchronously and return the sends to track, or nothing when there is
+   * nothing to send: every promise a workflow makes costs the SDK a captured stack trace, and the
+   * master goes through them every workflow task (and a replay again for each).
+   */
+  function sent(sends: Promise<void>[]): Promise<unknown> | undefined {
+    return sends.length > 0 ? Promise.all(sends) : undefined;
+  }
+
+  function tellChildren(): Promise<unknown> | undefined {
     const sends: Promise<void>[] = [];
     const purges = state.takePendingPurges(signalBudget());
     const grantLimit = bounded ? Math.max(0, signalBudget() - purges.length) : undefined;
@@ -467,12 +481,12 @@ export async function masterUpgrade(
           ),
         ),
       );
-    await Promise.all(sends);
+    return sent(sends);
   }
 
   /** Pause with abortDownloads: the children holding a slot stop their download and wait for a new one. */
-  async function tellAborts(): Promise<void> {
-    await Promise.all(
+  function tellAborts(): Promise<unknown> | undefined {
+    return sent(
       state
         .takePendingAborts()
         .map((ip) =>
@@ -499,7 +513,7 @@ export async function masterUpgrade(
   /** Reboot permits of redundancy groups, and a commit's new start-at/windows to every running child. */
   let timingSent = canonicalJson(rolloutTiming(state.committed.profile));
   let timingOwed: string[] = carried?.timingOwed ?? [];
-  async function tellRedundancyAndTiming(): Promise<void> {
+  function tellRedundancyAndTiming(): Promise<unknown> | undefined {
     const sends: Promise<void>[] = [];
     for (const ip of state.grantReboots())
       sends.push(
@@ -532,7 +546,7 @@ export async function masterUpgrade(
           ),
         ),
       );
-    await Promise.all(sends);
+    return sent(sends);
   }
 
   async function signalChild(ip: string, send: () => Promise<void>): Promise<void> {
@@ -612,10 +626,10 @@ export async function masterUpgrade(
         startAsSlotsFree ? state.startRoom() : undefined,
       );
       startedThisRun += dispatches.length;
-      const started = startWithoutWaiting(dispatches);
-      void track(tellChildren());
-      void track(tellAborts());
-      void track(tellRedundancyAndTiming());
+      const started = dispatches.length > 0 ? startWithoutWaiting(dispatches) : undefined;
+      trackSome(tellChildren());
+      trackSome(tellAborts());
+      trackSome(tellRedundancyAndTiming());
       // A full batch may have more behind it: the next one goes in a later workflow task.
       if (dispatches.length === dispatchBatch) await started;
     } else {
