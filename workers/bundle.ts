@@ -32,14 +32,23 @@ export function bundlerLogger(logger: Logger): SdkLogger {
   });
 }
 
+/**
+ * How ciu's workflows are bundled, wherever they are (the build, a worker from sources, tests, benches).
+ * zod is loaded once per V8 context and shared by every workflow in it instead of once per workflow:
+ * its library code was most of what each cached workflow held and of what each start or replay ran.
+ * The SDK freezes shared modules, so zod's one setting is made while it loads (src/domain/zod-config.ts).
+ */
+export const workflowBundleOptions = {
+  workflowsPath: require.resolve('../workflows'),
+  // Error texts from workflow code go through the payload codec too (src/temporal/failure-converter.ts).
+  failureConverterPath,
+  // 'zod' as the workflows import it (webpack resolves it alike); zod-config by its path.
+  preloadModules: ['zod', require.resolve('../src/domain/zod-config')],
+};
+
 /** Bundles workflows/ now, with the bundler's report kept out of the operator's log. */
 export async function bundleWorkflows(logger: Logger): Promise<{ code: string }> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
-    // Error texts from workflow code go through the payload codec too (src/temporal/failure-converter.ts).
-    failureConverterPath,
-    logger: bundlerLogger(logger),
-  });
+  const { code } = await bundleWorkflowCode({ ...workflowBundleOptions, logger: bundlerLogger(logger) });
   return { code };
 }
 

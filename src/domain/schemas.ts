@@ -4,6 +4,7 @@
  * (`z.infer`). Value rules come from ./rules; nothing here does I/O.
  */
 import { z } from 'zod';
+import './zod-config';
 import { dialectNames } from './dialects';
 import { parseDuration } from './duration';
 import { isKnownModel, knownModels, type ControllerModel } from './models';
@@ -20,9 +21,6 @@ import { redundancyGroupPattern, redundancyRoles } from './redundancy';
 import { parseSelector, resolveTargets } from './targets';
 import { clockPattern, isInstant, isTimeZone, weekdays } from './windows';
 import { waveFields } from './waves';
-
-// The workflow sandbox forbids code generation; zod's JIT would probe `new Function` there.
-z.config({ jitless: true });
 
 const sha256Pattern = /^[0-9a-f]{64}$/;
 

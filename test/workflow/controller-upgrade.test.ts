@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { failureTypes } from '../../src/domain/errors';
 import { weekdays } from '../../src/domain/windows';
 import {
@@ -13,6 +13,7 @@ import {
 } from '../../workflows';
 import type { RebootResult } from '../../activities/types';
 import { createTimeSkippingEnv } from '../fixtures/temporal';
+import { workflowBundle } from '../fixtures/worker';
 import { registerSearchAttributes } from './register-search-attributes';
 import {
   controller,
@@ -20,7 +21,6 @@ import {
   factsFor,
   fakeActivities,
   installQuietRuntime,
-  quietLogger,
   targetImage,
   type CallRecord,
 } from './fake-activities';
@@ -35,10 +35,7 @@ beforeAll(async () => {
   installQuietRuntime();
   env = await createTimeSkippingEnv();
   await registerSearchAttributes(env);
-  bundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
-    logger: quietLogger(),
-  });
+  bundle = await workflowBundle();
 });
 
 afterAll(async () => {

@@ -103,11 +103,6 @@ export function fakeActivities(overrides: Partial<UpgradeActivities> = {}) {
   return { activities, calls };
 }
 
-export function quietLogger() {
-  const noop = () => undefined;
-  return { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };
-}
-
 /**
  * Installs the SDK runtime with a logger that keeps worker errors but drops workflow log lines
  * (the loops under test log every failed try on purpose). Call once per test file, before any worker.

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { installQuietRuntime } from './fake-activities';
 import { historyFromCliJson } from './saved-history';
+import { workflowBundle } from '../fixtures/worker';
 
 // Replays saved histories of real runs (master with children, verification failure, purge, a child
 // that continued as new) against today's workflow code: a change that would break running
@@ -40,7 +41,7 @@ test('the saved histories cover both workflow types and the interesting endings'
 
 test('every saved history replays without non-determinism', async () => {
   const histories = saved.map((s) => ({ workflowId: s.workflowId, history: historyFromCliJson(s.history) }));
-  const results = Worker.runReplayHistories({ workflowsPath: require.resolve('../../workflows') }, histories);
+  const results = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories);
   const outcomes: Array<{ workflowId: string; error?: string }> = [];
   for await (const result of results)
     outcomes.push({ workflowId: result.workflowId, error: result.error?.message });

@@ -1,6 +1,6 @@
 import type { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import {
   controllerStatusQuery,
   controllerUpgrade,
@@ -8,7 +8,8 @@ import {
   type ControllerUpgradeInput,
 } from '../../workflows';
 import { useTimeSkippingServer } from './time-skipping-server';
-import { controller, downloadFailure, fakeActivities, quietLogger, targetImage } from './fake-activities';
+import { workflowBundle } from '../fixtures/worker';
+import { controller, downloadFailure, fakeActivities, targetImage } from './fake-activities';
 
 // A controller that stays unreachable for 60 days, under the time-skipping server (child alone, no
 // master). Events per run depend only on the cycles per run (continue-as-new every 20 cycles), not
@@ -26,14 +27,10 @@ test('60 simulated days of failures: the loop keeps going and every run stays un
     },
   });
   const taskQueue = `sixty-${Date.now()}`;
-  const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
-    logger: quietLogger(),
-  });
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    workflowBundle,
+    workflowBundle: await workflowBundle(),
     activities,
   });
   const input: ControllerUpgradeInput = {
