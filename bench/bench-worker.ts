@@ -1,8 +1,10 @@
 /**
  * One benchmark worker in a process of its own, so its peak RSS is its own: `ciu` (ciu's workflows
  * with instant activities) or `baseline`. Prints "ready" once polling; on SIGTERM it drains, prints
- * "peak-rss <bytes>" (VmHWM) and exits.
- *   tsx bench/bench-worker.ts ciu|baseline <address> <taskQueue>
+ * "peak-rss <bytes>" (VmHWM) and exits. Its workflows come bundled (bench/orchestration.ts bundles
+ * both sides before it starts them, as `npm run build` does for ciu's worker), so no webpack run
+ * counts in its peak.
+ *   tsx bench/bench-worker.ts ciu|baseline <address> <taskQueue> <bundle file>
  */
 import { readFileSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -27,9 +29,9 @@ function messageKeys() {
 }
 
 async function main(): Promise<void> {
-  const [kind, address, taskQueue] = process.argv.slice(2);
-  if ((kind !== 'ciu' && kind !== 'baseline') || !address || !taskQueue)
-    throw new Error('usage: bench-worker.ts ciu|baseline <address> <taskQueue>');
+  const [kind, address, taskQueue, codePath] = process.argv.slice(2);
+  if ((kind !== 'ciu' && kind !== 'baseline') || !address || !taskQueue || !codePath)
+    throw new Error('usage: bench-worker.ts ciu|baseline <address> <taskQueue> <bundle file>');
   Runtime.install({
     logger: new DefaultLogger('ERROR', (entry) => {
       if (entry.meta?.sdkComponent !== 'workflow') process.stderr.write(`${entry.message}\n`);
@@ -39,7 +41,7 @@ async function main(): Promise<void> {
   const worker = await Worker.create({
     connection,
     taskQueue,
-    workflowsPath: require.resolve(kind === 'ciu' ? '../workflows' : './baseline-workflows'),
+    workflowBundle: { codePath },
     activities: kind === 'ciu' ? instantActivities : { touch: async () => undefined },
     // ciu's workflows trust only sealed internal messages (reports, slot requests, carried state), as a ciu worker seals them.
     ...(kind === 'ciu'

@@ -18,10 +18,11 @@
  *   npm run bench:orchestration
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import * as proto from '@temporalio/proto';
 import type { temporal } from '@temporalio/proto';
 import { maxCampaignTargets } from '../src/domain/campaign-limits';
@@ -29,6 +30,7 @@ import type { CampaignConfig } from '../src/domain/types';
 import { startDevServer } from '../devkit/temporal/dev-server';
 import { addKeyToFile } from '../src/temporal/keys';
 import { CompressionCodec } from '../src/temporal/payload-compression';
+import { workflowBundleOptions } from '../workers/bundle';
 import type { masterUpgrade } from '../workflows';
 import type { baselineParent } from './baseline-workflows';
 
@@ -50,9 +52,9 @@ interface Measured {
   peakRss: number;
 }
 
-/** One key file for every ciu worker of the run, so a restarted worker still hears its campaign. */
-const keyDir = mkdtempSync(join(tmpdir(), 'ciu-bench-'));
-const messageKeysFile = join(keyDir, 'message-keys.yaml');
+/** The run's files: one message key file for every ciu worker (a restarted one still hears its campaign), the bundles. */
+const benchDir = mkdtempSync(join(tmpdir(), 'ciu-bench-'));
+const messageKeysFile = join(benchDir, 'message-keys.yaml');
 addKeyToFile(messageKeysFile, { id: 'bench' });
 
 function ipsFor(n: number): string[] {
@@ -90,15 +92,31 @@ function campaign(ips: string[], downloads: number): CampaignConfig {
   };
 }
 
+/** Each side's workflows, bundled once before any worker starts: ciu's as its build bundles them. */
+async function bundleFor(kind: 'ciu' | 'baseline'): Promise<string> {
+  const file = join(benchDir, `${kind}-workflows.js`);
+  const logger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+  const { code } = await bundleWorkflowCode(
+    kind === 'ciu'
+      ? { ...workflowBundleOptions, logger }
+      : { workflowsPath: require.resolve('./baseline-workflows'), logger },
+  );
+  writeFileSync(file, code);
+  return file;
+}
+const bundles = new Map<string, Promise<string>>();
+
 /** A bench worker process (bench/bench-worker.ts), polling once it said "ready". */
 async function startWorker(
   kind: 'ciu' | 'baseline',
   address: string,
   taskQueue: string,
 ): Promise<{ stop(): Promise<number> }> {
+  if (!bundles.has(kind)) bundles.set(kind, bundleFor(kind));
+  const codePath = await bundles.get(kind)!;
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', join(__dirname, 'bench-worker.ts'), kind, address, taskQueue],
+    ['--import', 'tsx', join(__dirname, 'bench-worker.ts'), kind, address, taskQueue, codePath],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CIU_MESSAGE_KEYS: messageKeysFile } },
   );
   let out = '';
@@ -343,7 +361,7 @@ async function main(): Promise<void> {
   } finally {
     await connection.close();
     await server.stop();
-    rmSync(keyDir, { recursive: true, force: true });
+    rmSync(benchDir, { recursive: true, force: true });
   }
 }
 
