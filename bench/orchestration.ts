@@ -7,7 +7,7 @@
  * and status answer), the worker's peak RSS, and the ratios to the baseline.
  *
  * One parent holds at most 2,000 pending children, so above 1,000 targets the baseline shards itself
- * into parents of 500 (20 at 10,000). ciu runs one campaign up to maxCampaignTargets (3,000,
+ * into parents of 500 (20 at 10,000). ciu runs one campaign up to maxCampaignTargets (10,000,
  * src/domain/campaign-limits.ts; its master starts at most 1,500 children per run and continues as
  * new); only above that is the fleet split into campaigns the way an operator would (by address
  * range), each with its share of max-downloads 10.

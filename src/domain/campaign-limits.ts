@@ -9,14 +9,13 @@ import type { CampaignConfig } from './types';
 import { resolveTargets } from './targets';
 
 /**
- * Targets one campaign may hold. Its payloads would fit 10,000 (npm run bench:capacity: the carried
- * state stored deflated in about 330 KB, the result under 50 KB), but a 10,000-controller campaign
- * run on the dev server wedged: once its master had to replay a run from the start (after a task
- * failed with UnhandledCommand), replaying ~4,200 events over 10,000 targets took longer than the
- * 10 s workflow-task timeout, every attempt again. 1,600 completed in one campaign this session,
- * 4,000 on earlier code; 3,000 stays the limit until a master's replay is cheap enough (README, Performance).
+ * Targets one campaign may hold: what the bench has completed in one campaign on the dev server
+ * (BENCH_SIZES=10000 npm run bench:orchestration, a worker restart mid-run included; README,
+ * Performance). Its payloads fit (npm run bench:capacity: the carried state stored deflated in about
+ * 330 KB, the result under 50 KB), each master run stays near 4,200 events, and replaying one took
+ * about 3 s of the 10 s workflow-task timeout. Larger fleets need shards (README, 100,000 plan).
  */
-export const maxCampaignTargets = 3_000;
+export const maxCampaignTargets = 10_000;
 
 /**
  * Bytes of the config as JSON (inventory and profile). `temporal workflow start --input` sends it

@@ -16,7 +16,7 @@ describe('campaignSizeIssues', () => {
 
   it('refuses one target more, saying how many and the limit', () => {
     expect(campaignSizeIssues(campaignConfig(fleet(maxCampaignTargets + 1)))).toEqual([
-      expect.stringContaining('targets match 3,001 controllers, the limit is 3,000 per campaign'),
+      expect.stringContaining('targets match 10,001 controllers, the limit is 10,000 per campaign'),
     ]);
   });
 
