@@ -16,6 +16,14 @@ import type { CampaignConfig, UpgradeProfile } from '../src/domain/types';
 /** Task queue the worker polls. */
 export const taskQueue = 'ciu';
 
+/**
+ * How long one of a master's workflow tasks may take (Temporal's default: 10 s). A worker that lost
+ * the master from its cache replays the current run, up to ~4,200 events: at 10,000 targets that
+ * took about 3 s on an idle 2-core machine, and twice outlasted 10 s at load 7 before it went through.
+ * Set by `ciu write memory` and every continue-as-new; a task whose worker died is retried after it.
+ */
+export const masterTaskTimeout = '30s';
+
 /** Child workflow ID of one controller in a campaign: deterministic, so a restart never duplicates it. */
 export function controllerWorkflowId(campaign: string, ip: string): string {
   return `${campaign}/${ip}`;

@@ -3,9 +3,9 @@ import {
   ParentClosePolicy,
   allHandlersFinished,
   condition,
-  continueAsNew,
   getExternalWorkflowHandle,
   log,
+  makeContinueAsNewFunc,
   patched,
   setCurrentDetails,
   setHandler,
@@ -40,6 +40,7 @@ import {
   controllerWorkflowId,
   downloadSlotGrantSignal,
   downloadSlotRequestSignal,
+  masterTaskTimeout,
   purgeSignal,
   purgeTargetsSignal,
   purgeTargetsUpdate,
@@ -659,7 +660,8 @@ export async function masterUpgrade(
       await condition(allHandlersFinished);
       // The retry seeded this run; the next one continues from the carried state.
       const { retry: _seeded, ...nextOptions } = options;
-      await continueAsNew<typeof masterUpgrade>(
+      // Only command types are matched on replay, so runs that continued without the timeout replay as they were.
+      await makeContinueAsNewFunc<typeof masterUpgrade>({ workflowTaskTimeout: masterTaskTimeout })(
         state.committed,
         {
           ...state.carried(),

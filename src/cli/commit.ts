@@ -10,7 +10,12 @@ import { canonicalJson } from '../domain/canonical-json';
 import type { CampaignSummary } from '../domain/status';
 import type { CampaignConfig } from '../domain/types';
 import type { masterUpgrade } from '../../workflows';
-import { commitConfigUpdate, taskQueue, type CommitResult } from '../../workflows/definitions';
+import {
+  commitConfigUpdate,
+  masterTaskTimeout,
+  taskQueue,
+  type CommitResult,
+} from '../../workflows/definitions';
 import { answeredWithin } from './answer';
 import { CliError } from './exit-codes';
 
@@ -108,6 +113,7 @@ export async function commitCampaign(
     taskQueue,
     args: [config],
     workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowTaskTimeout: masterTaskTimeout,
     memo: { [configHashMemo]: hash },
     staticSummary: `ciu campaign ${campaign}: ${config.targets.join(', ')}`,
   });

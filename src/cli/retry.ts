@@ -13,7 +13,12 @@ import {
 } from '../domain/completed-retry';
 import { resolveTargets } from '../domain/targets';
 import type { masterUpgrade } from '../../workflows';
-import { committedConfigQuery, retryTargetsUpdate, taskQueue } from '../../workflows/definitions';
+import {
+  committedConfigQuery,
+  masterTaskTimeout,
+  retryTargetsUpdate,
+  taskQueue,
+} from '../../workflows/definitions';
 import { answeredWithin } from './answer';
 import { configHash, configHashMemo } from './commit';
 import { CliError, UsageError } from './exit-codes';
@@ -80,6 +85,7 @@ async function restartCompleted(
     workflowId: campaign,
     // Where the campaign ran: its workers.
     taskQueue: completedRun.taskQueue,
+    workflowTaskTimeout: masterTaskTimeout,
     args: [
       config,
       undefined,

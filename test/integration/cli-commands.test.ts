@@ -119,6 +119,9 @@ describe('ciu commands end to end', () => {
     for await (const run of stack.client.workflow.list({ query: `WorkflowId = 'cli-it'` }))
       runs.push(run.runId);
     expect(runs).toHaveLength(1);
+    // Room for a long replay of a large campaign's master: 30 s workflow tasks, not Temporal's 10.
+    const started = await stack.client.workflow.getHandle('cli-it').describe();
+    expect(Number(started.raw.executionConfig?.defaultWorkflowTaskTimeout?.seconds)).toBe(30);
 
     const settled = await eventually(
       async () => {

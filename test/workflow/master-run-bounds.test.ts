@@ -77,6 +77,12 @@ test('a run starts at most childrenPerRun children, then continues as new; every
   expect(summary.counts).toEqual({ upgraded: 9 });
   expect(summary.controllers).toHaveLength(9);
   expect(runs.map(childStarts).filter((n) => n > 0)).toEqual([4, 4, 1]);
+  // Every continued run gets room for a long replay: 30 s workflow tasks.
+  const taskTimeouts = runs.map(
+    (events) => events[0]?.workflowExecutionStartedEventAttributes?.workflowTaskTimeout?.seconds,
+  );
+  expect(taskTimeouts.slice(1).map(Number)).toEqual(taskTimeouts.slice(1).map(() => 30));
+  expect(taskTimeouts.length).toBeGreaterThan(1);
 });
 
 test('a commit that moves the download window reaches every waiting child, at most signalsAtOnce pending at a time', async () => {
