@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
-import type { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import { stringify as stringifyYaml } from 'yaml';
 import { withClient } from '../../src/cli/client';
 import { commitCampaign } from '../../src/cli/commit';
@@ -15,6 +15,7 @@ import type { CampaignConfig } from '../../src/domain/types';
 import type { LocalTemporal } from '../../devkit/stack';
 import { runCiu } from '../fixtures/processes';
 import { startTestDevServer, startTestTemporal, temporalCliPath } from '../fixtures/temporal';
+import { eventually } from '../fixtures/eventually';
 import { withWorker } from '../fixtures/worker';
 import { masterUpgrade, upgradeStatusQuery } from '../../workflows';
 import { campaignConfig, controller, fakeActivities, installQuietRuntime } from '../workflow/fake-activities';
@@ -82,6 +83,69 @@ test('ciu write memory refuses a config over the byte limit, naming its size and
       WorkflowNotFoundError,
     );
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a campaign at the target limit starts both ways (ciu write memory, plain temporal workflow start): each master validates and holds every target', async () => {
+  const config = fleetConfig(maxCampaignTargets);
+  const dir = stage(config, 'at-limit');
+  const input = join(dir, 'input.json');
+  writeFileSync(input, JSON.stringify(config));
+  // The image check waits until both masters were looked at, then fails: they end before any child starts.
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const { activities } = fakeActivities({
+    verifyImage: async () => {
+      await held;
+      throw ApplicationFailure.nonRetryable('released by the test', failureTypes.imageVerificationFailed);
+    },
+  });
+  try {
+    await withWorker({ connection: temporal.workerConnection, activities, taskQueue: 'ciu' }, async () => {
+      const committed = await runCiu(temporal.dev.address, dir, ['write', 'memory']);
+      expect(committed).toMatchObject({
+        code: 0,
+        stdout: expect.stringMatching(/^Campaign at-limit started/),
+      });
+      await run(temporalCliPath(), [
+        'workflow',
+        'start',
+        '--address',
+        temporal.dev.address,
+        '--task-queue',
+        'ciu',
+        '--type',
+        'masterUpgrade',
+        '--workflow-id',
+        'at-limit-plain',
+        '--input-file',
+        input,
+      ]);
+      for (const workflowId of ['at-limit', 'at-limit-plain']) {
+        const handle = temporal.client.workflow.getHandle<typeof masterUpgrade>(workflowId);
+        const status = await eventually(
+          async () => {
+            const s = await handle.query(upgradeStatusQuery);
+            return s.phase === 'verifying' && s;
+          },
+          { what: `${workflowId} verifying its image` },
+        );
+        expect([status.page.total, status.counts['waiting-verification']]).toEqual([
+          maxCampaignTargets,
+          maxCampaignTargets,
+        ]);
+      }
+      release();
+      for (const workflowId of ['at-limit', 'at-limit-plain'])
+        await expect(temporal.client.workflow.getHandle(workflowId).result()).rejects.toBeInstanceOf(
+          WorkflowFailedError,
+        );
+      const children = await temporal.client.workflow.count(`WorkflowType = 'controllerUpgrade'`);
+      expect(children.count).toBe(0);
+    });
+  } finally {
+    release();
     rmSync(dir, { recursive: true, force: true });
   }
 });
