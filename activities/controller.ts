@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import {
   CredentialPolicyError,
@@ -63,7 +64,19 @@ type ControllerActivities = Pick<
   | 'verifyImageOnController'
   | 'logOnController'
   | 'rebootController'
->;
+> & {
+  /**
+   * Runs `steps` with one login to `controller`: every step on it inside shares that session
+   * (combined activities, activities/combined.ts), instead of a login each. Closed when they end.
+   */
+  oneLogin<T>(controller: Controller, steps: () => Promise<T>): Promise<T>;
+};
+
+/** One SSH session several steps share; a failed step drops it, so the next one logs in afresh. */
+interface SharedSession {
+  run<T>(body: (driver: ControllerDriver) => Promise<T>, signal?: AbortSignal): Promise<T>;
+  close(): void;
+}
 
 /** Heartbeat period while a copy runs; the worker throttles what reaches the server. */
 const heartbeatEveryMs = 2000;
@@ -132,6 +145,8 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
     body: (driver: ControllerDriver) => Promise<T>,
     signal?: AbortSignal,
   ): Promise<T> {
+    const shared = sessionFor(controller);
+    if (shared) return shared.run(body, signal);
     let driver: ControllerDriver | undefined;
     const hangUp = () => driver?.close();
     signal?.addEventListener('abort', hangUp, { once: true });
@@ -151,24 +166,51 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
    * One session for several steps of an activity (each login costs a key exchange): opened by the
    * first step; a failed step drops it, so the next one logs in afresh. Close it when done.
    */
-  function sharedSession(controller: Controller) {
+  function sharedSession(controller: Controller): SharedSession {
     let kept: ControllerDriver | undefined;
+    const close = () => {
+      kept?.close();
+      kept = undefined;
+    };
     return {
-      async run<T>(body: (driver: ControllerDriver) => Promise<T>): Promise<T> {
+      async run<T>(body: (driver: ControllerDriver) => Promise<T>, signal?: AbortSignal): Promise<T> {
+        // Aborting `signal` ends the login or the session at once, as withDriver's does.
+        signal?.addEventListener('abort', close, { once: true });
         try {
-          kept ??= await open(controller);
+          kept ??= await open(controller, signal);
           return await body(kept);
         } catch (err) {
-          kept?.close();
-          kept = undefined;
+          close();
+          if (signal?.aborted) throw signal.reason;
           throw toFailure(err);
+        } finally {
+          signal?.removeEventListener('abort', close);
         }
       },
-      close(): void {
-        kept?.close();
-        kept = undefined;
-      },
+      close,
     };
+  }
+
+  /** The session oneLogin opened for `controller` around the running steps, if any. */
+  const loggedIn = new AsyncLocalStorage<{ controller: Controller; session: SharedSession }>();
+  function sessionFor(controller: Controller): SharedSession | undefined {
+    const scope = loggedIn.getStore();
+    const same =
+      scope !== undefined &&
+      scope.controller.ip === controller.ip &&
+      scope.controller.credentialsRef === controller.credentialsRef &&
+      scope.controller.ssh.host === controller.ssh.host &&
+      scope.controller.ssh.port === controller.ssh.port;
+    return same ? scope.session : undefined;
+  }
+
+  async function oneLogin<T>(controller: Controller, steps: () => Promise<T>): Promise<T> {
+    const session = sharedSession(controller);
+    try {
+      return await loggedIn.run({ controller, session }, steps);
+    } finally {
+      session.close();
+    }
   }
 
   /**
@@ -237,20 +279,21 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
       throw toFailure(err);
     }
     const user = server?.username ?? (source.protocol === 'ftp' ? 'anonymous' : undefined);
-    // The look and the copy share one login.
-    const session = sharedSession(controller);
+    // The look and the copy share one login (with the check after it, when oneLogin runs them).
+    const scoped = sessionFor(controller);
+    const session = scoped ?? sharedSession(controller);
     try {
       const expected = input.expected;
       if (expected && (await session.run((d) => imageProblems(d, partition, expected, true))).length === 0) {
         log.info({ partition }, 'partition already holds the verified image; not copying again');
         return { bytes: expected.payloadLength, alreadyThere: true };
       }
-      return await copyOn(session.run);
+      return await copyOn((body) => session.run(body));
     } finally {
-      session.close();
+      if (!scoped) session.close();
     }
 
-    async function copyOn(run: ReturnType<typeof sharedSession>['run']): Promise<DownloadImageResult> {
+    async function copyOn(run: SharedSession['run']): Promise<DownloadImageResult> {
       log.info(
         { protocol: source.protocol, server: source.server.host, partition },
         'controller download starting',
@@ -457,5 +500,6 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
     verifyImageOnController,
     logOnController,
     rebootController,
+    oneLogin,
   };
 }

@@ -23,8 +23,9 @@ export interface ActivityDeps {
 
 /** Every activity the ciu workflows call, bound to the worker's dependencies. */
 export function createActivities(deps: ActivityDeps): UpgradeActivities {
-  const controller = createControllerActivities(deps);
-  return { ...createImageActivities(deps), ...controller, ...combinedSteps(controller) };
+  // oneLogin is how the combined activities share a login, not an activity a workflow may schedule.
+  const { oneLogin, ...controller } = createControllerActivities(deps);
+  return { ...createImageActivities(deps), ...controller, ...combinedSteps({ ...controller, oneLogin }) };
 }
 
 export { combinedSteps } from './combined';

@@ -87,6 +87,7 @@ export class SimulatedController {
   private readonly heldSockets = new Set<Socket>();
   private readonly authorizedKey: ParsedKey | undefined;
   private readonly connections = new Set<Connection>();
+  private loginsAccepted = 0;
   private rebootTimer: NodeJS.Timeout | undefined;
   private bootedAt = new Date();
   private associates: SimulatedController[] = [];
@@ -199,6 +200,11 @@ export class SimulatedController {
           : { partition };
       }),
     };
+  }
+
+  /** SSH logins it accepted since it started (tests count the logins an activity costs). */
+  get logins(): number {
+    return this.loginsAccepted;
   }
 
   /** TCP connections it holds open without a word while blackholed (someone waits for its SSH handshake). */
@@ -332,6 +338,7 @@ export class SimulatedController {
       ctx.reject(methods);
     });
     client.on('ready', () => {
+      this.loginsAccepted++;
       client.on('session', (accept) => {
         const session = accept();
         let pty = false;

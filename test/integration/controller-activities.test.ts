@@ -13,6 +13,7 @@ import { CancelledFailure, type ApplicationFailure } from '@temporalio/common';
 import { activityEnvironment } from '../fixtures/activity-env';
 import pino from 'pino';
 import { utils } from 'ssh2';
+import { combinedSteps } from '../../activities/combined';
 import { createControllerActivities } from '../../activities/controller';
 import { ControllerDriver } from '../../src/device/driver';
 import type { DownloadImageInput, ImageSource, VerifiedImage } from '../../activities/types';
@@ -463,6 +464,34 @@ describe('downloadImage: the controller fetches the image itself', () => {
       ),
     );
     expect(fleet.controller(c.ip).snapshot().partitions[0]?.version).toBe('6.3.1.0');
+  });
+});
+
+describe('the combined activities: one login each', () => {
+  test('the look (inspect and show storage) and the copy with its check each log in to the controller once', async () => {
+    const c = controller(14);
+    const image = imageFor(c);
+    const simulated = fleet.controller(c.ip);
+    const { oneLogin, ...steps } = activities();
+    const { lookBeforeDownload, downloadAndVerifyImage } = combinedSteps({ ...steps, oneLogin });
+    const before = simulated.logins;
+    const look = await run(lookBeforeDownload, {
+      controller: c,
+      storage: true,
+      target: { version: image.header.version, build: image.header.build },
+    });
+    expect(look.storage?.freeBytes).toBeGreaterThan(0);
+    expect(simulated.logins - before).toBe(1);
+    await run(downloadAndVerifyImage, {
+      controller: c,
+      source: sourceOn(ftp, 'ftp', image.name, 'image-ftp'),
+      partition: 1,
+      campaign: 'one-login',
+      attempt: 1,
+      expected: verified(image),
+    });
+    expect(simulated.snapshot().partitions[1]?.version).toBe(image.header.version);
+    expect(simulated.logins - before).toBe(2);
   });
 });
 
