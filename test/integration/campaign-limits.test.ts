@@ -44,6 +44,24 @@ function stage(config: CampaignConfig, campaign: string): string {
 
 let temporal: LocalTemporal;
 
+/** `temporal workflow start` of masterUpgrade with the config in `input`, as an operator types it. */
+async function startPlain(taskQueue: string, workflowId: string, input: string): Promise<void> {
+  await run(temporalCliPath(), [
+    'workflow',
+    'start',
+    '--address',
+    temporal.dev.address,
+    '--task-queue',
+    taskQueue,
+    '--type',
+    'masterUpgrade',
+    '--workflow-id',
+    workflowId,
+    '--input-file',
+    input,
+  ]);
+}
+
 beforeAll(async () => {
   installQuietRuntime();
   temporal = await startTestTemporal();
@@ -108,20 +126,7 @@ test('a campaign at the target limit starts both ways (ciu write memory, plain t
         code: 0,
         stdout: expect.stringMatching(/^Campaign at-limit started/),
       });
-      await run(temporalCliPath(), [
-        'workflow',
-        'start',
-        '--address',
-        temporal.dev.address,
-        '--task-queue',
-        'ciu',
-        '--type',
-        'masterUpgrade',
-        '--workflow-id',
-        'at-limit-plain',
-        '--input-file',
-        input,
-      ]);
+      await startPlain('ciu', 'at-limit-plain', input);
       for (const workflowId of ['at-limit', 'at-limit-plain']) {
         const handle = temporal.client.workflow.getHandle<typeof masterUpgrade>(workflowId);
         const status = await eventually(
@@ -160,20 +165,7 @@ test('temporal workflow start with too many targets: masterUpgrade fails at once
       { connection: temporal.workerConnection, activities },
       async (taskQueue) => {
         const workflowId = `campaign-${taskQueue}`;
-        await run(temporalCliPath(), [
-          'workflow',
-          'start',
-          '--address',
-          temporal.dev.address,
-          '--task-queue',
-          taskQueue,
-          '--type',
-          'masterUpgrade',
-          '--workflow-id',
-          workflowId,
-          '--input-file',
-          input,
-        ]);
+        await startPlain(taskQueue, workflowId, input);
         const err = await temporal.client.workflow
           .getHandle(workflowId)
           .result()

@@ -16,7 +16,7 @@ import { createTimeSkippingEnv } from '../fixtures/temporal';
 import { workflowBundle } from '../fixtures/worker';
 import { registerSearchAttributes } from './register-search-attributes';
 import {
-  controller,
+  controllerInput,
   downloadFailure,
   factsFor,
   fakeActivities,
@@ -44,25 +44,7 @@ afterAll(async () => {
 
 const minutes = (n: number) => n * 60_000;
 
-function input(overrides: Partial<ControllerUpgradeInput> = {}): ControllerUpgradeInput {
-  return {
-    campaign: 'campaign-test',
-    controller: controller('10.1.4.17'),
-    source: {
-      imageFile: 'ArubaOS_72xx_6.4.0.0_81234',
-      server: { host: '127.0.0.1', port: 2121 },
-      protocol: 'ftp',
-      credentialsRef: 'ftp-images',
-    },
-    image: targetImage,
-    autoboot: false,
-    retryInterval: '15m',
-    quickTries: 3,
-    quickTryBackoff: '5s',
-    partition: 'non-boot',
-    ...overrides,
-  };
-}
+const input = controllerInput;
 
 let counter = 0;
 async function withWorker<T>(activities: object, fn: (taskQueue: string) => Promise<T>): Promise<T> {

@@ -5,6 +5,7 @@ import { combinedSteps, type StepActivities } from '../../activities/combined';
 import type { ControllerFacts, UpgradeActivities } from '../../activities/types';
 import { failureTypes } from '../../src/domain/errors';
 import type { Controller } from '../../src/domain/types';
+import type { ControllerUpgradeInput } from '../../workflows';
 import { verifiedImage } from '../unit/upgrade-fixtures';
 
 export { campaignConfig } from '../unit/upgrade-fixtures';
@@ -56,6 +57,27 @@ function ipOf(arg: unknown): string | undefined {
   if ('ip' in arg && typeof arg.ip === 'string') return arg.ip;
   if ('controller' in arg) return ipOf(arg.controller);
   return undefined;
+}
+
+/** A child's input as a test starts it alone (no master): ftp, autoboot off, 15-minute retries. */
+export function controllerInput(overrides: Partial<ControllerUpgradeInput> = {}): ControllerUpgradeInput {
+  return {
+    campaign: 'campaign-test',
+    controller: controller('10.1.4.17'),
+    source: {
+      imageFile: 'ArubaOS_72xx_6.4.0.0_81234',
+      server: { host: '127.0.0.1', port: 2121 },
+      protocol: 'ftp',
+      credentialsRef: 'ftp-images',
+    },
+    image: targetImage,
+    autoboot: false,
+    retryInterval: '15m',
+    quickTries: 3,
+    quickTryBackoff: '5s',
+    partition: 'non-boot',
+    ...overrides,
+  };
 }
 
 /**

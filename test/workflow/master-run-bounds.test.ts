@@ -11,7 +11,7 @@ import {
 import { eventually } from '../fixtures/eventually';
 import { withWorker } from '../fixtures/worker';
 import { useTimeSkippingServer } from './time-skipping-server';
-import { campaignConfig, controller, fakeActivities, targetImage } from './fake-activities';
+import { campaignConfig, controller, controllerInput, fakeActivities } from './fake-activities';
 
 // Temporal allows a workflow 2,000 pending children and 2,000 pending outgoing signals: a master
 // starts at most childrenPerRun children per run, then continues as new, and keeps at most
@@ -231,22 +231,12 @@ test("a master's children run every change without a patch marker each (the mast
       taskQueue,
       workflowId: `${workflowId}-alone`,
       args: [
-        {
+        controllerInput({
           campaign: workflowId,
           controller: controller('10.0.7.9'),
-          source: {
-            imageFile: 'ArubaOS_72xx_6.4.0.0_81234',
-            server: { host: '127.0.0.1', port: 2121 },
-            protocol: 'ftp',
-            credentialsRef: 'ftp-images',
-          },
-          image: targetImage,
           autoboot: true,
-          retryInterval: '15m',
-          quickTries: 3,
-          partition: 'non-boot',
           searchAttributes: false,
-        },
+        }),
       ],
     });
     expect(alone.state).toBe('upgraded');
