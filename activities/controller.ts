@@ -66,8 +66,9 @@ type ControllerActivities = Pick<
   | 'rebootController'
 > & {
   /**
-   * Runs `steps` with one login to `controller`: every step on it inside shares that session
-   * (combined activities, activities/combined.ts), instead of a login each. Closed when they end.
+   * Runs `steps` with one login to `controller`: every step inside given this same controller object
+   * shares that session (combined activities, activities/combined.ts), instead of a login each.
+   * Closed when they end.
    */
   oneLogin<T>(controller: Controller, steps: () => Promise<T>): Promise<T>;
 };
@@ -191,17 +192,11 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
     };
   }
 
-  /** The session oneLogin opened for `controller` around the running steps, if any. */
+  /** The session oneLogin opened around the running steps, for the very controller it was given. */
   const loggedIn = new AsyncLocalStorage<{ controller: Controller; session: SharedSession }>();
   function sessionFor(controller: Controller): SharedSession | undefined {
     const scope = loggedIn.getStore();
-    const same =
-      scope !== undefined &&
-      scope.controller.ip === controller.ip &&
-      scope.controller.credentialsRef === controller.credentialsRef &&
-      scope.controller.ssh.host === controller.ssh.host &&
-      scope.controller.ssh.port === controller.ssh.port;
-    return same ? scope.session : undefined;
+    return scope?.controller === controller ? scope.session : undefined;
   }
 
   async function oneLogin<T>(controller: Controller, steps: () => Promise<T>): Promise<T> {

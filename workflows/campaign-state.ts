@@ -493,8 +493,7 @@ export class CampaignState {
       delete entry.status.windowOpensAt;
       delete entry.status.window;
     }
-    const again =
-      closed && entry.restartWhenClosed ? this.config.inventory.find((c) => c.ip === report.ip) : undefined;
+    const again = closed && entry.restartWhenClosed ? this.inventoryByIp().get(report.ip) : undefined;
     if (again) {
       this.targets[report.ip] = freshEntry(again, entry.generation);
       this.log.info('target restarts', { campaign: this.campaign, controller: report.ip });
@@ -1090,7 +1089,7 @@ export class CampaignState {
    * The failures left are forgiven, as a resume does: a budget counts only those after the retry.
    */
   retryCompleted(controllers: readonly SeededController[], selectors: string[]): RetryResult {
-    const inventory = new Map(this.config.inventory.map((c) => [c.ip, c]));
+    const inventory = this.inventoryByIp();
     this.unmatched = resolveTargets(this.config.inventory, this.config.targets).unmatched;
     for (const seeded of controllers) {
       const c = inventory.get(seeded.ip);

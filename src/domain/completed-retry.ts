@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { selectorsSchema } from './campaign-control';
 import { validate, type Validation } from './config';
 import { isIPv4 } from './rules';
+import { repeatedIps } from './schemas';
 import { finalStates, stateLabels, type CampaignSummary, type ControllerState } from './status';
 import { matchingIps } from './targets';
 
@@ -58,16 +59,8 @@ export const completedRunSchema = z
       .min(1, 'must list the completed run’s controllers'),
   })
   .superRefine((run, ctx) => {
-    const seen = new Set<string>();
-    run.controllers.forEach((c, index) => {
-      if (seen.has(c.ip))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['controllers', index, 'ip'],
-          message: `${c.ip} is listed twice`,
-        });
-      seen.add(c.ip);
-    });
+    const listed = repeatedIps(ctx);
+    run.controllers.forEach((c, index) => listed(c.ip, ['controllers', index, 'ip']));
   });
 
 /** masterUpgrade's `options.retry`: which controllers to start again, and the completed run they come from. */

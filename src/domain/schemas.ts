@@ -24,6 +24,15 @@ import { waveFields } from './waves';
 
 const sha256Pattern = /^[0-9a-f]{64}$/;
 
+/** Inside a superRefine: `listed(ip, path)` adds "<ip> is listed twice" at `path` when `ip` came before. */
+export function repeatedIps(ctx: z.RefinementCtx): (ip: string, path: PropertyKey[]) => void {
+  const seen = new Set<string>();
+  return (ip, path) => {
+    if (seen.has(ip)) ctx.addIssue({ code: 'custom', path, message: `${ip} is listed twice` });
+    seen.add(ip);
+  };
+}
+
 const wholeNumber = (min: number) =>
   z.number('must be a number').int('must be a whole number').min(min, `must be >= ${min}`);
 const host = z.string('must be a string').refine(isHost, 'must be an IPv4 address or host name');
@@ -225,15 +234,9 @@ export const campaignConfigSchema = z
     targets: z.array(targetSelectorSchema, 'must be a list of selectors'),
   })
   .superRefine((config, ctx) => {
-    const seen = new Set<string>();
+    const listed = repeatedIps(ctx);
     config.inventory.forEach((controller, index) => {
-      if (seen.has(controller.ip))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['inventory', index, 'ip'],
-          message: `${controller.ip} is listed twice`,
-        });
-      seen.add(controller.ip);
+      listed(controller.ip, ['inventory', index, 'ip']);
       if (controller.redundancy !== undefined && controller.group === undefined)
         ctx.addIssue({
           code: 'custom',

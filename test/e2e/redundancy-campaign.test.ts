@@ -9,8 +9,8 @@ import type { Fleet } from '../../devkit/simulator/fleet';
 import type { LocalTemporal, RunningWorker } from '../../devkit/stack';
 import type { CampaignConfig } from '../../src/domain/types';
 import { masterUpgrade } from '../../workflows';
-import { startFleetStack, type FleetStack } from '../fixtures/fleet-stack';
-import { createTestImage, type LocalImageServer } from '../fixtures/servers';
+import { stackProfile, startFleetStack, type FleetStack } from '../fixtures/fleet-stack';
+import { createTestImage } from '../fixtures/servers';
 import { installQuietRuntime } from '../workflow/fake-activities';
 
 const controllerLogin = { username: 'admin', password: 'e2e-Redundancy-pw' };
@@ -24,7 +24,6 @@ const [active, standby, unhealthy] = ['127.62.1.1', '127.62.1.2', '127.62.1.3'];
 
 let temporal: LocalTemporal;
 let worker: RunningWorker & { taskQueue: string };
-let ftp: LocalImageServer;
 let fleet: Fleet;
 
 let stack: FleetStack;
@@ -43,7 +42,7 @@ beforeAll(async () => {
       faults: { [unhealthy]: { unhealthyAfterUpgrade: true } },
     },
   ]);
-  ({ temporal, ftp, worker } = stack);
+  ({ temporal, worker } = stack);
   [fleet] = stack.fleets as [Fleet];
 });
 
@@ -64,23 +63,7 @@ test('a grouped pair reloads one at a time, the standby first; an unhealthy cont
   const config: CampaignConfig = {
     inventory: fleet.inventory.map((c) => ({ ...c, ...roles[c.ip] })),
     targets: ['127.62.1.0/24'],
-    profile: {
-      models: {
-        A7210: {
-          imageFile: image.name,
-          server: { host: ftp.host },
-          protocol: 'ftp',
-          credentialsRef: 'image-ftp',
-        },
-      },
-      autoboot: true,
-      maxDownloads: 3,
-      retryInterval: '5s',
-      quickTries: 3,
-      quickTryBackoff: '1s',
-      partition: 'non-boot',
-      fallback: true,
-    },
+    profile: stackProfile(stack, image, { fallback: true }),
   };
   const summary = await temporal.client.workflow.execute(masterUpgrade, {
     taskQueue: worker.taskQueue,

@@ -14,8 +14,8 @@ import type { CampaignStatus } from '../../src/domain/status';
 import type { CampaignConfig } from '../../src/domain/types';
 import { masterUpgrade } from '../../workflows';
 import { runCiu, type CiuRun } from '../fixtures/ciu';
-import { startFleetStack, type FleetStack } from '../fixtures/fleet-stack';
-import { createTestImage, type LocalImageServer } from '../fixtures/servers';
+import { stackProfile, startFleetStack, type FleetStack } from '../fixtures/fleet-stack';
+import { createTestImage } from '../fixtures/servers';
 import { installQuietRuntime } from '../workflow/fake-activities';
 
 const controllerLogin = { username: 'admin', password: 'e2e-Retry-pw' };
@@ -29,7 +29,6 @@ const [first, full, third, fourth] = ['127.63.1.1', '127.63.1.2', '127.63.1.3', 
 
 let temporal: LocalTemporal;
 let worker: RunningWorker & { taskQueue: string };
-let ftp: LocalImageServer;
 let fleet: Fleet;
 let stateDir: string;
 
@@ -48,7 +47,7 @@ beforeAll(async () => {
       faults: { [full]: { flashFull: true }, [fourth]: { flashFull: true } },
     },
   ]);
-  ({ temporal, ftp, worker, stateDir } = stack);
+  ({ temporal, worker, stateDir } = stack);
   [fleet] = stack.fleets as [Fleet];
 });
 
@@ -68,24 +67,8 @@ test('a completed campaign with failed controllers: faults cleared, `ciu upgrade
   const config: CampaignConfig = {
     inventory: fleet.inventory,
     targets: ['127.63.1.0/24'],
-    profile: {
-      models: {
-        A7210: {
-          imageFile: image.name,
-          server: { host: ftp.host },
-          protocol: 'ftp',
-          credentialsRef: 'image-ftp',
-        },
-      },
-      autoboot: true,
-      maxDownloads: 3,
-      retryInterval: '5s',
-      quickTries: 3,
-      quickTryBackoff: '1s',
-      partition: 'non-boot',
-      // Without the pre-check the full flash fails the copy itself: a Failed controller with one attempt.
-      preChecks: false,
-    },
+    // Without the pre-check the full flash fails the copy itself: a Failed controller with one attempt.
+    profile: stackProfile(stack, image, { preChecks: false }),
   };
   const firstRun = await temporal.client.workflow.start(masterUpgrade, {
     taskQueue: worker.taskQueue,

@@ -18,8 +18,8 @@ import { masterUpgrade, upgradePlanQuery } from '../../workflows';
 import { waitForStatus } from '../fixtures/campaign';
 import { runCiu, type CiuRun } from '../fixtures/ciu';
 import { fleetLogin } from '../fixtures/credentials';
-import { startFleetStack, type FleetStack } from '../fixtures/fleet-stack';
-import { createTestImage, type LocalImageServer } from '../fixtures/servers';
+import { stackProfile, startFleetStack, type FleetStack } from '../fixtures/fleet-stack';
+import { createTestImage } from '../fixtures/servers';
 import { installQuietRuntime } from '../workflow/fake-activities';
 
 const controllerLogin = { username: 'admin', password: 'e2e-Rollout-pw' };
@@ -32,7 +32,6 @@ const image = createTestImage({
 
 let temporal: LocalTemporal;
 let worker: RunningWorker & { taskQueue: string };
-let ftp: LocalImageServer;
 let fleet: Fleet;
 let waveFleet: Fleet;
 let stateDir: string;
@@ -66,7 +65,7 @@ beforeAll(async () => {
       faults: { '127.61.2.2': { bootOldVersion: true } },
     },
   ]);
-  ({ temporal, ftp, worker, stateDir } = stack);
+  ({ temporal, worker, stateDir } = stack);
   [fleet, waveFleet] = stack.fleets as [Fleet, Fleet];
 });
 
@@ -74,24 +73,7 @@ afterAll(() => stack?.stop());
 
 /** The staged profile both tests use: a reboot window, fallback, pre-checks on (the default). */
 function profile(rebootWindow: { from: string; until: string }): CampaignConfig['profile'] {
-  return {
-    models: {
-      A7210: {
-        imageFile: image.name,
-        server: { host: ftp.host },
-        protocol: 'ftp',
-        credentialsRef: 'image-ftp',
-      },
-    },
-    autoboot: true,
-    maxDownloads: 5,
-    retryInterval: '5s',
-    quickTries: 3,
-    quickTryBackoff: '1s',
-    partition: 'non-boot',
-    fallback: true,
-    rebootWindow,
-  };
+  return stackProfile(stack, image, { maxDownloads: 5, fallback: true, rebootWindow });
 }
 
 async function logOf(ip: string): Promise<string> {
