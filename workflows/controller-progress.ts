@@ -17,6 +17,9 @@ export interface ControllerUpgradeResult {
   lastError?: string;
   runningVersion?: string;
   runningBuild?: number;
+  /** Bytes of the image copied, when a copy ran (the master shows them from this result when no last report brought them). */
+  bytes?: number;
+  totalBytes?: number;
 }
 
 /** Search attributes a status change touches (CiuState, CiuAttempts). */
@@ -101,6 +104,7 @@ export class ControllerProgress {
       lastError: status.lastError,
       runningVersion: status.runningVersion,
       runningBuild: status.runningBuild,
+      ...(status.bytes === undefined ? {} : { bytes: status.bytes, totalBytes: status.totalBytes }),
     };
   }
 }

@@ -46,6 +46,7 @@ import {
   abortDownloadSignal,
   rebootPermitGrantSignal,
   rebootPermitRequestSignal,
+  reportEndBySignal,
   rolloutTimingSignal,
   type ControllerReport,
   type RolloutTiming,
@@ -216,6 +217,13 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   let slotQueuedAtStart = reportsWithoutWaiting && input.downloadSlotQueued === true;
   /** This cycle's slot came by grant, so the master already shows its first try. */
   let grantShown = false;
+  /**
+   * Its last state goes to the master by signal: always, unless the master run that started it (its
+   * parent, not whoever else started it with that input) hears its result; then only once that run
+   * hands over (reportEndBySignal) before continuing as new.
+   */
+  let endBySignal =
+    input.endByResult !== true || workflowInfo().parent?.workflowId !== input.master?.workflowId;
   setHandler(controllerStatusQuery, () => status);
   const forged = new ForgedMessages();
   /** A grant or purge that claims to come from the master must be sealed by it; a child without one takes the operator's. */
@@ -249,6 +257,10 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     const { downloadWindow, rebootWindow, startAt } = validated.value;
     timing = { downloadWindow, rebootWindow, startAt };
     timingRevision++;
+  });
+  setHandler(reportEndBySignal, (seal) => {
+    if (!fromMaster(seal, 'reportEndBySignal')) return;
+    endBySignal = true;
   });
   setHandler(purgeSignal, (seal) => {
     if (!fromMaster(seal, 'purge')) return;
@@ -415,6 +427,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
           ...timing,
           downloadSlotGranted: undefined,
           downloadSlotQueued: undefined,
+          endByResult: endBySignal ? undefined : input.endByResult,
           carried: {
             attempts: status.attempts,
             cycles: cycle.cycles,
@@ -751,7 +764,9 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   }
   // After a cancellation the root scope is cancelled too: the last report and the wait must not be.
   await CancellationScope.nonCancellable(async () => {
-    await report({ state: status.state }, true);
+    // A signal that arrives while this task completes fails the completion, so the handover is never missed.
+    if (endBySignal) await report({ state: status.state }, true);
+    else showProgress({ state: status.state });
     await condition(allHandlersFinished);
   });
   return outcome;

@@ -127,5 +127,10 @@ export const rolloutTimingSignal = defineSignal<[timing: RolloutTiming, seal?: U
 export const purgeSignal = defineSignal<[seal?: Uint8Array]>('purge');
 /** Sent by the master when the operator pauses with abortDownloads: stop the download under way, give the slot back and wait for a new one. */
 export const abortDownloadSignal = defineSignal<[seal?: Uint8Array]>('abortDownload');
+/**
+ * Sent by the master run that started the child, before that run continues as new: the child's
+ * result would reach a closed run, so it reports its end by signal (controllerUpdate) instead.
+ */
+export const reportEndBySignal = defineSignal<[seal?: Uint8Array]>('reportEndBySignal');
 /** One controller's status. */
 export const controllerStatusQuery = defineQuery<ControllerStatus>('controllerStatus');

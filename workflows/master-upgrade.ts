@@ -50,6 +50,7 @@ import {
   retryTargetsUpdate,
   rebootPermitGrantSignal,
   rebootPermitRequestSignal,
+  reportEndBySignal,
   rolloutTimingSignal,
   upgradePlanQuery,
   upgradeStatusQuery,
@@ -177,6 +178,14 @@ const queueWithStartPatch = 'children-queued-for-a-slot-at-start';
 const childBehaviourPatch = 'children-told-their-behaviour';
 
 /**
+ * patched() ID: campaigns started before it heard each child's end from its last report, a signal the
+ * child awaited (a workflow task and five events a child, one here); since, a child this run started
+ * ends with its result, and the run tells those still running to report their end by signal before it
+ * continues as new.
+ */
+const childrenEndByResultPatch = 'children-end-by-result';
+
+/**
  * One campaign: verify every image the targets need (headers only), then one controllerUpgrade child
  * per target, with max-downloads enforced here. Accepts purgeTargets and commitConfig at any time;
  * ends when every target is final. The state and its transitions live in CampaignState.
@@ -216,6 +225,10 @@ export async function masterUpgrade(
   let queueWithStart = false;
   /** Children are told which patches are in force (childBehaviourPatch); set before the main loop. */
   let childBehaviour = false;
+  /** Children this run started hear their end from their result (childrenEndByResultPatch); set before the main loop. */
+  let endByResult = false;
+  /** Children this run started whose result has not come yet: their ends, by controller. */
+  const resultsDue = new Map<string, Promise<void>>();
   const state = new CampaignState(validation.config, campaign, log, carried);
   const forged = new ForgedMessages(carried?.forgedMessages);
 
@@ -383,6 +396,7 @@ export async function masterUpgrade(
           ...(slot === 'granted' ? { downloadSlotGranted: true } : {}),
           ...(slot === 'queued' ? { downloadSlotQueued: true } : {}),
           ...(childBehaviour ? { behaviour: 1 } : {}),
+          ...(endByResult ? { endByResult: true } : {}),
           ...rolloutArgs(config.profile),
           ...haltCanHoldReboots(config.profile),
           ...(controllerAttempts > 0 ? { carried: { attempts: controllerAttempts, cycles: 0, run: 1 } } : {}),
@@ -390,14 +404,43 @@ export async function masterUpgrade(
       ],
     }).finally(() => awaitingRunId.delete(controller.ip));
     if (bindRun) state.childStarted(controller.ip, generation, handle.firstExecutionRunId);
-    // Within this run the child's own completion is a second source for its final state.
+    // Within this run the child's own completion is a source for its final state (with endByResult, the only one).
     const ip = controller.ip;
-    void handle.result().then(
+    const ended = handle.result().then(
       ({ cycles: _cycles, ...result }: ControllerUpgradeResult) => {
         if (state.isCurrent(ip, generation)) state.applyReport({ ...result, final: true }, true);
       },
       (err: unknown) => state.childFailed(ip, generation, failureText(describeFailure(err))),
     );
+    if (!endByResult) return;
+    resultsDue.set(ip, ended);
+    void ended.finally(() => {
+      if (resultsDue.get(ip) === ended) resultsDue.delete(ip);
+    });
+  }
+
+  /**
+   * Before this run continues as new: every child it started that has not ended reports its end by
+   * signal from now on. A child that ended before the message reached it sent its result to this run,
+   * which waits for it. A message that reaches a child before its last workflow task completes fails
+   * that completion, so the child always sees it.
+   */
+  async function handOverEnds(): Promise<void> {
+    const due = [...resultsDue];
+    // At most signalsAtOnce pending (children waiting for a reboot window can be thousands).
+    for (let i = 0; i < due.length; i += signalsAtOnce)
+      await Promise.all(
+        due.slice(i, i + signalsAtOnce).map(async ([ip, ended]) => {
+          try {
+            await getExternalWorkflowHandle(controllerWorkflowId(campaign, ip)).signal(
+              reportEndBySignal,
+              sealFromHere('reportEndBySignal'),
+            );
+          } catch {
+            await ended;
+          }
+        }),
+      );
   }
 
   /** Starts not yet acknowledged, by controller; sends and starts not yet finished (awaited before the run ends). */
@@ -558,9 +601,9 @@ export async function masterUpgrade(
       if (pending) await pending;
       await send();
     } catch (err) {
-      // The child already ended (it reported before closing); nothing to stop or grant.
+      // The child already ended (it reported before closing, or its result is on its way here); nothing to stop or grant.
       log.info('child not signalled', { campaign, controller: ip, error: describeFailure(err).message });
-      state.childGone(ip);
+      if (!resultsDue.has(ip)) state.childGone(ip);
     } finally {
       signalsPending--;
     }
@@ -608,6 +651,7 @@ export async function masterUpgrade(
   const startAsSlotsFree = patched(startAsSlotsFreePatch);
   queueWithStart = patched(queueWithStartPatch);
   childBehaviour = patched(childBehaviourPatch);
+  endByResult = patched(childrenEndByResultPatch);
   let startedThisRun = 0;
   // Only a wave's soak time sets it: campaigns without one wait exactly as before, with no timer.
   let soakMs: number | undefined;
@@ -657,6 +701,7 @@ export async function masterUpgrade(
       (bounded && startedThisRun >= childrenPerRun)
     ) {
       await Promise.all(inFlight);
+      await handOverEnds();
       await condition(allHandlersFinished);
       // The retry seeded this run; the next one continues from the carried state.
       const { retry: _seeded, ...nextOptions } = options;

@@ -353,6 +353,11 @@ export const controllerUpgradeInputSchema = z.strictObject({
   /** The master queued it for a download slot with its start: its first download cycle waits for the grant without asking. */
   downloadSlotQueued: z.boolean('must be true or false').optional(),
   /**
+   * The master run that started it hears its end from its result: it sends no last report unless that
+   * run hands over first (reportEndBySignal). Absent: its end is reported by signal, as before.
+   */
+  endByResult: z.boolean('must be true or false').optional(),
+  /**
    * Ask the master for a reboot permit before the reload even outside a redundancy group: the campaign
    * has a failure budget, and a halt holds every reboot not yet begun. Default false.
    */

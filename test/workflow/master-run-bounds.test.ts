@@ -57,13 +57,24 @@ function peakPendingSignals(events: temporal.api.history.v1.IHistoryEvent[]): nu
 const childStarts = (events: temporal.api.history.v1.IHistoryEvent[]) =>
   events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).length;
 
-test('a run starts at most childrenPerRun children, then continues as new; every controller still ends upgraded', async () => {
+/** The names of the signals a history received and of those it sent, in order. */
+function signalNames(events: temporal.api.history.v1.IHistoryEvent[]): {
+  received: string[];
+  sent: string[];
+} {
+  return {
+    received: events.flatMap((e) => e.workflowExecutionSignaledEventAttributes?.signalName ?? []),
+    sent: events.flatMap((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName ?? []),
+  };
+}
+
+test('a run starts at most childrenPerRun children, then continues as new; every controller still ends upgraded, its end heard by result or, once its run handed over, by signal', async () => {
   const { activities } = fakeActivities();
   const config = campaignConfig(
     ips(9).map((ip) => controller(ip)),
     { autoboot: true },
   );
-  const { summary, runs } = await withWorker(
+  const { summary, runs, children } = await withWorker(
     { connection: env.nativeConnection, activities },
     async (taskQueue) => {
       const handle = await env.client.workflow.start(masterUpgrade, {
@@ -71,12 +82,37 @@ test('a run starts at most childrenPerRun children, then continues as new; every
         workflowId: `children-per-run-${taskQueue}`,
         args: [config, undefined, { searchAttributes: false, childrenPerRun: 4 }],
       });
-      return { summary: await handle.result(), runs: await runHistories(handle, handle.firstExecutionRunId) };
+      const summary = await handle.result();
+      const children = await Promise.all(
+        ips(9).map(
+          async (ip) =>
+            (await env.client.workflow.getHandle(controllerWorkflowId(handle.workflowId, ip)).fetchHistory())
+              .events ?? [],
+        ),
+      );
+      return { summary, runs: await runHistories(handle, handle.firstExecutionRunId), children };
     },
   );
   expect(summary.counts).toEqual({ upgraded: 9 });
   expect(summary.controllers).toHaveLength(9);
   expect(runs.map(childStarts).filter((n) => n > 0)).toEqual([4, 4, 1]);
+  // A run about to continue as new told each child it started that had not ended to report its end by signal.
+  const handedOver = runs.flatMap((events) =>
+    signalNames(events).sent.filter((n) => n === 'reportEndBySignal'),
+  );
+  const told = children.filter((events) => signalNames(events).received.includes('reportEndBySignal'));
+  // (A child that ended just before the message reached it sent its result to the run, which waited for it.)
+  expect(told.length).toBeLessThanOrEqual(handedOver.length);
+  expect(told.length).toBeGreaterThan(0);
+  // After its reboot, a child told so sends its last report ('upgraded') by signal; one whose run heard its result sends none.
+  for (const events of children) {
+    const afterReboot = events.slice(
+      events.map((e) => Boolean(e.activityTaskCompletedEventAttributes)).lastIndexOf(true),
+    );
+    const wasTold = signalNames(events).received.includes('reportEndBySignal');
+    expect(signalNames(afterReboot).sent).toEqual(wasTold ? ['controllerUpdate'] : []);
+  }
+  expect(told.length).toBeLessThan(9);
   // Every continued run gets room for a long replay: 30 s workflow tasks.
   const taskTimeouts = runs.map(
     (events) => events[0]?.workflowExecutionStartedEventAttributes?.workflowTaskTimeout?.seconds,
