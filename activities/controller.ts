@@ -53,7 +53,16 @@ export interface ControllerActivityDeps {
   rebootPollMs?: number;
   /** A download with no byte progress this long fails as DownloadStalled. Default 60 s. */
   downloadStallMs?: number;
+  /**
+   * How long a combined activity's session stays logged in after it ends, for the next step on the
+   * same controller on this worker (the copy after the look, the reboot after the copy), as a script
+   * keeps one session from the look to the reload. Default 10 s; 0 closes it at once.
+   */
+  sessionParkMs?: number;
 }
+
+/** Sessions parked at once on a worker, at most: beyond, an ending session is closed. */
+const parkedAtMost = 64;
 
 type ControllerActivities = Pick<
   UpgradeActivities,
@@ -77,6 +86,14 @@ type ControllerActivities = Pick<
 interface SharedSession {
   run<T>(body: (driver: ControllerDriver) => Promise<T>, signal?: AbortSignal): Promise<T>;
   close(): void;
+  /** Hands its session over (still logged in, if it has one and no step failed) and forgets it. */
+  release(): ControllerDriver | undefined;
+}
+
+/** The login a session holds: a parked one serves only a controller reached the same way. */
+function loginKey(controller: Controller): string {
+  const { ssh, credentialsRef, dialect } = controller;
+  return JSON.stringify([ssh.host, ssh.port ?? 22, ssh.hostKey ?? null, credentialsRef, dialect ?? null]);
 }
 
 /** Heartbeat period while a copy runs; the worker throttles what reaches the server. */
@@ -178,7 +195,7 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
         // Aborting `signal` ends the login or the session at once, as withDriver's does.
         signal?.addEventListener('abort', close, { once: true });
         try {
-          kept ??= await open(controller, signal);
+          kept ??= unpark(controller) ?? (await open(controller, signal));
           return await body(kept);
         } catch (err) {
           close();
@@ -189,7 +206,48 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
         }
       },
       close,
+      release() {
+        const driver = kept;
+        kept = undefined;
+        return driver;
+      },
     };
+  }
+
+  /**
+   * Sessions combined activities left logged in, by login: the next step on the same controller takes
+   * one instead of logging in (a key exchange and the CLI's preparation). Closed after sessionParkMs,
+   * or when the controller or the network closes them (then they are not taken).
+   */
+  const parked = new Map<string, { driver: ControllerDriver; timer: NodeJS.Timeout }>();
+  const parkMs = deps.sessionParkMs ?? 10_000;
+
+  function park(controller: Controller, driver: ControllerDriver | undefined): void {
+    if (!driver) return;
+    const key = loginKey(controller);
+    unpark(controller)?.close();
+    if (!driver.isOpen || parkMs <= 0 || parked.size >= parkedAtMost) {
+      driver.close();
+      return;
+    }
+    const timer = setTimeout(() => {
+      if (parked.get(key)?.driver === driver) parked.delete(key);
+      driver.close();
+    }, parkMs);
+    // A parked session never keeps a stopping worker alive.
+    timer.unref();
+    parked.set(key, { driver, timer });
+  }
+
+  function unpark(controller: Controller): ControllerDriver | undefined {
+    const key = loginKey(controller);
+    const entry = parked.get(key);
+    if (!entry) return undefined;
+    parked.delete(key);
+    clearTimeout(entry.timer);
+    if (entry.driver.isOpen) return entry.driver;
+    entry.driver.close();
+    return undefined;
   }
 
   /** The session oneLogin opened around the running steps, for the very controller it was given. */
@@ -201,10 +259,15 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
 
   async function oneLogin<T>(controller: Controller, steps: () => Promise<T>): Promise<T> {
     const session = sharedSession(controller);
+    let ok = false;
     try {
-      return await loggedIn.run({ controller, session }, steps);
+      const result = await loggedIn.run({ controller, session }, steps);
+      ok = true;
+      return result;
     } finally {
-      session.close();
+      // Steps that ended well leave the session for the controller's next step on this worker.
+      if (ok) park(controller, session.release());
+      else session.close();
     }
   }
 

@@ -167,6 +167,11 @@ export class ControllerDriver {
     this.session.close();
   }
 
+  /** Whether the session is still up: a parked one is reused only then. */
+  get isOpen(): boolean {
+    return this.session.isOpen;
+  }
+
   close(): void {
     this.session.close();
   }

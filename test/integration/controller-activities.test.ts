@@ -91,7 +91,12 @@ function plainLogin(): CredentialPolicy {
 }
 
 function activities(
-  extra: { knownHostsFile?: string; timeouts?: { copyIdleMs: number }; rebootPollMs?: number } = {},
+  extra: {
+    knownHostsFile?: string;
+    timeouts?: { copyIdleMs: number };
+    rebootPollMs?: number;
+    sessionParkMs?: number;
+  } = {},
 ) {
   return createControllerActivities({
     credentials: staticCredentialStore({
@@ -213,7 +218,7 @@ beforeAll(async () => {
     payloadLength: 512 * 1024 * 1024,
   });
   fleet = await startFleet({
-    count: 14,
+    count: 15,
     subnet: '127.52.0.0/24',
     models: ['A7210', 'A7010'],
     version: '6.3.1.0',
@@ -467,12 +472,13 @@ describe('downloadImage: the controller fetches the image itself', () => {
   });
 });
 
-describe('the combined activities: one login each', () => {
-  test('the look (inspect and show storage) and the copy with its check each log in to the controller once', async () => {
-    const c = controller(14);
+describe('the combined activities: one login each, kept for the next step on the same worker', () => {
+  /** The look, then the copy with its check, on one worker's activities; the simulator's accepted logins after each. */
+  async function lookThenCopy(ip: number, sessionParkMs?: number): Promise<number[]> {
+    const c = controller(ip);
     const image = imageFor(c);
     const simulated = fleet.controller(c.ip);
-    const { oneLogin, ...steps } = activities();
+    const { oneLogin, ...steps } = activities(sessionParkMs === undefined ? {} : { sessionParkMs });
     const { lookBeforeDownload, downloadAndVerifyImage } = combinedSteps({ ...steps, oneLogin });
     const before = simulated.logins;
     const look = await run(lookBeforeDownload, {
@@ -481,9 +487,9 @@ describe('the combined activities: one login each', () => {
       target: { version: image.header.version, build: image.header.build },
     });
     expect(look.storage?.freeBytes).toBeGreaterThan(0);
-    expect(simulated.logins - before).toBe(1);
+    const afterLook = simulated.logins - before;
     await run(downloadAndVerifyImage, {
-      controller: c,
+      controller: { ...c },
       source: sourceOn(ftp, 'ftp', image.name, 'image-ftp'),
       partition: 1,
       campaign: 'one-login',
@@ -491,7 +497,15 @@ describe('the combined activities: one login each', () => {
       expected: verified(image),
     });
     expect(simulated.snapshot().partitions[1]?.version).toBe(image.header.version);
-    expect(simulated.logins - before).toBe(2);
+    return [afterLook, simulated.logins - before];
+  }
+
+  test('the look (inspect and show storage) logs in once and leaves its session to the copy with its check, which logs in no more', async () => {
+    expect(await lookThenCopy(14)).toEqual([1, 1]);
+  });
+
+  test('with sessions not kept (sessionParkMs 0) each combined activity logs in once', async () => {
+    expect(await lookThenCopy(15, 0)).toEqual([1, 2]);
   });
 });
 
