@@ -304,12 +304,12 @@ export class DeviceSession {
     });
   }
 
-  /** Ends the session; safe to call twice. */
   /** Whether the connection is still up (neither side closed it, no error ended it). */
   get isOpen(): boolean {
     return !this.closed;
   }
 
+  /** Ends the session; safe to call twice. */
   close(): void {
     if (!this.closed) this.channel.end();
     this.client.end();
