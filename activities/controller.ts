@@ -195,7 +195,7 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
         // Aborting `signal` ends the login or the session at once, as withDriver's does.
         signal?.addEventListener('abort', close, { once: true });
         try {
-          kept ??= unpark(controller) ?? (await open(controller, signal));
+          kept ??= unpark(loginKey(controller)) ?? (await open(controller, signal));
           return await body(kept);
         } catch (err) {
           close();
@@ -225,7 +225,7 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
   function park(controller: Controller, driver: ControllerDriver | undefined): void {
     if (!driver) return;
     const key = loginKey(controller);
-    unpark(controller)?.close();
+    unpark(key)?.close();
     if (!driver.isOpen || parkMs <= 0 || parked.size >= parkedAtMost) {
       driver.close();
       return;
@@ -239,8 +239,8 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
     parked.set(key, { driver, timer });
   }
 
-  function unpark(controller: Controller): ControllerDriver | undefined {
-    const key = loginKey(controller);
+  /** The session parked under `key`, if it is still up (it is no longer parked either way). */
+  function unpark(key: string): ControllerDriver | undefined {
     const entry = parked.get(key);
     if (!entry) return undefined;
     parked.delete(key);

@@ -478,7 +478,7 @@ describe('the combined activities: one login each, kept for the next step on the
     const c = controller(ip);
     const image = imageFor(c);
     const simulated = fleet.controller(c.ip);
-    const { oneLogin, ...steps } = activities(sessionParkMs === undefined ? {} : { sessionParkMs });
+    const { oneLogin, ...steps } = activities({ sessionParkMs });
     const { lookBeforeDownload, downloadAndVerifyImage } = combinedSteps({ ...steps, oneLogin });
     const before = simulated.logins;
     const look = await run(lookBeforeDownload, {
