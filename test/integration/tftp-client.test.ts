@@ -153,7 +153,9 @@ async function readAll(port: number, options: Parameters<typeof tftpRead>[4] = {
       chunks.push(Buffer.from(data));
       sizes.push(tsize);
     },
-    { retransmitMs: 100, ...options },
+    // Long enough that a loaded CI machine never retransmits by accident, so the ACKs are exact; the
+    // tests about loss pass a short one.
+    { retransmitMs: 2000, ...options },
   );
   // The client resolves once it has sent its last ACK; the fake may not have read it yet.
   await fake?.until(() => fake?.acknowledgedAll === true);
@@ -187,7 +189,7 @@ test('falls back to 512-byte blocks when the server ignores options', async () =
 test('a lost block is recovered by retransmitting the last ACK after the timeout', async () => {
   const content = randomBytes(5000);
   fake = await startFake({ content, drop: [3] });
-  const got = await readAll(fake.port, { blksize: 1000 });
+  const got = await readAll(fake.port, { blksize: 1000, retransmitMs: 100 });
   expect(got.content.equals(content)).toBe(true);
   expect(fake.acks.filter((a) => a === 2)).toHaveLength(2);
 });
