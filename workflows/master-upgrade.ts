@@ -468,22 +468,21 @@ export async function masterUpgrade(
     if (work) void track(work);
   }
 
+  /** What a child starting now gets with its start: a free download slot, else a place in the slot queue (or neither). */
+  function slotWithStart(ip: string): 'granted' | 'queued' | undefined {
+    if (state.slotWithStart(ip)) return 'granted';
+    return queueWithStart && state.queueWithStart(ip) ? 'queued' : undefined;
+  }
+
   /**
    * Starts the children without waiting for them (a start that fails ends its controller as failed),
-   * each with a free download slot while there is one, else with a place in the slot queue: no request for its first cycle.
+   * each with a free download slot while there is one, else with a place in the slot queue: no request
+   * for its first cycle. With slotHoldersFirst the others' starts go out once every holder started.
    */
   function startWithoutWaiting(dispatches: Dispatch[]): Promise<void[]> {
-    const slots = dispatches.map(({ controller: { ip } }) =>
-      state.slotWithStart(ip)
-        ? ('granted' as const)
-        : queueWithStart && state.queueWithStart(ip)
-          ? ('queued' as const)
-          : undefined,
-    );
-    const begin = (
-      { dispatch, slot }: { dispatch: Dispatch; slot?: 'granted' | 'queued' },
-      after?: Promise<unknown>,
-    ) => {
+    // Every slot is decided now, in this workflow task; only the start commands may come later.
+    const batch = dispatches.map((dispatch) => ({ dispatch, slot: slotWithStart(dispatch.controller.ip) }));
+    const begin = ({ dispatch, slot }: (typeof batch)[number], after?: Promise<unknown>) => {
       const ip = dispatch.controller.ip;
       const initiated = after ? after.then(() => start(dispatch, slot)) : start(dispatch, slot);
       const started = initiated.catch((err: unknown) =>
@@ -495,9 +494,7 @@ export async function masterUpgrade(
       });
       return track(started);
     };
-    const batch = dispatches.map((dispatch, i) => ({ dispatch, slot: slots[i] }));
     if (!slotHoldersFirst) return Promise.all(batch.map((one) => begin(one)));
-    // Slot holders first: the others' starts wait until every holder of this batch started.
     const holders = batch.filter(({ slot }) => slot === 'granted').map((one) => begin(one));
     const holdersStarted = holders.length > 0 ? Promise.all(holders) : undefined;
     const others = batch.filter(({ slot }) => slot !== 'granted').map((one) => begin(one, holdersStarted));
