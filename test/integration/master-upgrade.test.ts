@@ -488,7 +488,7 @@ test('the master continues as new with its state when its history grows, and sti
   const config = campaignConfig(fleet(...ips), { maxDownloads: 5 });
   const { summary, runs } = await withCampaign(
     activities,
-    [config, undefined, { historyLimit: 150 }],
+    [config, undefined, { historyLimit: 50 }],
     async (handle) => {
       const summary = await handle.result();
       let runs = 0;
