@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { HEADER_SIZE, buildImage, type ImageHeader } from '../../src/image';
@@ -28,6 +28,14 @@ interface FlashState {
  * boot settings — so a simulator restarted on the same state dir comes back as it was.
  */
 export class Flash {
+  /**
+   * Each partition file's payload SHA-256 as this simulator last read it, with the file's identity
+   * (inode, size, change and modification times) then: one process simulates a whole fleet, so a
+   * hash a real controller computes on its own CPU in parallel would otherwise queue behind every
+   * other controller's. Any change to the file since is seen, and the payload is read again.
+   */
+  private readonly digests = new Map<0 | 1, { sha256: string; stamp: string }>();
+
   private constructor(
     private readonly dir: string,
     private state: FlashState,
@@ -74,9 +82,10 @@ export class Flash {
     return image;
   }
 
-  /** Moves a verified downloaded image file into a partition. */
+  /** Moves a downloaded image file, whose payload matched the header's SHA-256, into a partition. */
   async install(n: 0 | 1, file: string, header: ImageHeader): Promise<void> {
     await rename(file, this.file(n));
+    this.digests.set(n, { sha256: header.payloadSha256, stamp: await this.stamp(n) });
     this.state.partitions[n] = imageOf(header);
     await this.save();
   }
@@ -95,6 +104,9 @@ export class Flash {
   /** SHA-256 of the payload as it is on flash now (not what the header claims). */
   async actualSha256(n: 0 | 1): Promise<string | undefined> {
     if (!this.partition(n)) return undefined;
+    const stamp = await this.stamp(n);
+    const known = this.digests.get(n);
+    if (known?.stamp === stamp) return known.sha256;
     const hash = createHash('sha256');
     await pipeline(
       createReadStream(this.file(n), { start: HEADER_SIZE }),
@@ -102,7 +114,14 @@ export class Flash {
         for await (const chunk of chunks) hash.update(chunk);
       },
     );
-    return hash.digest('hex');
+    const sha256 = hash.digest('hex');
+    this.digests.set(n, { sha256, stamp });
+    return sha256;
+  }
+
+  private async stamp(n: 0 | 1): Promise<string> {
+    const { ino, size, ctimeNs, mtimeNs } = await stat(this.file(n), { bigint: true });
+    return `${ino}:${size}:${ctimeNs}:${mtimeNs}`;
   }
 
   /** A scratch file for a download in progress. */
