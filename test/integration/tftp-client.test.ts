@@ -279,7 +279,8 @@ test('no answer at all is unreachable after the retries', async () => {
       code: 'unreachable',
       message: `no answer from tftp server 127.0.0.1:${port} after 3 tries`,
     });
-    expect(Date.now() - started).toBeLessThan(1000);
+    // 3 × 50 ms; the client's own default (1 s a try) would take 3 s, so a loaded machine has room.
+    expect(Date.now() - started).toBeLessThan(2500);
   } finally {
     silent.close();
   }
