@@ -1,9 +1,6 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { HEADER_SIZE, buildImage, type ImageHeader } from '../../src/image';
+import { buildImage, payloadSha256, type ImageHeader } from '../../src/image';
 
 /** What a partition holds. */
 export interface PartitionImage {
@@ -107,14 +104,7 @@ export class Flash {
     const stamp = await this.stamp(n);
     const known = this.digests.get(n);
     if (known?.stamp === stamp) return known.sha256;
-    const hash = createHash('sha256');
-    await pipeline(
-      createReadStream(this.file(n), { start: HEADER_SIZE }),
-      async (chunks: AsyncIterable<Buffer>) => {
-        for await (const chunk of chunks) hash.update(chunk);
-      },
-    );
-    const sha256 = hash.digest('hex');
+    const sha256 = await payloadSha256(this.file(n));
     this.digests.set(n, { sha256, stamp });
     return sha256;
   }

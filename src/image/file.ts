@@ -24,6 +24,18 @@ export async function inspectImageFile(path: string): Promise<ImageHeader> {
   return parseImageHeader((await readStart(path)).start);
 }
 
+/** SHA-256 (hex) of a local image file's payload, whatever its header says (streamed). */
+export async function payloadSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(
+    createReadStream(path, { start: ciuCodec.headerSize }),
+    async (chunks: AsyncIterable<Buffer>) => {
+      for await (const chunk of chunks) hash.update(chunk);
+    },
+  );
+  return hash.digest('hex');
+}
+
 /** Checks a local image whole: header, then payload length and SHA-256 against it (streamed). */
 export async function verifyImageFile(path: string): Promise<ImageHeader> {
   const { start, size } = await readStart(path);
@@ -40,11 +52,7 @@ export async function verifyImageFile(path: string): Promise<ImageHeader> {
       'payload-mismatch',
       `image ${path} has ${payloadBytes - header.payloadLength} bytes after the ${header.payloadLength}-byte payload`,
     );
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path, { start: headerSize }), async (chunks: AsyncIterable<Buffer>) => {
-    for await (const chunk of chunks) hash.update(chunk);
-  });
-  const actual = hash.digest('hex');
+  const actual = await payloadSha256(path);
   if (actual !== header.payloadSha256)
     throw new ImageFormatError(
       'payload-mismatch',

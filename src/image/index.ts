@@ -9,7 +9,7 @@ export { ImageFormatError, type ImageFormatErrorCode } from './errors';
 export { MAX_PAYLOAD_LENGTH, ciuCodec } from './ciu-codec';
 export { encodeImageHeader, parseImageHeader } from './codecs';
 export { buildImage, type BuildImageOptions } from './build';
-export { inspectImageFile, verifyImageFile } from './file';
+export { inspectImageFile, payloadSha256, verifyImageFile } from './file';
 export { describeImageHeader } from './describe';
 export {
   ImageKeyError,
