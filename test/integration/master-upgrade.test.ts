@@ -187,10 +187,19 @@ test('a failed verification dispatches no child and fails the campaign with a pe
 test('max-downloads=2 with 6 targets never has more than 2 downloads in flight', async () => {
   let inFlight = 0;
   let peak = 0;
+  let started = 0;
   const { activities } = fakeActivities({
+    // Each copy lasts until a second one runs beside it or every copy has started (at most 10 s, so
+    // a master that allowed only one shows as a peak of 1 however loaded the machine is), then
+    // 300 ms more, long enough for a third to show up if the master ever allowed it.
     downloadImage: async () => {
       inFlight++;
+      started++;
       peak = Math.max(peak, inFlight);
+      const until = Date.now() + 10_000;
+      while (inFlight < 2 && started < 6 && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
       await new Promise((r) => setTimeout(r, 300));
       inFlight--;
       return { bytes: 4096 };
