@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import { campaignConfig, controller, fakeActivities, installQuietRuntime } from 
 // its --codec-endpoint, and `ciu show upgrade status` with and without the key file.
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'ciu-encryption-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const keyFile = join(dir, 'payload-keys.yaml');
 const controllerIp = '10.1.4.17';
 const imageServer = '10.0.0.5';

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sshTrust, type CredentialPolicy, type CredentialUse } from '../../src/credentials/policy';
@@ -11,6 +11,7 @@ import {
 } from '../../src/credentials/store';
 
 const dir = mkdtempSync(join(tmpdir(), 'ciu-cred-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
 function storeFile(content: string, mode = 0o600): string {

@@ -1,5 +1,5 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
@@ -12,6 +12,7 @@ import {
 } from '../../src/temporal/payload-codec';
 
 const dir = mkdtempSync(join(tmpdir(), 'ciu-keys-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const text = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString('utf8');
 const input = { inventory: [{ ip: '10.1.4.17', model: 'A7210' }], server: '10.0.0.5:21' };
 
