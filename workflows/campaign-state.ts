@@ -243,9 +243,12 @@ class TargetTally {
   /** No child and waiting for its image check: what takeDispatches may start. */
   unstarted = 0;
   purgesPending = 0;
+  /** Every target: the campaign's size, which sets how far children start ahead of a slot. */
+  all = 0;
 
   count(entry: TargetEntry, sign: 1 | -1): void {
     const { child, status } = entry;
+    this.all += sign;
     this.byState.set(status.state, (this.byState.get(status.state) ?? 0) + sign);
     if (!isFinal(entry) || child === 'running') this.unfinished += sign;
     if (child === 'running' && (status.state === 'pending' || status.state === 'downloading'))
@@ -866,11 +869,19 @@ export class CampaignState {
 
   /**
    * How many more children may start now: twice max-downloads may be alive before their download
-   * (looking, waiting for a slot, holding one). Starting every child at once queued thousands of
-   * first tasks ahead of the few holding a slot, and kept them all in the workers' memory.
+   * (looking, waiting for a slot, holding one), so a child's look overlaps another's download.
+   * Starting every child at once queued thousands of first tasks ahead of the few holding a slot,
+   * and kept them all in the workers' memory. Without `ahead`, only as many as there are free
+   * slots: each child starts with its slot, one master command instead of a start and a grant.
    */
-  startRoom(): number {
-    return Math.max(0, 2 * this.config.profile.maxDownloads - this.tally.beforeDownload);
+  startRoom(ahead = true): number {
+    const alive = (ahead ? 2 : 1) * this.config.profile.maxDownloads;
+    return Math.max(0, alive - this.tally.beforeDownload);
+  }
+
+  /** How many targets the campaign has. */
+  size(): number {
+    return this.tally.all;
   }
 
   /** Every target final and no child still running. */

@@ -88,6 +88,12 @@ export interface MasterOptions {
   /** Purges, slot grants and timing changes sent at once; more wait for those to finish (Temporal allows 2,000 pending). Default 500. */
   signalsAtOnce?: number;
   /**
+   * Targets up to which children start ahead of their download slot (twice max-downloads alive), so
+   * one child's look overlaps another's download; a larger campaign starts each child with a free
+   * slot, sparing its busy master a grant per controller. Default 1,000.
+   */
+  lookAheadUpTo?: number;
+  /**
    * A retry after the campaign completed (src/domain/completed-retry.ts): this run starts from the
    * completed run's result and starts only the selected retryable controllers again. Absent: a new campaign.
    */
@@ -194,6 +200,14 @@ const childrenEndByResultPatch = 'children-end-by-result';
 const slotHoldersFirstPatch = 'children-with-a-slot-start-first';
 
 /**
+ * patched() ID: campaigns started before it started children ahead of their download slot whatever
+ * their size; since, one larger than `lookAheadUpTo` starts each child only with a free slot. There
+ * the master's commands are what a slot waits for (README, Performance): a start and a grant per
+ * controller became one start.
+ */
+const largeCampaignsStartWithSlotPatch = 'large-campaigns-start-children-with-their-slot';
+
+/**
  * One campaign: verify every image the targets need (headers only), then one controllerUpgrade child
  * per target, with max-downloads enforced here. Accepts purgeTargets and commitConfig at any time;
  * ends when every target is final. The state and its transitions live in CampaignState.
@@ -227,6 +241,7 @@ export async function masterUpgrade(
   const historyLimit = options.historyLimit ?? 6_000;
   const childrenPerRun = options.childrenPerRun ?? 1_500;
   const signalsAtOnce = options.signalsAtOnce ?? 500;
+  const lookAheadUpTo = options.lookAheadUpTo ?? 1_000;
   /** The run bounds (masterRunBoundsPatch) apply; set before the main loop, the only place signals are sent. */
   let bounded = false;
   /** Children without a free slot are queued for one with their start (queueWithStartPatch); set before the main loop. */
@@ -671,6 +686,7 @@ export async function masterUpgrade(
   childBehaviour = patched(childBehaviourPatch);
   endByResult = patched(childrenEndByResultPatch);
   slotHoldersFirst = patched(slotHoldersFirstPatch);
+  const largeStartWithSlot = patched(largeCampaignsStartWithSlotPatch);
   let startedThisRun = 0;
   // Only a wave's soak time sets it: campaigns without one wait exactly as before, with no timer.
   let soakMs: number | undefined;
@@ -687,7 +703,7 @@ export async function masterUpgrade(
     if (withoutWaiting) {
       const dispatches = state.takeDispatches(
         bounded ? Math.min(dispatchBatch, childrenPerRun - startedThisRun) : dispatchBatch,
-        startAsSlotsFree ? state.startRoom() : undefined,
+        startAsSlotsFree ? state.startRoom(!largeStartWithSlot || state.size() <= lookAheadUpTo) : undefined,
       );
       startedThisRun += dispatches.length;
       const started = dispatches.length > 0 ? startWithoutWaiting(dispatches) : undefined;

@@ -198,6 +198,45 @@ test('at most twice max-downloads children are alive before their download: the 
   expect(summary.counts).toEqual({ 'downloaded-reboot-required': 10 });
 });
 
+test('a campaign larger than lookAheadUpTo starts each child only with a free slot: no child waits for a grant, and max-downloads still holds', async () => {
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const { activities, calls } = fakeActivities({
+    downloadImage: async () => {
+      await held;
+      return { bytes: 1024 };
+    },
+  });
+  const config = campaignConfig(
+    ips(10).map((ip) => controller(ip)),
+    { maxDownloads: 2 },
+  );
+  const looked = () => new Set(calls.filter((c) => c.name === 'inspectController').map((c) => c.ip)).size;
+  const workflowId = `start-with-slot-${Date.now()}`;
+  const summary = await withWorker({ connection: env.nativeConnection, activities }, async (taskQueue) => {
+    const handle = await env.client.workflow.start(masterUpgrade, {
+      taskQueue,
+      workflowId,
+      args: [config, undefined, { searchAttributes: false, lookAheadUpTo: 9 }],
+    });
+    try {
+      // Two hold a slot and their download waits; the eight others wait unstarted, none looked at.
+      await eventually(async () => looked() >= 2, { timeoutMs: 20_000 });
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(looked()).toBe(2);
+      expect((await handle.query(upgradeStatusQuery)).counts['waiting-verification']).toBe(8);
+    } finally {
+      release();
+    }
+    return handle.result();
+  });
+  expect(summary.counts).toEqual({ 'downloaded-reboot-required': 10 });
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  const { sent } = signalNames(history.events ?? []);
+  expect(sent.filter((name) => name === 'downloadSlotGrant')).toEqual([]);
+  expect(childStarts(history.events ?? [])).toBe(10);
+});
+
 test('a child started while every slot is taken is queued with its start: it never asks for a slot, and max-downloads still holds', async () => {
   let downloading = 0;
   let mostAtOnce = 0;
