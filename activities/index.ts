@@ -2,6 +2,7 @@ import type { CredentialStore } from '../src/credentials/store';
 import type { TrustedImageKeys } from '../src/image';
 import type { Logger } from '../src/logging';
 import { combinedSteps } from './combined';
+import { createConfigStoreActivities } from './config-store';
 import { createControllerActivities } from './controller';
 import type { UpgradeActivities } from './types';
 import { createImageActivities } from './verify-image';
@@ -19,13 +20,20 @@ export interface ActivityDeps {
   rebootPollMs?: number;
   /** Public keys of the image signers verifyImage trusts (env CIU_IMAGE_KEYS). Default none. */
   trustedImageKeys?: TrustedImageKeys;
+  /** Directory of configs passed by reference (env CIU_CONFIG_STORE). Default none: such a campaign fails, saying so. */
+  configStore?: string;
 }
 
 /** Every activity the ciu workflows call, bound to the worker's dependencies. */
 export function createActivities(deps: ActivityDeps): UpgradeActivities {
   // oneLogin is how the combined activities share a login, not an activity a workflow may schedule.
   const { oneLogin, ...controller } = createControllerActivities(deps);
-  return { ...createImageActivities(deps), ...controller, ...combinedSteps({ ...controller, oneLogin }) };
+  return {
+    ...createImageActivities(deps),
+    ...createConfigStoreActivities(deps),
+    ...controller,
+    ...combinedSteps({ ...controller, oneLogin }),
+  };
 }
 
 export { combinedSteps } from './combined';

@@ -6,6 +6,7 @@
  * (failureTypes). Permanent ones are nonRetryable. Activity retry policies are the workflow's
  * choice; downloadImage runs once per call, because the workflow itself counts the quick tries.
  */
+import type { ConfigRef } from '../src/domain/config-ref';
 import type { Controller } from '../src/domain/types';
 import type { ControllerFacts, ImageSource, VerifiedImage, VerifyImageInput } from '../src/domain/schemas';
 
@@ -96,6 +97,8 @@ export interface RebootResult {
 
 /** Every activity the workflows call. Heartbeats: downloadImage and downloadAndVerifyImage ({ bytes, totalBytes }), rebootController. */
 export interface UpgradeActivities {
+  /** Reads a config passed by reference from the worker's config store, checking its length and hash. */
+  loadCampaignConfig(ref: ConfigRef): Promise<unknown>;
   /** Reads only the image header from its server and checks it; returns the header facts. */
   verifyImage(input: VerifyImageInput): Promise<VerifiedImage>;
   /** Asks the controller what it runs and what each partition holds. */

@@ -26,6 +26,9 @@ const single = {
   verifyImageOnController: async () => undefined,
   logOnController: async () => undefined,
   rebootController: async () => undefined,
+  loadCampaignConfig: async () => {
+    throw new Error('the bench passes its configs inline');
+  },
 } satisfies StepActivities;
 
 /** ciu's activities doing nothing: what is left of a campaign's time is orchestration. */

@@ -22,6 +22,8 @@ export const settingVariables = {
   TEMPORAL_TLS_CLIENT_KEY_DATA: 'the same key, inline PEM',
   CIU_HOME: "the master's config directory for `ciu` (default ./.ciu)",
   CIU_CREDENTIALS_FILE: 'YAML/JSON credential store the worker resolves credentials references in',
+  CIU_CONFIG_STORE:
+    'directory `ciu` and every worker share for configs passed by reference (default none: configs inline)',
   CIU_KNOWN_HOSTS: 'known_hosts file for SSH endpoints whose host key the credential store does not list',
   CIU_TLS_CA_FILE: 'CA bundle trusted for ftps image servers (default: the system CAs)',
   CIU_PAYLOAD_KEYS:
@@ -72,6 +74,8 @@ export function temporalConnectionEnv(env: NodeJS.ProcessEnv = process.env): Rec
 export interface CiuSettings {
   home: string;
   credentialsFile?: string;
+  /** Unset: configs travel inline only, up to maxConfigBytes. */
+  configStore?: string;
   knownHostsFile?: string;
   tlsCaFile?: string;
   payloadKeysFile?: string;
@@ -133,6 +137,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): CiuSettin
   };
   const files = {
     credentialsFile: optional(env.CIU_CREDENTIALS_FILE),
+    configStore: optional(env.CIU_CONFIG_STORE),
     knownHostsFile: optional(env.CIU_KNOWN_HOSTS),
     tlsCaFile: optional(env.CIU_TLS_CA_FILE),
     payloadKeysFile: optional(env.CIU_PAYLOAD_KEYS),

@@ -65,6 +65,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       credentials: credentialStore(credentialsFile ? { file: credentialsFile } : {}),
       trustedImageKeys,
       ...(knownHostsFile ? { knownHostsFile } : {}),
+      ...(settings.configStore !== undefined ? { configStore: settings.configStore } : {}),
       ...(settings.downloadStallMs !== undefined ? { downloadStallMs: settings.downloadStallMs } : {}),
       ...(settings.shutdownGraceMs !== undefined ? { shutdownGraceMs: settings.shutdownGraceMs } : {}),
       ...(settings.shutdownForceMs !== undefined ? { shutdownForceMs: settings.shutdownForceMs } : {}),

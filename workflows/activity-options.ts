@@ -70,3 +70,12 @@ export const headerCheck = proxyActivities<Pick<UpgradeActivities, 'verifyImage'
     nonRetryableErrorTypes,
   },
 });
+
+/**
+ * Reading a config passed by reference from the worker's store: a local file, seconds at most even
+ * at 16 MB. Retried briefly for a worker that died; a missing or damaged object is permanent.
+ */
+export const configStore = proxyActivities<Pick<UpgradeActivities, 'loadCampaignConfig'>>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 3, initialInterval: '1s', nonRetryableErrorTypes },
+});

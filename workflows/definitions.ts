@@ -8,6 +8,7 @@ import type {
   RetryResult,
 } from '../src/domain/campaign-control';
 import type { CampaignConfigInput } from '../src/domain/config';
+import type { ConfigByReference } from '../src/domain/config-ref';
 import type { CampaignPlan } from '../src/domain/plan';
 import type { CampaignStatus, ControllerStatus } from '../src/domain/status';
 import type { StatusRequest } from '../src/domain/status-request';
@@ -62,8 +63,11 @@ export interface CommitResult {
   removed: string[];
 }
 
-/** "write memory": pushes a new config into the running campaign. The validator rejects bad config, naming the field. */
-export const commitConfigUpdate = defineUpdate<CommitResult, [config: CampaignConfigInput]>('commitConfig');
+/** "write memory": pushes a new config (or a reference to one in the config store) into the running campaign. The validator rejects bad config, naming the field. */
+export const commitConfigUpdate = defineUpdate<
+  CommitResult,
+  [config: CampaignConfigInput | ConfigByReference]
+>('commitConfig');
 
 /**
  * The campaign's status ("show upgrade status"): counts over the whole campaign and one page of

@@ -17,6 +17,12 @@ import { boundIssues } from '../src/domain/bounded';
 import { canonicalJson } from '../src/domain/canonical-json';
 import { campaignSizeIssues } from '../src/domain/campaign-limits';
 import { validateCampaignConfig } from '../src/domain/config';
+import {
+  isConfigByReference,
+  validateConfigRef,
+  type ConfigByReference,
+  type ConfigRef,
+} from '../src/domain/config-ref';
 import { campaignDialectIssues } from '../src/domain/dialects';
 import { validateStatusRequest, type StatusRequest } from '../src/domain/status-request';
 import { purgeSelectorIssues, resolveTargets } from '../src/domain/targets';
@@ -30,7 +36,8 @@ import {
 import { failureText, failureTypes } from '../src/domain/errors';
 import type { CampaignSummary } from '../src/domain/status';
 import type { CampaignConfig } from '../src/domain/types';
-import { headerCheck } from './activity-options';
+import type { CampaignConfigInput } from '../src/domain/config';
+import { configStore, headerCheck } from './activity-options';
 import { CampaignState, type Dispatch, type MasterCarried } from './campaign-state';
 import { controllerUpgrade, type ControllerUpgradeResult } from './controller-upgrade';
 import {
@@ -54,6 +61,7 @@ import {
   rolloutTimingSignal,
   upgradePlanQuery,
   upgradeStatusQuery,
+  type CommitResult,
 } from './definitions';
 import { describeFailure } from './failures';
 import { sealVerdict } from '../src/domain/seal';
@@ -124,6 +132,36 @@ function retryAfterCompletion(
 function groupSummary({ group, redundancy }: CampaignConfig['inventory'][number]): string {
   if (group === undefined) return '';
   return ` · group ${group}${redundancy === undefined ? '' : ` (${redundancy})`}`;
+}
+
+/** A reference's `configRef`, validated; a bad field fails with `refuse` (default: the run, naming it). */
+function referenceIn(
+  input: ConfigByReference,
+  refuse: (issues: string) => Error = (issues) =>
+    ApplicationFailure.nonRetryable(issues, failureTypes.invalidInput),
+): ConfigRef {
+  const validated = validateConfigRef(input);
+  if (!validated.ok) throw refuse(boundIssues(validated.issues));
+  return validated.value;
+}
+
+/** The config a reference names, read by a worker; a missing or damaged one fails with its reason. */
+async function readReferenced(ref: ConfigRef): Promise<unknown> {
+  try {
+    return await configStore.loadCampaignConfig(ref);
+  } catch (err) {
+    const { type, message } = describeFailure(err);
+    throw ApplicationFailure.nonRetryable(message, type ?? failureTypes.invalidInput);
+  }
+}
+
+/** commitConfig's validator: a reference's fields, or the whole config and its size. */
+function validateCommit(next: unknown): void {
+  if (isConfigByReference(next)) return void referenceIn(next, (issues) => new Error(issues));
+  const validated = validateCampaignConfig(next);
+  if (!validated.ok) throw new Error(boundIssues(validated.issues));
+  const issues = [...campaignDialectIssues(validated.config), ...campaignSizeIssues(validated.config)];
+  if (issues.length > 0) throw new Error(boundIssues(issues));
 }
 
 /** An upgradeStatus argument, validated: a bad one fails the query naming the field. */
@@ -213,7 +251,7 @@ const largeCampaignsStartWithSlotPatch = 'large-campaigns-start-children-with-th
  * ends when every target is final. The state and its transitions live in CampaignState.
  */
 export async function masterUpgrade(
-  input: CampaignConfig,
+  input: CampaignConfig | ConfigByReference,
   carried?: MasterCarried,
   options: MasterOptions = {},
   carriedSeal?: Uint8Array,
@@ -223,11 +261,29 @@ export async function masterUpgrade(
       'carried state refused: it was not written by the run this one continues (start a campaign without it)',
       failureTypes.invalidInput,
     );
-  const validation = validateCampaignConfig(input);
+  // A config passed by reference is read from the workers' store first; an inline one runs as before.
+  const startRef = isConfigByReference(input) ? referenceIn(input) : undefined;
+  /** commitConfig's handler, once the config and state are there. */
+  const commits: {
+    handle?: (next: CampaignConfigInput | ConfigByReference) => Promise<CommitResult> | CommitResult;
+  } = {};
+  // The commit that comes with the start (`ciu write memory`) needs a handler in this first
+  // activation, before the reference is read; it waits for the real one.
+  if (startRef)
+    setHandler(
+      commitConfigUpdate,
+      async (next) => {
+        await condition(() => commits.handle !== undefined);
+        return (commits.handle as NonNullable<typeof commits.handle>)(next);
+      },
+      { validator: validateCommit },
+    );
+  const validation = validateCampaignConfig(startRef ? await readReferenced(startRef) : input);
   if (!validation.ok)
     throw ApplicationFailure.nonRetryable(boundIssues(validation.issues), failureTypes.invalidInput);
+  const startConfig = validation.config;
   // Refused before anything starts: an oversized campaign would wedge at its first continue-as-new.
-  const sizeIssues = carried ? [] : campaignSizeIssues(validation.config);
+  const sizeIssues = carried ? [] : campaignSizeIssues(validation.config, startRef !== undefined);
   if (sizeIssues.length > 0)
     throw ApplicationFailure.nonRetryable(boundIssues(sizeIssues), failureTypes.campaignTooLarge);
   if (!carried && patched(dialectRulesAtStart)) {
@@ -325,14 +381,40 @@ export async function masterUpgrade(
       return;
     return fromOurChild('rebootPermitRequest', request.ip, seal, () => state.requestReboot(request.ip));
   });
-  setHandler(commitConfigUpdate, (next) => state.commit(next), {
-    validator: (next) => {
-      const validated = validateCampaignConfig(next);
-      if (!validated.ok) throw new Error(boundIssues(validated.issues));
-      const issues = [...campaignDialectIssues(validated.config), ...campaignSizeIssues(validated.config)];
-      if (issues.length > 0) throw new Error(boundIssues(issues));
-    },
-  });
+  /** Commits by reference read their config from the store first: later commits wait for them, in order. */
+  let commitsQueued: Promise<void> | undefined;
+  async function commitByReference(next: ConfigByReference): Promise<CommitResult> {
+    const ref = referenceIn(next);
+    // `ciu write memory` starts a campaign and commits the same reference at once: read it once.
+    const config = ref.sha256 === startRef?.sha256 ? startConfig : await readReferenced(ref);
+    const validated = validateCampaignConfig(config);
+    if (!validated.ok)
+      throw ApplicationFailure.nonRetryable(boundIssues(validated.issues), failureTypes.invalidInput);
+    const issues = [
+      ...campaignDialectIssues(validated.config),
+      ...campaignSizeIssues(validated.config, true),
+    ];
+    if (issues.length > 0)
+      throw ApplicationFailure.nonRetryable(boundIssues(issues), failureTypes.invalidInput);
+    return state.commit(validated.config);
+  }
+  const handleCommit = (next: CampaignConfigInput | ConfigByReference) => {
+    if (!isConfigByReference(next) && commitsQueued === undefined) return state.commit(next);
+    const committed = (commitsQueued ?? Promise.resolve()).then(() =>
+      isConfigByReference(next) ? commitByReference(next) : state.commit(next),
+    );
+    const settled = committed.then(
+      () => undefined,
+      () => undefined,
+    );
+    commitsQueued = settled;
+    void settled.then(() => {
+      if (commitsQueued === settled) commitsQueued = undefined;
+    });
+    return committed;
+  };
+  commits.handle = handleCommit;
+  setHandler(commitConfigUpdate, handleCommit, { validator: validateCommit });
 
   async function verifyNeeded(): Promise<void> {
     const images = state.imagesToVerify();

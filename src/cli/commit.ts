@@ -6,7 +6,10 @@ import {
   WorkflowNotFoundError,
   type Client,
 } from '@temporalio/client';
+import { putConfig } from '../config-store/store';
+import { maxConfigBytes, utf8Bytes } from '../domain/campaign-limits';
 import { canonicalJson } from '../domain/canonical-json';
+import type { ConfigByReference } from '../domain/config-ref';
 import type { CampaignSummary } from '../domain/status';
 import type { CampaignConfig } from '../domain/types';
 import type { masterUpgrade } from '../../workflows';
@@ -75,6 +78,18 @@ export function configHash(config: CampaignConfig): string {
 }
 
 /**
+ * What the workflow is given for `config`: the config itself, or — when it is over what a start
+ * input may carry and `configStore` is set — a reference to it, written to the store first.
+ */
+export function configInput(
+  config: CampaignConfig,
+  configStore?: string,
+): CampaignConfig | ConfigByReference {
+  if (configStore === undefined || utf8Bytes(JSON.stringify(config)) <= maxConfigBytes) return config;
+  return { configRef: putConfig(configStore, config) };
+}
+
+/**
  * Commits a validated config: starts the masterUpgrade workflow (ID = campaign) or pushes the config
  * into the running one, atomically, with update-with-start (conflict policy USE_EXISTING) — so
  * committing the same config twice never starts a second run, even when two operators race. A
@@ -85,8 +100,11 @@ export async function commitCampaign(
   client: Client,
   campaign: string,
   config: CampaignConfig,
-  /** answerTimeoutMs: how long to wait for a worker to answer commitConfig. Default 30 s. */
-  options: { answerTimeoutMs?: number } = {},
+  /**
+   * answerTimeoutMs: how long to wait for a worker to answer commitConfig. Default 30 s.
+   * configStore: the store a config too large to travel inline goes to (CIU_CONFIG_STORE). Default none.
+   */
+  options: { answerTimeoutMs?: number; configStore?: string } = {},
 ): Promise<CommitOutcome> {
   const hash = configHash(config);
   let wasRunning = false;
@@ -108,17 +126,18 @@ export async function commitCampaign(
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
+  const input = configInput(config, options.configStore);
   const startWorkflowOperation = new WithStartWorkflowOperation('masterUpgrade', {
     workflowId: campaign,
     taskQueue,
-    args: [config],
+    args: [input],
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowTaskTimeout: masterTaskTimeout,
     memo: { [configHashMemo]: hash },
     staticSummary: `ciu campaign ${campaign}: ${config.targets.join(', ')}`,
   });
   const update = client.workflow
-    .executeUpdateWithStart(commitConfigUpdate, { args: [config], startWorkflowOperation })
+    .executeUpdateWithStart(commitConfigUpdate, { args: [input], startWorkflowOperation })
     .catch((err: unknown) => {
       throw temporalRefusal(err, campaign);
     });

@@ -20,7 +20,7 @@ import {
   taskQueue,
 } from '../../workflows/definitions';
 import { answeredWithin } from './answer';
-import { configHash, configHashMemo } from './commit';
+import { configHash, configHashMemo, configInput } from './commit';
 import { CliError, UsageError } from './exit-codes';
 
 /** What `ciu upgrade target retry` did: sent retryTargets to the running campaign, or started a completed one again. */
@@ -68,6 +68,7 @@ async function restartCompleted(
   completedRun: { runId: string; taskQueue: string },
   request: RetryRequest,
   timeoutMs: number,
+  configStore: string | undefined,
 ): Promise<RetryOutcome> {
   const completed = client.workflow.getHandle<typeof masterUpgrade>(campaign, completedRun.runId);
   const summary = await completed.result();
@@ -87,7 +88,8 @@ async function restartCompleted(
     taskQueue: completedRun.taskQueue,
     workflowTaskTimeout: masterTaskTimeout,
     args: [
-      config,
+      // A config too large to start with inline goes by reference, as `write memory` sent it.
+      configInput(config, configStore),
       undefined,
       {
         retry: {
@@ -119,6 +121,8 @@ export async function retryCampaign(
   campaign: string,
   request: RetryRequest,
   timeoutMs: number,
+  /** Where a config too large to travel inline goes (CIU_CONFIG_STORE). Default none. */
+  configStore?: string,
 ): Promise<RetryOutcome> {
   for (let round = 0; round < 2; round++) {
     const { status, runId, taskQueue: queue } = await client.workflow.getHandle(campaign).describe();
@@ -132,7 +136,14 @@ export async function retryCampaign(
         `campaign ${campaign}'s last run (${runId}) ended ${status.name}: a retry needs a running or completed campaign; \`ciu write memory\` runs it again`,
       );
     try {
-      return await restartCompleted(client, campaign, { runId, taskQueue: queue }, request, timeoutMs);
+      return await restartCompleted(
+        client,
+        campaign,
+        { runId, taskQueue: queue },
+        request,
+        timeoutMs,
+        configStore,
+      );
     } catch (err) {
       // Someone else started it again meanwhile: the retry goes to that run.
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

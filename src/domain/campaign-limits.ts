@@ -6,6 +6,7 @@
  * starting and wedging.
  */
 import type { CampaignConfig } from './types';
+import { maxReferencedConfigBytes } from './config-ref';
 import { resolveTargets } from './targets';
 
 /**
@@ -41,8 +42,11 @@ export function utf8Bytes(text: string): number {
 
 const number = (n: number) => n.toLocaleString('en-US');
 
-/** Why `config` is too large for one campaign (empty when it fits), each naming the limit. */
-export function campaignSizeIssues(config: CampaignConfig): string[] {
+/**
+ * Why `config` is too large for one campaign (empty when it fits), each naming the limit. A config
+ * passed by reference (`byReference`) is bounded by maxReferencedConfigBytes instead of maxConfigBytes.
+ */
+export function campaignSizeIssues(config: CampaignConfig, byReference = false): string[] {
   const issues: string[] = [];
   const targets = resolveTargets(config.inventory, config.targets).controllers.length;
   if (targets > maxCampaignTargets)
@@ -50,9 +54,14 @@ export function campaignSizeIssues(config: CampaignConfig): string[] {
       `campaign too large: targets match ${number(targets)} controllers, the limit is ${number(maxCampaignTargets)} per campaign (one master workflow holds every target); split the fleet into campaigns, e.g. by subnet`,
     );
   const bytes = utf8Bytes(JSON.stringify(config));
-  if (bytes > maxConfigBytes)
+  if (byReference) {
+    if (bytes > maxReferencedConfigBytes)
+      issues.push(
+        `campaign too large: the config is ${number(bytes)} bytes as JSON (${number(config.inventory.length)} inventory entries), the limit is ${number(maxReferencedConfigBytes)} bytes for a config passed by reference; split the inventory into campaigns`,
+      );
+  } else if (bytes > maxConfigBytes)
     issues.push(
-      `campaign too large: the config is ${number(bytes)} bytes as JSON (${number(config.inventory.length)} inventory entries), the limit is ${number(maxConfigBytes)} bytes (the workflow's start input, under Temporal's 2 MiB payload limit as plain JSON); split the inventory into campaigns`,
+      `campaign too large: the config is ${number(bytes)} bytes as JSON (${number(config.inventory.length)} inventory entries), the limit is ${number(maxConfigBytes)} bytes (the workflow's start input, under Temporal's 2 MiB payload limit as plain JSON); pass it by reference (CIU_CONFIG_STORE) or split the inventory into campaigns`,
     );
   return issues;
 }

@@ -89,6 +89,9 @@ export function fakeActivities(overrides: Partial<UpgradeActivities> = {}) {
   const calls: CallRecord[] = [];
   const rebooted = new Set<string>();
   const defaults: StepActivities = {
+    loadCampaignConfig: async () => {
+      throw ApplicationFailure.nonRetryable('configRef: this worker has no config store', 'InvalidInput');
+    },
     verifyImage: async () => targetImage,
     inspectController: async (c) =>
       rebooted.has(c.ip) ? factsFor(targetImage.version, targetImage.build) : factsFor(),
@@ -111,6 +114,7 @@ export function fakeActivities(overrides: Partial<UpgradeActivities> = {}) {
     });
   }
   const single = {
+    loadCampaignConfig: fake('loadCampaignConfig'),
     verifyImage: fake('verifyImage'),
     inspectController: fake('inspectController'),
     inspectStorage: fake('inspectStorage'),

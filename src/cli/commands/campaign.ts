@@ -7,6 +7,7 @@ import { purgeSelectorIssues } from '../../domain/targets';
 import { answeredWithin, answerTimeoutMs, withAnswerTimeout } from '../answer';
 import { withClient, withFrontendReader } from '../client';
 import { loadCommitted, loadStaged, saveCommitted } from '../config-file';
+import { settingsFromEnv } from '../../settings';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { CliError, exitCodes, UsageError } from '../exit-codes';
 import { countsText, oneLine, renderStatusTable, type StatusTableOptions } from '../status-table';
@@ -134,10 +135,14 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         const staged = loadStaged(configDir);
         // Loaded here: the schemas are most of what `show upgrade status` would otherwise load for nothing.
         const { validateStaged } = await import('../validate-staged');
-        const config = validateStaged(staged);
+        const { configStore } = settingsFromEnv(ctx.env);
+        const config = validateStaged(staged, configStore !== undefined);
         const { commitCampaign } = await import('../commit');
         const outcome = await withClient(temporal, (client) =>
-          commitCampaign(client, staged.campaign, config, { answerTimeoutMs: timeoutMs }),
+          commitCampaign(client, staged.campaign, config, {
+            answerTimeoutMs: timeoutMs,
+            ...(configStore !== undefined ? { configStore } : {}),
+          }),
         );
         saveCommitted(configDir, {
           campaign: staged.campaign,
@@ -161,6 +166,28 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
         ctx.io.out(`${said}${detail}\n`);
       }),
     'ciu write memory',
+  );
+
+  withExamples(
+    write
+      .command('config-store')
+      .description(
+        'validate the staged config and write it to the config store (CIU_CONFIG_STORE); print the reference a plain `temporal workflow start` passes as its input',
+      )
+      .action(async function (this: Command) {
+        const { configDir } = globalOptions(this, ctx);
+        const { configStore } = settingsFromEnv(ctx.env);
+        if (configStore === undefined)
+          throw new UsageError(
+            'write config-store refused: CIU_CONFIG_STORE is not set (the directory `ciu` and every worker share)',
+          );
+        const staged = loadStaged(configDir);
+        const { validateStaged } = await import('../validate-staged');
+        const config = validateStaged(staged, true);
+        const { putConfig } = await import('../../config-store/store');
+        ctx.io.out(`${JSON.stringify({ configRef: putConfig(configStore, config) })}\n`);
+      }),
+    'ciu write config-store',
   );
 
   withExamples(

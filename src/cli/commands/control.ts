@@ -4,6 +4,7 @@ import type { ZodType } from 'zod';
 import { answeredWithin, answerTimeoutMs, withAnswerTimeout } from '../answer';
 import { withClient } from '../client';
 import { loadStaged } from '../config-file';
+import { settingsFromEnv } from '../../settings';
 import { globalOptions, withExamples, type CliContext } from '../context';
 import { CliError, UsageError } from '../exit-codes';
 import { subcommand } from './rollout-tree';
@@ -93,7 +94,7 @@ export function registerControlCommands(program: Command, ctx: CliContext): void
         const { campaign, temporal, timeoutMs } = campaignOf(this, ctx);
         const { retryCampaign } = await import('../retry');
         const outcome = await withClient(temporal, (client) =>
-          retryCampaign(client, campaign, request, timeoutMs),
+          retryCampaign(client, campaign, request, timeoutMs, settingsFromEnv(ctx.env).configStore),
         );
         const { result } = outcome;
         const lines = [
