@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Client, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { stringify as stringifyYaml } from 'yaml';
@@ -14,7 +12,7 @@ import { failureTypes } from '../../src/domain/errors';
 import type { CampaignConfig } from '../../src/domain/types';
 import type { LocalTemporal } from '../../devkit/stack';
 import { runCiu } from '../fixtures/processes';
-import { startTestDevServer, startTestTemporal, temporalCliPath } from '../fixtures/temporal';
+import { startMasterWithCli, startTestDevServer, startTestTemporal } from '../fixtures/temporal';
 import { eventually } from '../fixtures/eventually';
 import { withWorker } from '../fixtures/worker';
 import { masterUpgrade, upgradeStatusQuery } from '../../workflows';
@@ -24,8 +22,6 @@ import { campaignConfig, controller, fakeActivities, installQuietRuntime } from 
 // and by masterUpgrade itself when started with plain `temporal workflow start` — instead of
 // starting and wedging at its first continue-as-new. A request Temporal refuses comes back in
 // Temporal's own words.
-
-const run = promisify(execFile);
 
 /** A valid config over `n` controllers (10.x.y.z, inert data), targeting all of them. */
 function fleetConfig(n: number): CampaignConfig {
@@ -44,22 +40,9 @@ function stage(config: CampaignConfig, campaign: string): string {
 
 let temporal: LocalTemporal;
 
-/** `temporal workflow start` of masterUpgrade with the config in `input`, as an operator types it. */
-async function startPlain(taskQueue: string, workflowId: string, input: string): Promise<void> {
-  await run(temporalCliPath(), [
-    'workflow',
-    'start',
-    '--address',
-    temporal.dev.address,
-    '--task-queue',
-    taskQueue,
-    '--type',
-    'masterUpgrade',
-    '--workflow-id',
-    workflowId,
-    '--input-file',
-    input,
-  ]);
+/** `temporal workflow start` of masterUpgrade with the config in the file `input`, as an operator types it. */
+function startPlain(taskQueue: string, workflowId: string, input: string): Promise<void> {
+  return startMasterWithCli(temporal.dev.address, taskQueue, workflowId, ['--input-file', input]);
 }
 
 beforeAll(async () => {

@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import pino from 'pino';
@@ -15,7 +13,7 @@ import type { LocalTemporal } from '../../devkit/stack';
 import { committedConfigQuery, upgradeStatusQuery, type masterUpgrade } from '../../workflows';
 import { eventually } from '../fixtures/eventually';
 import { runCiu } from '../fixtures/processes';
-import { startTestTemporal, temporalCliPath } from '../fixtures/temporal';
+import { startMasterWithCli, startTestTemporal } from '../fixtures/temporal';
 import { withWorker } from '../fixtures/worker';
 import { campaignConfig, controller, fakeActivities, installQuietRuntime } from '../workflow/fake-activities';
 
@@ -24,8 +22,6 @@ import { campaignConfig, controller, fakeActivities, installQuietRuntime } from 
 // (CIU_CONFIG_STORE) and starts the campaign with its hash and length; `ciu write config-store`
 // prints that reference for a plain `temporal workflow start`. The worker reads the object, checks
 // it, and the master runs it like any other.
-
-const run = promisify(execFile);
 
 /** 18,000 controllers (10.200.x.y, inert data) of which `targets` are targeted. */
 function largeConfig(targets: string): CampaignConfig {
@@ -136,20 +132,7 @@ test('a plain temporal workflow start passes the reference ciu write config-stor
   release();
   await withWorker({ connection: temporal.workerConnection, activities }, async (taskQueue) => {
     const start = (workflowId: string, input: string) =>
-      run(temporalCliPath(), [
-        'workflow',
-        'start',
-        '--address',
-        temporal.dev.address,
-        '--task-queue',
-        taskQueue,
-        '--type',
-        'masterUpgrade',
-        '--workflow-id',
-        workflowId,
-        '--input',
-        input,
-      ]);
+      startMasterWithCli(temporal.dev.address, taskQueue, workflowId, ['--input', input]);
     const result = (workflowId: string) =>
       temporal.client.workflow
         .getHandle<typeof masterUpgrade>(workflowId)

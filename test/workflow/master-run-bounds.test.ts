@@ -8,6 +8,7 @@ import {
   masterUpgrade,
   upgradeStatusQuery,
 } from '../../workflows';
+import type { MasterOptions } from '../../workflows/master-upgrade';
 import { eventually } from '../fixtures/eventually';
 import { withWorker } from '../fixtures/worker';
 import { useTimeSkippingServer } from './time-skipping-server';
@@ -166,7 +167,11 @@ test('a commit that moves the download window reaches every waiting child, at mo
   expect(Math.max(...runs.map(peakPendingSignals))).toBeLessThanOrEqual(2);
 });
 
-test('at most twice max-downloads children are alive before their download: the others start as slots free', async () => {
+/**
+ * Ten controllers, max-downloads 2, every download held: `looks` of them are looked at and the rest
+ * wait unstarted while the downloads are held; then they finish. Returns the master's ID and result.
+ */
+async function tenHeldForTwoSlots(options: MasterOptions, looks: number) {
   let release: () => void = () => undefined;
   const held = new Promise<void>((resolve) => (release = resolve));
   const { activities, calls } = fakeActivities({
@@ -180,56 +185,35 @@ test('at most twice max-downloads children are alive before their download: the 
     { maxDownloads: 2 },
   );
   const looked = () => new Set(calls.filter((c) => c.name === 'inspectController').map((c) => c.ip)).size;
-  const summary = await withWorker({ connection: env.nativeConnection, activities }, async (taskQueue) => {
-    const handle = await env.client.workflow.start(masterUpgrade, {
-      taskQueue,
-      workflowId: `start-as-slots-free-${taskQueue}`,
-      args: [config, undefined, { searchAttributes: false }],
-    });
-    // Two hold a slot and their download waits; two more looked and wait for a slot; six wait unstarted.
-    await eventually(async () => looked() >= 4, { timeoutMs: 20_000 });
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    expect(looked()).toBe(4);
-    const status = await handle.query(upgradeStatusQuery);
-    expect(status.counts['waiting-verification']).toBe(6);
-    release();
-    return handle.result();
-  });
-  expect(summary.counts).toEqual({ 'downloaded-reboot-required': 10 });
-});
-
-test('a campaign larger than lookAheadUpTo starts each child only with a free slot: no child waits for a grant, and max-downloads still holds', async () => {
-  let release: () => void = () => undefined;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  const { activities, calls } = fakeActivities({
-    downloadImage: async () => {
-      await held;
-      return { bytes: 1024 };
-    },
-  });
-  const config = campaignConfig(
-    ips(10).map((ip) => controller(ip)),
-    { maxDownloads: 2 },
-  );
-  const looked = () => new Set(calls.filter((c) => c.name === 'inspectController').map((c) => c.ip)).size;
-  const workflowId = `start-with-slot-${Date.now()}`;
+  const workflowId = `held-for-two-slots-${Date.now()}`;
   const summary = await withWorker({ connection: env.nativeConnection, activities }, async (taskQueue) => {
     const handle = await env.client.workflow.start(masterUpgrade, {
       taskQueue,
       workflowId,
-      args: [config, undefined, { searchAttributes: false, lookAheadUpTo: 9 }],
+      args: [config, undefined, { searchAttributes: false, ...options }],
     });
     try {
-      // Two hold a slot and their download waits; the eight others wait unstarted, none looked at.
-      await eventually(async () => looked() >= 2, { timeoutMs: 20_000 });
+      await eventually(async () => looked() >= looks, { timeoutMs: 20_000 });
       await new Promise((resolve) => setTimeout(resolve, 2_000));
-      expect(looked()).toBe(2);
-      expect((await handle.query(upgradeStatusQuery)).counts['waiting-verification']).toBe(8);
+      expect(looked()).toBe(looks);
+      expect((await handle.query(upgradeStatusQuery)).counts['waiting-verification']).toBe(10 - looks);
     } finally {
       release();
     }
     return handle.result();
   });
+  return { workflowId, summary };
+}
+
+test('at most twice max-downloads children are alive before their download: the others start as slots free', async () => {
+  // Two hold a slot and their download waits; two more looked and wait for a slot; six wait unstarted.
+  const { summary } = await tenHeldForTwoSlots({}, 4);
+  expect(summary.counts).toEqual({ 'downloaded-reboot-required': 10 });
+});
+
+test('a campaign larger than lookAheadUpTo starts each child only with a free slot: no child waits for a grant, and max-downloads still holds', async () => {
+  // Two hold a slot and their download waits; the eight others wait unstarted, none looked at.
+  const { workflowId, summary } = await tenHeldForTwoSlots({ lookAheadUpTo: 9 }, 2);
   expect(summary.counts).toEqual({ 'downloaded-reboot-required': 10 });
   const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
   const { sent } = signalNames(history.events ?? []);
