@@ -3,7 +3,9 @@ import {
   ServiceError,
   isGrpcServiceError,
   WithStartWorkflowOperation,
+  WorkflowFailedError,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
 import { putConfig } from '../config-store/store';
@@ -20,7 +22,7 @@ import {
   type CommitResult,
 } from '../../workflows/definitions';
 import { answeredWithin } from './answer';
-import { CliError } from './exit-codes';
+import { CliError, exitCodes } from './exit-codes';
 
 /** Memo key on the master workflow: the hash of the config it was started with. */
 export const configHashMemo = 'ciuConfigHash';
@@ -70,6 +72,28 @@ function temporalRefusal(err: unknown, campaign: string): unknown {
   // A refused operation of update-with-start carries the reason in the message, the summary in details.
   const said = grpc.message.endsWith(grpc.details) ? grpc.details : `${grpc.message} (${grpc.details})`;
   return new CliError(`Temporal refused to start or update campaign ${campaign}: ${said}`);
+}
+
+/**
+ * When the commit failed because the campaign's run failed before answering it (a worker without the
+ * config store the reference needs, say), the run's own reason, which the update's error lacks.
+ */
+async function runEndedFirst(
+  err: unknown,
+  operation: WithStartWorkflowOperation<typeof masterUpgrade>,
+): Promise<CliError | undefined> {
+  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
+  const handle = await operation.workflowHandle().catch(() => undefined);
+  if (!handle || (await handle.describe()).status.name !== 'FAILED') return undefined;
+  const reason = await handle.result().then(
+    () => undefined,
+    (failed: unknown) => (failed instanceof WorkflowFailedError ? failed.cause?.message : undefined),
+  );
+  if (reason === undefined) return undefined;
+  return new CliError(
+    `the campaign refused the config: ${err.cause?.message ?? err.message}; its run failed: ${reason}`,
+    exitCodes.usage,
+  );
 }
 
 /** SHA-256 of a validated config, independent of key order. */
@@ -138,8 +162,8 @@ export async function commitCampaign(
   });
   const update = client.workflow
     .executeUpdateWithStart(commitConfigUpdate, { args: [input], startWorkflowOperation })
-    .catch((err: unknown) => {
-      throw temporalRefusal(err, campaign);
+    .catch(async (err: unknown) => {
+      throw (await runEndedFirst(err, startWorkflowOperation)) ?? temporalRefusal(err, campaign);
     });
   const timeoutMs = options.answerTimeoutMs ?? 30_000;
   const result = await answeredWithin(update, timeoutMs);

@@ -173,3 +173,25 @@ test('a plain temporal workflow start passes the reference ciu write config-stor
     });
   });
 });
+
+test('ciu write memory by reference to a worker without the config store says why the campaign failed', async () => {
+  const { activities } = fakeActivities();
+  const noStore = createConfigStoreActivities({ logger: pino({ level: 'silent' }) });
+  await withWorker(
+    { connection: temporal.workerConnection, activities: { ...activities, ...noStore }, taskQueue: 'ciu' },
+    async () => {
+      const result = await runCiu(
+        temporal.dev.address,
+        stage('no-store', largeConfig('10.200.0.0/30')),
+        ['write', 'memory'],
+        { CIU_CONFIG_STORE: store },
+      );
+      expect(result).toMatchObject({
+        code: 2,
+        stderr: expect.stringContaining(
+          'its run failed: configRef: this worker has no config store (set CIU_CONFIG_STORE to the directory `ciu` writes configs to)',
+        ),
+      });
+    },
+  );
+});
