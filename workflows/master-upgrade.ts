@@ -15,7 +15,7 @@ import {
 } from '@temporalio/workflow';
 import { boundIssues } from '../src/domain/bounded';
 import { canonicalJson } from '../src/domain/canonical-json';
-import { campaignSizeIssues } from '../src/domain/campaign-limits';
+import { campaignSizeIssues, validateCommittable } from '../src/domain/campaign-limits';
 import { validateCampaignConfig } from '../src/domain/config';
 import {
   isConfigByReference,
@@ -158,10 +158,8 @@ async function readReferenced(ref: ConfigRef): Promise<unknown> {
 /** commitConfig's validator: a reference's fields, or the whole config and its size. */
 function validateCommit(next: unknown): void {
   if (isConfigByReference(next)) return void referenceIn(next, (issues) => new Error(issues));
-  const validated = validateCampaignConfig(next);
+  const validated = validateCommittable(next);
   if (!validated.ok) throw new Error(boundIssues(validated.issues));
-  const issues = [...campaignDialectIssues(validated.config), ...campaignSizeIssues(validated.config)];
-  if (issues.length > 0) throw new Error(boundIssues(issues));
 }
 
 /** An upgradeStatus argument, validated: a bad one fails the query naming the field. */
@@ -387,15 +385,9 @@ export async function masterUpgrade(
     const ref = referenceIn(next);
     // `ciu write memory` starts a campaign and commits the same reference at once: read it once.
     const config = ref.sha256 === startRef?.sha256 ? startConfig : await readReferenced(ref);
-    const validated = validateCampaignConfig(config);
+    const validated = validateCommittable(config, true);
     if (!validated.ok)
       throw ApplicationFailure.nonRetryable(boundIssues(validated.issues), failureTypes.invalidInput);
-    const issues = [
-      ...campaignDialectIssues(validated.config),
-      ...campaignSizeIssues(validated.config, true),
-    ];
-    if (issues.length > 0)
-      throw ApplicationFailure.nonRetryable(boundIssues(issues), failureTypes.invalidInput);
     return state.commit(validated.config);
   }
   const handleCommit = (next: CampaignConfigInput | ConfigByReference) => {

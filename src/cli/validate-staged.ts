@@ -1,6 +1,4 @@
-import { validateCampaignConfig } from '../domain/config';
-import { campaignSizeIssues } from '../domain/campaign-limits';
-import { campaignDialectIssues } from '../domain/dialects';
+import { validateCommittable } from '../domain/campaign-limits';
 import type { StagedConfig } from './config-file';
 import { UsageError } from './exit-codes';
 
@@ -10,11 +8,11 @@ import { UsageError } from './exit-codes';
  */
 export function validateStaged(staged: StagedConfig, byReference = false) {
   const { campaign: _campaign, ...input } = staged;
-  const result = validateCampaignConfig(input);
-  const issues = result.ok
-    ? [...campaignDialectIssues(result.config), ...campaignSizeIssues(result.config, byReference)]
-    : result.issues;
-  if (!result.ok || issues.length > 0)
-    throw new UsageError(`write memory refused: the staged config has ${issues.length} problem(s)`, issues);
+  const result = validateCommittable(input, byReference);
+  if (!result.ok)
+    throw new UsageError(
+      `write memory refused: the staged config has ${result.issues.length} problem(s)`,
+      result.issues,
+    );
   return result.config;
 }

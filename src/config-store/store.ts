@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from '../domain/canonical-json';
-import { maxReferencedConfigBytes, type ConfigRef } from '../domain/config-ref';
+import { configHashPattern, maxReferencedConfigBytes, type ConfigRef } from '../domain/config-ref';
 import type { CampaignConfig } from '../domain/types';
 
 /** Why a referenced config cannot be read: `code` says which check failed. */
@@ -35,7 +35,7 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
 
 /** The object's path; `ref.sha256` is validated as 64 hex digits first, so it names a file in `dir` only. */
 function objectPath(dir: string, hash: string): string {
-  if (!/^[0-9a-f]{64}$/.test(hash)) throw new TypeError('configRef.sha256 must be 64 lowercase hex digits');
+  if (!configHashPattern.test(hash)) throw new TypeError('configRef.sha256 must be 64 lowercase hex digits');
   return join(dir, `${hash}.json`);
 }
 

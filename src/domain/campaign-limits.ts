@@ -6,7 +6,9 @@
  * starting and wedging.
  */
 import type { CampaignConfig } from './types';
+import { validateCampaignConfig, type ConfigValidation } from './config';
 import { maxReferencedConfigBytes } from './config-ref';
+import { campaignDialectIssues } from './dialects';
 import { resolveTargets } from './targets';
 
 /**
@@ -54,14 +56,27 @@ export function campaignSizeIssues(config: CampaignConfig, byReference = false):
       `campaign too large: targets match ${number(targets)} controllers, the limit is ${number(maxCampaignTargets)} per campaign (one master workflow holds every target); split the fleet into campaigns, e.g. by subnet`,
     );
   const bytes = utf8Bytes(JSON.stringify(config));
-  if (byReference) {
-    if (bytes > maxReferencedConfigBytes)
-      issues.push(
-        `campaign too large: the config is ${number(bytes)} bytes as JSON (${number(config.inventory.length)} inventory entries), the limit is ${number(maxReferencedConfigBytes)} bytes for a config passed by reference; split the inventory into campaigns`,
-      );
-  } else if (bytes > maxConfigBytes)
+  const [limit, why, remedy] = byReference
+    ? [maxReferencedConfigBytes, ' for a config passed by reference', '']
+    : [
+        maxConfigBytes,
+        " (the workflow's start input, under Temporal's 2 MiB payload limit as plain JSON)",
+        'pass it by reference (CIU_CONFIG_STORE) or ',
+      ];
+  if (bytes > limit)
     issues.push(
-      `campaign too large: the config is ${number(bytes)} bytes as JSON (${number(config.inventory.length)} inventory entries), the limit is ${number(maxConfigBytes)} bytes (the workflow's start input, under Temporal's 2 MiB payload limit as plain JSON); pass it by reference (CIU_CONFIG_STORE) or split the inventory into campaigns`,
+      `campaign too large: the config is ${number(bytes)} bytes as JSON (${number(config.inventory.length)} inventory entries), the limit is ${number(limit)} bytes${why}; ${remedy}split the inventory into campaigns`,
     );
   return issues;
+}
+
+/**
+ * A config as a commit takes it — its schema, its dialect rules and its size — or one message per
+ * problem (`ciu write memory`, the commitConfig validator, a commit by reference).
+ */
+export function validateCommittable(input: unknown, byReference = false): ConfigValidation {
+  const result = validateCampaignConfig(input);
+  if (!result.ok) return result;
+  const issues = [...campaignDialectIssues(result.config), ...campaignSizeIssues(result.config, byReference)];
+  return issues.length > 0 ? { ok: false, issues } : result;
 }

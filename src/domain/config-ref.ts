@@ -14,6 +14,9 @@ import { validate, type Validation } from './config';
  */
 export const maxReferencedConfigBytes = 16_000_000;
 
+/** A config's name in the store: its SHA-256, lowercase hex (nothing else can name a file there). */
+export const configHashPattern = /^[0-9a-f]{64}$/;
+
 /** Where a referenced config is: its SHA-256 (of its canonical JSON, the campaign's config hash) and its length. */
 export interface ConfigRef {
   sha256: string;
@@ -29,7 +32,7 @@ const configRefSchema = z
   .object({
     configRef: z
       .object({
-        sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (the config hash)'),
+        sha256: z.string().regex(configHashPattern, 'must be 64 lowercase hex digits (the config hash)'),
         bytes: z
           .number()
           .int()
