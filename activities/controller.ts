@@ -39,6 +39,8 @@ import type {
 export interface ControllerActivityDeps {
   credentials: CredentialStore;
   logger: Logger;
+  /** Aborted when the worker is asked to stop: ends the local activities (ActivityDeps.stopping). */
+  stopping?: AbortSignal;
   /** known_hosts for controllers without a pinned host key. Default: env CIU_KNOWN_HOSTS. */
   knownHostsFile?: string;
   /** Per-command deadlines (defaults in src/device/driver.ts) and the SSH connect deadline (default 15 s). */
@@ -124,6 +126,17 @@ function toFailure(err: unknown): unknown {
 /** The controller-side activities, implemented over SSH with src/device's driver. */
 export function createControllerActivities(deps: ControllerActivityDeps): ControllerActivities {
   const { logger } = deps;
+  /** deps.stopping, with the failure a local activity ends with then (its workflow task fails and moves on). */
+  const stopped = new AbortController();
+  const stop = () =>
+    stopped.abort(
+      ApplicationFailure.retryable(
+        'the worker is stopping: another worker runs this step again',
+        failureTypes.workerStopping,
+      ),
+    );
+  if (deps.stopping?.aborted) stop();
+  else deps.stopping?.addEventListener('abort', stop, { once: true });
 
   async function open(controller: Controller, signal?: AbortSignal): Promise<ControllerDriver> {
     const host = checkHost('controller.ssh.host', controller.ssh.host);
@@ -282,11 +295,18 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
     body: (driver: ControllerDriver) => Promise<T>,
   ): Promise<T> {
     const context = activityContext();
-    context?.heartbeat();
-    const keepAlive = context ? setInterval(() => context.heartbeat(), heartbeatEveryMs) : undefined;
+    // A local activity (the look, inside its workflow's task) has no heartbeat: its task is kept alive.
+    const beating = context?.info.isLocal === false ? context : undefined;
+    beating?.heartbeat();
+    const keepAlive = beating ? setInterval(() => beating.heartbeat(), heartbeatEveryMs) : undefined;
+    // A worker asked to stop cancels the command, even one still waiting for a silent controller's
+    // handshake; a local one it does not cancel, so the worker's stopping signal ends it.
+    const signal =
+      context?.info.isLocal === true
+        ? AbortSignal.any([context.cancellationSignal, stopped.signal])
+        : context?.cancellationSignal;
     try {
-      // A worker asked to stop cancels the command, even one still waiting for a silent controller's handshake.
-      return await withDriver(controller, body, context?.cancellationSignal);
+      return await withDriver(controller, body, signal);
     } finally {
       clearInterval(keepAlive);
     }

@@ -22,6 +22,11 @@ export interface ActivityDeps {
   trustedImageKeys?: TrustedImageKeys;
   /** Directory of configs passed by reference (env CIU_CONFIG_STORE). Default none: such a campaign fails, saying so. */
   configStore?: string;
+  /**
+   * Aborted when the worker is asked to stop. Local activities end then (the worker waits for them,
+   * unlike scheduled ones, which it cancels after its grace time). Default: never.
+   */
+  stopping?: AbortSignal;
 }
 
 /** Every activity the ciu workflows call, bound to the worker's dependencies. */

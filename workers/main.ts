@@ -1,5 +1,5 @@
 /** Worker process entry (Dockerfile, `ciu worker`); options default to the environment (src/settings.ts). */
-import type { WorkerInterceptors } from '@temporalio/worker';
+import { Runtime, type WorkerInterceptors } from '@temporalio/worker';
 import { credentialStore } from '../src/credentials/store';
 import { readTrustedImageKeys } from '../src/image';
 import { createLogger, type Logger } from '../src/logging';
@@ -55,6 +55,10 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const connection = await NativeConnection.connect(temporal.connectionOptions).catch((err: unknown) => {
     throw new Error(temporalConnectionFailure(temporal.summary, err));
   });
+  // The signal that stops the worker also ends its local activities, which it would otherwise wait for.
+  const stopping = new AbortController();
+  const stop = () => stopping.abort();
+  Runtime.instance().registerShutdownSignalCallback(stop);
   try {
     const knownHostsFile = options.knownHostsFile ?? settings.knownHostsFile;
     const credentialsFile = options.credentialsFile ?? settings.credentialsFile;
@@ -73,6 +77,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       ...(options.interceptors ? { interceptors: options.interceptors } : {}),
       ...(payloadKeys ? { payloadKeys } : {}),
       messageKeys,
+      stopping: stopping.signal,
     });
     logger.info(
       {
@@ -84,6 +89,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     );
     await worker.run();
   } finally {
+    Runtime.instance().deregisterShutdownSignalCallback(stop);
     await connection.close();
   }
 }

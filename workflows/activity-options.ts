@@ -1,6 +1,6 @@
-import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { UpgradeActivities } from '../activities/types';
-import { permanentFailureTypes } from '../src/domain/errors';
+import { failureTypes, permanentFailureTypes } from '../src/domain/errors';
 
 /** Retrying a permanent failure cannot help (src/domain/errors.ts decides which are). */
 const nonRetryableErrorTypes = [...permanentFailureTypes];
@@ -19,6 +19,24 @@ export const shortCommand = proxyActivities<
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '10 seconds',
   retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes },
+});
+
+/**
+ * The look before a download as a local activity: it runs inside the child's workflow task on the
+ * worker that holds the child, so the task that reads its result is the one that started it (a
+ * scheduled activity costs the child a workflow task and three events more). It only reads the
+ * controller, so running it again after a crash is harmless. Same timeout and retries as
+ * shortCommand's. A worker asked to stop waits for its local activities rather than cancel them, so
+ * the worker's own stopping signal ends the look (WorkerStopping), and the child fails its task.
+ */
+export const localLook = proxyLocalActivities<Pick<UpgradeActivities, 'lookBeforeDownload'>>({
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    maximumAttempts: 3,
+    initialInterval: '2s',
+    // A stopping worker's look is not tried again there: the child fails its task for the next worker.
+    nonRetryableErrorTypes: [...nonRetryableErrorTypes, failureTypes.workerStopping],
+  },
 });
 
 /**

@@ -29,7 +29,7 @@ import {
 } from '../src/domain/schemas';
 import type { ControllerState, ControllerStatus } from '../src/domain/status';
 import type { ControllerLook, RebootResult } from '../activities/types';
-import { reboot, shortCommand, transfer } from './activity-options';
+import { localLook, reboot, shortCommand, transfer } from './activity-options';
 import {
   ControllerProgress,
   QuickTryCycle,
@@ -61,6 +61,14 @@ export type { ControllerUpgradeResult } from './controller-progress';
 /** A quick-try cycle used up its tries. */
 class CycleFailed extends Error {
   override readonly name = 'CycleFailed';
+}
+
+/**
+ * The local look ended because its worker is stopping: thrown out of the workflow, it fails the
+ * workflow task, which the next worker runs again, look included. Not a try of the controller.
+ */
+class WorkerStopped extends Error {
+  override readonly name = 'WorkerStopped';
 }
 
 class Purged extends Error {
@@ -132,6 +140,12 @@ export const rebootConfirmsPatch = 'reboot-confirms-in-its-login';
 const abortBeforeDownloadPatch = 'abort-before-download';
 
 /**
+ * patched() ID: children started before it ran the look before the download (inspect and `show
+ * storage`) as a scheduled activity; since, it is a local activity in the child's first workflow task.
+ */
+export const localLookPatch = 'look-as-local-activity';
+
+/**
  * The patches a master vouches for with `behaviour: 1` in a child's input: each is in force without
  * a patched() call. Every patched() call writes a marker and an upsert of TemporalChangeVersion, 10 to
  * 14 events a child that replay needed only for children older than these patches. An input without
@@ -150,6 +164,9 @@ const behaviourOne: ReadonlySet<string> = new Set([
   rebootConfirmsPatch,
   abortBeforeDownloadPatch,
 ]);
+
+/** The patches a master vouches for with `behaviour: 2`, besides behaviourOne's. Never take an ID out. */
+const behaviourTwo: ReadonlySet<string> = new Set([localLookPatch]);
 
 /** What the rolloutTiming signal may carry; anything else is ignored. */
 const rolloutTimingSchema = controllerUpgradeInputSchema.pick({
@@ -190,6 +207,11 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   let abortRequested = false;
   /** An abort came while the slot from the start (or its grant) waited for the look to finish: it is given back unused. */
   let abortBeforeDownload = false;
+  /**
+   * It waits in withSlot for a grant, and looks with localLookPatch in force: an abort that comes in
+   * the same activation as the grant (the look's task held both back) then finds the slot unused.
+   */
+  let awaitingGrant = false;
   let rebootGranted = false;
   /** Start-at and windows in force: the input's, until the master sends a commit's new ones. */
   let timing: RolloutTiming = {
@@ -201,7 +223,9 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   const work = new CancellationScope();
 
   /** Whether the change behind patch `id` is in force: vouched for by the master, or patched(). */
-  const inForce = (id: string) => ((input.behaviour ?? 0) >= 1 && behaviourOne.has(id)) || patched(id);
+  const behaviour = input.behaviour ?? 0;
+  const inForce = (id: string) =>
+    (behaviour >= 1 && behaviourOne.has(id)) || (behaviour >= 2 && behaviourTwo.has(id)) || patched(id);
   const lean = inForce(leanMessagesPatch);
   const fewerTasks = inForce(fewerTasksPatch);
   const reportsWithoutWaiting = lean && input.master !== undefined;
@@ -236,7 +260,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
   setHandler(abortDownloadSignal, (seal) => {
     if (!fromMaster(seal, 'abortDownload')) return;
     if (!slotScope) {
-      const unusedSlot = slotFromStart || (slotQueuedAtStart && slotGranted);
+      const unusedSlot = slotFromStart || ((slotQueuedAtStart || awaitingGrant) && slotGranted);
       if (unusedSlot && inForce(abortBeforeDownloadPatch)) abortBeforeDownload = true;
       return;
     }
@@ -330,7 +354,9 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
       else if (slotQueuedAtStart) {
         // Its grant may have come while it looked at the controller.
         slotQueuedAtStart = false;
+        awaitingGrant = inForce(localLookPatch);
         await condition(() => slotGranted);
+        awaitingGrant = false;
         grantShown = true;
       } else {
         slotGranted = false;
@@ -343,7 +369,9 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
           // The grant may come before the send's acknowledgement; a failed send ends the wait as the awaited one did.
           let refused: { error: unknown } | undefined;
           void asked.catch((error: unknown) => (refused = { error }));
+          awaitingGrant = inForce(localLookPatch);
           await condition(() => slotGranted || refused !== undefined);
+          awaitingGrant = false;
           if (!slotGranted && refused) throw refused.error;
           grantShown = true;
         } else {
@@ -396,7 +424,7 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
           try {
             return await tryOnce(n);
           } catch (err) {
-            if (isCancellation(err)) throw err;
+            if (isCancellation(err) || err instanceof WorkerStopped) throw err;
             const failure = describeFailure(err);
             const next = cycle.afterFailure(n, isPermanent(err));
             if (next === 'give-up') throw ApplicationFailure.nonRetryable(failure.message, failure.type);
@@ -621,18 +649,24 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
     if (windows() && timing.startAt !== undefined && !facts) await waitForWindow('start-at', startAt);
     const preChecks = input.preChecks !== false;
     // A run that carries the facts (after continue-as-new) reads `show storage` on its own, as before.
+    const looks = fewerTasks && !facts ? (inForce(localLookPatch) ? localLook : shortCommand) : undefined;
     const look =
-      fewerTasks && !facts
+      looks !== undefined
         ? await retryForever(
             'inspect',
             (tries) => tries(),
             async () => {
               showProgress({ state: 'pending' });
-              return shortCommand.lookBeforeDownload({
-                controller,
-                storage: preChecks,
-                target: { version: image.version, build: image.build },
-              });
+              return looks
+                .lookBeforeDownload({
+                  controller,
+                  storage: preChecks,
+                  target: { version: image.version, build: image.build },
+                })
+                .catch((err: unknown) => {
+                  if (describeFailure(err).type !== failureTypes.workerStopping) throw err;
+                  throw new WorkerStopped(describeFailure(err).message);
+                });
             },
           )
         : undefined;

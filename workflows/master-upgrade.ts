@@ -220,6 +220,12 @@ const queueWithStartPatch = 'children-queued-for-a-slot-at-start';
 const childBehaviourPatch = 'children-told-their-behaviour';
 
 /**
+ * patched() ID: campaigns started before it vouched for behaviour 1 only; since, `behaviour: 2`
+ * (the child's look before its download is a local activity, workflows/controller-upgrade.ts).
+ */
+const childBehaviourTwoPatch = 'children-told-behaviour-two';
+
+/**
  * patched() ID: campaigns started before it heard each child's end from its last report, a signal the
  * child awaited (a workflow task and five events a child, one here); since, a child this run started
  * ends with its result, and the run tells those still running to report their end by signal before it
@@ -300,8 +306,8 @@ export async function masterUpgrade(
   let bounded = false;
   /** Children without a free slot are queued for one with their start (queueWithStartPatch); set before the main loop. */
   let queueWithStart = false;
-  /** Children are told which patches are in force (childBehaviourPatch); set before the main loop. */
-  let childBehaviour = false;
+  /** The behaviour children are told is in force (childBehaviourPatch, childBehaviourTwoPatch); 0: none. */
+  let childBehaviour = 0;
   /** Children this run started hear their end from their result (childrenEndByResultPatch); set before the main loop. */
   let endByResult = false;
   /** A batch's children with a download slot start before the rest (slotHoldersFirstPatch); set before the main loop. */
@@ -494,7 +500,7 @@ export async function masterUpgrade(
           searchAttributes: useSearchAttributes,
           ...(slot === 'granted' ? { downloadSlotGranted: true } : {}),
           ...(slot === 'queued' ? { downloadSlotQueued: true } : {}),
-          ...(childBehaviour ? { behaviour: 1 } : {}),
+          ...(childBehaviour > 0 ? { behaviour: childBehaviour } : {}),
           ...(endByResult ? { endByResult: true } : {}),
           ...rolloutArgs(config.profile),
           ...haltCanHoldReboots(config.profile),
@@ -757,7 +763,7 @@ export async function masterUpgrade(
   bounded = patched(masterRunBoundsPatch);
   const startAsSlotsFree = patched(startAsSlotsFreePatch);
   queueWithStart = patched(queueWithStartPatch);
-  childBehaviour = patched(childBehaviourPatch);
+  childBehaviour = patched(childBehaviourPatch) ? (patched(childBehaviourTwoPatch) ? 2 : 1) : 0;
   endByResult = patched(childrenEndByResultPatch);
   slotHoldersFirst = patched(slotHoldersFirstPatch);
   const largeStartWithSlot = patched(largeCampaignsStartWithSlotPatch);

@@ -130,6 +130,15 @@ const table = {
     permanent: true,
     wording: 'Post-check failed: the controller reports itself unhealthy',
   },
+  /**
+   * The worker was asked to stop while a local activity (the look before a download) ran in one of its
+   * workflow tasks: the task fails, and the next worker runs it, look included. Not a try of the controller.
+   */
+  workerStopping: {
+    type: 'WorkerStopping',
+    permanent: false,
+    wording: 'Worker stopping: another worker takes over',
+  },
   /** A workflow or activity input failed validation. */
   invalidInput: { type: 'InvalidInput', permanent: true, wording: 'Invalid configuration value' },
   /** More targets or a larger config than one campaign holds (src/domain/campaign-limits.ts). */

@@ -215,7 +215,7 @@ test('max-downloads=2 with 6 targets never has more than 2 downloads in flight',
   expect(peak).toBe(2);
 });
 
-test("a child's download slot comes with its start, or it is queued with its start and granted one without asking; its messages cost no workflow task of their own, its look before the download and its copy one each, and its end reaches the master as its result", async () => {
+test("a child's download slot comes with its start, or it is queued with its start and granted one without asking; its messages cost no workflow task of their own, its look before the download runs inside its first one (a local activity), its copy takes one, and its end reaches the master as its result", async () => {
   const { activities } = fakeActivities();
   const config = campaignConfig(fleet('10.1.4.1', '10.1.4.2', '10.1.4.3'), { maxDownloads: 1 });
   const histories = await withCampaign(activities, [config], async (handle) => {
@@ -235,16 +235,19 @@ test("a child's download slot comes with its start, or it is queued with its sta
       if (signal) tasks.at(-1)!.push(signal);
       const activity = e.activityTaskScheduledEventAttributes?.activityType?.name;
       if (activity) tasks.at(-1)!.push(activity);
+      if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
+        tasks.at(-1)!.push('local look');
     }
     return tasks.filter((t) => t.length > 0);
   });
-  // The look before the download (inspect and show storage) is one activity, the copy and its check
-  // one. The first child got the only slot with its start: no request; it reports its download, unawaited.
+  // The look before the download (inspect and show storage) is one local activity in the child's first
+  // workflow task, the copy and its check one activity. The first child got the only slot with its
+  // start: no request; it reports its download, unawaited, in the task that looked.
   // No child reports its end: the master run that started it hears its result.
-  expect(shapes[0]).toEqual([['lookBeforeDownload'], ['controllerUpdate', 'downloadAndVerifyImage']]);
+  expect(shapes[0]).toEqual([['local look', 'controllerUpdate', 'downloadAndVerifyImage']]);
   // The others were queued with their start (or got the slot free by then): no request; the grant
   // starts the download at once (the master shows it).
-  const granted = [['lookBeforeDownload'], ['downloadAndVerifyImage']];
+  const granted = [['local look'], ['downloadAndVerifyImage']];
   for (const shape of shapes.slice(1)) expect([granted, shapes[0]]).toContainEqual(shape);
   expect(shapes.slice(1)).toContainEqual(granted);
   expect(activities.inspectStorage).toHaveBeenCalledTimes(3);

@@ -271,7 +271,7 @@ test("a master's children run every change without a patch marker each (the mast
     const history = await env.client.workflow.getHandle(id).fetchHistory();
     return (history.events ?? []).filter(
       (e) =>
-        e.markerRecordedEventAttributes ||
+        e.markerRecordedEventAttributes?.markerName === 'core_patch' ||
         e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields
           ?.TemporalChangeVersion,
     ).length;
