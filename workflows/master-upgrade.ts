@@ -16,7 +16,8 @@ import {
 import { boundIssues } from '../src/domain/bounded';
 import { canonicalJson } from '../src/domain/canonical-json';
 import { campaignSizeIssues, validateCommittable } from '../src/domain/campaign-limits';
-import { validateCampaignConfig } from '../src/domain/config';
+import { validate, validateCampaignConfig } from '../src/domain/config';
+import { masterOptionsSchema } from '../src/domain/schemas';
 import {
   isConfigByReference,
   validateConfigRef,
@@ -172,6 +173,9 @@ function statusRequest(input: unknown): StatusRequest {
 /** patched() ID: campaigns started before it completed green after a failed verification; replays keep that. */
 const verificationFailsCampaign = 'verification-failure-fails-the-campaign';
 
+/** patched() ID: campaigns started before it took their options (MasterOptions) unchecked. */
+const optionsCheckedAtStart = 'master-options-checked';
+
 /** patched() ID: campaigns started before it accepted image sources their controllers' dialect cannot fetch. */
 const dialectRulesAtStart = 'dialect-rules-at-start';
 
@@ -260,6 +264,11 @@ export async function masterUpgrade(
   options: MasterOptions = {},
   carriedSeal?: Uint8Array,
 ): Promise<CampaignSummary> {
+  if (!carried && patched(optionsCheckedAtStart)) {
+    const checked = validate(masterOptionsSchema, options, 'options');
+    if (!checked.ok)
+      throw ApplicationFailure.nonRetryable(boundIssues(checked.issues), failureTypes.invalidInput);
+  }
   if (carried && !carriedIsOurs(carriedSeal))
     throw ApplicationFailure.nonRetryable(
       'carried state refused: it was not written by the run this one continues (start a campaign without it)',

@@ -366,6 +366,23 @@ export const controllerUpgradeInputSchema = z.strictObject({
   ...rolloutFields,
 });
 
+/**
+ * masterUpgrade's third argument, the run's bounds (workflows/master-upgrade.ts, MasterOptions: each
+ * field's default is there). `retry` is checked on its own against the campaign (completed-retry.ts).
+ */
+export const masterOptionsSchema = z.strictObject({
+  searchAttributes: z.boolean('must be true or false').optional(),
+  historyLimit: wholeNumber(10).max(10_000, 'must be <= 10000 (the most events a run may hold)').optional(),
+  childrenPerRun: wholeNumber(1)
+    .max(2_000, 'must be <= 2000 (Temporal: pending children per workflow)')
+    .optional(),
+  signalsAtOnce: wholeNumber(1)
+    .max(2_000, 'must be <= 2000 (Temporal: pending signals per workflow)')
+    .optional(),
+  lookAheadUpTo: wholeNumber(0).optional(),
+  retry: z.unknown().optional(),
+});
+
 export type SshEndpoint = z.infer<typeof sshEndpointSchema>;
 export type Controller = z.infer<typeof controllerSchema>;
 export type ImageServer = z.infer<typeof imageServerSchema>;

@@ -1,4 +1,5 @@
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
@@ -301,4 +302,41 @@ test("a master's children run every change without a patch marker each (the mast
     expect(alone.state).toBe('upgraded');
     expect(await patchEvents(`${workflowId}-alone`)).toBeGreaterThan(0);
   });
+});
+
+test("a master started with options it cannot keep (someone's own temporal workflow start) fails at once naming each field, before any child", async () => {
+  const { activities } = fakeActivities();
+  const workflowId = `bad-options-${Date.now()}`;
+  const err = await withWorker({ connection: env.nativeConnection, activities }, (taskQueue) =>
+    env.client.workflow
+      .execute(masterUpgrade, {
+        taskQueue,
+        workflowId,
+        args: [
+          campaignConfig(ips(2).map((ip) => controller(ip))),
+          undefined,
+          {
+            historyLimit: '50',
+            childrenPerRun: 5_000,
+            signalsAtOnce: 0,
+            shards: 4,
+          } as unknown as MasterOptions,
+        ],
+      })
+      .catch((e: unknown) => e),
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(cause.type).toBe('InvalidInput');
+  for (const issue of [
+    'options.historyLimit must be a number',
+    'options.childrenPerRun must be <= 2000 (Temporal: pending children per workflow)',
+    'options.signalsAtOnce must be >= 1',
+    'options',
+    'shards',
+  ])
+    expect(cause.message).toContain(issue);
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  expect(history.events?.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)).toEqual([]);
+  expect(activities.verifyImage).not.toHaveBeenCalled();
 });
