@@ -295,14 +295,15 @@ export function createControllerActivities(deps: ControllerActivityDeps): Contro
     body: (driver: ControllerDriver) => Promise<T>,
   ): Promise<T> {
     const context = activityContext();
+    const local = context?.info.isLocal === true;
     // A local activity (the look, inside its workflow's task) has no heartbeat: its task is kept alive.
-    const beating = context?.info.isLocal === false ? context : undefined;
+    const beating = local ? undefined : context;
     beating?.heartbeat();
     const keepAlive = beating ? setInterval(() => beating.heartbeat(), heartbeatEveryMs) : undefined;
     // A worker asked to stop cancels the command, even one still waiting for a silent controller's
     // handshake; a local one it does not cancel, so the worker's stopping signal ends it.
     const signal =
-      context?.info.isLocal === true
+      context && local
         ? AbortSignal.any([context.cancellationSignal, stopped.signal])
         : context?.cancellationSignal;
     try {

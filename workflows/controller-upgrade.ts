@@ -51,7 +51,7 @@ import {
   type ControllerReport,
   type RolloutTiming,
 } from './definitions';
-import { describeFailure, isPermanent } from './failures';
+import { describeFailure, isPermanent, refusal } from './failures';
 import { ForgedMessages, sealFromHere } from './message-auth';
 import { attemptsKey, stateKey } from './search-attributes';
 
@@ -183,8 +183,7 @@ const rolloutTimingSchema = controllerUpgradeInputSchema.pick({
  */
 export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<ControllerUpgradeResult> {
   const validation = validate(controllerUpgradeInputSchema, raw);
-  if (!validation.ok)
-    throw ApplicationFailure.nonRetryable(boundIssues(validation.issues), failureTypes.invalidInput);
+  if (!validation.ok) throw refusal(validation.issues);
   const input = validation.value;
   const { controller, campaign, image } = input;
   const carried: ControllerCarried = input.carried ?? { attempts: 0, cycles: 0, run: 1 };
@@ -664,8 +663,10 @@ export async function controllerUpgrade(raw: ControllerUpgradeInput): Promise<Co
                   target: { version: image.version, build: image.build },
                 })
                 .catch((err: unknown) => {
-                  if (describeFailure(err).type !== failureTypes.workerStopping) throw err;
-                  throw new WorkerStopped(describeFailure(err).message);
+                  const failure = describeFailure(err);
+                  throw failure.type === failureTypes.workerStopping
+                    ? new WorkerStopped(failure.message)
+                    : err;
                 });
             },
           )

@@ -4,8 +4,8 @@ import {
   ChildWorkflowFailure,
   TemporalFailure,
 } from '@temporalio/workflow';
-import { boundText } from '../src/domain/bounded';
-import { isPermanentFailureType } from '../src/domain/errors';
+import { boundIssues, boundText } from '../src/domain/bounded';
+import { failureTypes, isPermanentFailureType } from '../src/domain/errors';
 
 /** The ApplicationFailure (or other cause) an activity/child failure wraps. */
 function innermost(err: unknown): unknown {
@@ -32,4 +32,12 @@ export function isPermanent(err: unknown): boolean {
   const cause = innermost(err);
   if (!(cause instanceof ApplicationFailure)) return false;
   return cause.nonRetryable || isPermanentFailureType(cause.type ?? undefined);
+}
+
+/** The failure that ends a run refusing its input: the issues, bounded; InvalidInput unless `type` says otherwise. */
+export function refusal(
+  issues: readonly string[],
+  type: string = failureTypes.invalidInput,
+): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(boundIssues(issues), type);
 }

@@ -64,7 +64,7 @@ import {
   upgradeStatusQuery,
   type CommitResult,
 } from './definitions';
-import { describeFailure } from './failures';
+import { describeFailure, refusal } from './failures';
 import { sealVerdict } from '../src/domain/seal';
 import { carriedIsOurs, ForgedMessages, sealCarried, sealFromHere } from './message-auth';
 import { campaignPlan, haltCanHoldReboots, rolloutArgs, rolloutTiming } from './rollout';
@@ -120,8 +120,7 @@ function retryAfterCompletion(
 ): ValidRetry | undefined {
   if (input === undefined || input === null) return undefined;
   const validated = validateCompletedRetry(input, campaign);
-  if (!validated.ok)
-    throw ApplicationFailure.nonRetryable(boundIssues(validated.issues), failureTypes.invalidInput);
+  if (!validated.ok) throw refusal(validated.issues);
   const targeted = new Set(resolveTargets(config.inventory, config.targets).controllers.map((c) => c.ip));
   const selection = retrySelection(validated.value.controllers, validated.value.selectors, targeted);
   if (selection.retried.length === 0)
@@ -266,8 +265,7 @@ export async function masterUpgrade(
 ): Promise<CampaignSummary> {
   if (!carried && patched(optionsCheckedAtStart)) {
     const checked = validate(masterOptionsSchema, options, 'options');
-    if (!checked.ok)
-      throw ApplicationFailure.nonRetryable(boundIssues(checked.issues), failureTypes.invalidInput);
+    if (!checked.ok) throw refusal(checked.issues);
   }
   if (carried && !carriedIsOurs(carriedSeal))
     throw ApplicationFailure.nonRetryable(
@@ -292,17 +290,14 @@ export async function masterUpgrade(
       { validator: validateCommit },
     );
   const validation = validateCampaignConfig(startRef ? await readReferenced(startRef) : input);
-  if (!validation.ok)
-    throw ApplicationFailure.nonRetryable(boundIssues(validation.issues), failureTypes.invalidInput);
+  if (!validation.ok) throw refusal(validation.issues);
   const startConfig = validation.config;
   // Refused before anything starts: an oversized campaign would wedge at its first continue-as-new.
   const sizeIssues = carried ? [] : campaignSizeIssues(validation.config, startRef !== undefined);
-  if (sizeIssues.length > 0)
-    throw ApplicationFailure.nonRetryable(boundIssues(sizeIssues), failureTypes.campaignTooLarge);
+  if (sizeIssues.length > 0) throw refusal(sizeIssues, failureTypes.campaignTooLarge);
   if (!carried && patched(dialectRulesAtStart)) {
     const dialectIssues = campaignDialectIssues(validation.config);
-    if (dialectIssues.length > 0)
-      throw ApplicationFailure.nonRetryable(boundIssues(dialectIssues), failureTypes.invalidInput);
+    if (dialectIssues.length > 0) throw refusal(dialectIssues);
   }
   const campaign = workflowInfo().workflowId;
   const retry = carried ? undefined : retryAfterCompletion(options.retry, campaign, validation.config);
@@ -401,8 +396,7 @@ export async function masterUpgrade(
     // `ciu write memory` starts a campaign and commits the same reference at once: read it once.
     const config = ref.sha256 === startRef?.sha256 ? startConfig : await readReferenced(ref);
     const validated = validateCommittable(config, true);
-    if (!validated.ok)
-      throw ApplicationFailure.nonRetryable(boundIssues(validated.issues), failureTypes.invalidInput);
+    if (!validated.ok) throw refusal(validated.issues);
     return state.commit(validated.config);
   }
   const handleCommit = (next: CampaignConfigInput | ConfigByReference) => {

@@ -5,6 +5,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { failureTypes } from '../../src/domain/errors';
 import type { CampaignStatus } from '../../src/domain/status';
 import type { CampaignConfig } from '../../src/domain/types';
+import type { UpgradeActivities } from '../../activities/types';
 import {
   controllerWorkflowId,
   masterUpgrade,
@@ -156,15 +157,23 @@ test('waves: the canary soaks an hour; two failures exceed wave 2 budget and hal
   });
 });
 
-/** A download that holds until `release()`, heartbeating so a cancellation reaches it; counts the ones cancelled. */
-function heldDownloads() {
+/**
+ * Downloads that hold until `release()` (those of `held` controllers; default all), heartbeating so
+ * a cancellation reaches them; records the ones cancelled and the ones completed.
+ */
+function heldDownloads(
+  held: (ip: string) => boolean = () => true,
+  overrides: Partial<UpgradeActivities> = {},
+) {
   let open = false;
   const cancelled: string[] = [];
+  const completed: string[] = [];
   const { activities, calls } = fakeActivities({
+    ...overrides,
     downloadImage: async (input) => {
       const ctx = Context.current();
       try {
-        while (!open) {
+        while (!open && held(input.controller.ip)) {
           ctx.heartbeat();
           await ctx.sleep(50);
         }
@@ -172,10 +181,11 @@ function heldDownloads() {
         cancelled.push(input.controller.ip);
         throw err;
       }
+      completed.push(input.controller.ip);
       return { bytes: 4096 };
     },
   });
-  return { activities, calls, cancelled, release: () => (open = true) };
+  return { activities, calls, cancelled, completed, release: () => (open = true) };
 }
 
 const downloading = (s: CampaignStatus) =>
@@ -242,21 +252,10 @@ test('pause with abortDownloads: the downloads in flight stop, the controllers w
 
 test('pause with abortDownloads while a granted controller still looks at itself: no copy completes before resume; the slot goes back; it downloads after resume', async () => {
   let lookHeld = true;
-  let copyHeld = true;
-  const completed: string[] = [];
-  const { activities, calls } = fakeActivities({
+  const { activities, calls, completed, release } = heldDownloads((ip) => ip === '10.1.4.2', {
     inspectController: async (c) => {
       while (c.ip === '10.1.4.2' && lookHeld) await new Promise((resolve) => setTimeout(resolve, 50));
       return factsFor();
-    },
-    downloadImage: async (input) => {
-      const ctx = Context.current();
-      while (input.controller.ip === '10.1.4.2' && copyHeld) {
-        ctx.heartbeat();
-        await ctx.sleep(50);
-      }
-      completed.push(input.controller.ip);
-      return { bytes: 4096 };
     },
   });
   await withCampaign(activities, campaignConfig(fleet(2), { maxDownloads: 1 }), async (handle) => {
@@ -278,7 +277,7 @@ test('pause with abortDownloads while a granted controller still looks at itself
     expect(after.controllers.find((c) => c.ip === '10.1.4.2')).toMatchObject({
       lastError: 'download aborted by the operator (pause); waits to resume',
     });
-    copyHeld = false;
+    release();
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(completed).toEqual(['10.1.4.1']);
     expect(stateOf(await handle.query(upgradeStatusQuery), '10.1.4.2')).toBe('pending');
