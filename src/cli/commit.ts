@@ -3,7 +3,6 @@ import {
   ServiceError,
   isGrpcServiceError,
   WithStartWorkflowOperation,
-  WorkflowFailedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
@@ -23,6 +22,7 @@ import {
 } from '../../workflows/definitions';
 import { answeredWithin } from './answer';
 import { CliError, exitCodes } from './exit-codes';
+import { unsuccessfulEnd } from './run-end';
 
 /** Memo key on the master workflow: the hash of the config it was started with. */
 export const configHashMemo = 'ciuConfigHash';
@@ -84,14 +84,10 @@ async function runEndedFirst(
 ): Promise<CliError | undefined> {
   if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
   const handle = await operation.workflowHandle().catch(() => undefined);
-  if (!handle || (await handle.describe()).status.name !== 'FAILED') return undefined;
-  const reason = await handle.result().then(
-    () => undefined,
-    (failed: unknown) => (failed instanceof WorkflowFailedError ? failed.cause?.message : undefined),
-  );
-  if (reason === undefined) return undefined;
+  const end = handle && (await unsuccessfulEnd(handle));
+  if (end?.status !== 'FAILED') return undefined;
   return new CliError(
-    `the campaign refused the config: ${err.cause?.message ?? err.message}; its run failed: ${reason}`,
+    `the campaign refused the config: ${err.cause?.message ?? err.message}; its run failed: ${end.reason}`,
     exitCodes.usage,
   );
 }

@@ -158,6 +158,20 @@ test('temporal workflow start with too many targets: masterUpgrade fails at once
           `WorkflowType = 'controllerUpgrade' AND TaskQueue = '${taskQueue}'`,
         );
         expect(children.count).toBe(0);
+        // The operator's status view gives the run's own reason, not the server's "Encoded failure".
+        const shown = await runCiu(temporal.dev.address, dir, [
+          'show',
+          'upgrade',
+          'status',
+          '--campaign',
+          workflowId,
+        ]);
+        expect(shown.code).toBe(1);
+        expect(shown.stderr).toContain(
+          `campaign ${workflowId} ended FAILED before it could answer: campaign too large: targets match ${(maxCampaignTargets + 500).toLocaleString('en-US')} controllers`,
+        );
+        expect(shown.stderr).toContain(`(${failureTypes.campaignTooLarge})`);
+        expect(shown.stderr).not.toContain('Encoded failure');
         return (err as WorkflowFailedError).cause as ApplicationFailure;
       },
     );

@@ -5,7 +5,7 @@ import { controllerStates, problemStates, statusPageLimit, type CampaignStatus }
 import type { CampaignConfig } from '../../domain/types';
 import { purgeSelectorIssues } from '../../domain/targets';
 import { answeredWithin, answerTimeoutMs, withAnswerTimeout } from '../answer';
-import { withClient, withFrontendReader } from '../client';
+import { withClient, withFrontendReader, type TemporalTarget } from '../client';
 import { loadCommitted, loadStaged, saveCommitted } from '../config-file';
 import { settingsFromEnv } from '../../settings';
 import { globalOptions, withExamples, type CliContext } from '../context';
@@ -32,6 +32,28 @@ export function renderCampaignStatus(status: CampaignStatus, options: StatusTabl
   if (pageLine) lines.push(pageLine);
   lines.push(`${countsText(status.counts)}${controlCounts(status)}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * When the status query failed because the campaign's run ended before it could answer (a start that
+ * masterUpgrade itself refused, say): that run's own reason, where the server would only say
+ * "Encoded failure". Nothing when the failure was something else.
+ */
+async function endedWithoutAnswer(
+  target: TemporalTarget,
+  campaign: string,
+  err: unknown,
+): Promise<CliError | undefined> {
+  if (err instanceof CliError) return undefined;
+  const { unsuccessfulEnd } = await import('../run-end');
+  const end = await withClient(target, (client) =>
+    unsuccessfulEnd(client.workflow.getHandle(campaign)),
+  ).catch(() => undefined);
+  if (!end) return undefined;
+  const type = end.type ? ` (${end.type})` : '';
+  return new CliError(
+    `campaign ${campaign} ended ${end.status} before it could answer: ${end.reason}${type}`,
+  );
 }
 
 /** The halt, the pause and the waves, above the table (nothing for a campaign without them). */
@@ -272,7 +294,8 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
             : undefined;
         const { upgradeStatusQuery } = await import('../../../workflows/definitions');
         const { addLiveProgress } = await import('../progress');
-        const status = await withFrontendReader(globalOptions(this, ctx).temporal, async (frontend) => {
+        const target = globalOptions(this, ctx).temporal;
+        const status = await withFrontendReader(target, async (frontend) => {
           for (;;) {
             const answer = (await frontend.query(
               campaign,
@@ -290,6 +313,8 @@ export function registerCampaignCommands(program: Command, target: Command, ctx:
             if (!opts.watch || campaignSettled(snapshot)) return snapshot;
             await sleep(Number(opts.interval) * 1000);
           }
+        }).catch(async (err: unknown) => {
+          throw (await endedWithoutAnswer(target, campaign, err)) ?? err;
         });
         const problem = campaignProblem(status);
         if (opts.exitStatus && problem)
