@@ -63,7 +63,7 @@ export function fleetConfig(n: number): CampaignConfig {
   };
 }
 
-const image = {
+export const image = {
   imageType: '72xx',
   version: '6.4.0.0',
   build: 81234,
@@ -73,7 +73,7 @@ const image = {
 };
 
 /** Encodes `value` as a ciu worker does; `encrypted` adds payload encryption (`CIU_PAYLOAD_KEYS`). */
-async function stored(value: unknown, encrypted: boolean): Promise<number> {
+export async function stored(value: unknown, encrypted: boolean): Promise<number> {
   const { payloadCodecs = [] } = ciuDataConverter({
     messageCodec: new MessageSealCodec(generateKeyRing('capacity')),
     ...(encrypted ? { payloadKeys: generateKeyRing('capacity') } : {}),
