@@ -235,7 +235,7 @@ async function main(): Promise<void> {
   if (largest > maxCampaignTargets) {
     const slice = fleetConfig(shardSize);
     process.stdout.write(
-      `\nPlanned for ${largest.toLocaleString('en-US')} (not built): ${Math.ceil(largest / shardSize)} shards of ${shardSize.toLocaleString('en-US')}, each carrying what the ${shardSize.toLocaleString('en-US')} row shows; its config slice ${kb(utf8Bytes(JSON.stringify(slice)))} as JSON, ${kb(await stored(slice, true))} stored encrypted; the whole config (${kb(utf8Bytes(JSON.stringify(fleetConfig(largest))))}) passes by reference: a 64-hex SHA-256 name in a store every worker reads.\n`,
+      `\nPlanned for ${largest.toLocaleString('en-US')} (simulated by npm run bench:shards; not built): ${Math.ceil(largest / shardSize)} shards of ${shardSize.toLocaleString('en-US')}, each carrying what the ${shardSize.toLocaleString('en-US')} row shows; its config slice ${kb(utf8Bytes(JSON.stringify(slice)))} as JSON, ${kb(await stored(slice, true))} stored encrypted; the whole config (${kb(utf8Bytes(JSON.stringify(fleetConfig(largest))))}) passes by reference: a 64-hex SHA-256 name in a store every worker reads.\n`,
     );
   }
 }
