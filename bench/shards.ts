@@ -2,8 +2,9 @@
  * Simulation of the 100,000 plan (README, Performance, "100,000 controllers"): a parent that holds
  * only a config reference and per-shard counts, and shards of 1,000 controllers that each run
  * today's master logic — the real CampaignState (workflows/campaign-state.ts) on its slice — with a
- * download quota the parent moves between them. Instant activities on a virtual clock: a download
- * takes `BENCH_DOWNLOAD_S` seconds, a workflow task `BENCH_TASK_S`, a signal `BENCH_SIGNAL_S`, one
+ * download quota the parent moves between them. Activities run nothing, only take time on a virtual
+ * clock: a download `BENCH_DOWNLOAD_S` seconds (1; 0 for instant), a workflow task `BENCH_TASK_S`, a
+ * signal `BENCH_SIGNAL_S`, one
  * controller in 20 fails its first cycle and asks for a slot again after `BENCH_RETRY_S`. No server,
  * no worker: it shows what each holder stores (through the real data converter), what it sends and
  * receives against Temporal's per-workflow limits, that the image server never sees more than
