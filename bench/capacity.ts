@@ -181,7 +181,7 @@ export function turnCost(n: number): number {
   return (performance.now() - start) / turns;
 }
 
-const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
+export const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
 
 /** Children a master run starts before it continues as new (MasterOptions.childrenPerRun's default). */
 const childrenPerRun = 1_500;

@@ -20,7 +20,7 @@ import { validateCampaignConfig } from '../src/domain/config';
 import type { ControllerState } from '../src/domain/status';
 import type { CampaignConfig } from '../src/domain/types';
 import { CampaignState } from '../workflows/campaign-state';
-import { fleetConfig, image, stored } from './capacity';
+import { fleetConfig, image, kb, stored } from './capacity';
 
 /** What one run of the simulation found. */
 export interface ShardRun {
@@ -160,9 +160,8 @@ export function simulateShards(
   const reports = new Array<number>(shards).fill(0);
   let downloads = 0;
   let peakDownloads = 0;
-  let retried = 0;
   const failedOnce = new Set<string>();
-  const parent = { signalsIn: 0, signalsOut: 0, pending: 0, peakPending: 0, childEvents: 0 };
+  const parent = { signalsIn: 0, signalsOut: 0, pending: 0, peakPending: 0 };
   /** The parent's view: quota given and demand last reported, per shard. */
   const given = new Array<number>(shards).fill(0);
   const demand = new Array<number>(shards).fill(0);
@@ -203,7 +202,6 @@ export function simulateShards(
       if (fails) failedOnce.add(ip);
       workflow.deliver(() => {
         if (fails) {
-          retried++;
           slice.state.applyReport(
             { ip, state: 'waiting-retry', attempts: 1, releasesSlot: true, lastError: 'TransferFailed' },
             false,
@@ -233,11 +231,12 @@ export function simulateShards(
       const release = Math.max(0, config.profile.maxDownloads - Math.max(inUse, want));
       config.profile.maxDownloads -= release;
       // Counts (for status and the campaign-wide failure budget) ride along, or go alone at most every countsEveryS.
-      const countsChanged = JSON.stringify(counts) !== slice.lastCounts;
+      const countsNow = JSON.stringify(counts);
+      const countsChanged = countsNow !== slice.lastCounts;
       const countsDue = countsChanged && clock.now - slice.countsSentAt >= timing.countsEveryS;
       if (release > 0 || want !== slice.lastDemand || countsDue || (countsChanged && state.done())) {
         slice.lastDemand = want;
-        slice.lastCounts = JSON.stringify(counts);
+        slice.lastCounts = countsNow;
         slice.countsSentAt = clock.now;
         reports[slice.index]!++;
         signalToParent(() => {
@@ -279,7 +278,6 @@ export function simulateShards(
   });
 
   // The parent starts every shard (100 pending children); each looks at its slice and reports its demand.
-  parent.childEvents = shards * 3;
   for (const workflow of shardWorkflows) workflow.wake();
   clock.runAll();
 
@@ -287,7 +285,8 @@ export function simulateShards(
   for (const { state } of slices)
     for (const [key, n] of Object.entries(state.counts()))
       counts[key as ControllerState] = (counts[key as ControllerState] ?? 0) + (n ?? 0);
-  const events = parentWorkflow.tasks * 3 + parent.signalsIn + parent.signalsOut * 2 + parent.childEvents;
+  // History events: 3 a workflow task, 1 a signal received, 2 a signal sent, 3 a shard started.
+  const events = parentWorkflow.tasks * 3 + parent.signalsIn + parent.signalsOut * 2 + shards * 3;
   return {
     targets,
     shards,
@@ -295,7 +294,7 @@ export function simulateShards(
     counts,
     peakDownloads,
     makespan: clock.now,
-    retried,
+    retried: failedOnce.size,
     parent: {
       tasks: parentWorkflow.tasks,
       signalsIn: parent.signalsIn,
@@ -308,7 +307,6 @@ export function simulateShards(
   };
 }
 
-const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
 const n = (value: number) => value.toLocaleString('en-US');
 
 /** What each holder stores at `targets`, through the real data converter (deflated; encrypted within 1 KB). */
